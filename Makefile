@@ -1,0 +1,49 @@
+# Two commands: `make run` serves the embedded defaults, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+# Debian packages the test suite drives for real: poppler's pdfsig/pdftoppm, SoftHSM,
+# NSS tools (certutil), wrk for the benchmarks.
+TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk
+TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk
+
+.PHONY: run test venv system-deps bench clean
+
+$(BIN)/.installed-dev: requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(BIN)/.installed: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+venv: $(BIN)/.installed
+
+system-deps:
+	@missing=""; for t in $(TEST_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(TEST_APT_PACKAGES) >/dev/null; \
+	fi
+
+run: $(BIN)/.installed
+	$(FLASK) db upgrade
+	@if $(FLASK) --help 2>/dev/null | grep -q '^  pki'; then $(FLASK) pki init; fi
+	@if $(FLASK) --help 2>/dev/null | grep -q '^  demo'; then $(FLASK) demo seed --if-missing; fi
+	$(BIN)/python app.py
+
+test: $(BIN)/.installed-dev system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(BIN)/.installed-dev system-deps
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,163 @@
+"""Typed settings, read once from ``LIENTHONG_*`` environment variables.
+
+With no variable set at all the service runs on its embedded defaults: a data folder
+``./var`` holding an SQLite database and a filesystem blob store.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+
+class ConfigError(SystemExit):
+    """A setting that stops start-up. Raised as ``SystemExit`` so that every entry point
+    (``python app.py``, ``flask``, gunicorn) prints one line instead of a traceback."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"lienthong: configuration error: {message}")
+        self.message = message
+
+
+RETENTION_MODES = ("COMPLIANCE", "GOVERNANCE")
+SUPPORTED_DB_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
+def _flag(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name}={value!r} is not a yes/no value (use true or false)")
+
+
+def _int(value: str, name: str, minimum: int = 0) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number") from None
+    if number < minimum:
+        raise ConfigError(f"{name}={value!r} must be at least {minimum}")
+    return number
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    bucket: str = "lienthong"
+    secure: bool = False
+    region: str | None = None
+    retention_days: int = 0
+    retention_mode: str = "GOVERNANCE"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    s3: S3Settings | None = None
+    port: int = 5000
+    base_url: str = "http://127.0.0.1:5000"
+    max_upload_mb: int = 200
+    trust_dir: Path | None = None
+    pkcs11_lib: str | None = None
+    testing: bool = False
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'lienthong.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    def with_changes(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        get = lambda name, default="": env.get(f"LIENTHONG_{name}", default)  # noqa: E731
+
+        database_url = get("DATABASE_URL").strip()
+        if database_url:
+            scheme = urlsplit(database_url).scheme
+            if scheme not in SUPPORTED_DB_SCHEMES:
+                raise ConfigError(
+                    f"LIENTHONG_DATABASE_URL has unknown scheme {scheme!r}; "
+                    f"use one of {', '.join(SUPPORTED_DB_SCHEMES)}"
+                )
+
+        s3 = None
+        endpoint = get("S3_ENDPOINT").strip()
+        if endpoint:
+            if "://" in endpoint:
+                raise ConfigError(
+                    "LIENTHONG_S3_ENDPOINT takes host:port without a scheme "
+                    "(set LIENTHONG_S3_SECURE=true for HTTPS)"
+                )
+            access, secret = get("S3_ACCESS_KEY"), get("S3_SECRET_KEY")
+            if not access or not secret:
+                raise ConfigError("LIENTHONG_S3_ENDPOINT is set but LIENTHONG_S3_ACCESS_KEY "
+                                  "or LIENTHONG_S3_SECRET_KEY is missing")
+            mode = get("S3_RETENTION_MODE", "GOVERNANCE").strip().upper()
+            if mode not in RETENTION_MODES:
+                raise ConfigError(f"LIENTHONG_S3_RETENTION_MODE={mode!r}; use COMPLIANCE or GOVERNANCE")
+            s3 = S3Settings(
+                endpoint=endpoint,
+                access_key=access,
+                secret_key=secret,
+                bucket=get("S3_BUCKET", "lienthong").strip() or "lienthong",
+                secure=_flag(get("S3_SECURE", "false"), "LIENTHONG_S3_SECURE"),
+                region=get("S3_REGION").strip() or None,
+                retention_days=_int(get("S3_RETENTION_DAYS", "0"), "LIENTHONG_S3_RETENTION_DAYS"),
+                retention_mode=mode,
+            )
+
+        port = _int(get("PORT", "5000"), "LIENTHONG_PORT", minimum=1)
+        if port > 65535:
+            raise ConfigError(f"LIENTHONG_PORT={port} is not a TCP port")
+        trust_dir = get("TRUST_DIR").strip()
+        return cls(
+            data_dir=Path(get("DATA_DIR", "var").strip() or "var"),
+            database_url=database_url,
+            s3=s3,
+            port=port,
+            base_url=(get("BASE_URL").strip() or f"http://127.0.0.1:{port}").rstrip("/"),
+            max_upload_mb=_int(get("MAX_UPLOAD_MB", "200"), "LIENTHONG_MAX_UPLOAD_MB", minimum=1),
+            trust_dir=Path(trust_dir) if trust_dir else None,
+            pkcs11_lib=get("PKCS11_LIB").strip() or None,
+        )
+
+
+def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:
+    """Return the secret kept at ``path``, creating it (mode 0600) on first use.
+
+    The secret is written to a temporary file and hard-linked into place, so two processes
+    starting at once agree on one complete secret.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(nbytes))
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    data = path.read_bytes()
+    if len(data) < 16:
+        raise ConfigError(f"{path} is too short to be a secret; delete it to regenerate it")
+    return data

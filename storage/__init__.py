@@ -1,0 +1,1 @@
+"""Adapters: the blob stores and the database engine. Uses neither ``certs`` nor ``exchange``."""

@@ -1,0 +1,85 @@
+"""Shared fixtures.
+
+Database: each test gets its own database. SQLite by default (a file in the test's tmp
+folder); when ``LIENTHONG_TEST_DATABASE_URL`` names a PostgreSQL server, each test gets
+its own schema there (dropped afterwards), reached through ``search_path`` in the URL so
+that subprocesses (a live server, racing workers) share it.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+from settings import Settings
+from storage.db import make_engine, normalise_url
+from storage.schema import import_all_models
+
+TEST_DATABASE_URL = os.environ.get("LIENTHONG_TEST_DATABASE_URL", "").strip()
+
+
+def pytest_report_header(config):  # type: ignore[no-untyped-def]
+    return f"lienthong database under test: {'PostgreSQL ' + TEST_DATABASE_URL if TEST_DATABASE_URL else 'SQLite'}"
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{normalise_url(url)}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database (schema created from the models) for one test."""
+    metadata = import_all_models()
+    if not TEST_DATABASE_URL:
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = make_engine(url)
+        metadata.create_all(engine)
+        engine.dispose()
+        yield url
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = make_engine(TEST_DATABASE_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    url = _with_search_path(TEST_DATABASE_URL, schema)
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "var", database_url=database_url, testing=True)
+
+
+@pytest.fixture
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    application = create_app(settings)
+    yield application
+    application.extensions["lienthong.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
