@@ -6,9 +6,11 @@ import logging
 from flask import Flask
 
 from settings import ConfigError, Settings, load_or_create_secret
-from storage import blobs, db
-from storage import health
+import certs
+import exchange
+import signing
 from errors import register_error_handlers
+from storage import blobs, db, health
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -32,6 +34,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     register_error_handlers(app)
     app.register_blueprint(health.bp)
+    certs.init_app(app)
+    signing.init_app(app)
+    exchange.init_app(app)
     return app
 
 

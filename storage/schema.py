@@ -8,7 +8,7 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 # Every module that declares SQLModel tables, in dependency order.
-MODEL_MODULES: tuple[str, ...] = ()
+MODEL_MODULES: tuple[str, ...] = ("certs.models", "exchange.models")
 
 
 def import_all_models() -> MetaData:

@@ -1,0 +1,2 @@
+"""certs's tables (SQLModel)."""
+from __future__ import annotations

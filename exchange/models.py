@@ -1,0 +1,2 @@
+"""exchange's tables (SQLModel)."""
+from __future__ import annotations
