@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from apiflask import APIFlask
 from flask import Flask
 
 from settings import ConfigError, Settings, load_or_create_secret
@@ -15,7 +16,14 @@ from storage import blobs, db, health
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = APIFlask(
+        __name__,
+        title="lienthong API",
+        version="1",
+        spec_path="/api/v1/openapi.json",
+        docs_path="/api/v1/docs",
+        docs_oauth2_redirect_path=None,
+    )
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -69,10 +69,37 @@ def error_body(code: str, message: str, fields: Mapping[str, str] | None = None)
     return {"error": error}
 
 
+def _validation_fields(detail: Mapping) -> dict[str, str]:
+    """Flatten APIFlask/marshmallow's ``{"json": {"field": ["msg"]}}`` into ``{"field": "msg"}``."""
+    fields: dict[str, str] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, (list, tuple)):
+            fields[prefix or "_"] = "; ".join(str(v) for v in value)
+        else:
+            fields[prefix or "_"] = str(value)
+
+    for _location, per_location in (detail or {}).items():
+        walk("", per_location)
+    return fields
+
+
 def register_error_handlers(app: Flask) -> None:
     from storage.blobs import BlobNotFound, BlobStoreUnavailable
     from storage.db import DatabaseUnavailable
     from sqlalchemy.exc import OperationalError
+
+    if hasattr(app, "error_processor"):  # APIFlask: request validation and abort()
+        @app.error_processor
+        def _apiflask_error(err):  # type: ignore[no-untyped-def]
+            if err.status_code == 422 or (err.status_code == 400 and err.detail):
+                fields = _validation_fields(err.detail)
+                return error_body("invalid", "Dữ liệu không hợp lệ / invalid input", fields), 422, err.headers
+            code = (err.message or "error").lower().replace(" ", "_")
+            return error_body(code, err.message or "error"), err.status_code, err.headers
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]

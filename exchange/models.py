@@ -1,2 +1,231 @@
-"""exchange's tables (SQLModel)."""
+"""exchange's tables (SQLModel). DESIGN.md §3 describes each one.
+
+Conventions: times are timezone-aware UTC; agency and user references are integer foreign
+keys; credentials (``certs``) are referred to by id only, since ``certs`` owns its table.
+"""
 from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+DOC_STATES = ("draft", "signed", "sealed", "sent")
+URGENCIES = ("normal", "urgent", "very_urgent", "flash")
+AGENCY_LEVELS = ("province", "district", "commune", "department", "other")
+ROLES = ("clerk", "signer", "auditor", "admin")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> sa.Column:
+    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, index=index)
+
+
+class Agency(SQLModel, table=True):
+    __tablename__ = "agency"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(max_length=35, unique=True, index=True)
+    name: str = Field(max_length=255)
+    short_name: str = Field(default="", max_length=100)
+    level: str = Field(max_length=20, index=True)
+    parent_id: Optional[int] = Field(default=None, foreign_key="agency.id", index=True)
+    successor_id: Optional[int] = Field(default=None, foreign_key="agency.id")
+    valid_from: Optional[date] = None
+    valid_to: Optional[date] = None
+    allow_unsigned_info: bool = Field(default=False)  # policy: may dispatch unsigned "for information" documents
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, unique=True, index=True)
+    full_name: str = Field(max_length=255)
+    position: str = Field(default="", max_length=255)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    roles: str = Field(default="", max_length=100)  # comma-separated subset of ROLES
+    password_hash: str = Field(default="", max_length=255)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agency_id: Optional[int] = Field(default=None, foreign_key="agency.id", index=True)
+    user_id: Optional[int] = Field(default=None, foreign_key="app_user.id", index=True)
+    name: str = Field(default="", max_length=100)
+    secret_sha256: str = Field(max_length=64, unique=True, index=True)
+    scopes: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    last_used_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Document(SQLModel, table=True):
+    __tablename__ = "document"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    issuer_agency_id: int = Field(foreign_key="agency.id", index=True)
+    created_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
+    number: str = Field(default="", max_length=30)
+    notation: str = Field(default="", max_length=100)
+    doc_type: str = Field(default="", max_length=100)
+    subject: str = Field(default="", max_length=2000)
+    urgency: str = Field(default="normal", max_length=20)
+    confidentiality: str = Field(default="normal", max_length=20)
+    issued_on: Optional[date] = None
+    place: str = Field(default="", max_length=255)
+    signer_name: str = Field(default="", max_length=255)
+    signer_position: str = Field(default="", max_length=255)
+    due_on: Optional[date] = None
+    reply_to_id: Optional[int] = Field(default=None, foreign_key="document.id")
+    state: str = Field(default="draft", max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Revision(SQLModel, table=True):
+    __tablename__ = "revision"
+    __table_args__ = (sa.UniqueConstraint("document_id", "seq", name="uq_revision_document_seq"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    seq: int
+    blob_sha256: str = Field(max_length=64, index=True)
+    size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    kind: str = Field(default="original", max_length=20)  # original | signed
+    profile: Optional[str] = Field(default=None, max_length=20)  # person | seal
+    level: Optional[str] = Field(default=None, max_length=10)  # B-B | B-T | B-LT | B-LTA
+    credential_id: Optional[int] = Field(default=None, index=True)
+    created_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    name: str = Field(max_length=255)
+    blob_sha256: str = Field(max_length=64)
+    size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    content_type: str = Field(default="application/octet-stream", max_length=100)
+
+
+class SigningSession(SQLModel, table=True):
+    """A prepared remote (two-step) signature waiting for the signer's raw signature."""
+
+    __tablename__ = "signing_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    created_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
+    profile: str = Field(max_length=20)
+    level: str = Field(max_length=10)
+    state: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    completed_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Dispatch(SQLModel, table=True):
+    __tablename__ = "dispatch"
+    __table_args__ = (
+        sa.UniqueConstraint("sender_agency_id", "idempotency_key", name="uq_dispatch_idempotency"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    revision_id: int = Field(foreign_key="revision.id")
+    sender_agency_id: int = Field(foreign_key="agency.id", index=True)
+    created_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
+    # a forward (chuyển tiếp): the delivery it came from (no FK: delivery already points here)
+    forwarded_from_id: Optional[int] = Field(default=None, index=True)
+    idempotency_key: str = Field(max_length=200)
+    request_sha256: str = Field(max_length=64)  # the body the key was first used with
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("recipient_agency_id", "seq", name="uq_delivery_recipient_seq"),
+        sa.UniqueConstraint("recipient_agency_id", "incoming_year", "incoming_number",
+                            name="uq_delivery_incoming_number"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dispatch_id: int = Field(foreign_key="dispatch.id", index=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    recipient_agency_id: int = Field(foreign_key="agency.id")
+    addressed_agency_id: int = Field(foreign_key="agency.id")  # as addressed, before successor routing
+    seq: int  # gapless per recipient, assigned in the dispatch's transaction: the inbox cursor
+    status: str = Field(default="queued", max_length=20)
+    incoming_number: Optional[int] = None  # số đến, per recipient agency and year
+    incoming_year: Optional[int] = None
+    trace: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))  # JSON hops, edXML TraceHeaderList
+    receipt: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))  # signed receipt JSON
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    fetched_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    acked_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Counter(SQLModel, table=True):
+    """Gapless counters (inbox sequence, số đến per year, số đi), incremented under a row lock
+    inside the transaction that uses the number, so a rollback gives the number back."""
+
+    __tablename__ = "counter"
+
+    agency_id: int = Field(foreign_key="agency.id", primary_key=True)
+    name: str = Field(primary_key=True, max_length=40)  # "inbox" | "incoming:2026" | ...
+    value: int = Field(default=0)
+
+
+class StatusEvent(SQLModel, table=True):
+    __tablename__ = "status_event"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    status: str = Field(max_length=20)
+    code: str = Field(max_length=2)
+    actor: str = Field(default="", max_length=255)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    reason: str = Field(default="", max_length=1000)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    seq: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    actor: str = Field(default="", max_length=255)
+    agency_code: str = Field(default="", max_length=35, index=True)
+    action: str = Field(max_length=50, index=True)
+    object: str = Field(default="", max_length=255)
+    details: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """One row: the chain's last seq and hash. Appenders lock it, so the chain stays linear
+    even with many processes writing at once."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = Field(default=0)
+    last_hash: str = Field(default="0" * 64, max_length=64)
