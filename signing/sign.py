@@ -1,0 +1,415 @@
+"""PAdES signing (B-B, B-T, B-LT, B-LTA) with Decree 30 profiles, each signature an incremental update.
+
+``sign`` takes the timestamper and the validation context as parameters so that the same
+code runs against the service's in-process CA/TSA (``certs.responders``) or a test PKI.
+Rules enforced before anything is written: a DocMDP P=1 document takes no further
+signature; an agency seal needs an intact person signature of the same agency already on
+the document. When a seal goes on at B-LTA, revocation data of the earlier signatures is
+added in the same update, so every signature stays validatable offline (PYHANKO-NOTES, pitfall 7).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import io
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any, Coroutine, Literal, TypeVar
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_signer import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.validation import EmbeddedPdfSignature
+from pyhanko.sign.validation.dss import DocumentSecurityStore, collect_validation_info
+from pyhanko.sign.validation.generic_cms import validate_sig_integrity
+from pyhanko.sign.validation.pdf_embedded import read_certification_data
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import InsufficientRevinfoError, RevokedError
+
+from certs.credentials import SigningCredential
+from errors import Unprocessable
+from signing import stamps
+from signing.errors import DocumentLocked, SealRefused, SigningFailed
+from signing.stamps import Appearance
+
+log = logging.getLogger(__name__)
+
+Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+Profile = Literal["person", "seal"]
+LEVELS: tuple[str, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
+PROFILES: tuple[str, ...] = ("person", "seal")
+REASONS = {"person": "Ký duyệt văn bản", "seal": "Ký số của cơ quan, tổ chức"}
+_ORG_ID = "2.5.4.97"  # organizationIdentifier: the agency code in our certificates
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SignResult:
+    output: IO[bytes]
+    field_name: str
+    level: str
+    signing_time: datetime
+    sha256: str
+    size: int
+
+    def data(self) -> bytes:
+        """The signed PDF as bytes (reads the whole output: avoid on big files)."""
+        self.output.seek(0)
+        return self.output.read()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a stamp shows and what the seal rule compares: taken from a credential or a certificate."""
+    display_name: str
+    position: str
+    organization: str
+    agency_code: str
+    image_png: bytes | None = None
+
+    @classmethod
+    def of(cls, credential: SigningCredential) -> "Identity":
+        return cls(credential.display_name, credential.position, credential.organization,
+                   credential.agency_code, credential.image_png)
+
+    @classmethod
+    def from_certificate(cls, cert: asn1_x509.Certificate, image_png: bytes | None = None) -> "Identity":
+        s = subject_attributes(cert)
+        return cls(s.get("common_name", ""), s.get("title", ""), s.get("organization_name", ""),
+                   s.get(_ORG_ID, ""), image_png)
+
+
+def subject_attributes(cert: asn1_x509.Certificate) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for rdn in cert.subject.chosen:
+        for atv in rdn:
+            key = atv["type"].native
+            key = atv["type"].dotted if key == atv["type"].dotted or key is None else key
+            if atv["type"].dotted == _ORG_ID:
+                key = _ORG_ID
+            out.setdefault(key, str(atv["value"].native))
+    return out
+
+
+def is_person_certificate(cert: asn1_x509.Certificate) -> bool:
+    """A person's certificate names a person (title, given name or surname) or has a CN
+    other than its organisation; an agency seal's certificate has CN = O and no title."""
+    s = subject_attributes(cert)
+    if any(k in s for k in ("title", "given_name", "surname")):
+        return True
+    return bool(s.get("common_name")) and _norm(s.get("common_name", "")) != _norm(s.get("organization_name", ""))
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def same_agency(cert: asn1_x509.Certificate, identity: Identity) -> bool:
+    s = subject_attributes(cert)
+    code = s.get(_ORG_ID, "")
+    if code and identity.agency_code:
+        return _norm(code) == _norm(identity.agency_code)
+    org = s.get("organization_name", "")
+    return bool(org) and _norm(org) == _norm(identity.organization)
+
+
+# --------------------------------------------------------------------------- document checks
+def open_document(pdf_stream: IO[bytes]) -> IncrementalPdfFileWriter:
+    """An incremental writer over the input; non-strict so Office's hybrid-xref files load."""
+    try:
+        writer = IncrementalPdfFileWriter(pdf_stream, strict=False)
+        encrypted = writer.prev.encrypted
+        writer.prev.root["/Pages"]  # noqa: B018 - fail here, not mid-signing, on a broken catalog
+    except Unprocessable:
+        raise
+    except Exception as exc:  # pyHanko raises many types for broken input
+        raise Unprocessable("Tệp không phải PDF hợp lệ / the file is not a valid PDF",
+                            code="invalid_pdf") from exc
+    if encrypted:
+        raise Unprocessable("Không ký được tệp PDF đã mã hóa / encrypted PDFs cannot be signed",
+                            code="encrypted_pdf")
+    return writer
+
+
+def refuse_if_locked(reader: PdfFileReader) -> None:
+    info = read_certification_data(reader)
+    if info is not None and info.permission == fields.MDPPerm.NO_CHANGES:
+        raise DocumentLocked("Văn bản đã được chứng thực không cho phép thay đổi (DocMDP P=1) / "
+                             "the document is certified with no changes allowed")
+
+
+def signature_is_intact(sig: EmbeddedPdfSignature) -> bool:
+    """Byte-range digest matches and the signature over it verifies (no trust decision)."""
+    try:
+        intact, valid = validate_sig_integrity(sig.signer_info, sig.signer_cert, expected_content_type="data",
+                                               actual_digest=sig.compute_digest())
+    except Exception:  # a mangled signature is simply not intact
+        return False
+    return bool(intact and valid)
+
+
+def find_agency_person_signature(signatures: list[EmbeddedPdfSignature], identity: Identity) -> EmbeddedPdfSignature:
+    """The latest intact person signature of the seal's agency, or :class:`SealRefused`."""
+    others = False
+    for sig in reversed(signatures):
+        try:
+            cert = sig.signer_cert
+        except Exception:
+            continue
+        if not is_person_certificate(cert):
+            continue
+        if not same_agency(cert, identity):
+            others = True
+            continue
+        if signature_is_intact(sig):
+            return sig
+    detail = ("chữ ký cá nhân trên văn bản không thuộc cơ quan này / the person signature belongs to another agency"
+              if others else
+              "văn bản chưa có chữ ký hợp lệ của người có thẩm quyền / the document has no intact person signature")
+    raise SealRefused(f"Chưa thể ký số của cơ quan: {detail}")
+
+
+# --------------------------------------------------------------------------- placement
+def page_refs(reader: PdfFileReader) -> list[generic.Reference]:
+    refs: list[generic.Reference] = []
+
+    def walk(node_ref: generic.IndirectObject, depth: int) -> None:
+        node = node_ref.get_object()
+        if depth > 64:
+            raise Unprocessable("Cây trang PDF quá sâu / page tree too deep", code="invalid_pdf")
+        if node.get("/Type") == "/Pages" or "/Kids" in node:
+            for kid in node["/Kids"]:
+                walk(kid, depth + 1)
+        else:
+            refs.append(node_ref.reference)
+
+    walk(reader.root.raw_get("/Pages"), 0)
+    return refs
+
+
+def _media_box(reader: PdfFileReader, ref: generic.Reference) -> stamps.Box:
+    node = reader.get_object(ref)
+    while node is not None:
+        if "/MediaBox" in node:
+            x1, y1, x2, y2 = (float(v) for v in node["/MediaBox"])
+            return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+        node = node.get("/Parent")
+    return (0.0, 0.0, 595.28, 841.89)
+
+
+def _widget_placement(reader: PdfFileReader, sig: EmbeddedPdfSignature,
+                      pages: list[generic.Reference]) -> tuple[int, stamps.Box] | None:
+    field_dict = sig.sig_field
+    widget = field_dict if "/Rect" in field_dict else (field_dict.get("/Kids") or [None])[0]
+    if widget is None:
+        return None
+    widget = widget.get_object()
+    x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+    if abs(x2 - x1) < 1 or abs(y2 - y1) < 1:
+        return None  # invisible signature
+    page_ref = widget.raw_get("/P") if "/P" in widget else None
+    index = None
+    if isinstance(page_ref, generic.IndirectObject) and page_ref.reference in pages:
+        index = pages.index(page_ref.reference)
+    else:
+        widget_ref = getattr(widget, "container_ref", None)
+        for i, ref in enumerate(pages):
+            annots = reader.get_object(ref).get("/Annots") or []
+            if widget_ref is not None and any(getattr(a, "reference", None) == widget_ref for a in annots):
+                index = i
+                break
+    if index is None:
+        return None
+    return index, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+
+
+def placement(reader: PdfFileReader, profile: str, appearance: Appearance | None,
+              person_sig: EmbeddedPdfSignature | None) -> tuple[int, stamps.Box]:
+    """(0-based page index, box) for the new stamp."""
+    pages = page_refs(reader)
+    if not pages:
+        raise Unprocessable("PDF không có trang nào / the PDF has no pages", code="invalid_pdf")
+    if appearance is not None:
+        index = appearance.page if appearance.page >= 0 else len(pages) + appearance.page
+        if not 0 <= index < len(pages):
+            raise Unprocessable("Trang không tồn tại / no such page", fields={"page": "out of range"})
+        return index, appearance.box
+    last = len(pages) - 1
+    person_box = stamps.default_person_box(_media_box(reader, pages[last]))
+    if profile == "seal":
+        found = _widget_placement(reader, person_sig, pages) if person_sig is not None else None
+        index, person_box = found if found else (last, person_box)
+        return index, stamps.seal_box(person_box, _media_box(reader, pages[index]))
+    return last, person_box
+
+
+def new_field_name(reader: PdfFileReader, profile: str) -> str:
+    taken = {name for name, _, _ in fields.enumerate_sig_fields(reader)}
+    n = len(taken) + 1
+    while f"{profile.capitalize()}{n}" in taken:
+        n += 1
+    return f"{profile.capitalize()}{n}"
+
+
+# --------------------------------------------------------------------------- signing
+def check_options(profile: str, level: str, timestamper: TimeStamper | None,
+                  validation_context: ValidationContext | None) -> None:
+    problems = {}
+    if profile not in PROFILES:
+        problems["profile"] = f"one of {', '.join(PROFILES)}"
+    if level not in LEVELS:
+        problems["level"] = f"one of {', '.join(LEVELS)}"
+    if problems:
+        raise Unprocessable("Tham số ký không hợp lệ / invalid signing options", fields=problems)
+    if level != "B-B" and timestamper is None:
+        raise SigningFailed("Chưa cấu hình dịch vụ cấp dấu thời gian / no timestamp service configured",
+                            code="timestamp_unavailable", status=503)
+    if level in ("B-LT", "B-LTA") and validation_context is None:
+        raise SigningFailed("Chưa cấu hình kiểm tra thu hồi chứng thư / no revocation checking configured",
+                            code="revocation_unavailable", status=503)
+
+
+def build_signer(writer: IncrementalPdfFileWriter, signer: signers.Signer, identity: Identity, *, profile: str,
+                 level: str, appearance: Appearance | None, timestamper: TimeStamper | None,
+                 validation_context: ValidationContext | None) -> tuple[signers.PdfSigner, str]:
+    """Check the document rules and make the pyHanko ``PdfSigner`` for one signature."""
+    reader = writer.prev
+    refuse_if_locked(reader)
+    existing = list(reader.embedded_regular_signatures)
+    person_sig = find_agency_person_signature(existing, identity) if profile == "seal" else None
+    page, box = placement(reader, profile, appearance, person_sig)
+    name = new_field_name(reader, profile)
+    lt = level in ("B-LT", "B-LTA")
+    meta = signers.PdfSignatureMetadata(
+        field_name=name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+        reason=REASONS[profile], name=identity.display_name or None,
+        embed_validation_info=lt, use_pades_lta=level == "B-LTA",
+        validation_context=validation_context if lt else None,
+        # our CA's person certificates carry nonRepudiation; a seal may only have digitalSignature
+        signer_key_usage={"digital_signature"})
+    style = (stamps.person_style(identity.position, identity.image_png) if profile == "person"
+             else stamps.seal_style(identity.organization or identity.display_name, identity.image_png))
+    pdf_signer = signers.PdfSigner(
+        meta, signer, timestamper=timestamper if level != "B-B" else None, stamp_style=style,
+        new_field_spec=fields.SigFieldSpec(name, on_page=page, box=tuple(int(round(v)) for v in box)))
+    return pdf_signer, name
+
+
+async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_context: ValidationContext) -> None:
+    """Put revocation data of the earlier signatures into the DSS of this same update, so a final
+    B-LTA seal leaves all of them validatable offline. Best effort: a signature we cannot validate
+    (foreign CA, responder down) keeps what it has."""
+    reader = writer.prev
+    dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+    for sig in reader.embedded_regular_signatures:
+        contents = sig.pkcs7_content
+        if dss is not None and DocumentSecurityStore.sig_content_identifier(contents) in dss.vri_entries:
+            continue  # signed at B-LT or above: its revocation data is already there
+        try:
+            paths = await collect_validation_info(sig, validation_context)
+        except Exception as exc:
+            log.warning("no revocation data added for signature %s: %s", sig.field_name, type(exc).__name__)
+            continue
+        DocumentSecurityStore.supply_dss_in_writer(writer, contents.hex().encode("ascii"),
+                                                   validation_context=validation_context, paths=paths)
+
+
+def signing_failure(exc: Exception) -> SigningFailed:
+    """Translate pyHanko's errors: a revoked certificate is the caller's problem (422), an
+    unreachable OCSP/CRL/TSA is ours (503)."""
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 10:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    if any(isinstance(e, RevokedError) for e in chain):
+        return SigningFailed("Chứng thư số đã bị thu hồi / the signing certificate is revoked",
+                             code="certificate_revoked")
+    if any(isinstance(e, InsufficientRevinfoError) for e in chain) or any(
+            isinstance(e, (OSError, asyncio.TimeoutError)) for e in chain):
+        return SigningFailed("Không kiểm tra được trạng thái chứng thư (OCSP/CRL/TSA không phản hồi) / "
+                             "revocation or timestamp service unavailable", code="revocation_unavailable", status=503)
+    return SigningFailed("Không ký được văn bản: chứng thư số không hợp lệ / signing failed: "
+                         f"the certificate could not be validated ({type(exc).__name__})")
+
+
+async def _finish(result_output: IO[bytes], field_name: str, level: str, when: datetime) -> SignResult:
+    h = hashlib.sha256()
+    result_output.seek(0)
+    size = 0
+    for chunk in iter(lambda: result_output.read(1 << 20), b""):
+        h.update(chunk)
+        size += len(chunk)
+    result_output.seek(0)
+    return SignResult(result_output, field_name, level, when, h.hexdigest(), size)
+
+
+async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, profile: Profile = "person",
+                     level: Level = "B-LT", appearance: Appearance | None = None,
+                     timestamper: TimeStamper | None = None, validation_context: ValidationContext | None = None,
+                     output: IO[bytes] | None = None) -> SignResult:
+    """Sign ``pdf_stream`` as an incremental update. ``output`` must be readable and writable
+    (``w+b``) when given; otherwise the result is in memory. Nothing is written on refusal."""
+    check_options(profile, level, timestamper, validation_context)
+    if credential.kind != profile:
+        raise Unprocessable("Chứng thư số không dùng được cho loại chữ ký này / credential does not match the profile",
+                            fields={"profile": f"credential is for '{credential.kind}'"})
+    writer = open_document(pdf_stream)
+    identity = Identity.of(credential)
+    pdf_signer, name = build_signer(writer, credential.signer, identity, profile=profile, level=level,
+                                    appearance=appearance, timestamper=timestamper,
+                                    validation_context=validation_context)
+    when = datetime.now(stamps.VN_TZ).replace(microsecond=0)
+    try:
+        if level == "B-LTA" and validation_context is not None:
+            await backfill_revocation(writer, validation_context)
+        session = pdf_signer.init_signing_session(writer)
+        session.system_time = when  # one time for the CMS signing-time attribute and the stamp text
+        validation_info = await session.perform_presign_validation(writer)
+        reserved = await session.estimate_signature_container_size(validation_info, tight=False)
+        tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved,
+                                           appearance_text_params=stamps.text_params(
+                                               identity.display_name if profile == "person"
+                                               else identity.organization, when))
+        digest, res_output = tbs.digest_tbs_document(output=output)
+        post = await tbs.perform_signature(
+            document_digest=digest.document_digest,
+            pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+                signing_time=when,
+                adobe_revinfo_attr=None if validation_info is None else validation_info.adobe_revinfo_attr))
+        await post.post_signature_processing(res_output)
+        final = misc.finalise_output(output, res_output)
+    except SigningError as exc:
+        raise signing_failure(exc) from exc
+    return await _finish(final, name, level, when)
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from sync code; inside a running event loop (pyHanko's sync API would
+    raise there) it runs on a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def sign(pdf_stream: IO[bytes], credential: SigningCredential, *, profile: Profile = "person",
+         level: Level = "B-LT", appearance: Appearance | None = None, timestamper: TimeStamper | None = None,
+         validation_context: ValidationContext | None = None, output: IO[bytes] | None = None) -> SignResult:
+    """Synchronous :func:`async_sign`."""
+    return run_sync(async_sign(pdf_stream, credential, profile=profile, level=level, appearance=appearance,
+                               timestamper=timestamper, validation_context=validation_context, output=output))
+
+
+def sign_bytes(pdf: bytes, credential: SigningCredential, **kwargs: Any) -> SignResult:
+    return sign(io.BytesIO(pdf), credential, **kwargs)

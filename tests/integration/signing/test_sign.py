@@ -1,0 +1,179 @@
+"""sign(): every PAdES level, person + seal, the seal rule, DocMDP, failures mapped to 4xx/503."""
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pytest
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields, signers
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko_certvalidator import ValidationContext
+
+from errors import Unprocessable
+from signing.errors import DocumentLocked, SealRefused, SigningFailed
+from signing.sign import sign
+from signing.stamps import Appearance
+from tests.pdfs import make_pdf
+from tests.signing_pki import AGENCY_B, SigningPKI, person, seal, signing_pki  # noqa: F401 (fixtures)
+
+
+def _sign(pki: SigningPKI, pdf: bytes, cred, **kw):  # type: ignore[no-untyped-def]
+    kw.setdefault("timestamper", pki.timestamper())
+    kw.setdefault("validation_context", pki.validation_context())
+    return sign(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf, cred, **kw)
+
+
+def offline_statuses(pki: SigningPKI, data: bytes) -> dict:
+    """Validate every signature from the file's own DSS only: no network."""
+    reader = PdfFileReader(io.BytesIO(data))
+    out = {}
+    for sig in reader.embedded_regular_signatures:
+        settings = {"trust_roots": [pki.root.asn1], "allow_fetching": False, "revocation_mode": "hard-fail"}
+        vc = (DocumentSecurityStore.read_dss(reader).as_validation_context(settings) if "/DSS" in reader.root
+              else ValidationContext(**settings, crls=[], ocsps=[]))
+        out[sig.field_name] = validate_pdf_signature(sig, signer_validation_context=vc)
+    return out
+
+
+@pytest.mark.parametrize("level", ["B-B", "B-T", "B-LT", "B-LTA"])
+def test_every_level_signs_and_validates(signing_pki, person, level):  # type: ignore[no-untyped-def]
+    result = _sign(signing_pki, make_pdf(), person, level=level)
+    data = result.data()
+    assert result.level == level and result.field_name == "Person1"
+    assert result.size == len(data) and result.sha256 == __import__("hashlib").sha256(data).hexdigest()
+    assert result.signing_time.utcoffset().total_seconds() == 7 * 3600
+    reader = PdfFileReader(io.BytesIO(data))
+    sig = reader.embedded_regular_signatures[0]
+    status = validate_pdf_signature(sig, signer_validation_context=signing_pki.validation_context())
+    assert status.bottom_line, status.summary()
+    assert (status.timestamp_validity is not None) == (level != "B-B")
+    assert ("/DSS" in reader.root) == (level in ("B-LT", "B-LTA"))
+    assert bool(reader.embedded_timestamp_signatures) == (level == "B-LTA")
+    # the CMS signing time is the one printed on the stamp
+    assert abs((status.signer_reported_dt - result.signing_time).total_seconds()) < 1
+
+
+def test_person_then_seal_both_valid_offline(signing_pki, person, seal):  # type: ignore[no-untyped-def]
+    first = _sign(signing_pki, make_pdf(), person, level="B-LT")
+    second = _sign(signing_pki, first.data(), seal, profile="seal", level="B-LTA")
+    data = second.data()
+    assert data.startswith(first.data())  # an incremental update: the first revision is untouched
+    statuses = offline_statuses(signing_pki, data)
+    assert set(statuses) == {"Person1", "Seal2"}
+    for name, status in statuses.items():
+        assert status.bottom_line and status.trusted, (name, status.summary())
+
+
+def test_seal_at_lta_backfills_revocation_of_a_b_t_person_signature(signing_pki, person, seal):  # type: ignore[no-untyped-def]
+    first = _sign(signing_pki, make_pdf(), person, level="B-T")
+    assert not offline_statuses(signing_pki, first.data())["Person1"].trusted  # no revocation data yet
+    second = _sign(signing_pki, first.data(), seal, profile="seal", level="B-LTA")
+    for name, status in offline_statuses(signing_pki, second.data()).items():
+        assert status.bottom_line and status.trusted, (name, status.summary())
+
+
+def test_seal_refused_without_person_signature(signing_pki, seal):  # type: ignore[no-untyped-def]
+    with pytest.raises(SealRefused) as err:
+        _sign(signing_pki, make_pdf(), seal, profile="seal")
+    assert err.value.status == 409
+
+
+def test_seal_refused_after_a_person_of_another_agency(signing_pki, seal):  # type: ignore[no-untyped-def]
+    outsider = signing_pki.credential(signing_pki.issue_person("Trần Văn Bình", "Giám đốc", AGENCY_B))
+    signed = _sign(signing_pki, make_pdf(), outsider, level="B-B")
+    with pytest.raises(SealRefused, match="another agency"):
+        _sign(signing_pki, signed.data(), seal, profile="seal")
+
+
+def test_seal_refused_when_the_person_signature_is_broken(signing_pki, person, seal):  # type: ignore[no-untyped-def]
+    data = bytearray(_sign(signing_pki, make_pdf(), person, level="B-B").data())
+    i = data.index(b"trang 2/3")
+    data[i] ^= 0x01  # inside the signed byte range
+    with pytest.raises(SealRefused):
+        _sign(signing_pki, bytes(data), seal, profile="seal")
+
+
+def test_seal_refused_after_a_seal_only(signing_pki, seal):  # type: ignore[no-untyped-def]
+    person_like_seal = signing_pki.credential(signing_pki.issue_seal(), kind="person")  # a seal cert used as person
+    signed = _sign(signing_pki, make_pdf(), person_like_seal, level="B-B")
+    with pytest.raises(SealRefused):
+        _sign(signing_pki, signed.data(), seal, profile="seal")
+
+
+def test_certified_no_changes_document_refuses_another_signature(signing_pki, person):  # type: ignore[no-untyped-def]
+    meta = signers.PdfSignatureMetadata(field_name="Cert", certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES)
+    w = IncrementalPdfFileWriter(io.BytesIO(make_pdf()))
+    certified = signers.PdfSigner(meta, person.signer).sign_pdf(w).getvalue()
+    out = io.BytesIO()
+    with pytest.raises(DocumentLocked) as err:
+        _sign(signing_pki, certified, person, level="B-B", output=out)
+    assert err.value.status == 409 and out.getvalue() == b""
+
+
+def test_revoked_certificate_is_refused_with_422(signing_pki):  # type: ignore[no-untyped-def]
+    issued = signing_pki.issue_person("Lê Văn Thu Hồi")
+    signing_pki.revoke(issued)
+    with pytest.raises(SigningFailed) as err:
+        _sign(signing_pki, make_pdf(), signing_pki.credential(issued), level="B-LT")
+    assert err.value.status == 422 and err.value.code == "certificate_revoked"
+
+
+def test_responders_down_gives_503(signing_pki, person):  # type: ignore[no-untyped-def]
+    signing_pki.responders_down = True
+    try:
+        with pytest.raises(SigningFailed) as err:
+            _sign(signing_pki, make_pdf(), person, level="B-LT", validation_context=signing_pki.validation_context())
+    finally:
+        signing_pki.responders_down = False
+    assert err.value.status == 503
+
+
+@pytest.mark.parametrize("blob", [b"", b"not a pdf at all", make_pdf()[:300]])
+def test_not_a_pdf_is_422(signing_pki, person, blob):  # type: ignore[no-untyped-def]
+    with pytest.raises(Unprocessable) as err:
+        _sign(signing_pki, blob, person, level="B-B")
+    assert err.value.status == 422
+
+
+def test_bad_options_are_422(signing_pki, person, seal):  # type: ignore[no-untyped-def]
+    with pytest.raises(Unprocessable):
+        _sign(signing_pki, make_pdf(), person, level="B-X")
+    with pytest.raises(Unprocessable):
+        _sign(signing_pki, make_pdf(), person, profile="seal", level="B-B")  # person credential as seal
+    with pytest.raises(Unprocessable):
+        _sign(signing_pki, make_pdf(), person, level="B-B", appearance=Appearance(7, (10, 10, 200, 100)))
+    with pytest.raises(ValueError):
+        Appearance(0, (10, 10, 12, 100))
+
+
+def test_missing_timestamper_is_503(signing_pki, person):  # type: ignore[no-untyped-def]
+    with pytest.raises(SigningFailed) as err:
+        sign(io.BytesIO(make_pdf()), person, level="B-T")
+    assert err.value.status == 503
+
+
+def test_given_appearance_is_used(signing_pki, person):  # type: ignore[no-untyped-def]
+    data = _sign(signing_pki, make_pdf(), person, level="B-B", appearance=Appearance(0, (50, 600, 280, 710))).data()
+    reader = PdfFileReader(io.BytesIO(data))
+    widget = reader.embedded_regular_signatures[0].sig_field
+    assert [round(float(v)) for v in widget["/Rect"]] == [50, 600, 280, 710]
+    first_page = reader.root["/Pages"]["/Kids"][0]
+    assert any(a.get_object() is widget or a.get_object() == widget for a in first_page["/Annots"])
+
+
+def test_file_to_file(signing_pki, person, tmp_path):  # type: ignore[no-untyped-def]
+    src = tmp_path / "in.pdf"
+    src.write_bytes(make_pdf())
+    with open(src, "rb") as f, open(tmp_path / "out.pdf", "w+b") as out:
+        result = _sign(signing_pki, f, person, level="B-LT", output=out)
+    data = (tmp_path / "out.pdf").read_bytes()
+    assert result.size == len(data) and data.startswith(src.read_bytes())
+
+
+def test_sign_works_inside_a_running_event_loop(signing_pki, person):  # type: ignore[no-untyped-def]
+    async def inside() -> int:
+        return _sign(signing_pki, make_pdf(), person, level="B-B").size
+    assert asyncio.run(inside()) > 0
