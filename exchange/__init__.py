@@ -6,3 +6,17 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's blueprints and `flask` commands."""
+    from exchange import api, cli
+    from exchange.auth import SECURITY_SCHEMES
+    from exchange.schemas import ERROR_SCHEMA
+
+    # errors.py gives every error one shape; say so in the OpenAPI document
+    app.config["HTTP_ERROR_SCHEMA"] = ERROR_SCHEMA
+    app.config["VALIDATION_ERROR_SCHEMA"] = ERROR_SCHEMA
+    app.config["SECURITY_SCHEMES"] = {**(app.config.get("SECURITY_SCHEMES") or {}), **SECURITY_SCHEMES}
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_NAME="session")
+
+    app.register_blueprint(api.bp)
+    for command in cli.COMMANDS:
+        app.cli.add_command(command)

@@ -1,0 +1,242 @@
+"""The agency directory: a code-keyed tree of any depth, with mergers routed to successors.
+
+The 2025 reform removed the district level, so nothing here assumes a number of levels:
+children are found by ``parent_id``, level by level, however deep the tree goes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import IO, Iterable
+
+from sqlmodel import Session, select
+
+from errors import Conflict, NotFound, Unprocessable
+from exchange import audit
+from exchange.models import AGENCY_LEVELS, Agency
+
+CODE_MAX = 35
+# QCVN 102:2016 ``LLL.KK.JJ.Xnn``: dot-separated groups of digits and capitals. Later
+# amendments add groups, so the number of groups is not fixed; empty groups are not allowed.
+_CODE = re.compile(r"^[0-9A-Z]+(\.[0-9A-Z]+)+$")
+CSV_COLUMNS = ("code", "name", "level", "parent_code")
+
+
+def code_problem(code: object) -> str | None:
+    """Why ``code`` is not a well-formed agency code, or None."""
+    if not isinstance(code, str) or not code:
+        return "mã định danh trống / code is empty"
+    if len(code) > CODE_MAX:
+        return f"mã định danh dài quá {CODE_MAX} ký tự / code longer than {CODE_MAX} characters"
+    if not _CODE.match(code):
+        return ("mã định danh phải theo dạng QCVN 102, ví dụ 000.00.00.H62 / code must be in the "
+                "QCVN 102 form (digits, A–Z and dots), e.g. 000.00.00.H62")
+    return None
+
+
+def validate_code(code: object) -> str:
+    problem = code_problem(code)
+    if problem:
+        raise Unprocessable(problem, fields={"code": problem})
+    return code  # type: ignore[return-value]
+
+
+def get_by_code(session: Session, code: str) -> Agency:
+    agency = session.exec(select(Agency).where(Agency.code == code)).one_or_none()
+    if agency is None:
+        raise NotFound(f"không có cơ quan mã {code} / no agency with code {code}")
+    return agency
+
+
+def find_by_codes(session: Session, codes: Iterable[str]) -> dict[str, Agency]:
+    wanted = list(dict.fromkeys(codes))
+    found: dict[str, Agency] = {}
+    for start in range(0, len(wanted), 500):  # keep IN lists a reasonable size
+        chunk = wanted[start:start + 500]
+        for agency in session.exec(select(Agency).where(Agency.code.in_(chunk))).all():  # type: ignore[attr-defined]
+            found[agency.code] = agency
+    return found
+
+
+def is_current(agency: Agency, on: date | None = None) -> bool:
+    on = on or date.today()
+    return (agency.valid_from is None or agency.valid_from <= on) and (
+        agency.valid_to is None or on <= agency.valid_to)
+
+
+def route(session: Session, agency: Agency, on: date | None = None) -> Agency:
+    """Where mail for ``agency`` goes on ``on`` (today by default): the agency itself, or,
+    once it has been merged away (a successor and a passed ``valid_to``), the end of its
+    successor chain. A loop in the directory is an error, not an endless walk."""
+    on = on or date.today()
+    seen = {agency.id}
+    current = agency
+    while current.successor_id is not None and (current.valid_to is None or current.valid_to < on):
+        nxt = session.get(Agency, current.successor_id)
+        if nxt is None:
+            break
+        if nxt.id in seen:
+            raise Conflict(f"danh bạ có vòng kế thừa quanh {agency.code} / the directory's successor "
+                           f"chain loops from {agency.code}", code="directory_loop")
+        seen.add(nxt.id)
+        current = nxt
+    return current
+
+
+def children(session: Session, parent: Agency) -> list[Agency]:
+    return list(session.exec(select(Agency).where(Agency.parent_id == parent.id).order_by(Agency.code)).all())
+
+
+def descendants(session: Session, code: str, level: str | None = None) -> list[Agency]:
+    """Every agency below ``code`` at any depth (one query per depth), optionally of one level."""
+    root = get_by_code(session, code)
+    found: list[Agency] = []
+    seen = {root.id}
+    frontier = [root.id]
+    while frontier:
+        rows = []
+        for start in range(0, len(frontier), 500):
+            chunk = frontier[start:start + 500]
+            rows.extend(session.exec(select(Agency).where(Agency.parent_id.in_(chunk))).all())  # type: ignore[union-attr]
+        frontier = []
+        for agency in rows:
+            if agency.id in seen:  # a damaged tree with a loop must not hang us
+                continue
+            seen.add(agency.id)
+            frontier.append(agency.id)
+            found.append(agency)
+    if level is not None:
+        found = [a for a in found if a.level == level]
+    return sorted(found, key=lambda a: a.code)
+
+
+def list_agencies(session: Session, *, parent: str | None = None, after: str = "",
+                  limit: int = 100) -> list[Agency]:
+    stmt = select(Agency).where(Agency.code > after)
+    if parent is not None:
+        stmt = stmt.where(Agency.parent_id == get_by_code(session, parent).id)
+    return list(session.exec(stmt.order_by(Agency.code).limit(limit)).all())
+
+
+def agency_json(agency: Agency, codes_by_id: dict[int, str] | None = None, session: Session | None = None) -> dict:
+    def code_of(agency_id: int | None) -> str | None:
+        if agency_id is None:
+            return None
+        if codes_by_id is not None and agency_id in codes_by_id:
+            return codes_by_id[agency_id]
+        other = session.get(Agency, agency_id) if session is not None else None
+        return other.code if other else None
+
+    return {
+        "code": agency.code, "name": agency.name, "short_name": agency.short_name,
+        "level": agency.level, "parent_code": code_of(agency.parent_id),
+        "successor_code": code_of(agency.successor_id),
+        "valid_from": agency.valid_from.isoformat() if agency.valid_from else None,
+        "valid_to": agency.valid_to.isoformat() if agency.valid_to else None,
+    }
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _read_rows(path_or_stream: str | Path | IO) -> tuple[list[str] | None, list[tuple[int, dict]]]:
+    if isinstance(path_or_stream, (str, Path)):
+        text = Path(path_or_stream).read_text(encoding="utf-8-sig")
+    else:
+        raw = path_or_stream.read()
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.lstrip("\ufeff")
+    reader = csv.DictReader(io.StringIO(text))
+    rows = [(reader.line_num, row) for row in reader]
+    return reader.fieldnames, rows
+
+
+def import_csv(session: Session, path_or_stream: str | Path | IO, *, actor: str = "cli") -> ImportResult:
+    """Import (or update) agencies from CSV ``code,name,level,parent_code``. Rows are checked
+    first, all of them: if any is bad nothing is written and every bad row is reported with
+    its line number. Parents may come after their children in the file."""
+    result = ImportResult()
+    try:
+        header, rows = _read_rows(path_or_stream)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        result.errors.append((1, f"không đọc được tệp CSV (UTF-8) / unreadable CSV: {exc}"))
+        return result
+    missing = [c for c in CSV_COLUMNS if c not in (header or [])]
+    if missing:
+        result.errors.append((1, f"thiếu cột / missing columns: {', '.join(missing)}"))
+        return result
+
+    in_file: dict[str, int] = {}
+    for line, row in rows:
+        code = (row.get("code") or "").strip()
+        problem = code_problem(code)
+        if problem:
+            result.errors.append((line, problem))
+        elif code in in_file:
+            result.errors.append((line, f"mã {code} trùng dòng {in_file[code]} / duplicate of line {in_file[code]}"))
+        else:
+            in_file[code] = line
+        name = (row.get("name") or "").strip()
+        if not name or len(name) > 255:
+            result.errors.append((line, "tên trống hoặc dài quá 255 ký tự / name empty or longer than 255"))
+        level = (row.get("level") or "").strip()
+        if level not in AGENCY_LEVELS:
+            result.errors.append((line, f"cấp {level!r} không hợp lệ / level must be one of {', '.join(AGENCY_LEVELS)}"))
+        parent = (row.get("parent_code") or "").strip()
+        if parent and parent == code:
+            result.errors.append((line, "cơ quan không thể là cấp trên của chính nó / an agency cannot be its own parent"))
+
+    existing = find_by_codes(session, list(in_file) + [(r.get("parent_code") or "").strip() for _, r in rows])
+    parents_in_file = {code: (row.get("parent_code") or "").strip() for _, row in rows
+                       for code in [(row.get("code") or "").strip()]}
+    for line, row in rows:
+        parent = (row.get("parent_code") or "").strip()
+        if parent and parent not in in_file and parent not in existing:
+            result.errors.append((line, f"không có cơ quan cấp trên {parent} / unknown parent_code {parent}"))
+    # a loop among the file's own parent links would make a tree with no root
+    for code, line in in_file.items():
+        seen, cur = {code}, parents_in_file.get(code)
+        while cur and cur in parents_in_file:
+            if cur in seen:
+                result.errors.append((line, f"vòng cấp trên qua {cur} / parent loop through {cur}"))
+                break
+            seen.add(cur)
+            cur = parents_in_file.get(cur)
+    if result.errors:
+        result.errors.sort()
+        return result
+
+    agencies: dict[str, Agency] = dict(existing)
+    for _line, row in rows:
+        code = row["code"].strip()
+        agency = agencies.get(code)
+        fields_ = {"name": row["name"].strip(), "level": row["level"].strip(),
+                   "short_name": (row.get("short_name") or "").strip()[:100]}
+        if agency is None:
+            agency = Agency(code=code, **fields_)
+            result.created += 1
+        else:
+            for key, value in fields_.items():
+                setattr(agency, key, value)
+            result.updated += 1
+        session.add(agency)
+        agencies[code] = agency
+    session.flush()
+    for _line, row in rows:
+        parent = (row.get("parent_code") or "").strip()
+        agencies[row["code"].strip()].parent_id = agencies[parent].id if parent else None
+    session.flush()
+    audit.record(session, actor=actor, agency_code="", action="agencies.import", object="agencies",
+                 details={"created": result.created, "updated": result.updated})
+    return result

@@ -1,0 +1,133 @@
+"""``flask`` commands for the exchange: agencies, users, tokens, audit, demo.
+
+Each command is one unit of work over the same service functions the API uses, and
+writes its audit event (actor ``cli``) in the same transaction.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask.cli import AppGroup
+
+from errors import ServiceError
+from storage.db import engine_from_app, session_scope
+
+
+def _fail(exc: ServiceError) -> None:
+    click.echo(f"lỗi / error: {exc.message}", err=True)
+    for name, message in (exc.fields or {}).items():
+        click.echo(f"  {name}: {message}", err=True)
+    sys.exit(1)
+
+
+def _db(write: bool = True):  # type: ignore[no-untyped-def]
+    return session_scope(engine_from_app(), write=write)
+
+
+agencies_cli = AppGroup("agencies", help="Danh bạ cơ quan / the agency directory.")
+
+
+@agencies_cli.command("import", help="Import agencies from a CSV file with columns code,name,level,parent_code.")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+def agencies_import(csv_file: str) -> None:
+    from exchange.agencies import import_csv
+
+    try:
+        with _db() as session:
+            result = import_csv(session, csv_file)
+            if not result.ok:
+                session.rollback()
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    if not result.ok:
+        for line, message in result.errors:
+            click.echo(f"{csv_file}:{line}: {message}", err=True)
+        click.echo("không nhập gì / nothing imported", err=True)
+        sys.exit(1)
+    click.echo(f"tạo mới / created: {result.created}, cập nhật / updated: {result.updated}")
+
+
+users_cli = AppGroup("users", help="Người dùng / users.")
+
+
+@users_cli.command("create", help="Create a user; the password comes from the prompt or LIENTHONG_PASSWORD.")
+@click.argument("username")
+@click.option("--agency", "agency_code", required=True, help="agency code, e.g. 000.00.00.H62")
+@click.option("--roles", required=True, help="comma-separated: clerk,signer,auditor,admin")
+@click.option("--full-name", required=True)
+@click.option("--position", default="")
+def users_create(username: str, agency_code: str, roles: str, full_name: str, position: str) -> None:
+    from exchange.users import create_user
+
+    password = os.environ.get("LIENTHONG_PASSWORD") or click.prompt(
+        "Mật khẩu / password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _db() as session:
+            user = create_user(session, username=username, agency_code=agency_code, roles=roles,
+                               full_name=full_name, position=position, password=password)
+            click.echo(f"người dùng / user {user.username} (id {user.id}) đã tạo / created")
+    except ServiceError as exc:
+        _fail(exc)
+
+
+tokens_cli = AppGroup("tokens", help="API tokens.")
+
+
+@tokens_cli.command("create", help="Create a token for a user or an agency's system; prints only the secret.")
+@click.option("--user", "username", default=None)
+@click.option("--agency", "agency_code", default=None)
+@click.option("--name", default="")
+def tokens_create(username: str | None, agency_code: str | None, name: str) -> None:
+    from exchange.agencies import get_by_code
+    from exchange.users import create_token, get_user
+
+    if (username is None) == (agency_code is None):
+        raise click.UsageError("give exactly one of --user or --agency")
+    try:
+        with _db() as session:
+            if username is not None:
+                token, secret = create_token(session, user_id=get_user(session, username).id, name=name)
+            else:
+                token, secret = create_token(session, agency_id=get_by_code(session, agency_code).id, name=name)
+            token_id = token.id
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    click.echo(f"token id {token_id}", err=True)  # stderr: stdout carries the secret alone
+    click.echo(secret)
+
+
+@tokens_cli.command("revoke", help="Revoke a token by its id.")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    from exchange.users import revoke_token
+
+    try:
+        with _db() as session:
+            revoke_token(session, token_id)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"token {token_id} đã thu hồi / revoked")
+
+
+audit_cli = AppGroup("audit", help="Nhật ký kiểm toán / the audit chain.")
+
+
+@audit_cli.command("verify", help="Check the whole chain; exit code 1 when a link is broken.")
+def audit_verify() -> None:
+    from exchange.audit import verify_chain
+
+    with _db(write=False) as session:
+        check = verify_chain(session)
+    if check.ok:
+        click.echo(f"chuỗi nhật ký nguyên vẹn / audit chain intact: {check.checked} events")
+    else:
+        click.echo(f"chuỗi nhật ký bị hỏng tại sự kiện / audit chain broken at event {check.first_broken} "
+                   f"({check.checked} checked before it)", err=True)
+        sys.exit(1)
+
+
+COMMANDS = (agencies_cli, users_cli, tokens_cli, audit_cli)

@@ -1,0 +1,139 @@
+"""Users (argon2 passwords) and API tokens (only the secret's SHA-256 is stored).
+
+Every change writes its audit event in the same transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlmodel import Session, select
+
+from errors import Conflict, NotFound, Unprocessable
+from exchange import agencies, audit
+from exchange.models import ROLES, Agency, ApiToken, User, utcnow
+
+_hasher = PasswordHasher()
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
+TOKEN_PREFIX = "lt_"
+MIN_PASSWORD = 10
+# A hash to verify against when the username is unknown, so that a wrong username costs
+# as long as a wrong password and timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def use_fast_hashing_for_tests() -> None:
+    """Cheap argon2 parameters: for test suites that create many users, never for service."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def parse_roles(roles: str | list[str] | tuple[str, ...] | frozenset[str]) -> list[str]:
+    items = [r.strip() for r in (roles.split(",") if isinstance(roles, str) else roles)]
+    items = [r for r in items if r]
+    unknown = [r for r in items if r not in ROLES]
+    if unknown:
+        message = f"vai trò không có / unknown roles: {', '.join(unknown)} (use {', '.join(ROLES)})"
+        raise Unprocessable(message, fields={"roles": message})
+    return sorted(set(items), key=ROLES.index)
+
+
+def create_user(session: Session, *, username: str, agency_code: str, roles, full_name: str,
+                position: str = "", password: str, actor: str = "cli") -> User:
+    problems: dict[str, str] = {}
+    if not _USERNAME.match(username or ""):
+        problems["username"] = ("2–100 ký tự a-z, 0-9, '.', '_', '-' / 2–100 characters of "
+                                "a-z, 0-9, '.', '_', '-'")
+    if not full_name or len(full_name) > 255:
+        problems["full_name"] = "bắt buộc, tối đa 255 ký tự / required, at most 255 characters"
+    if len(position) > 255:
+        problems["position"] = "tối đa 255 ký tự / at most 255 characters"
+    if len(password or "") < MIN_PASSWORD:
+        problems["password"] = f"ít nhất {MIN_PASSWORD} ký tự / at least {MIN_PASSWORD} characters"
+    if problems:
+        raise Unprocessable("dữ liệu người dùng không hợp lệ / invalid user", fields=problems)
+    role_list = parse_roles(roles)
+    agency = agencies.get_by_code(session, agency_code)
+    if session.exec(select(User.id).where(User.username == username)).first() is not None:
+        raise Conflict(f"tên đăng nhập {username} đã có / username {username} is taken",
+                       fields={"username": "đã có / taken"})
+    user = User(username=username, full_name=full_name, position=position, agency_id=agency.id,
+                roles=",".join(role_list), password_hash=_hasher.hash(password))
+    session.add(user)
+    session.flush()
+    audit.record(session, actor=actor, agency_code=agency.code, action="user.create",
+                 object=f"user:{username}", details={"roles": role_list})
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).one_or_none()
+    if user is None:
+        raise NotFound(f"không có người dùng {username} / no user {username}")
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this password, or None. Rehashes on parameter upgrades."""
+    user = session.exec(select(User).where(User.username == username)).one_or_none()
+    try:
+        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.active or not user.password_hash:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        session.add(user)
+    return user
+
+
+def create_token(session: Session, *, user_id: int | None = None, agency_id: int | None = None,
+                 name: str = "", actor: str = "cli") -> tuple[ApiToken, str]:
+    """A new token for a user or an agency's system. The secret is returned once, here;
+    only its SHA-256 is stored."""
+    if (user_id is None) == (agency_id is None):
+        raise Unprocessable("token cho một người dùng hoặc một cơ quan / a token belongs to a user or an agency",
+                            fields={"owner": "give exactly one of user or agency"})
+    if user_id is not None:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("không có người dùng / no such user")
+        agency = session.get(Agency, user.agency_id)
+        owner = f"user:{user.username}"
+    else:
+        agency = session.get(Agency, agency_id)
+        if agency is None:
+            raise NotFound("không có cơ quan / no such agency")
+        owner = f"agency:{agency.code}"
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user_id, agency_id=agency_id, name=name[:100], secret_sha256=hash_secret(secret))
+    session.add(token)
+    session.flush()
+    audit.record(session, actor=actor, agency_code=agency.code if agency else "", action="token.create",
+                 object=f"token:{token.id}", details={"owner": owner, "name": token.name})
+    return token, secret
+
+
+def revoke_token(session: Session, token_id: int, *, actor: str = "cli") -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"không có token {token_id} / no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        agency_id = token.agency_id
+        if agency_id is None and token.user_id is not None:
+            user = session.get(User, token.user_id)
+            agency_id = user.agency_id if user else None
+        agency = session.get(Agency, agency_id) if agency_id else None
+        audit.record(session, actor=actor, agency_code=agency.code if agency else "",
+                     action="token.revoke", object=f"token:{token.id}")
+    return token

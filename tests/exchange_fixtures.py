@@ -1,0 +1,163 @@
+"""A small, well-formed world for exchange tests, importable by every test module.
+
+``build_world(session)`` makes a province (``000.00.00.H62``) with two districts and their
+communes, a second province (``000.00.00.H63``, "the other agency"), users in each role,
+an agency-system token for every agency, and one revoked token. Call it inside
+``session_scope(engine, write=True)``; the returned ``World`` holds plain values (ids,
+codes, secrets) that stay valid after the session closes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session
+
+from exchange import users
+from exchange.models import Agency
+
+users.use_fast_hashing_for_tests()
+
+PASSWORD = "mật-khẩu-thử-nghiệm-1"
+PROVINCE = "000.00.00.H62"
+OTHER_PROVINCE = "000.00.00.H63"
+DISTRICTS = {
+    "000.00.01.H62": ("Huyện Thử Một", ["000.01.01.H62", "000.02.01.H62", "000.03.01.H62"]),
+    "000.00.02.H62": ("Huyện Thử Hai", ["000.04.02.H62", "000.05.02.H62"]),
+}
+COMMUNE_NAMES = {
+    "000.01.01.H62": "Xã An Bình", "000.02.01.H62": "Xã Hòa Lộc", "000.03.01.H62": "Phường Một",
+    "000.04.02.H62": "Xã Tân Hội", "000.05.02.H62": "Xã Long Phước",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    username: str
+    agency_code: str
+    agency_id: int
+    roles: tuple[str, ...]
+    token: str
+    token_id: int
+
+
+@dataclass
+class World:
+    province: str
+    other_province: str
+    districts: list[str]
+    communes: dict[str, list[str]]  # district code → its communes
+    agency_ids: dict[str, int]
+    agency_tokens: dict[str, str]  # agency code → its system's token secret
+    agency_token_ids: dict[str, int]
+    people: dict[str, Person]  # clerk, signer, auditor, admin, norole, district_clerk, other_*
+    revoked_token: str  # the province clerk's, revoked
+    password: str = PASSWORD
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def all_communes(self) -> list[str]:
+        return [c for d in self.districts for c in self.communes[d]]
+
+    def token(self, who: str) -> str:
+        return self.people[who].token
+
+    def headers(self, who: str) -> dict[str, str]:
+        """Auth headers for a person (``"clerk"``) or an agency code (its system token)."""
+        if who in self.people:
+            return auth(self.people[who].token)
+        return auth(self.agency_tokens[who])
+
+
+def auth(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _agency(session: Session, code: str, name: str, level: str, parent: Agency | None) -> Agency:
+    agency = Agency(code=code, name=name, level=level, parent_id=parent.id if parent else None,
+                    valid_from=date(2020, 1, 1))
+    session.add(agency)
+    session.flush()
+    return agency
+
+
+def build_world(session: Session) -> World:
+    made: dict[str, Agency] = {}
+    province = made[PROVINCE] = _agency(session, PROVINCE, "UBND tỉnh Thử Nghiệm", "province", None)
+    made[OTHER_PROVINCE] = _agency(session, OTHER_PROVINCE, "UBND tỉnh Bên Cạnh", "province", None)
+    communes: dict[str, list[str]] = {}
+    for dcode, (dname, ccodes) in DISTRICTS.items():
+        district = made[dcode] = _agency(session, dcode, dname, "district", province)
+        communes[dcode] = list(ccodes)
+        for ccode in ccodes:
+            made[ccode] = _agency(session, ccode, COMMUNE_NAMES[ccode], "commune", district)
+
+    people: dict[str, Person] = {}
+
+    def person(key: str, username: str, code: str, roles: tuple[str, ...], full_name: str) -> None:
+        user = users.create_user(session, username=username, agency_code=code, roles=list(roles),
+                                 full_name=full_name, position="Chuyên viên", password=PASSWORD, actor="test")
+        token, secret = users.create_token(session, user_id=user.id, name="test", actor="test")
+        people[key] = Person(user.id, username, code, made[code].id, roles, secret, token.id)  # type: ignore[arg-type]
+
+    person("clerk", "vanthu.tinh", PROVINCE, ("clerk",), "Nguyễn Thị Lấp Lánh")
+    person("signer", "lanhdao.tinh", PROVINCE, ("signer",), "Trần Văn Ánh")
+    person("auditor", "kiemtra.tinh", PROVINCE, ("auditor",), "Lê Thị Kiểm")
+    person("admin", "quantri.tinh", PROVINCE, ("admin",), "Phạm Văn Trị")
+    person("norole", "khach.tinh", PROVINCE, (), "Võ Văn Khách")
+    person("district_clerk", "vanthu.huyen1", "000.00.01.H62", ("clerk",), "Đặng Thị Huyện")
+    person("other_clerk", "vanthu.bencanh", OTHER_PROVINCE, ("clerk",), "Hồ Văn Cạnh")
+    person("other_signer", "lanhdao.bencanh", OTHER_PROVINCE, ("signer",), "Hồ Thị Ký")
+    person("other_auditor", "kiemtra.bencanh", OTHER_PROVINCE, ("auditor",), "Hồ Văn Soát")
+    person("other_admin", "quantri.bencanh", OTHER_PROVINCE, ("admin",), "Hồ Thị Quản")
+
+    agency_tokens: dict[str, str] = {}
+    agency_token_ids: dict[str, int] = {}
+    for code, agency in made.items():
+        token, secret = users.create_token(session, agency_id=agency.id, name="system", actor="test")
+        agency_tokens[code], agency_token_ids[code] = secret, token.id  # type: ignore[assignment]
+
+    revoked, revoked_secret = users.create_token(session, user_id=people["clerk"].id, name="old", actor="test")
+    users.revoke_token(session, revoked.id, actor="test")  # type: ignore[arg-type]
+    session.flush()
+    return World(
+        province=PROVINCE, other_province=OTHER_PROVINCE, districts=list(DISTRICTS), communes=communes,
+        agency_ids={code: a.id for code, a in made.items()},  # type: ignore[misc]
+        agency_tokens=agency_tokens, agency_token_ids=agency_token_ids, people=people,
+        revoked_token=revoked_secret,
+    )
+
+
+def make_pdf(text: str = "Công văn thử nghiệm", pages: int = 1) -> bytes:
+    """A small valid PDF (classic xref table), different for different ``text``."""
+    objects: list[bytes] = []
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(pages))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode())
+    safe = text.encode("ascii", "replace").decode().replace("(", "[").replace(")", "]")
+    for i in range(pages):
+        content = f"BT /F1 12 Tf 72 720 Td ({safe} - {i + 1}) Tj ET".encode()
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>".encode())
+        objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+DOCUMENT_METADATA = {
+    "number": "12", "notation": "UBND-VP", "doc_type": "Công văn",
+    "subject": "V/v triển khai thử nghiệm liên thông văn bản", "urgency": "normal",
+    "confidentiality": "normal", "issued_on": "2026-11-20", "place": "Vĩnh Long",
+    "signer_name": "Trần Văn Ánh", "signer_position": "Chủ tịch",
+}
