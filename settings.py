@@ -67,6 +67,8 @@ class Settings:
     max_upload_mb: int = 200
     trust_dir: Path | None = None
     pkcs11_lib: str | None = None
+    pkcs11_token_label: str = "lienthong"
+    pkcs11_pin: str | None = field(default=None, repr=False)  # never logged
     testing: bool = False
 
     @property
@@ -133,6 +135,8 @@ class Settings:
             max_upload_mb=_int(get("MAX_UPLOAD_MB", "200"), "LIENTHONG_MAX_UPLOAD_MB", minimum=1),
             trust_dir=Path(trust_dir) if trust_dir else None,
             pkcs11_lib=get("PKCS11_LIB").strip() or None,
+            pkcs11_token_label=get("PKCS11_TOKEN", "lienthong").strip() or "lienthong",
+            pkcs11_pin=get("PKCS11_PIN") or None,
         )
 
 

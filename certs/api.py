@@ -1,0 +1,68 @@
+"""The development PKI's public services: CA certificates, CRLs, OCSP, RFC 3161 TSA. No auth."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from certs import responders
+from certs.ca import load_dev_pki
+from errors import PayloadTooLarge, UnsupportedMediaType
+from settings import Settings
+from storage.db import engine_from_app, session_scope
+
+bp = Blueprint("pki", __name__, url_prefix="/pki")
+
+MAX_REQUEST_BYTES = 64 * 1024  # an OCSP or TSP request is a few hundred bytes
+
+
+def _settings() -> Settings:
+    return current_app.extensions["lienthong.settings"]
+
+
+def _body() -> bytes:
+    if (request.content_length or 0) > MAX_REQUEST_BYTES:
+        raise PayloadTooLarge(f"request larger than {MAX_REQUEST_BYTES} bytes")
+    data = request.get_data(cache=False)
+    if len(data) > MAX_REQUEST_BYTES:
+        raise PayloadTooLarge(f"request larger than {MAX_REQUEST_BYTES} bytes")
+    return data
+
+
+def _binary(data: bytes, mimetype: str, max_age: int = 0) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.cache_control.max_age = max_age
+    response.cache_control.public = max_age > 0
+    return response
+
+
+@bp.get("/ca.pem")
+def ca_pem() -> Response:
+    return _binary(load_dev_pki(_settings()).chain_pem(), "application/x-pem-file", max_age=3600)
+
+
+@bp.get("/crl")
+def crl() -> Response:
+    settings = _settings()
+    with session_scope(engine_from_app()) as session:
+        data = responders.current_crl(session, settings)
+    return _binary(data, "application/pkix-crl")
+
+
+@bp.get("/root.crl")
+def root_crl() -> Response:
+    return _binary(responders.root_crl(_settings()), "application/pkix-crl")
+
+
+@bp.post("/ocsp")
+def ocsp() -> Response:
+    # RFC 6960: every answer, malformed request included, is an OCSPResponse with 200.
+    body = _body()
+    with session_scope(engine_from_app()) as session:
+        data = responders.ocsp_response(session, _settings(), body)
+    return _binary(data, "application/ocsp-response")
+
+
+@bp.post("/tsa")
+def tsa() -> Response:
+    if request.mimetype != "application/timestamp-query":
+        raise UnsupportedMediaType("send an RFC 3161 request as application/timestamp-query")
+    return _binary(responders.tsa_response(_settings(), _body()), "application/timestamp-reply")

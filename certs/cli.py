@@ -1,0 +1,144 @@
+"""``flask --app app pki ...``: the development PKI and credentials. Prints serials, never keys."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import current_app
+from cryptography.hazmat.primitives import hashes
+from flask.cli import with_appcontext
+
+from certs import images, keystore
+from certs.ca import init_dev_pki
+from certs.directory import EXTENSION_KEY, AgencyInfo, PersonInfo
+from certs.issuance import CredentialNotFound, import_pkcs12, issue_agency_seal, issue_person_credential, revoke
+from certs.responders import REASONS
+from settings import Settings
+from storage.db import engine_from_app, session_scope
+
+
+def _settings() -> Settings:
+    return current_app.extensions["lienthong.settings"]
+
+
+def _read_image(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return images.check_png(Path(path).read_bytes())
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    except images.ImageError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group("pki", help="Development PKI and signing credentials (Hạ tầng khóa công khai).")
+def pki_cli() -> None:
+    pass
+
+
+@pki_cli.command("init", help="Create the development root CA, issuing CA, OCSP and TSA certificates (idempotent).")
+@with_appcontext
+def init_command() -> None:
+    pki, created = init_dev_pki(_settings())
+    verb = "created" if created else "already present"
+    fingerprint = pki.root.fingerprint(hashes.SHA256()).hex()
+    click.echo(f"development PKI {verb}: root CA SHA-256 {fingerprint}")
+
+
+def _person(username: str, full_name: str | None, position: str | None, agency_code: str | None,
+            agency_name: str | None) -> PersonInfo:
+    if full_name and agency_code and agency_name:
+        return PersonInfo(full_name, position or "", agency_code, agency_name)
+    directory = current_app.extensions.get(EXTENSION_KEY)
+    if directory is None:
+        raise click.UsageError("no user directory is registered: give --full-name, --position, "
+                               "--agency-code and --agency-name")
+    try:
+        return directory.person(username)
+    except LookupError:
+        raise click.ClickException(f"unknown user {username!r}") from None
+
+
+def _agency(code: str, agency_name: str | None) -> AgencyInfo:
+    if agency_name:
+        return AgencyInfo(code, agency_name)
+    directory = current_app.extensions.get(EXTENSION_KEY)
+    if directory is None:
+        raise click.UsageError("no agency directory is registered: give --agency-name")
+    try:
+        return directory.agency(code)
+    except LookupError:
+        raise click.ClickException(f"unknown agency {code!r}") from None
+
+
+@pki_cli.command("issue", help="Issue a personal (--user) or agency seal (--agency) signing credential.")
+@click.option("--user", "username", help="Username of the official.")
+@click.option("--agency", "agency", help="Agency code (QCVN 102) for a seal credential.")
+@click.option("--image", "image", type=click.Path(dir_okay=False), help="Signature or seal PNG (transparent).")
+@click.option("--full-name", help="Full name (when no directory is registered).")
+@click.option("--position", help="Position / chức vụ (when no directory is registered).")
+@click.option("--agency-code", help="The user's agency code (when no directory is registered).")
+@click.option("--agency-name", help="Agency name (when no directory is registered).")
+@with_appcontext
+def issue_command(username: str | None, agency: str | None, image: str | None, full_name: str | None,
+                  position: str | None, agency_code: str | None, agency_name: str | None) -> None:
+    if bool(username) == bool(agency):
+        raise click.UsageError("give exactly one of --user or --agency")
+    settings = _settings()
+    image_png = _read_image(image)
+    init_dev_pki(settings)
+    try:
+        with session_scope(engine_from_app(), write=True) as session:
+            if username:
+                person = _person(username, full_name, position, agency_code, agency_name)
+                row = issue_person_credential(session, settings, username=username, full_name=person.full_name,
+                                              position=person.position, agency_code=person.agency_code,
+                                              agency_name=person.agency_name, image_png=image_png)
+            else:
+                info = _agency(agency or "", agency_name)
+                row = issue_agency_seal(session, settings, agency_code=info.code, agency_name=info.name,
+                                        image_png=image_png)
+    except (ValueError, keystore.KeyStoreError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"credential {row.id} issued: serial {row.serial}, subject {row.subject}, key in {row.key_store}")
+
+
+@pki_cli.command("revoke", help="Revoke a credential by certificate serial (hex) and regenerate the CRL.")
+@click.argument("serial")
+@click.option("--reason", default="unspecified", show_default=True, type=click.Choice(sorted(REASONS)))
+@with_appcontext
+def revoke_command(serial: str, reason: str) -> None:
+    try:
+        with session_scope(engine_from_app(), write=True) as session:
+            row = revoke(session, _settings(), serial, reason)
+    except (CredentialNotFound, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"credential {row.id} revoked: serial {row.serial}, reason {row.revocation_reason}")
+
+
+@pki_cli.command("import-p12", help="Import a real CA's credential (PKCS#12). "
+                                    "Password from LIENTHONG_P12_PASSWORD or a prompt.")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--user", "username", help="Owner: username of the official.")
+@click.option("--agency", "agency", help="Owner: agency code (seal).")
+@click.option("--image", "image", type=click.Path(dir_okay=False), help="Signature or seal PNG.")
+@with_appcontext
+def import_command(file: str, username: str | None, agency: str | None, image: str | None) -> None:
+    if bool(username) == bool(agency):
+        raise click.UsageError("give exactly one of --user or --agency")
+    password = os.environ.get("LIENTHONG_P12_PASSWORD")
+    if password is None:
+        password = click.prompt("PKCS#12 password", hide_input=True, default="", show_default=False)
+    settings = _settings()
+    init_dev_pki(settings)
+    try:
+        with session_scope(engine_from_app(), write=True) as session:
+            row = import_pkcs12(session, settings, data=Path(file).read_bytes(),
+                                password=password.encode("utf-8") if password else None,
+                                owner_kind="user" if username else "agency", owner_ref=username or agency or "",
+                                image_png=_read_image(image))
+    except (ValueError, keystore.KeyStoreError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"credential {row.id} imported: serial {row.serial}, subject {row.subject}")
