@@ -341,7 +341,7 @@ def signing_failure(exc: Exception) -> SigningFailed:
                          f"the certificate could not be validated ({type(exc).__name__})")
 
 
-async def _finish(result_output: IO[bytes], field_name: str, level: str, when: datetime) -> SignResult:
+async def finish_result(result_output: IO[bytes], field_name: str, level: str, when: datetime) -> SignResult:
     h = hashlib.sha256()
     result_output.seek(0)
     size = 0
@@ -389,7 +389,7 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
         final = misc.finalise_output(output, res_output)
     except SigningError as exc:
         raise signing_failure(exc) from exc
-    return await _finish(final, name, level, when)
+    return await finish_result(final, name, level, when)
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -24,7 +24,10 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 import pytest
 from PIL import Image, ImageDraw
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.timestamps import DummyTimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
@@ -304,6 +307,18 @@ def start_pki() -> SigningPKI:
     pki._server = server
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return pki
+
+
+def offline_statuses(pki: SigningPKI, data: bytes) -> dict:
+    """Validate every signature from the file's own DSS only: no network."""
+    reader = PdfFileReader(io.BytesIO(data))
+    out = {}
+    for sig in reader.embedded_regular_signatures:
+        settings = {"trust_roots": [pki.root.asn1], "allow_fetching": False, "revocation_mode": "hard-fail"}
+        vc = (DocumentSecurityStore.read_dss(reader).as_validation_context(settings) if "/DSS" in reader.root
+              else ValidationContext(**settings, crls=[], ocsps=[]))
+        out[sig.field_name] = validate_pdf_signature(sig, signer_validation_context=vc)
+    return out
 
 
 @pytest.fixture(scope="session")

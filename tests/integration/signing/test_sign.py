@@ -9,33 +9,19 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko_certvalidator import ValidationContext
 
 from errors import Unprocessable
 from signing.errors import DocumentLocked, SealRefused, SigningFailed
 from signing.sign import sign
 from signing.stamps import Appearance
 from tests.pdfs import make_pdf
-from tests.signing_pki import AGENCY_B, SigningPKI, person, seal, signing_pki  # noqa: F401 (fixtures)
+from tests.signing_pki import AGENCY_B, SigningPKI, offline_statuses, person, seal, signing_pki  # noqa: F401 (fixtures)
 
 
 def _sign(pki: SigningPKI, pdf: bytes, cred, **kw):  # type: ignore[no-untyped-def]
     kw.setdefault("timestamper", pki.timestamper())
     kw.setdefault("validation_context", pki.validation_context())
     return sign(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf, cred, **kw)
-
-
-def offline_statuses(pki: SigningPKI, data: bytes) -> dict:
-    """Validate every signature from the file's own DSS only: no network."""
-    reader = PdfFileReader(io.BytesIO(data))
-    out = {}
-    for sig in reader.embedded_regular_signatures:
-        settings = {"trust_roots": [pki.root.asn1], "allow_fetching": False, "revocation_mode": "hard-fail"}
-        vc = (DocumentSecurityStore.read_dss(reader).as_validation_context(settings) if "/DSS" in reader.root
-              else ValidationContext(**settings, crls=[], ocsps=[]))
-        out[sig.field_name] = validate_pdf_signature(sig, signer_validation_context=vc)
-    return out
 
 
 @pytest.mark.parametrize("level", ["B-B", "B-T", "B-LT", "B-LTA"])

@@ -1,0 +1,93 @@
+"""The Vietnamese stamp really renders: pixels in the stamp area, text back from pdftotext,
+and no .notdef glyph in the embedded font subset."""
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import shutil
+import subprocess
+
+import pypdfium2 as pdfium
+import pytest
+from fontTools.ttLib import TTFont
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from signing.sign import sign
+from tests.pdfs import make_pdf
+from tests.signing_pki import person, seal, signing_pki  # noqa: F401 (fixtures)
+
+SAMPLE = "Nguyễn Thị Lấp Lánh Ánh – Ủy ban nhân dân tỉnh Vĩnh Long"
+
+
+@pytest.fixture(scope="module")
+def sealed(signing_pki, person, seal) -> bytes:  # type: ignore[no-untyped-def]
+    official = dataclasses.replace(person, display_name=SAMPLE)
+    first = sign(io.BytesIO(make_pdf()), official, level="B-B")
+    return sign(io.BytesIO(first.data()), seal, profile="seal", level="B-B").data()
+
+
+def _widgets(data: bytes) -> dict:
+    reader = PdfFileReader(io.BytesIO(data))
+    return {s.field_name: s.sig_field for s in reader.embedded_regular_signatures}
+
+
+def _pixels(data: bytes, rect: list[float], page_index: int = -1) -> list[tuple[int, int, int]]:
+    pdf = pdfium.PdfDocument(data)
+    pdf.init_forms()  # signature widgets are form fields: drawn through the form environment
+    page = pdf[len(pdf) + page_index if page_index < 0 else page_index]
+    scale = 2
+    img = page.render(scale=scale, may_draw_forms=True).to_pil().convert("RGB")
+    height = page.get_height()
+    x1, y1, x2, y2 = rect
+    crop = img.crop((int(x1 * scale), int((height - y2) * scale), int(x2 * scale), int((height - y1) * scale)))
+    raw = crop.tobytes()
+    return [tuple(raw[i:i + 3]) for i in range(0, len(raw), 3)]  # type: ignore[misc]
+
+
+def test_stamp_areas_are_drawn_in_blue_and_red(sealed) -> None:  # type: ignore[no-untyped-def]
+    widgets = _widgets(sealed)
+    unsigned = make_pdf()
+    for name, colour in (("Person1", "blue"), ("Seal2", "red")):
+        rect = [float(v) for v in widgets[name]["/Rect"]]
+        before = _pixels(unsigned, rect)
+        after = _pixels(sealed, rect)
+        assert sum(1 for p in before if sum(p) < 600) < len(before) * 0.01  # the area was blank
+        if colour == "blue":
+            inked = [p for p in after if p[2] > 120 and p[0] < 90 and p[1] < 120]
+        else:
+            inked = [p for p in after if p[0] > 150 and p[1] < 80 and p[2] < 90]
+        assert len(inked) > len(after) * 0.02, (name, len(inked))
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils (pdftotext) not installed")
+def test_pdftotext_gives_the_vietnamese_text_back(sealed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(sealed)
+    text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    flat = " ".join(text.split())
+    assert SAMPLE in flat
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d \+07:00", flat)
+    assert "CHỦ TỊCH" in flat
+
+
+def test_embedded_font_has_every_glyph_used(sealed) -> None:  # type: ignore[no-untyped-def]
+    for name, widget in _widgets(sealed).items():
+        ap = widget["/AP"]["/N"]
+        fonts = ap["/Resources"]["/Font"]
+        assert len(fonts) == 1
+        font = next(iter(fonts.values())).get_object()
+        assert font["/Subtype"] == "/Type0"
+        descendant = font["/DescendantFonts"][0]
+        assert descendant["/CIDToGIDMap"] == "/Identity"
+        ttf = TTFont(io.BytesIO(descendant["/FontDescriptor"]["/FontFile2"].data))
+        glyph_order = ttf.getGlyphOrder()
+        cids = [int(h[i:i + 4], 16) for h in re.findall(rb"<([0-9a-fA-F]+)>\s*\]\s*TJ", ap.data)
+                for i in range(0, len(h), 4)]
+        assert cids, name
+        assert 0 not in cids, f"{name}: .notdef drawn"
+        assert all(c < len(glyph_order) and glyph_order[c] != ".notdef" for c in cids)
+        # and the glyphs carry outlines (a subset that dropped them would draw nothing)
+        glyf = ttf["glyf"]
+        assert all(glyf[glyph_order[c]].numberOfContours != 0 for c in set(cids) if c != 1)  # 1 = space
