@@ -1,0 +1,14 @@
+"""Hardening checks run beside pyHanko's validation, one module per class of attack.
+
+Each check is general (it looks at a property every honest file has), never a special case
+for one known file:
+
+- `deadline`   — bounded time: validation runs in a worker thread with a deadline.
+- `byterange`  — Universal Signature Forgery and Signature Wrapping: /Contents and /ByteRange
+                 must be well formed and the gap must hold exactly this signature's /Contents.
+- `increments` — Incremental Saving Attack: every object appended after a signed revision must
+                 be accounted for by a cross-reference section, nothing may follow the last %%EOF.
+- `hidden`     — a signature that an earlier revision shows and the final one no longer does.
+- `visual`     — shadow attacks: pages of the signed revision and of the final file, rendered,
+                 must match outside the areas of fields and annotations changed later.
+"""

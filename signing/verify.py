@@ -1,0 +1,455 @@
+"""Verify the signatures of a PDF like an auditor: pyHanko's validation plus our hardening.
+
+`verify(pdf_stream, trust_roots=...)` is the one entry point, the same for stored and
+uploaded PDFs; it returns a `signing.report.Report` and never raises for a bad file.
+
+Order of work (PYHANKO-NOTES §5):
+1. read the file (not strict: Office's hybrid xrefs), decrypt with the empty password;
+2. list the signature fields one by one, so one broken field does not hide the others;
+3. validate each signature offline from the file's own DSS (hard-fail revocation), and only
+   when that leaves it untrusted and fetching is allowed, once more online (hard-fail, never
+   soft-fail: soft-fail trusts a B-B file with no revocation data at all);
+4. hardening checks (`signing.checks`): byte range sanity, bytes no xref accounts for,
+   signatures hidden from the form, and a rendered-page comparison when later changes were
+   classified as form filling or annotations.
+
+All of it runs in a worker thread with a deadline (`time_budget_s`); one ValidationContext is
+made per call and used only in that thread (a shared one hangs, PYHANKO-NOTES pitfall 4).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, BinaryIO, Callable, Iterable
+
+from asn1crypto import x509
+
+from signing.checks import byterange, hidden, increments, visual
+from signing.checks.deadline import VerificationTimeout, run_with_deadline
+from signing.report import (FAILED, INDETERMINATE, PASSED, Finding, Report, Revocation, SignatureResult, Signer,
+                            Timestamp, build_report, worse)
+
+log = logging.getLogger(__name__)
+
+ValidationContextFactory = Callable[..., Any]
+
+_COVERAGE = {"ENTIRE_FILE": "entire_file", "ENTIRE_REVISION": "entire_revision",
+             "CONTIGUOUS_BLOCK_FROM_START": "partial", "UNCLEAR": "partial"}
+_TRUST_SUBS_FAILED = {"REVOKED", "HASH_FAILURE", "SIG_CRYPTO_FAILURE", "FORMAT_FAILURE", "NOT_YET_VALID"}
+
+
+def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
+           other_certs: Iterable[x509.Certificate] = (), allow_fetching: bool = False,
+           validation_context_factory: ValidationContextFactory | None = None,
+           time_budget_s: float = 10.0) -> Report:
+    """Verify every signature of a PDF; never raises for a bad or hostile file.
+
+    ``validation_context_factory(trust_roots=..., allow_fetching=True, revocation_mode="hard-fail")``
+    builds the context for the online pass (e.g. ``functools.partial(certs.responders.
+    validation_context, settings)``); without it a plain pyHanko context is used.
+    """
+    data = pdf_stream if isinstance(pdf_stream, (bytes, bytearray)) else pdf_stream.read()
+    data = bytes(data)
+    started = datetime.now(timezone.utc)
+    deadline = time.monotonic() + time_budget_s
+    job = _Verification(data, list(trust_roots), list(other_certs), allow_fetching, validation_context_factory,
+                        deadline)
+    try:
+        signatures, findings = run_with_deadline(job.run, time_budget_s)
+    except VerificationTimeout as exc:
+        signatures, findings = [], [Finding("TIMEOUT", FAILED, detail=str(exc))]
+    except Exception as exc:  # noqa: BLE001 - a hostile file must never become a 500
+        log.warning("verification crashed", exc_info=exc)
+        signatures, findings = [], [Finding("VALIDATION_ERROR", FAILED, detail=_describe(exc))]
+    return build_report(signatures, findings, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                        validated_at=started)
+
+
+class _Verification:
+    """The work for one call; lives in the worker thread only."""
+
+    def __init__(self, data: bytes, trust_roots: list[x509.Certificate], other_certs: list[x509.Certificate],
+                 allow_fetching: bool, factory: ValidationContextFactory | None, deadline: float) -> None:
+        self.data = data
+        self.trust_roots = trust_roots
+        self.other_certs = other_certs
+        self.allow_fetching = allow_fetching
+        self.factory = factory
+        self.deadline = deadline
+        self.findings: list[Finding] = []
+        self._offline_vc: Any = None
+        self._online_vc: Any = None
+        self.reader: Any = None
+        self.has_dss = False
+
+    # -- top level ---------------------------------------------------------------------------
+
+    def run(self) -> tuple[list[SignatureResult], list[Finding]]:
+        if b"%PDF-" not in self.data[:1024]:
+            return [], [Finding("NOT_PDF", FAILED)]
+        try:
+            self.reader = self._open()
+            fields = self._signature_fields()
+        except Exception as exc:  # noqa: BLE001 - unreadable file
+            return [], [Finding("UNREADABLE", FAILED, detail=_describe(exc))]
+
+        from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+
+        results: list[SignatureResult] = []
+        embedded: list[Any] = []
+        final_sig_objects: set[int] = set()
+        for name, value, field in fields:
+            idnum = getattr(value, "idnum", None)
+            if idnum is not None:
+                final_sig_objects.add(idnum)
+            try:
+                embedded.append(EmbeddedPdfSignature(self.reader, field, name))
+            except Exception as exc:  # noqa: BLE001 - USF: empty/null/absent /Contents or /ByteRange
+                results.append(self._malformed(name, value, exc))
+        embedded.sort(key=lambda e: e.signed_revision)
+        for emb in embedded:
+            results.append(self._check_signature(emb))
+
+        ends = [_signed_end(e) for e in embedded]
+        ends = [e for e in ends if e is not None]
+        if ends or results:
+            results = self._check_increments(results, embedded, min(ends) if ends else 0)
+        results = self._check_hidden(results, final_sig_objects)
+        return results, self.findings
+
+    def _open(self) -> Any:
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        reader = PdfFileReader(io.BytesIO(self.data), strict=False)
+        if reader.encrypted:
+            reader.decrypt("")
+            self.findings.append(Finding("ENCRYPTED", "INFO"))
+        return reader
+
+    def _signature_fields(self) -> list[tuple[str, Any, Any]]:
+        from pyhanko.sign.fields import enumerate_sig_fields
+
+        fields = []
+        for name, value, field in enumerate_sig_fields(self.reader, filled_status=True):
+            fields.append((name, value, field))
+            if len(fields) > 200:
+                raise ValueError("more than 200 signature fields")
+        return fields
+
+    # -- one signature -----------------------------------------------------------------------
+
+    def _check_signature(self, emb: Any) -> SignatureResult:
+        status, error, diff_failed = self._validate(emb, self._offline())
+        source = "embedded"
+        if (status is not None and not status.trusted and not status.revoked and self.allow_fetching
+                and status.intact and status.valid):
+            online, online_error, online_diff_failed = self._validate(emb, self._online())
+            if online is not None and (online.trusted or online.revoked):
+                status, error, diff_failed, source = online, online_error, online_diff_failed, "fetched"
+        result = self._result(emb, status, error, source)
+        if diff_failed:
+            result = _cap(result, INDETERMINATE, "FORMAT_FAILURE", "later revisions could not be analysed")
+            result = replace(result, modification="unknown")
+        result = self._check_byterange(emb, result)
+        if status is not None and (diff_failed or result.modification in ("form_filling", "annotations")):
+            result = self._check_visual(emb, result)
+        return result
+
+    def _validate(self, emb: Any, vc: Any) -> tuple[Any, Exception | None, bool]:
+        """(status, error, diff_failed). A crash in the diff is retried without it."""
+        from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+        from pyhanko.sign.validation.errors import SignatureValidationError
+
+        def run(skip_diff: bool) -> Any:
+            if emb.sig_object_type == "/DocTimeStamp":
+                return validate_pdf_timestamp(emb, validation_context=vc, skip_diff=skip_diff)
+            return validate_pdf_signature(emb, signer_validation_context=vc, ts_validation_context=vc,
+                                          skip_diff=skip_diff)
+
+        try:
+            return run(False), None, False
+        except VerificationTimeout:
+            raise
+        except SignatureValidationError as exc:
+            return None, exc, False
+        except Exception as exc:  # noqa: BLE001
+            log.info("validation of %s failed (%s); retrying without diff analysis", emb.field_name, _describe(exc))
+            try:
+                emb.diff_result = None
+                return run(True), None, True
+            except VerificationTimeout:
+                raise
+            except Exception as exc2:  # noqa: BLE001
+                return None, exc2, False
+
+    def _result(self, emb: Any, status: Any, error: Exception | None, source: str) -> SignatureResult:
+        kind = "doc_timestamp" if emb.sig_object_type == "/DocTimeStamp" else "signature"
+        signer = _signer(_safe(lambda: emb.signer_cert))
+        base = SignatureResult(field=emb.field_name, indication=FAILED, sub_indication="FORMAT_FAILURE", kind=kind,
+                               signer=signer, docmdp=_safe(lambda: int(emb.docmdp_level.value)),
+                               revision=emb.signed_revision, coverage=_coverage(_safe(emb.evaluate_signature_coverage)))
+        if status is None:
+            return self._from_error(emb, base, error)
+        coverage = _coverage(status.coverage)
+        level = getattr(status.modification_level, "name", None)
+        modification = "none" if coverage == "entire_file" else (level.lower() if level else "unknown")
+        revoked = bool(getattr(status, "revoked", False))
+        has_revinfo = self.has_dss or source == "fetched"
+        revocation = Revocation(
+            status="revoked" if revoked else ("good" if status.trusted and has_revinfo else "unknown"),
+            source=("fetched" if source == "fetched" else "embedded") if has_revinfo or revoked else "none")
+        timestamp = _timestamp(status, kind)
+        signing_time = status.timestamp if kind == "doc_timestamp" else (
+            getattr(status, "signer_reported_dt", None) or (timestamp.time if timestamp else None))
+        result = replace(base, intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted),
+                         coverage=coverage, modification=modification, signing_time=signing_time,
+                         timestamp=timestamp, revocation=revocation, chain=_chain(status))
+        docmdp_ok = getattr(status, "docmdp_ok", None)
+        reasons: list[str] = []
+        if not status.intact:
+            return replace(result, indication=FAILED, sub_indication="HASH_FAILURE")
+        if not status.valid:
+            return replace(result, indication=FAILED, sub_indication="SIG_CRYPTO_FAILURE")
+        if coverage not in ("entire_file", "entire_revision"):
+            self.findings.append(Finding("NONSTANDARD_COVERAGE", FAILED, emb.field_name, str(status.coverage)))
+            return replace(result, indication=FAILED, sub_indication="FORMAT_FAILURE")
+        if modification == "other" or docmdp_ok is False:
+            code = "DOCMDP_VIOLATION" if docmdp_ok is False and modification != "other" else "MODIFIED_AFTER_SIGNING"
+            self.findings.append(Finding(code, FAILED, emb.field_name, f"modification level {level}"))
+            return replace(result, indication=FAILED, sub_indication="FORMAT_FAILURE")
+        if modification in ("form_filling", "annotations"):
+            code = "ANNOTATIONS_ADDED" if modification == "annotations" else "PERMITTED_CHANGES"
+            self.findings.append(Finding(code, "INFO", emb.field_name))
+        if revoked:
+            return replace(result, indication=FAILED, sub_indication="REVOKED")
+        if not status.trusted:
+            sub = getattr(status.trust_problem_indic, "name", None) or "NO_CERTIFICATE_CHAIN_FOUND"
+            indication = FAILED if sub in _TRUST_SUBS_FAILED else INDETERMINATE
+            return replace(result, indication=indication, sub_indication=sub, reasons=tuple(reasons))
+        if source == "fetched":
+            self.findings.append(Finding("REVOCATION_FETCHED", "INFO", emb.field_name))
+        return replace(result, indication=PASSED, sub_indication=None)
+
+    def _from_error(self, emb: Any, base: SignatureResult, error: Exception | None) -> SignatureResult:
+        """A validation that raised: the hash is still checked first, so a changed file is FAILED."""
+        reason = _describe(error) if error else "validation failed"
+        intact = _hash_matches(emb)
+        if intact is False:
+            return replace(base, intact=False, indication=FAILED, sub_indication="HASH_FAILURE", reasons=(reason,))
+        changed = _modified_after_signing(emb)
+        if changed:
+            self.findings.append(Finding("MODIFIED_AFTER_SIGNING", FAILED, emb.field_name, changed))
+            return replace(base, intact=bool(intact), indication=FAILED, sub_indication="FORMAT_FAILURE",
+                           modification="other", reasons=(reason, changed))
+        sub = getattr(getattr(error, "ades_subindication", None), "name", None)
+        if sub:
+            indication = FAILED if sub in _TRUST_SUBS_FAILED else INDETERMINATE
+            return replace(base, intact=bool(intact), indication=indication, sub_indication=sub, reasons=(reason,))
+        self.findings.append(Finding("VALIDATION_ERROR", FAILED, emb.field_name, reason))
+        return replace(base, intact=bool(intact), indication=FAILED, sub_indication="FORMAT_FAILURE",
+                       modification="unknown", reasons=(reason,))
+
+    def _malformed(self, name: str, value: Any, exc: Exception) -> SignatureResult:
+        problems = []
+        try:
+            problems = byterange.check(self.data, value.get_object())
+        except Exception:  # noqa: BLE001
+            pass
+        detail = "; ".join(problems) or _describe(exc)
+        self.findings.append(Finding("SIGNATURE_MALFORMED", FAILED, name, detail))
+        return SignatureResult(field=name, indication=FAILED, sub_indication="FORMAT_FAILURE",
+                               reasons=tuple(problems) or (_describe(exc),))
+
+    # -- hardening ---------------------------------------------------------------------------
+
+    def _check_byterange(self, emb: Any, result: SignatureResult) -> SignatureResult:
+        problems = byterange.check(self.data, emb.sig_object, _safe(lambda: bytes(emb.pkcs7_content)))
+        if not problems:
+            return result
+        self.findings.append(Finding("BYTERANGE_INVALID", FAILED, emb.field_name, "; ".join(problems)))
+        return _fail(result, "FORMAT_FAILURE", problems)
+
+    def _check_visual(self, emb: Any, result: SignatureResult) -> SignatureResult:
+        end = _signed_end(emb)
+        if end is None:
+            return result
+        try:
+            areas = visual.changed_areas(self.reader, emb.signed_revision)
+            problems = visual.compare(self.data[:end], self.data, areas, self.deadline)
+        except VerificationTimeout:
+            raise
+        except Exception as exc:  # noqa: BLE001 - cannot show the pages match: never PASSED
+            self.findings.append(Finding("VISUAL_CHECK_UNAVAILABLE", INDETERMINATE, emb.field_name, _describe(exc)))
+            return _cap(result, INDETERMINATE, "FORMAT_FAILURE", "pages could not be compared")
+        if not problems:
+            return result
+        for p in problems:
+            code = ("PAGE_COUNT_CHANGED" if "page(s)" in p else
+                    "CONTENT_COVERED" if "covers" in p else "VISUAL_CHANGE")
+            self.findings.append(Finding(code, FAILED, emb.field_name, p))
+        return replace(_fail(result, "FORMAT_FAILURE", problems), modification="other")
+
+    def _check_increments(self, results: list[SignatureResult], embedded: list[Any],
+                          after: int) -> list[SignatureResult]:
+        problems = increments.check(self.data, self.reader, after)
+        if not problems:
+            return results
+        self.findings.append(Finding("UNACCOUNTED_BYTES", FAILED, None, "; ".join(problems)))
+        return [replace(_fail(r, "FORMAT_FAILURE", problems), modification="other") for r in results]
+
+    def _check_hidden(self, results: list[SignatureResult], final_sig_objects: set[int]) -> list[SignatureResult]:
+        problems = hidden.check(self.data, self.reader, final_sig_objects)
+        if not problems:
+            return results
+        self.findings.append(Finding("SIGNATURE_HIDDEN", FAILED, None, "; ".join(problems)))
+        if not results:
+            # Shown as a signature so that nobody reads the report as "never signed".
+            results = [SignatureResult(field=None, indication=FAILED, sub_indication="FORMAT_FAILURE",
+                                       modification="other", reasons=tuple(problems))]
+        return results
+
+    # -- validation contexts: one per call, built lazily ----------------------------------------
+
+    def _offline(self) -> Any:
+        if self._offline_vc is None:
+            from pyhanko.sign.validation.dss import DocumentSecurityStore
+            from pyhanko_certvalidator import ValidationContext
+
+            kwargs = {"trust_roots": self.trust_roots, "other_certs": self.other_certs, "allow_fetching": False,
+                      "revocation_mode": "hard-fail", "crls": [], "ocsps": []}
+            dss = _safe(lambda: DocumentSecurityStore.read_dss(self.reader))
+            self.has_dss = dss is not None
+            vc = _safe(lambda: dss.as_validation_context(kwargs)) if dss is not None else None
+            self._offline_vc = vc or ValidationContext(**kwargs)
+        return self._offline_vc
+
+    def _online(self) -> Any:
+        if self._online_vc is None:
+            if self.factory is not None:
+                self._online_vc = self.factory(trust_roots=self.trust_roots, allow_fetching=True,
+                                               revocation_mode="hard-fail")
+            else:
+                from pyhanko_certvalidator import ValidationContext
+
+                self._online_vc = ValidationContext(trust_roots=self.trust_roots, other_certs=self.other_certs,
+                                                    allow_fetching=True, revocation_mode="hard-fail")
+        return self._online_vc
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def _fail(result: SignatureResult, sub: str, reasons: list[str]) -> SignatureResult:
+    return replace(result, indication=FAILED, sub_indication=result.sub_indication if result.indication == FAILED
+                   else sub, reasons=result.reasons + tuple(reasons))
+
+
+def _cap(result: SignatureResult, indication: str, sub: str, reason: str) -> SignatureResult:
+    """Make the result at least as bad as ``indication`` (never better)."""
+    if worse(result.indication, indication) == result.indication:
+        return replace(result, reasons=result.reasons + (reason,))
+    return replace(result, indication=indication, sub_indication=sub, reasons=result.reasons + (reason,))
+
+
+def _signed_end(emb: Any) -> int | None:
+    try:
+        br = [int(x) for x in emb.byte_range]
+        return br[2] + br[3]
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _hash_matches(emb: Any) -> bool | None:
+    """Does the byte-range digest match the signed messageDigest? None when unknowable."""
+    try:
+        signed_attrs = emb.signer_info["signed_attrs"]
+        expected = None
+        for attr in signed_attrs:
+            if attr["type"].native == "message_digest":
+                expected = attr["values"][0].native
+        if expected is None:
+            return None
+        return emb.compute_digest() == expected
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _modified_after_signing(emb: Any) -> str | None:
+    """For a signature whose validation raised: did later revisions change the document?
+
+    The diff is pyHanko's; a crash in it counts as a change we cannot explain.
+    """
+    from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
+
+    try:
+        if emb.signed_revision >= emb.reader.xrefs.total_revisions - 1:
+            return None
+        emb.compute_integrity_info()
+        diff = emb.diff_result
+    except VerificationTimeout:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        return f"later revisions could not be analysed: {_describe(exc)}"
+    if isinstance(diff, SuspiciousModification):
+        return str(diff)[:300]
+    level = getattr(diff, "modification_level", None)
+    if level is not None and level >= ModificationLevel.OTHER:
+        return f"modification level {level.name}"
+    return None
+
+
+def _coverage(level: Any) -> str:
+    return _COVERAGE.get(getattr(level, "name", ""), "unknown")
+
+
+def _signer(cert: Any) -> Signer:
+    if cert is None:
+        return Signer()
+    subject = cert.subject.native
+    return Signer(name=_first(subject.get("common_name")), organization=_first(subject.get("organization_name")),
+                  serial=format(cert.serial_number, "X"), issuer=_first(cert.issuer.native.get("common_name")))
+
+
+def _timestamp(status: Any, kind: str) -> Timestamp | None:
+    if kind == "doc_timestamp":
+        return Timestamp(time=status.timestamp, tsa=_signer(status.signing_cert).name,
+                         valid=bool(status.intact and status.valid and status.trusted))
+    tsv = getattr(status, "timestamp_validity", None)
+    if tsv is None:
+        return None
+    return Timestamp(time=tsv.timestamp, tsa=_signer(_safe(lambda: tsv.signing_cert)).name,
+                     valid=bool(tsv.intact and tsv.valid and tsv.trusted))
+
+
+def _chain(status: Any) -> tuple[str, ...]:
+    path = getattr(status, "validation_path", None)
+    if path is None:
+        return ()
+    try:
+        return tuple(c.subject.human_friendly for c in path.iter_certs(include_root=True))
+    except Exception:  # noqa: BLE001
+        return ()
+
+
+def _first(value: Any) -> str | None:
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    return str(value) if value is not None else None
+
+
+def _safe(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except VerificationTimeout:
+        raise
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _describe(exc: BaseException | None) -> str:
+    if exc is None:
+        return ""
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
