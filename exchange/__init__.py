@@ -6,7 +6,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's blueprints and `flask` commands."""
-    from exchange import api, cli
+    from exchange import api, cli, directory
     from exchange.auth import SECURITY_SCHEMES
     from exchange.schemas import ERROR_SCHEMA
 
@@ -18,5 +18,6 @@ def init_app(app: Flask) -> None:
                       SESSION_COOKIE_NAME="session")
 
     app.register_blueprint(api.bp)
+    directory.init_app(app)
     for command in cli.COMMANDS:
         app.cli.add_command(command)
