@@ -18,7 +18,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 from flask import Flask, current_app
 
@@ -96,18 +96,26 @@ class HashCheckingReader(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         if self._done:
             return 0
-        data = self._raw.read(len(buffer))
-        if not data:
+        view = memoryview(buffer).cast("B")
+        n = self._raw.readinto(view)  # type: ignore[attr-defined]
+        if not n:
             self._finish()
             return 0
-        n = len(data)
-        buffer[:n] = data
-        self._hash.update(data)
+        self._hash.update(view[:n])
         self._size += n
         if self._expected_size is not None and self._size > self._expected_size:
             self._done = True
             raise BlobCorrupted(f"blob {self._expected} is longer than recorded")
         return n
+
+    def readall(self) -> bytes:
+        # RawIOBase.readall reads 8 KiB at a time: far too slow for blobs of many megabytes.
+        parts = []
+        while True:
+            chunk = self.read(CHUNK)
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
 
     def _finish(self) -> None:
         self._done = True
@@ -127,12 +135,22 @@ class HashCheckingReader(io.RawIOBase):
                 super().close()
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+def hash_into(stream: BinaryIO, out: BinaryIO) -> tuple["hashlib._Hash", int]:
+    """Copy ``stream`` to ``out`` chunk by chunk, hashing as it goes. Errors of the source
+    stream pass through unchanged (they are the caller's: a client that went away is not a
+    store that is down); failures to write become BlobStoreUnavailable."""
+    digest = hashlib.sha256()
+    size = 0
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
-            return
-        yield chunk
+            return digest, size
+        digest.update(chunk)
+        size += len(chunk)
+        try:
+            out.write(chunk)
+        except OSError as exc:
+            raise BlobStoreUnavailable(f"cannot write the blob's bytes: {exc.strerror}") from None
 
 
 class FilesystemBlobStore:
@@ -155,8 +173,6 @@ class FilesystemBlobStore:
 
     def put(self, stream: BinaryIO) -> BlobRef:
         self._ensure_dirs()
-        digest = hashlib.sha256()
-        size = 0
         try:
             fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
         except OSError as exc:
@@ -164,30 +180,32 @@ class FilesystemBlobStore:
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
-                for chunk in _chunks(stream):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+                digest, size = hash_into(stream, out)
+                try:
+                    out.flush()
+                    os.fsync(out.fileno())
+                except OSError as exc:
+                    raise BlobStoreUnavailable(f"cannot write blob: {exc.strerror}") from None
             ref = BlobRef(digest.hexdigest(), size)
             final = self._path(ref.sha256)
-            if final.exists() and final.stat().st_size == size:
-                return ref
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            try:
+                if final.exists() and final.stat().st_size == size:
+                    return ref
+                # A file of the wrong size under this key is damaged: the rename replaces it.
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, final)
+                _fsync_dir(final.parent)
+            except OSError as exc:
+                raise BlobStoreUnavailable(f"cannot write blob: {exc.strerror}") from None
             return ref
-        except OSError as exc:
-            raise BlobStoreUnavailable(f"cannot write blob: {exc.strerror}") from None
         finally:
             tmp.unlink(missing_ok=True)
 
     def open(self, sha256: str) -> BinaryIO:
         path = self._path(sha256)
         try:
-            raw = path.open("rb")
+            raw = open(path, "rb", buffering=0)  # the BufferedReader below is the only buffer
         except FileNotFoundError:
             raise BlobNotFound(sha256) from None
         except OSError as exc:
@@ -199,10 +217,13 @@ class FilesystemBlobStore:
         return self._path(sha256).is_file()
 
     def stat(self, sha256: str) -> BlobRef:
+        path = self._path(sha256)
         try:
-            return BlobRef(sha256, self._path(sha256).stat().st_size)
+            return BlobRef(sha256, path.stat().st_size)
         except FileNotFoundError:
             raise BlobNotFound(sha256) from None
+        except OSError as exc:
+            raise BlobStoreUnavailable(f"cannot stat {path}: {exc.strerror}") from None
 
     def check(self) -> None:
         self._ensure_dirs()
