@@ -205,6 +205,10 @@ class SigningPKI:
                                  # requests, not aiohttp: no client session left open per asyncio.run
                                  fetcher_backend=RequestsFetcherBackend() if online else None)
 
+    @cached_property
+    def http_tsa(self) -> DummyTimeStamper:
+        return self.timestamper()
+
     def crl_der(self) -> bytes:
         builder = (x509.CertificateRevocationListBuilder().issuer_name(self.issuing.cert.subject)
                    .last_update(NOW - dt.timedelta(minutes=5))
@@ -267,6 +271,10 @@ def _handler(pki_ref: list) -> type[BaseHTTPRequestHandler]:
                 self.send_error(503)
             elif self.path.startswith("/ocsp"):
                 self._send(pki_ref[0].ocsp_der(body), "application/ocsp-response")
+            elif self.path.startswith("/tsa"):  # RFC 3161 over HTTP, for the pyhanko command line in bench/
+                from asn1crypto import tsp
+                response = pki_ref[0].http_tsa.request_tsa_response(tsp.TimeStampReq.load(body))
+                self._send(response.dump(), "application/timestamp-reply")
             else:
                 self.send_error(404)
     return Handler

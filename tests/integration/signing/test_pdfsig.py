@@ -1,0 +1,72 @@
+"""Independent verifier: poppler's pdfsig (NSS) accepts our signatures, and not a tampered file."""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from signing.sign import sign
+from tests.pdfs import make_pdf
+from tests.signing_pki import SigningPKI, person, seal, signing_pki  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(not (shutil.which("pdfsig") and shutil.which("certutil")),
+                                reason="poppler-utils (pdfsig) and libnss3-tools (certutil) are needed")
+
+
+@pytest.fixture(scope="module")
+def nss_db(signing_pki: SigningPKI, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    db = tmp_path_factory.mktemp("nssdb")
+    root = signing_pki.write_root_pem(db / "root.pem")
+    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "lienthong-test-root", "-t", "CT,C,C", "-i", str(root)],
+                   check=True, capture_output=True)
+    return db
+
+
+def pdfsig(nss_db: Path, data: bytes, tmp_path: Path) -> list[dict[str, str]]:
+    """pdfsig's per-signature blocks, as {"Signature Field Name": ..., "Signature Validation": ...}."""
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(data)
+    run = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss_db}", str(path)], capture_output=True, text=True, timeout=60)
+    blocks: list[dict[str, str]] = []
+    for line in run.stdout.splitlines():
+        if re.match(r"^Signature #\d+:", line):
+            blocks.append({})
+        elif blocks and (m := re.match(r"^\s+- ([^:]+): (.*)$", line)):
+            blocks[-1][m.group(1)] = m.group(2)
+    return blocks
+
+
+def cades(blocks: list[dict[str, str]]) -> list[dict[str, str]]:
+    # pdfsig 22.x cannot check ETSI.RFC3161 document timestamps ("not yet verified"): pyHanko does
+    return [b for b in blocks if b.get("Signature Type") == "ETSI.CAdES.detached"]
+
+
+def test_person_and_seal_are_valid_and_trusted_in_pdfsig(signing_pki, person, seal, nss_db, tmp_path):  # type: ignore[no-untyped-def]
+    first = sign(io.BytesIO(make_pdf()), person, level="B-LT", timestamper=signing_pki.timestamper(),
+                 validation_context=signing_pki.validation_context())
+    blocks = cades(pdfsig(nss_db, first.data(), tmp_path))
+    assert [b["Signature Field Name"] for b in blocks] == ["Person1"]
+    assert blocks[0]["Signature Validation"] == "Signature is Valid."
+
+    sealed = sign(io.BytesIO(first.data()), seal, profile="seal", level="B-LTA", timestamper=signing_pki.timestamper(),
+                  validation_context=signing_pki.validation_context())
+    blocks = cades(pdfsig(nss_db, sealed.data(), tmp_path))
+    assert [b["Signature Field Name"] for b in blocks] == ["Person1", "Seal2"]
+    for block in blocks:
+        assert block["Signature Validation"] == "Signature is Valid.", block
+        assert block["Certificate Validation"] == "Certificate is Trusted.", block
+
+
+def test_a_flipped_byte_is_not_valid_in_pdfsig(signing_pki, person, nss_db, tmp_path):  # type: ignore[no-untyped-def]
+    data = bytearray(sign(io.BytesIO(make_pdf()), person, level="B-T", timestamper=signing_pki.timestamper()).data())
+    i = data.index(b"Dong 12")  # page text, inside the signed byte range
+    data[i + 1] ^= 0x20
+    blocks = cades(pdfsig(nss_db, bytes(data), tmp_path))
+    assert len(blocks) == 1
+    assert blocks[0]["Signature Validation"] != "Signature is Valid."
+    assert "Mismatch" in blocks[0]["Signature Validation"] or "Invalid" in blocks[0]["Signature Validation"]
