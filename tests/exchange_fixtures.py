@@ -155,9 +155,64 @@ def make_pdf(text: str = "Công văn thử nghiệm", pages: int = 1) -> bytes:
     return bytes(out)
 
 
+def encrypted_pdf() -> bytes:
+    """``make_pdf()`` encrypted with a password (pyHanko's standard security handler)."""
+    import io
+
+    from pyhanko.pdf_utils.crypt import StandardSecurityHandler
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(make_pdf())))
+    writer._assign_security_handler(StandardSecurityHandler.build_from_pw("chủ-sở-hữu", "người-dùng"))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 DOCUMENT_METADATA = {
     "number": "12", "notation": "UBND-VP", "doc_type": "Công văn",
     "subject": "V/v triển khai thử nghiệm liên thông văn bản", "urgency": "normal",
     "confidentiality": "normal", "issued_on": "2026-11-20", "place": "Vĩnh Long",
     "signer_name": "Trần Văn Ánh", "signer_position": "Chủ tịch",
 }
+
+
+def caller_for(world: World, who: str):  # type: ignore[no-untyped-def]
+    """The ``Caller`` a person (``"clerk"``) or an agency code's system stands for."""
+    from exchange.auth import Caller
+
+    if who in world.people:
+        p = world.people[who]
+        return Caller("user", p.agency_id, p.agency_code, p.id, p.username, frozenset(p.roles), p.token_id)
+    return Caller("agency", world.agency_ids[who], who, None, None, frozenset(), world.agency_token_ids[who])
+
+
+def store_document(session: Session, store, world: World, who: str = "clerk", *, pdf: bytes | None = None,  # type: ignore[no-untyped-def]
+                   state: str = "draft", **metadata) -> int:
+    """A document uploaded through the service (no HTTP); ``state`` is then set directly, so
+    dispatch tests can start from a "sealed" document without signing. Returns its id."""
+    import io
+
+    from exchange import documents
+    from exchange.models import Document
+
+    data = documents.parse_metadata({**DOCUMENT_METADATA, **metadata})
+    document = documents.upload(session, store, caller_for(world, who), io.BytesIO(pdf or make_pdf()), data)
+    if state != "draft":
+        row = session.get(Document, document.id)
+        row.state = state  # type: ignore[union-attr]
+        session.add(row)
+        session.flush()
+    return document.id  # type: ignore[return-value]
+
+
+def upload_via_api(client, headers: dict, pdf: bytes | None = None, metadata: dict | str | None = None,  # type: ignore[no-untyped-def]
+                   filename: str = "van-ban.pdf"):
+    """POST /api/v1/documents as multipart; returns the response."""
+    import io
+    import json as _json
+
+    md = metadata if isinstance(metadata, str) else _json.dumps({**DOCUMENT_METADATA, **(metadata or {})})
+    return client.post("/api/v1/documents", headers=headers, content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(make_pdf() if pdf is None else pdf), filename), "metadata": md})

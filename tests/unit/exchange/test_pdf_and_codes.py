@@ -1,0 +1,63 @@
+"""Pure checks: agency codes and the light PDF inspection (no database, no app)."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from errors import Unprocessable, UnsupportedMediaType
+from exchange.agencies import code_problem
+from exchange.documents import inspect_pdf
+from tests.exchange_fixtures import encrypted_pdf, make_pdf
+
+
+@pytest.mark.parametrize("code", ["000.00.00.H62", "002.00.20.H13", "000.00.00.G22", "000.01.01.H62", "A1.B2"])
+def test_well_formed_codes(code):
+    assert code_problem(code) is None
+
+
+@pytest.mark.parametrize("code", ["", "H62", "000.00.00.h62", "000..00.H62", ".000.00.H62", "000.00.00.H62.",
+                                  "000 00 00 H62", "000.00.00.Ĥ62", "0" * 33 + ".A1", None, 62])
+def test_malformed_codes(code):
+    assert code_problem(code) is not None
+
+
+def test_a_pdf_passes_and_the_stream_is_rewound():
+    pdf = make_pdf()
+    stream = io.BytesIO(pdf)
+    assert inspect_pdf(stream) == len(pdf)
+    assert stream.tell() == 0
+
+
+def test_a_pdf_with_an_xref_stream_passes():
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    out = io.BytesIO()
+    writer = IncrementalPdfFileWriter(io.BytesIO(make_pdf()))
+    writer.write(out)
+    inspect_pdf(io.BytesIO(out.getvalue()))
+
+
+@pytest.mark.parametrize("data", [b"", b"hello world", b"PK\x03\x04zipfile", b"\x89PNG\r\n\x1a\n"])
+def test_not_a_pdf_is_415(data):
+    with pytest.raises(UnsupportedMediaType):
+        inspect_pdf(io.BytesIO(data))
+
+
+@pytest.mark.parametrize("cut", [10, 200, 500])
+def test_truncated_pdfs_are_422(cut):
+    with pytest.raises(Unprocessable) as err:
+        inspect_pdf(io.BytesIO(make_pdf()[:-cut]))
+    assert err.value.fields == {"file": "PDF không trọn vẹn / incomplete PDF"}
+
+
+def test_a_startxref_pointing_nowhere_is_422():
+    pdf = make_pdf().replace(b"startxref\n", b"startxref\n9")
+    with pytest.raises(Unprocessable):
+        inspect_pdf(io.BytesIO(pdf))
+
+
+def test_an_encrypted_pdf_is_422():
+    with pytest.raises(Unprocessable) as err:
+        inspect_pdf(io.BytesIO(encrypted_pdf()))
+    assert err.value.code == "pdf_encrypted"
