@@ -1,0 +1,129 @@
+"""The inbox: order, cursor, isolation, free empty polls, long-poll wake-ups (also across processes)."""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from errors import Unprocessable
+from exchange import inbox, notify
+from exchange.dispatch import Recipients, dispatch_document
+from exchange.inbox import caller_can_read
+from storage.db import make_engine, session_scope
+from tests.integration.exchange.delivery_support import person, sealed_document, system, world
+
+
+def _send(engine, w, codes, key):  # type: ignore[no-untyped-def]
+    doc = sealed_document(engine, w)
+    dispatch_document(engine, person(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
+    return doc
+
+
+class QueryCounter:
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.count = 0
+        sa.event.listen(engine, "before_cursor_execute", self)
+
+    def __call__(self, *args) -> None:  # type: ignore[no-untyped-def]
+        self.count += 1
+
+
+def test_items_come_oldest_first_with_metadata_and_a_cursor(engine):
+    w = world(engine)
+    commune = w.all_communes[0]
+    docs = [_send(engine, w, [commune], f"k{i}") for i in range(3)]
+    me = system(w, commune)
+    page = inbox.poll(engine, me, limit=2)
+    assert [i["document"]["id"] for i in page["items"]] == docs[:2]
+    item = page["items"][0]
+    assert item["sender"] == w.province and item["status"] == "queued"
+    assert item["document"]["subject"] and len(item["document"]["sha256"]) == 64
+    assert item["content_url"] == f"/api/v1/documents/{docs[0]}/content?revision=1"
+    assert item["trace"][0]["agency"] == w.province
+    rest = inbox.poll(engine, me, after=page["next_cursor"], limit=50)
+    assert [i["document"]["id"] for i in rest["items"]] == docs[2:]
+    empty = inbox.poll(engine, me, after=rest["next_cursor"])
+    assert empty == {"items": [], "next_cursor": rest["next_cursor"]}
+
+
+def test_an_agency_sees_only_its_own_deliveries_and_can_read_only_what_it_received(engine):
+    w = world(engine)
+    a, b = w.all_communes[:2]
+    doc = _send(engine, w, [a], "k")
+    assert inbox.poll(engine, system(w, b))["items"] == []
+    assert inbox.poll(engine, person(w, "other_clerk"))["items"] == []
+    with session_scope(engine) as session:
+        assert caller_can_read(session, system(w, a), doc)
+        assert not caller_can_read(session, system(w, b), doc)
+        assert not caller_can_read(session, person(w, "other_clerk"), doc)
+
+
+@pytest.mark.parametrize("args, field", [({"after": "abc"}, "after"), ({"after": "-1"}, "after"),
+                                         ({"limit": 0}, "limit"), ({"limit": 201}, "limit"),
+                                         ({"wait": 61}, "wait"), ({"wait": -1}, "wait")])
+def test_bad_query_values_are_422(engine, args, field):
+    w = world(engine)
+    with pytest.raises(Unprocessable) as info:
+        inbox.poll(engine, system(w, w.all_communes[0]), **args)
+    assert field in info.value.fields
+
+
+def test_an_empty_poll_costs_no_query_once_the_mark_is_known_and_news_lifts_it(engine):
+    w = world(engine)
+    commune = w.all_communes[0]
+    me = system(w, commune)
+    _send(engine, w, [commune], "k0")
+    first = inbox.poll(engine, me)  # starts the watcher; may query
+    notifier = notify.notifier_for(engine)
+    deadline = time.monotonic() + 10
+    while not notifier.listening and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert notifier.listening
+    inbox.poll(engine, me, after=first["next_cursor"])  # learns the mark
+    counter = QueryCounter(engine)
+    for _ in range(20):
+        assert inbox.poll(engine, me, after=first["next_cursor"])["items"] == []
+    assert counter.count == 0
+    _send(engine, w, [commune], "k1")
+    assert len(inbox.poll(engine, me, after=first["next_cursor"])["items"]) == 1
+
+
+def test_a_long_poll_answers_as_soon_as_a_dispatch_commits_in_this_process(engine):
+    w = world(engine)
+    commune = w.all_communes[0]
+    doc = sealed_document(engine, w)
+    timer = threading.Timer(0.5, dispatch_document,
+                            args=(engine, person(w, "clerk"), doc, Recipients(to=(commune,)), "late"))
+    started = time.monotonic()
+    timer.start()
+    page = inbox.poll(engine, system(w, commune), wait=30)
+    timer.join()
+    assert len(page["items"]) == 1
+    assert time.monotonic() - started < 15  # woken, not timed out
+
+
+def _dispatch_elsewhere(url: str, caller, doc: int, commune: str) -> None:  # type: ignore[no-untyped-def]
+    time.sleep(1.0)
+    engine = make_engine(url)
+    dispatch_document(engine, caller, doc, Recipients(to=(commune,)), "from-another-process")
+    engine.dispose()
+
+
+def test_a_long_poll_wakes_on_a_dispatch_committed_by_another_process(engine, database_url):
+    w = world(engine)
+    commune = w.all_communes[0]
+    doc = sealed_document(engine, w)
+    me = system(w, commune)
+    inbox.poll(engine, me)  # the listener/watcher starts before the other process writes
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_dispatch_elsewhere, args=(database_url, person(w, "clerk"), doc, commune))
+    started = time.monotonic()
+    proc.start()
+    page = inbox.poll(engine, me, wait=40)
+    proc.join(30)
+    assert proc.exitcode == 0
+    assert [i["document"]["id"] for i in page["items"]] == [doc]
+    assert time.monotonic() - started < 20  # woken by NOTIFY / data_version, not by the timeout

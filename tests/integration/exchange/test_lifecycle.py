@@ -1,0 +1,171 @@
+"""Ack (receipt, số đến), the recipient's status moves, recall and its decision."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from errors import Conflict, NotFound, Unprocessable
+from exchange import lifecycle, receipts
+from exchange.dispatch import Recipients, dispatch_document
+from exchange.models import AuditEvent, Delivery, StatusEvent
+from storage.db import session_scope
+from tests.integration.exchange.delivery_support import person, sealed_document, system, world
+
+
+@pytest.fixture
+def key(tmp_path):  # type: ignore[no-untyped-def]
+    return receipts.load_or_create_key(tmp_path / "keys")
+
+
+def _send(engine, w, codes, key="k"):  # type: ignore[no-untyped-def]
+    doc = sealed_document(engine, w)
+    view, _ = dispatch_document(engine, person(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
+    return doc, {d["recipient"]: d["id"] for d in view["deliveries"]}
+
+
+def _snapshot(engine):  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        deliveries = conn.execute(sa.select(Delivery.__table__).order_by(Delivery.id)).all()
+        events = conn.execute(sa.select(sa.func.count()).select_from(StatusEvent)).scalar_one()
+        audits = conn.execute(sa.select(sa.func.count()).select_from(AuditEvent)).scalar_one()
+    return deliveries, events, audits
+
+
+def test_first_ack_registers_the_incoming_number_and_signs_a_receipt_repeat_gives_the_same(engine, key):
+    w = world(engine)
+    commune = w.all_communes[0]
+    doc, ids = _send(engine, w, [commune])
+    me = system(w, commune)
+    with session_scope(engine, write=True) as session:
+        first = lifecycle.acknowledge(session, me, ids[commune], key)
+    assert first["incoming_number"] == 1 and first["status"] == "delivered" and first["code"] == "01"
+    receipt = first["receipt"]
+    assert receipt["recipient"] == commune and receipt["incoming_number"] == 1 and receipt["document_id"] == doc
+    assert len(receipt["document_sha256"]) == 64 and receipt["received_at"].endswith("Z")
+    assert receipts.verify(receipt, key.public)
+    assert not receipts.verify({**receipt, "incoming_number": 2}, key.public)
+    with session_scope(engine, write=True) as session:
+        again = lifecycle.acknowledge(session, me, ids[commune], key)
+    assert again["receipt"] == receipt and again["incoming_number"] == 1
+    _, more = _send(engine, w, [commune], key="k2")
+    with session_scope(engine, write=True) as session:
+        assert lifecycle.acknowledge(session, me, more[commune], key)["incoming_number"] == 2
+    with session_scope(engine) as session:
+        events = session.exec(select(StatusEvent).where(StatusEvent.delivery_id == ids[commune])).all()
+        assert [(e.status, e.code) for e in events] == [("delivered", "01")]
+
+
+def test_the_receipt_key_is_created_once_with_mode_0600(tmp_path):
+    first = receipts.load_or_create_key(tmp_path / "k")
+    assert (tmp_path / "k" / receipts.KEY_FILE).stat().st_mode & 0o777 == 0o600
+    receipts._keys.clear()
+    assert receipts.load_or_create_key(tmp_path / "k").kid == first.kid
+
+
+def test_another_agency_cannot_ack_or_move_a_delivery(engine, key):
+    w = world(engine)
+    _, ids = _send(engine, w, [w.all_communes[0]])
+    delivery_id = ids[w.all_communes[0]]
+    for caller in (system(w, w.all_communes[1]), person(w, "other_clerk"), person(w, "clerk")):
+        with pytest.raises(NotFound), session_scope(engine, write=True) as session:
+            lifecycle.acknowledge(session, caller, delivery_id, key)
+        with pytest.raises(NotFound), session_scope(engine, write=True) as session:
+            lifecycle.change_status(session, caller, delivery_id, "accepted")
+
+
+def test_status_moves_along_the_graph_and_anything_else_is_409_changing_nothing(engine, key):
+    w = world(engine)
+    commune = w.all_communes[0]
+    _, ids = _send(engine, w, [commune])
+    me, did = system(w, commune), ids[commune]
+
+    def move(status, reason=None):  # type: ignore[no-untyped-def]
+        with session_scope(engine, write=True) as session:
+            return lifecycle.change_status(session, me, did, status, reason)
+
+    before = _snapshot(engine)
+    with pytest.raises(Conflict):
+        move("accepted")  # not yet delivered
+    assert _snapshot(engine) == before
+    with session_scope(engine, write=True) as session:
+        lifecycle.acknowledge(session, me, did, key)
+    assert move("accepted") == {"id": did, "status": "accepted", "code": "03"}
+    before = _snapshot(engine)
+    for bad in ("completed", "returned", "accepted"):
+        with pytest.raises(Conflict):
+            move(bad, "lý do")
+    assert _snapshot(engine) == before
+    assert move("assigned")["code"] == "04"
+    assert move("processing")["code"] == "05"
+    assert move("completed")["code"] == "06"
+
+
+def test_returned_needs_a_reason_of_at_most_1000_characters(engine, key):
+    w = world(engine)
+    commune = w.all_communes[0]
+    _, ids = _send(engine, w, [commune])
+    me, did = system(w, commune), ids[commune]
+    with session_scope(engine, write=True) as session:
+        lifecycle.acknowledge(session, me, did, key)
+    before = _snapshot(engine)
+    for reason in (None, "   ", "x" * 1001):
+        with pytest.raises(Unprocessable) as info, session_scope(engine, write=True) as session:
+            lifecycle.change_status(session, me, did, "returned", reason)
+        assert "reason" in info.value.fields
+    with pytest.raises(Unprocessable), session_scope(engine, write=True) as session:
+        lifecycle.change_status(session, me, did, "recalled")
+    assert _snapshot(engine) == before
+    with session_scope(engine, write=True) as session:
+        out = lifecycle.change_status(session, me, did, "returned", "Gửi nhầm nơi nhận — " + "x" * 970)
+    assert out["code"] == "02"
+
+
+def test_recall_takes_back_unacked_at_once_and_asks_the_acked(engine, key):
+    w = world(engine)
+    a, b, c = w.all_communes[:3]
+    doc, ids = _send(engine, w, [a, b, c])
+    with session_scope(engine, write=True) as session:
+        lifecycle.acknowledge(session, system(w, a), ids[a], key)
+        lifecycle.acknowledge(session, system(w, b), ids[b], key)
+    with session_scope(engine, write=True) as session:
+        out = lifecycle.request_recall(session, person(w, "clerk"), doc, "Sai trích yếu")
+    by_id = {d["id"]: d for d in out["deliveries"]}
+    assert by_id[ids[c]]["status"] == "recalled" and by_id[ids[c]]["code"] == "15"
+    assert by_id[ids[a]]["status"] == by_id[ids[b]]["status"] == "recall_requested"
+    with session_scope(engine, write=True) as session:
+        assert lifecycle.decide_recall(session, system(w, a), ids[a], True)["code"] == "15"
+        assert lifecycle.decide_recall(session, system(w, b), ids[b], False)["code"] == "16"
+    before = _snapshot(engine)
+    with pytest.raises(Conflict), session_scope(engine, write=True) as session:
+        lifecycle.decide_recall(session, system(w, a), ids[a], False)  # already decided
+    with pytest.raises(Conflict), session_scope(engine, write=True) as session:
+        lifecycle.change_status(session, system(w, c), ids[c], "accepted")  # recalled
+    assert _snapshot(engine) == before
+    # after refusing, b goes on from where it was
+    with session_scope(engine, write=True) as session:
+        assert lifecycle.change_status(session, system(w, b), ids[b], "accepted")["status"] == "accepted"
+    with session_scope(engine) as session:
+        history = [e.status for e in session.exec(select(StatusEvent).where(StatusEvent.delivery_id == ids[c]))]
+    assert history == ["recall_requested", "recalled"]
+
+
+def test_only_the_sender_can_recall(engine, key):
+    w = world(engine)
+    doc, _ = _send(engine, w, [w.all_communes[0]])
+    for caller in (person(w, "other_clerk"), system(w, w.all_communes[0])):
+        with pytest.raises(NotFound), session_scope(engine, write=True) as session:
+            lifecycle.request_recall(session, caller, doc)
+
+
+def test_receipt_json_is_stored_with_the_delivery(engine, key):
+    w = world(engine)
+    commune = w.all_communes[0]
+    _, ids = _send(engine, w, [commune])
+    with session_scope(engine, write=True) as session:
+        out = lifecycle.acknowledge(session, system(w, commune), ids[commune], key)
+    with session_scope(engine) as session:
+        stored = session.get(Delivery, ids[commune])
+        assert json.loads(stored.receipt) == out["receipt"] and stored.incoming_year == out["receipt"]["incoming_year"]
