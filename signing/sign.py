@@ -91,10 +91,8 @@ def subject_attributes(cert: asn1_x509.Certificate) -> dict[str, str]:
     out: dict[str, str] = {}
     for rdn in cert.subject.chosen:
         for atv in rdn:
-            key = atv["type"].native
-            key = atv["type"].dotted if key == atv["type"].dotted or key is None else key
-            if atv["type"].dotted == _ORG_ID:
-                key = _ORG_ID
+            # asn1crypto names the attributes it knows ("common_name", "title"); the agency code by OID
+            key = _ORG_ID if atv["type"].dotted == _ORG_ID else atv["type"].native
             out.setdefault(key, str(atv["value"].native))
     return out
 

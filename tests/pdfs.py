@@ -16,8 +16,9 @@ from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 A4 = (0, 0, 595.28, 841.89)
 
 
-def make_pdf(pages: int = 3, title: str = "CONG VAN so 123/UBND-VP") -> bytes:
-    """A small A4 PDF (Helvetica, not embedded) with a heading and some lines per page."""
+def make_pdf(pages: int = 3, title: str = "CONG VAN so 123/UBND-VP", *, password: str | None = None) -> bytes:
+    """A small A4 PDF (Helvetica, not embedded) with a heading and some lines per page
+    (encrypted with ``password`` as owner and user password when given)."""
     w = PdfFileWriter()
     font = w.add_object(generic.DictionaryObject({
         pdf_name("/Type"): pdf_name("/Font"), pdf_name("/Subtype"): pdf_name("/Type1"),
@@ -29,6 +30,8 @@ def make_pdf(pages: int = 3, title: str = "CONG VAN so 123/UBND-VP") -> bytes:
         stream = generic.StreamObject(stream_data="\n".join(lines).encode("latin-1"))
         resources = generic.DictionaryObject({pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})})
         w.insert_page(PageObject(contents=w.add_object(stream), media_box=A4, resources=resources))
+    if password is not None:
+        w.encrypt(password, password)
     out = io.BytesIO()
     w.write(out)
     return out.getvalue()

@@ -124,6 +124,12 @@ def test_not_a_pdf_is_422(signing_pki, person, blob):  # type: ignore[no-untyped
     assert err.value.status == 422
 
 
+def test_encrypted_pdf_is_422(signing_pki, person):  # type: ignore[no-untyped-def]
+    with pytest.raises(Unprocessable) as err:
+        _sign(signing_pki, make_pdf(password="mat-khau"), person, level="B-B")
+    assert err.value.code == "encrypted_pdf"
+
+
 def test_bad_options_are_422(signing_pki, person, seal):  # type: ignore[no-untyped-def]
     with pytest.raises(Unprocessable):
         _sign(signing_pki, make_pdf(), person, level="B-X")
