@@ -70,3 +70,20 @@ def test_a_flipped_byte_is_not_valid_in_pdfsig(signing_pki, person, nss_db, tmp_
     assert len(blocks) == 1
     assert blocks[0]["Signature Validation"] != "Signature is Valid."
     assert "Mismatch" in blocks[0]["Signature Validation"] or "Invalid" in blocks[0]["Signature Validation"]
+
+
+def test_a_remote_signature_is_valid_in_pdfsig(signing_pki, nss_db, tmp_path):  # type: ignore[no-untyped-def]
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    from signing.remote import complete, prepare
+    official = signing_pki.issue_person("Võ Thị Sáu", "Giám đốc Sở")
+    prepared = prepare(io.BytesIO(make_pdf()), official.pem, level="B-LT", chain=[signing_pki.issuing.asn1],
+                       timestamper=signing_pki.timestamper())
+    raw = official.key.sign(prepared.digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
+    done = complete(prepared.session_state, raw, timestamper=signing_pki.timestamper(),
+                    validation_context=signing_pki.validation_context())
+    blocks = cades(pdfsig(nss_db, done.data(), tmp_path))
+    assert len(blocks) == 1 and blocks[0]["Signature Validation"] == "Signature is Valid."
+    assert blocks[0]["Certificate Validation"] == "Certificate is Trusted."
