@@ -76,6 +76,10 @@ def compare(signed_pdf: bytes, final_pdf: bytes, areas: list[Area], deadline: fl
         try:
             signed = pdfium.PdfDocument(signed_pdf)
             final = pdfium.PdfDocument(final_pdf)
+            # Widgets (form fields) are drawn only with the form environment on, and a
+            # viewer always draws them: the shadow "replace via overlay" lives there.
+            signed.init_forms()
+            final.init_forms()
         except Exception as exc:  # noqa: BLE001 - PDFium refuses what it cannot read
             raise VisualCheckUnavailable(str(exc)) from exc
         try:
@@ -120,7 +124,7 @@ def _compare_docs(signed: Any, final: Any, areas: list[Area], deadline: float) -
             cover_mask = diff.point(lambda _v: 0)
             cover_draw = ImageDraw.Draw(cover_mask)
             for area in page_areas:
-                box = _to_pixels(fp, area.rect)
+                box = _to_pixels(fp, area.rect, f_full.size)
                 draw.rectangle(box, fill=0)
                 if not area.signature:
                     cover_draw.rectangle(box, fill=255)
@@ -138,7 +142,7 @@ def _compare_docs(signed: Any, final: Any, areas: list[Area], deadline: float) -
 
 
 def _render(page: Any, *, annots: bool) -> Any:
-    bitmap = page.render(scale=_SCALE, grayscale=True, draw_annots=annots, may_draw_forms=False)
+    bitmap = page.render(scale=_SCALE, grayscale=True, draw_annots=annots, may_draw_forms=annots)
     return bitmap.to_pil().convert("L")
 
 
@@ -152,21 +156,20 @@ def _annotated(signed_page: Any, final_page: Any) -> bool:
     return bool(pdfium_c.FPDFPage_GetAnnotCount(signed_page) or pdfium_c.FPDFPage_GetAnnotCount(final_page))
 
 
-def _to_pixels(page: Any, rect: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
-    left, bottom, right, top = page.get_cropbox()
+def _to_pixels(page: Any, rect: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """PDF user-space rectangle → bitmap box, by PDFium's own transform (crop box, /Rotate, inheritance)."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    xs, ys = [], []
     x0, y0, x1, y1 = rect
-    rotation = page.get_rotation() % 360
-    if rotation == 90:
-        pts = [(y - bottom, x - left) for x, y in ((x0, y0), (x1, y1))]
-    elif rotation == 180:
-        pts = [(right - x, y - bottom) for x, y in ((x0, y0), (x1, y1))]
-    elif rotation == 270:
-        pts = [(top - y, right - x) for x, y in ((x0, y0), (x1, y1))]
-    else:
-        pts = [(x - left, top - y) for x, y in ((x0, y0), (x1, y1))]
-    xs = sorted(p[0] * _SCALE for p in pts)
-    ys = sorted(p[1] * _SCALE for p in pts)
-    return (int(xs[0]) - _PAD, int(ys[0]) - _PAD, int(xs[1]) + _PAD + 1, int(ys[1]) + _PAD + 1)
+    for x, y in ((x0, y0), (x1, y1), (x0, y1), (x1, y0)):
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+        pdfium_c.FPDF_PageToDevice(page, 0, 0, size[0], size[1], 0, x, y, ctypes.byref(dx), ctypes.byref(dy))
+        xs.append(dx.value)
+        ys.append(dy.value)
+    return (min(xs) - _PAD, min(ys) - _PAD, max(xs) + _PAD + 1, max(ys) + _PAD + 1)
 
 
 # --- reading pages and annotations with pyHanko, guarded against cycles -----------------------
@@ -205,7 +208,6 @@ def _annots(page: Any) -> Iterator[tuple[Any, Any]]:
     for i in range(min(len(annots), 10_000)):
         try:
             raw = annots.raw_get(i)
-            ref = getattr(raw, "reference", None) if hasattr(raw, "idnum") else None
             yield (raw if hasattr(raw, "idnum") else None), raw.get_object()
         except Exception:  # noqa: BLE001
             continue

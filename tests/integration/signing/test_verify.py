@@ -1,0 +1,195 @@
+"""verify() on PDFs signed here with pyHanko, honest and attacked (tests/verify_fixtures.py).
+
+Each attack is a general construction (a byte flipped, a drawing appended, a page added, a
+blank /Contents, a hidden form, an update with an empty xref, a filled field over signed
+text, a cyclic page tree), not a copy of a known exploit file.
+"""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from signing.report import FAILED, INDETERMINATE, NO_SIGNATURE, PASSED
+from signing.verify import verify
+from tests import verify_fixtures as fx
+
+
+@pytest.fixture(scope="module")
+def pki() -> fx.TestPKI:
+    return fx.pki()
+
+
+@pytest.fixture(scope="module")
+def signed_lt() -> bytes:
+    return fx.sign(fx.make_pdf(["Quyet dinh so 123/QD-UBND: cap kinh phi 1.000.000 dong.", "Trang 2"]), level="B-LT")
+
+
+def check(data: bytes, pki: fx.TestPKI, **kw):  # type: ignore[no-untyped-def]
+    return verify(io.BytesIO(data), trust_roots=[pki.root], **kw)
+
+
+def codes(report) -> set[str]:  # type: ignore[no-untyped-def]
+    return {f.code for f in report.findings}
+
+
+# --- honest files -----------------------------------------------------------------------------
+
+def test_b_lt_signature_passes_offline_from_the_files_own_dss(pki, signed_lt):
+    report = check(signed_lt, pki)
+    assert report.indication == PASSED, report.to_json()
+    sig = report.signatures[0]
+    assert (sig.intact, sig.trusted, sig.coverage, sig.modification) == (True, True, "entire_revision", "lta_updates")
+    assert sig.revocation.status == "good" and sig.revocation.source == "embedded"
+    assert sig.signer.name == "Nguyễn Thị Lấp Lánh"
+    assert sig.signer.organization == "Ủy ban nhân dân tỉnh Vĩnh Long"
+    assert sig.signer.serial == format(pki.signer.cert.serial_number, "X")
+    assert sig.timestamp is not None and sig.timestamp.valid and sig.timestamp.tsa == "Lienthong Test TSA"
+    assert report.messages["vi"][0].startswith("Tài liệu hợp lệ")
+    assert any("Chữ ký hợp lệ" in m for m in report.messages["vi"])
+
+
+def test_b_lta_lists_the_document_timestamp(pki):
+    report = check(fx.sign(fx.make_pdf(), level="B-LTA"), pki)
+    assert report.indication == PASSED, report.to_json()
+    assert [s.kind for s in report.signatures] == ["signature", "doc_timestamp"]
+
+
+def test_untrusted_root_is_indeterminate_not_failed(pki, signed_lt):
+    report = verify(io.BytesIO(signed_lt), trust_roots=[pki.stranger_root])
+    assert report.indication == INDETERMINATE
+    assert report.sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
+    assert report.signatures[0].intact
+
+
+def test_b_b_without_revocation_data_is_not_passed_offline(pki):
+    report = check(fx.sign(fx.make_pdf(), level="B-B"), pki)
+    assert report.indication == INDETERMINATE
+    assert report.signatures[0].revocation.source == "none"
+
+
+def test_revoked_signer_is_failed(pki):
+    report = check(fx.sign(fx.make_pdf(), level="B-T", who="revoked"), pki,
+                   validation_context_factory=None)
+    # Offline the B-T file has no revocation data: at best INDETERMINATE, never PASSED.
+    assert report.indication in (INDETERMINATE, FAILED)
+
+
+def test_online_pass_uses_the_factory_with_hard_fail(pki):
+    seen = {}
+
+    def factory(**kw):  # type: ignore[no-untyped-def]
+        seen.update(kw)
+        return fx.validation_context()
+
+    report = check(fx.sign(fx.make_pdf(), level="B-T", who="revoked"), pki, allow_fetching=True,
+                   validation_context_factory=factory)
+    assert seen["revocation_mode"] == "hard-fail" and seen["allow_fetching"] is True
+    assert report.indication == FAILED and report.sub_indication == "REVOKED"
+    assert report.signatures[0].revocation.to_json() == {"status": "revoked", "source": "fetched"}
+
+
+def test_two_visible_signatures_both_pass_with_the_later_one_named_as_form_filling(pki):
+    person = fx.sign(fx.make_pdf(), level="B-LT", box=(350, 100, 550, 160))
+    # The seal overlaps the person's stamp, as Decree 30 asks.
+    both = fx.sign(person, level="B-LT", field="Seal", who="second", box=(300, 90, 420, 170))
+    report = check(both, pki)
+    assert report.indication == PASSED, report.to_json()
+    assert [s.modification for s in report.signatures] == ["form_filling", "lta_updates"]
+
+
+def test_form_filling_on_blank_paper_keeps_the_indication(pki):
+    signed = fx.sign(fx.make_pdf(blank_text_field=True), level="B-LT")
+    report = check(fx.fill_text_field(signed), pki)
+    assert report.indication == PASSED, report.to_json()
+    assert report.signatures[0].modification == "form_filling"
+
+
+def test_unsigned_pdf_has_no_signature(pki):
+    report = check(fx.make_pdf(), pki)
+    assert report.indication == NO_SIGNATURE and report.signatures == ()
+
+
+# --- attacks: each must be FAILED even when the certificate is not trusted -------------------
+
+ATTACKS = {
+    "byte flipped in signed range": lambda d: fx.flip_byte(d),
+    "drawing appended on page 1": fx.append_drawing,
+    "page added": fx.add_page,
+    "empty /Contents (USF)": fx.empty_contents,
+    "/ByteRange moved (wrapping)": fx.wrap_byte_range,
+    "update with empty xref (ISA)": fx.append_unreferenced_update,
+    "object after last %%EOF (ISA)": fx.append_garbage,
+    "cyclic page tree in an update": fx.cyclic_update,
+    "signature hidden from the form": fx.hide_signatures,
+}
+
+
+@pytest.mark.parametrize("roots", ["trusted", "untrusted"])
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_attack_is_failed(pki, signed_lt, attack, roots):
+    tampered = ATTACKS[attack](signed_lt)
+    anchor = pki.root if roots == "trusted" else pki.stranger_root
+    report = verify(io.BytesIO(tampered), trust_roots=[anchor])
+    assert report.indication == FAILED, (attack, report.to_json())
+    assert report.signatures, "a tampered signature must be listed, not reported as 'no signature'"
+    assert all(s.indication != PASSED for s in report.signatures)
+    assert report.messages["vi"][0] == "Tài liệu không hợp lệ"
+
+
+def test_hash_failure_is_named(pki, signed_lt):
+    report = check(fx.flip_byte(signed_lt), pki)
+    assert report.sub_indication == "HASH_FAILURE"
+    assert any("sửa đổi sau khi ký" in m for m in report.messages["vi"])
+
+
+def test_incremental_saving_attack_is_reported_as_modification(pki, signed_lt):
+    report = check(fx.append_unreferenced_update(signed_lt), pki)
+    assert "UNACCOUNTED_BYTES" in codes(report)
+    assert report.signatures[0].modification == "other"
+
+
+def test_hidden_signature_is_a_modification_not_no_signature(pki, signed_lt):
+    report = check(fx.hide_signatures(signed_lt), pki)
+    assert report.indication == FAILED and "SIGNATURE_HIDDEN" in codes(report)
+
+
+def test_shadow_replace_via_form_field_over_signed_text_is_failed(pki):
+    """pyHanko calls this form filling; the rendered page shows other words than were signed."""
+    signed = fx.sign(fx.make_pdf(text_field_over_text=True), level="B-LT")
+    assert check(signed, pki).indication == PASSED  # the prepared overlay alone changes nothing
+    report = check(fx.fill_text_field(signed), pki)
+    assert report.indication == FAILED, report.to_json()
+    assert "CONTENT_COVERED" in codes(report) or "VISUAL_CHANGE" in codes(report)
+
+
+def test_certified_no_changes_then_form_filled_is_failed(pki):
+    signed = fx.sign(fx.make_pdf(blank_text_field=True), level="B-LT", certify=1)
+    report = check(fx.fill_text_field(signed), pki)
+    assert report.indication == FAILED, report.to_json()
+
+
+def test_cyclic_unsigned_pdf_ends_quickly_and_is_not_passed(pki):
+    report = check(fx.make_pdf(cyclic_pages=True), pki, time_budget_s=5)
+    assert report.indication != PASSED
+
+
+def test_garbage_and_non_pdf_input_never_crash(pki):
+    for junk in (b"", b"not a pdf", b"%PDF-1.7\n" + b"\x00" * 100, fx.make_pdf()[:200]):
+        report = check(junk, pki)
+        assert report.indication in (FAILED, NO_SIGNATURE)
+        assert report.to_json()["indication"] == report.indication
+
+
+def test_time_budget_turns_a_slow_validation_into_failed(pki, signed_lt, monkeypatch):
+    import time as _time
+
+    import signing.verify as v
+
+    def slow(self):  # type: ignore[no-untyped-def]
+        while True:
+            _time.sleep(0.01)
+
+    monkeypatch.setattr(v._Verification, "run", slow)
+    report = check(signed_lt, pki, time_budget_s=0.3)
+    assert report.indication == FAILED and "TIMEOUT" in codes(report)

@@ -1,0 +1,66 @@
+"""The report's JSON contract (other programs read these names), verdict rules and the HTML page."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from signing.report import (FAILED, INDETERMINATE, NO_SIGNATURE, PASSED, Finding, Revocation, SignatureResult, Signer,
+                            Timestamp, build_report, render_html)
+
+SIG_KEYS = {"field", "indication", "sub_indication", "signer", "intact", "trusted", "coverage", "modification",
+            "signing_time", "timestamp", "revocation"}
+
+
+def sig(indication: str, sub: str | None = None, **kw) -> SignatureResult:  # type: ignore[no-untyped-def]
+    return SignatureResult(field=kw.pop("field", "Sig1"), indication=indication, sub_indication=sub, **kw)
+
+
+def test_json_keeps_the_contract_names():
+    when = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+    report = build_report([sig(PASSED, signer=Signer("Nguyễn Văn A", "UBND tỉnh Vĩnh Long", "1A2B"),
+                               timestamp=Timestamp(when, "TSA", True), revocation=Revocation("good", "embedded"),
+                               signing_time=when, intact=True, trusted=True, coverage="entire_file",
+                               modification="none")], [])
+    data = report.to_json()
+    assert {"indication", "sub_indication", "signatures", "findings", "messages"} <= set(data)
+    assert set(data["messages"]) == {"vi", "en"}
+    s = data["signatures"][0]
+    assert SIG_KEYS <= set(s)
+    assert set(s["signer"]) >= {"name", "organization", "serial"}
+    assert set(s["timestamp"]) == {"time", "tsa", "valid"}
+    assert set(s["revocation"]) == {"status", "source"}
+    assert s["signing_time"] == "2026-11-26T09:00:00+00:00"
+
+
+def test_document_indication_is_the_worst_signature():
+    report = build_report([sig(PASSED), sig(FAILED, "HASH_FAILURE", field="Sig2"), sig(INDETERMINATE, "NO_POE")], [])
+    assert (report.indication, report.sub_indication) == (FAILED, "HASH_FAILURE")
+    report = build_report([sig(PASSED), sig(INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND")], [])
+    assert (report.indication, report.sub_indication) == (INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND")
+
+
+def test_no_signature_and_document_findings():
+    assert build_report([], []).indication == NO_SIGNATURE
+    report = build_report([], [Finding("UNREADABLE", FAILED)])
+    assert (report.indication, report.sub_indication) == (FAILED, "FORMAT_FAILURE")
+    # A FAILED document finding outranks signatures that passed on their own.
+    report = build_report([sig(PASSED)], [Finding("SIGNATURE_HIDDEN", FAILED)])
+    assert report.indication == FAILED
+
+
+def test_messages_are_clear_in_both_languages():
+    report = build_report([sig(FAILED, "HASH_FAILURE")], [Finding("MODIFIED_AFTER_SIGNING", FAILED, "Sig1")])
+    assert report.messages["vi"][0] == "Tài liệu không hợp lệ"
+    assert "Tài liệu đã bị sửa đổi sau khi ký" in " ".join(report.messages["vi"])
+    assert "changed after it was signed" in " ".join(report.messages["en"])
+    ok = build_report([sig(PASSED)], [])
+    assert any("Chữ ký hợp lệ" in m for m in ok.messages["vi"])
+
+
+def test_html_is_printable_escaped_and_bilingual():
+    report = build_report([sig(PASSED, signer=Signer("<script>alert(1)</script>", "Ủy ban", "01"))], [])
+    vi = render_html(report)
+    en = render_html(report, lang="en")
+    assert vi.startswith("<!doctype html>") and 'lang="vi"' in vi and "Kết quả kiểm tra chữ ký số" in vi
+    assert "<script>alert" not in vi and "&lt;script&gt;" in vi
+    assert 'lang="en"' in en and "Digital signature verification report" in en
+    assert "Ủy ban" in vi
