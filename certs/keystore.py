@@ -158,7 +158,14 @@ def pkcs11_session(settings: Settings) -> Any:
 
         try:
             lib = pkcs11.lib(settings.pkcs11_lib)
-            token = lib.get_token(token_label=settings.pkcs11_token_label)
+            try:
+                token = lib.get_token(token_label=settings.pkcs11_token_label)
+            except pkcs11.NoSuchToken:
+                # A token initialised after the library was loaded (softhsm2-util while we
+                # run) is seen only after re-initialising, which closes our older sessions.
+                _p11_sessions.clear()
+                lib.reinitialize()
+                token = lib.get_token(token_label=settings.pkcs11_token_label)
             session = token.open(rw=True, user_pin=settings.pkcs11_pin)
         except (pkcs11.PKCS11Error, RuntimeError, OSError) as exc:
             # Never include the PIN; name the token and the error class only.
