@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
                       SESSION_COOKIE_NAME="session")
 
     app.register_blueprint(api.bp)
+    from exchange import delivery_api
+    app.register_blueprint(delivery_api.bp)
     directory.init_app(app)
     for command in cli.COMMANDS:
         app.cli.add_command(command)

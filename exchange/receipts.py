@@ -99,6 +99,13 @@ def verify(receipt: dict[str, Any], public: ec.EllipticCurvePublicKey) -> bool:
         return False
 
 
+HOW_TO_VERIFY = (
+    "Remove `signature` from the receipt; serialise the rest as canonical JSON (keys sorted, separators "
+    "',' and ':', UTF-8, no ASCII escaping); base64url it without padding; put it between the two dots of "
+    "`signature` (a compact JWS with a detached payload, RFC 7515 appendix F) and verify that JWS (ES256) "
+    "with this key."
+)
+
 _keys: dict[Path, ReceiptKey] = {}
 _keys_lock = threading.Lock()
 

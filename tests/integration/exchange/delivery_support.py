@@ -6,7 +6,6 @@ from datetime import date
 
 from sqlmodel import Session
 
-from exchange.auth import Caller
 from exchange.models import Agency, Document, Revision
 from storage.db import session_scope
 from tests.exchange_fixtures import World, build_world
@@ -15,15 +14,6 @@ from tests.exchange_fixtures import World, build_world
 def world(engine) -> World:  # type: ignore[no-untyped-def]
     with session_scope(engine, write=True) as session:
         return build_world(session)
-
-
-def person(w: World, who: str) -> Caller:
-    p = w.people[who]
-    return Caller("user", p.agency_id, p.agency_code, p.id, p.username, frozenset(p.roles), p.token_id)
-
-
-def system(w: World, code: str) -> Caller:
-    return Caller("agency", w.agency_ids[code], code, None, None, frozenset(), w.agency_token_ids[code])
 
 
 def sealed_document(engine, w: World, code: str | None = None, state: str = "sealed",  # type: ignore[no-untyped-def]

@@ -10,13 +10,14 @@ from exchange import lifecycle, receipts
 from exchange.dispatch import Recipients, dispatch_document, document_deliveries, forward_delivery
 from exchange.models import Delivery, Dispatch
 from storage.db import session_scope
-from tests.integration.exchange.delivery_support import person, sealed_document, system, world
+from tests.exchange_fixtures import caller_for
+from tests.integration.exchange.delivery_support import sealed_document, world
 
 
 def _province_to_district(engine, w):  # type: ignore[no-untyped-def]
     doc = sealed_document(engine, w)
     district = w.districts[0]
-    view, _ = dispatch_document(engine, person(w, "clerk"), doc, Recipients(to=(district, w.districts[1])), "k")
+    view, _ = dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=(district, w.districts[1])), "k")
     incoming = {d["recipient"]: d["id"] for d in view["deliveries"]}[district]
     return doc, district, incoming
 
@@ -24,7 +25,7 @@ def _province_to_district(engine, w):  # type: ignore[no-untyped-def]
 def test_a_district_forwards_to_its_communes_same_bytes_and_one_more_hop(engine):
     w = world(engine)
     doc, district, incoming = _province_to_district(engine, w)
-    view, created = forward_delivery(engine, person(w, "district_clerk"), incoming,
+    view, created = forward_delivery(engine, caller_for(w, "district_clerk"), incoming,
                                      Recipients(children_of=district, level="commune"), "fwd-1")
     assert created and view["forwarded_from"] == incoming
     assert sorted(d["recipient"] for d in view["deliveries"]) == sorted(w.communes[district])
@@ -34,15 +35,15 @@ def test_a_district_forwards_to_its_communes_same_bytes_and_one_more_hop(engine)
         assert forwarded.revision_id == original.revision_id  # the very same file
         row = session.exec(select(Delivery).where(Delivery.dispatch_id == view["id"])).first()
     assert [hop["agency"] for hop in json.loads(row.trace)] == [w.province, district]
-    again, created_again = forward_delivery(engine, system(w, district), incoming,
+    again, created_again = forward_delivery(engine, caller_for(w, district), incoming,
                                             Recipients(children_of=district, level="commune"), "fwd-1")
     assert again == view and not created_again
     # the province sees both hops; the district sees its own forward only
-    seen = document_deliveries_of(engine, person(w, "clerk"), doc)
+    seen = document_deliveries_of(engine, caller_for(w, "clerk"), doc)
     assert sorted((d["recipient"], d["hop"]) for d in seen) == sorted(
         [(district, 1), (w.districts[1], 1)] + [(c, 2) for c in w.communes[district]])
     assert all(d["sender"] == district for d in seen if d["hop"] == 2)
-    mine = document_deliveries_of(engine, person(w, "district_clerk"), doc)
+    mine = document_deliveries_of(engine, caller_for(w, "district_clerk"), doc)
     assert sorted(d["recipient"] for d in mine) == sorted(w.communes[district])
 
 
@@ -55,18 +56,18 @@ def test_the_sender_sees_each_recipients_status_and_history(engine, tmp_path):
     w = world(engine)
     doc = sealed_document(engine, w)
     a, b = w.all_communes[:2]
-    view, _ = dispatch_document(engine, person(w, "clerk"), doc, Recipients(to=(a, b)), "k")
+    view, _ = dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=(a, b)), "k")
     ids = {d["recipient"]: d["id"] for d in view["deliveries"]}
     key = receipts.load_or_create_key(tmp_path)
     with session_scope(engine, write=True) as session:
-        lifecycle.acknowledge(session, system(w, a), ids[a], key)
-        lifecycle.change_status(session, system(w, a), ids[a], "accepted")
-    seen = {d["recipient"]: d for d in document_deliveries_of(engine, person(w, "clerk"), doc)}
+        lifecycle.acknowledge(session, caller_for(w, a), ids[a], key)
+        lifecycle.change_status(session, caller_for(w, a), ids[a], "accepted")
+    seen = {d["recipient"]: d for d in document_deliveries_of(engine, caller_for(w, "clerk"), doc)}
     assert (seen[a]["status"], seen[a]["code"]) == ("accepted", "03")
     assert [(h["status"], h["code"]) for h in seen[a]["history"]] == [("queued", None), ("delivered", "01"),
                                                                       ("accepted", "03")]
     assert seen[a]["incoming_number"] == 1 and seen[b]["status"] == "queued"
-    for outsider in (person(w, "other_clerk"), system(w, a)):
+    for outsider in (caller_for(w, "other_clerk"), caller_for(w, a)):
         with pytest.raises(NotFound):
             document_deliveries_of(engine, outsider, doc)
 
@@ -74,12 +75,12 @@ def test_the_sender_sees_each_recipients_status_and_history(engine, tmp_path):
 def test_only_the_recipient_forwards_and_not_a_returned_delivery(engine, tmp_path):
     w = world(engine)
     _, district, incoming = _province_to_district(engine, w)
-    for outsider in (person(w, "clerk"), system(w, w.districts[1]), person(w, "other_clerk")):
+    for outsider in (caller_for(w, "clerk"), caller_for(w, w.districts[1]), caller_for(w, "other_clerk")):
         with pytest.raises(NotFound):
             forward_delivery(engine, outsider, incoming, Recipients(children_of=district), "x")
     key = receipts.load_or_create_key(tmp_path)
     with session_scope(engine, write=True) as session:
-        lifecycle.acknowledge(session, system(w, district), incoming, key)
-        lifecycle.change_status(session, system(w, district), incoming, "returned", "Không thuộc thẩm quyền")
+        lifecycle.acknowledge(session, caller_for(w, district), incoming, key)
+        lifecycle.change_status(session, caller_for(w, district), incoming, "returned", "Không thuộc thẩm quyền")
     with pytest.raises(Conflict):
-        forward_delivery(engine, system(w, district), incoming, Recipients(children_of=district), "y")
+        forward_delivery(engine, caller_for(w, district), incoming, Recipients(children_of=district), "y")

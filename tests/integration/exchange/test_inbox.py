@@ -13,12 +13,13 @@ from exchange import inbox, notify
 from exchange.dispatch import Recipients, dispatch_document
 from exchange.inbox import caller_can_read
 from storage.db import make_engine, session_scope
-from tests.integration.exchange.delivery_support import person, sealed_document, system, world
+from tests.exchange_fixtures import caller_for
+from tests.integration.exchange.delivery_support import sealed_document, world
 
 
 def _send(engine, w, codes, key):  # type: ignore[no-untyped-def]
     doc = sealed_document(engine, w)
-    dispatch_document(engine, person(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
+    dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
     return doc
 
 
@@ -35,7 +36,7 @@ def test_items_come_oldest_first_with_metadata_and_a_cursor(engine):
     w = world(engine)
     commune = w.all_communes[0]
     docs = [_send(engine, w, [commune], f"k{i}") for i in range(3)]
-    me = system(w, commune)
+    me = caller_for(w, commune)
     page = inbox.poll(engine, me, limit=2)
     assert [i["document"]["id"] for i in page["items"]] == docs[:2]
     item = page["items"][0]
@@ -53,12 +54,12 @@ def test_an_agency_sees_only_its_own_deliveries_and_can_read_only_what_it_receiv
     w = world(engine)
     a, b = w.all_communes[:2]
     doc = _send(engine, w, [a], "k")
-    assert inbox.poll(engine, system(w, b))["items"] == []
-    assert inbox.poll(engine, person(w, "other_clerk"))["items"] == []
+    assert inbox.poll(engine, caller_for(w, b))["items"] == []
+    assert inbox.poll(engine, caller_for(w, "other_clerk"))["items"] == []
     with session_scope(engine) as session:
-        assert caller_can_read(session, system(w, a), doc)
-        assert not caller_can_read(session, system(w, b), doc)
-        assert not caller_can_read(session, person(w, "other_clerk"), doc)
+        assert caller_can_read(session, caller_for(w, a), doc)
+        assert not caller_can_read(session, caller_for(w, b), doc)
+        assert not caller_can_read(session, caller_for(w, "other_clerk"), doc)
 
 
 @pytest.mark.parametrize("args, field", [({"after": "abc"}, "after"), ({"after": "-1"}, "after"),
@@ -67,14 +68,14 @@ def test_an_agency_sees_only_its_own_deliveries_and_can_read_only_what_it_receiv
 def test_bad_query_values_are_422(engine, args, field):
     w = world(engine)
     with pytest.raises(Unprocessable) as info:
-        inbox.poll(engine, system(w, w.all_communes[0]), **args)
+        inbox.poll(engine, caller_for(w, w.all_communes[0]), **args)
     assert field in info.value.fields
 
 
 def test_an_empty_poll_costs_no_query_once_the_mark_is_known_and_news_lifts_it(engine):
     w = world(engine)
     commune = w.all_communes[0]
-    me = system(w, commune)
+    me = caller_for(w, commune)
     _send(engine, w, [commune], "k0")
     first = inbox.poll(engine, me)  # starts the watcher; may query
     notifier = notify.notifier_for(engine)
@@ -96,10 +97,10 @@ def test_a_long_poll_answers_as_soon_as_a_dispatch_commits_in_this_process(engin
     commune = w.all_communes[0]
     doc = sealed_document(engine, w)
     timer = threading.Timer(0.5, dispatch_document,
-                            args=(engine, person(w, "clerk"), doc, Recipients(to=(commune,)), "late"))
+                            args=(engine, caller_for(w, "clerk"), doc, Recipients(to=(commune,)), "late"))
     started = time.monotonic()
     timer.start()
-    page = inbox.poll(engine, system(w, commune), wait=30)
+    page = inbox.poll(engine, caller_for(w, commune), wait=30)
     timer.join()
     assert len(page["items"]) == 1
     assert time.monotonic() - started < 15  # woken, not timed out
@@ -116,10 +117,10 @@ def test_a_long_poll_wakes_on_a_dispatch_committed_by_another_process(engine, da
     w = world(engine)
     commune = w.all_communes[0]
     doc = sealed_document(engine, w)
-    me = system(w, commune)
+    me = caller_for(w, commune)
     inbox.poll(engine, me)  # the listener/watcher starts before the other process writes
     ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_dispatch_elsewhere, args=(database_url, person(w, "clerk"), doc, commune))
+    proc = ctx.Process(target=_dispatch_elsewhere, args=(database_url, caller_for(w, "clerk"), doc, commune))
     started = time.monotonic()
     proc.start()
     page = inbox.poll(engine, me, wait=40)

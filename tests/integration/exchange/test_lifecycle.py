@@ -12,7 +12,8 @@ from exchange import lifecycle, receipts
 from exchange.dispatch import Recipients, dispatch_document
 from exchange.models import AuditEvent, Delivery, StatusEvent
 from storage.db import session_scope
-from tests.integration.exchange.delivery_support import person, sealed_document, system, world
+from tests.exchange_fixtures import caller_for
+from tests.integration.exchange.delivery_support import sealed_document, world
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def key(tmp_path):  # type: ignore[no-untyped-def]
 
 def _send(engine, w, codes, key="k"):  # type: ignore[no-untyped-def]
     doc = sealed_document(engine, w)
-    view, _ = dispatch_document(engine, person(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
+    view, _ = dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
     return doc, {d["recipient"]: d["id"] for d in view["deliveries"]}
 
 
@@ -38,7 +39,7 @@ def test_first_ack_registers_the_incoming_number_and_signs_a_receipt_repeat_give
     w = world(engine)
     commune = w.all_communes[0]
     doc, ids = _send(engine, w, [commune])
-    me = system(w, commune)
+    me = caller_for(w, commune)
     with session_scope(engine, write=True) as session:
         first = lifecycle.acknowledge(session, me, ids[commune], key)
     assert first["incoming_number"] == 1 and first["status"] == "delivered" and first["code"] == "01"
@@ -69,7 +70,7 @@ def test_another_agency_cannot_ack_or_move_a_delivery(engine, key):
     w = world(engine)
     _, ids = _send(engine, w, [w.all_communes[0]])
     delivery_id = ids[w.all_communes[0]]
-    for caller in (system(w, w.all_communes[1]), person(w, "other_clerk"), person(w, "clerk")):
+    for caller in (caller_for(w, w.all_communes[1]), caller_for(w, "other_clerk"), caller_for(w, "clerk")):
         with pytest.raises(NotFound), session_scope(engine, write=True) as session:
             lifecycle.acknowledge(session, caller, delivery_id, key)
         with pytest.raises(NotFound), session_scope(engine, write=True) as session:
@@ -80,7 +81,7 @@ def test_status_moves_along_the_graph_and_anything_else_is_409_changing_nothing(
     w = world(engine)
     commune = w.all_communes[0]
     _, ids = _send(engine, w, [commune])
-    me, did = system(w, commune), ids[commune]
+    me, did = caller_for(w, commune), ids[commune]
 
     def move(status, reason=None):  # type: ignore[no-untyped-def]
         with session_scope(engine, write=True) as session:
@@ -107,7 +108,7 @@ def test_returned_needs_a_reason_of_at_most_1000_characters(engine, key):
     w = world(engine)
     commune = w.all_communes[0]
     _, ids = _send(engine, w, [commune])
-    me, did = system(w, commune), ids[commune]
+    me, did = caller_for(w, commune), ids[commune]
     with session_scope(engine, write=True) as session:
         lifecycle.acknowledge(session, me, did, key)
     before = _snapshot(engine)
@@ -128,25 +129,25 @@ def test_recall_takes_back_unacked_at_once_and_asks_the_acked(engine, key):
     a, b, c = w.all_communes[:3]
     doc, ids = _send(engine, w, [a, b, c])
     with session_scope(engine, write=True) as session:
-        lifecycle.acknowledge(session, system(w, a), ids[a], key)
-        lifecycle.acknowledge(session, system(w, b), ids[b], key)
+        lifecycle.acknowledge(session, caller_for(w, a), ids[a], key)
+        lifecycle.acknowledge(session, caller_for(w, b), ids[b], key)
     with session_scope(engine, write=True) as session:
-        out = lifecycle.request_recall(session, person(w, "clerk"), doc, "Sai trích yếu")
+        out = lifecycle.request_recall(session, caller_for(w, "clerk"), doc, "Sai trích yếu")
     by_id = {d["id"]: d for d in out["deliveries"]}
     assert by_id[ids[c]]["status"] == "recalled" and by_id[ids[c]]["code"] == "15"
     assert by_id[ids[a]]["status"] == by_id[ids[b]]["status"] == "recall_requested"
     with session_scope(engine, write=True) as session:
-        assert lifecycle.decide_recall(session, system(w, a), ids[a], True)["code"] == "15"
-        assert lifecycle.decide_recall(session, system(w, b), ids[b], False)["code"] == "16"
+        assert lifecycle.decide_recall(session, caller_for(w, a), ids[a], True)["code"] == "15"
+        assert lifecycle.decide_recall(session, caller_for(w, b), ids[b], False)["code"] == "16"
     before = _snapshot(engine)
     with pytest.raises(Conflict), session_scope(engine, write=True) as session:
-        lifecycle.decide_recall(session, system(w, a), ids[a], False)  # already decided
+        lifecycle.decide_recall(session, caller_for(w, a), ids[a], False)  # already decided
     with pytest.raises(Conflict), session_scope(engine, write=True) as session:
-        lifecycle.change_status(session, system(w, c), ids[c], "accepted")  # recalled
+        lifecycle.change_status(session, caller_for(w, c), ids[c], "accepted")  # recalled
     assert _snapshot(engine) == before
     # after refusing, b goes on from where it was
     with session_scope(engine, write=True) as session:
-        assert lifecycle.change_status(session, system(w, b), ids[b], "accepted")["status"] == "accepted"
+        assert lifecycle.change_status(session, caller_for(w, b), ids[b], "accepted")["status"] == "accepted"
     with session_scope(engine) as session:
         history = [e.status for e in session.exec(select(StatusEvent).where(StatusEvent.delivery_id == ids[c]))]
     assert history == ["recall_requested", "recalled"]
@@ -155,7 +156,7 @@ def test_recall_takes_back_unacked_at_once_and_asks_the_acked(engine, key):
 def test_only_the_sender_can_recall(engine, key):
     w = world(engine)
     doc, _ = _send(engine, w, [w.all_communes[0]])
-    for caller in (person(w, "other_clerk"), system(w, w.all_communes[0])):
+    for caller in (caller_for(w, "other_clerk"), caller_for(w, w.all_communes[0])):
         with pytest.raises(NotFound), session_scope(engine, write=True) as session:
             lifecycle.request_recall(session, caller, doc)
 
@@ -165,7 +166,7 @@ def test_receipt_json_is_stored_with_the_delivery(engine, key):
     commune = w.all_communes[0]
     _, ids = _send(engine, w, [commune])
     with session_scope(engine, write=True) as session:
-        out = lifecycle.acknowledge(session, system(w, commune), ids[commune], key)
+        out = lifecycle.acknowledge(session, caller_for(w, commune), ids[commune], key)
     with session_scope(engine) as session:
         stored = session.get(Delivery, ids[commune])
         assert json.loads(stored.receipt) == out["receipt"] and stored.incoming_year == out["receipt"]["incoming_year"]
