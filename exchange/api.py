@@ -6,7 +6,7 @@ renders. Errors are typed (errors.py) and leave in one shape.
 from __future__ import annotations
 
 from apiflask import APIBlueprint
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from errors import ServiceUnavailable, UnsupportedMediaType, error_body
@@ -173,7 +173,7 @@ def get_document_content(document_id: int, query: dict):  # type: ignore[no-unty
     store = store_from_app()
     chunks = documents.iter_blob(store, etag)
     first = next(chunks, b"")  # open (and fail: 503) before the status line is sent
-    response = Response(stream_with_context(_chain(first, chunks)), mimetype="application/pdf")
+    response = Response(_chain(first, chunks), mimetype="application/pdf")  # needs no request context
     response.headers["Content-Length"] = str(revision.size)
     response.headers["ETag"] = f'"{etag}"'
     response.headers["Content-Disposition"] = f'inline; filename="document-{document_id}-r{revision.seq}.pdf"'

@@ -129,6 +129,8 @@ class JSONNested(Nested):
                 value = json.loads(value)
             except ValueError as exc:
                 raise ValidationError(f"JSON không hợp lệ / invalid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValidationError("phải là một đối tượng JSON / must be a JSON object")
         return super()._deserialize(value, attr, data, **kwargs)
 
 

@@ -216,3 +216,23 @@ def upload_via_api(client, headers: dict, pdf: bytes | None = None, metadata: di
     md = metadata if isinstance(metadata, str) else _json.dumps({**DOCUMENT_METADATA, **(metadata or {})})
     return client.post("/api/v1/documents", headers=headers, content_type="multipart/form-data",
                        data={"file": (io.BytesIO(make_pdf() if pdf is None else pdf), filename), "metadata": md})
+
+
+def snapshot(engine, app) -> dict:  # type: ignore[no-untyped-def]
+    """Every row of every table and every blob file: compare two snapshots to prove that a
+    refused request changed nothing."""
+    import sqlalchemy as sa
+
+    from storage.schema import import_all_models
+
+    state: dict = {}
+    with engine.connect() as conn:
+        for table in import_all_models().sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            # a token's coarse "last used" stamp is bookkeeping of the call itself, not a change
+            columns = [c for c in table.columns if not (table.name == "api_token" and c.name == "last_used_at")]
+            state[table.name] = [tuple(row) for row in conn.execute(sa.select(*columns).order_by(*order))]
+    blob_dir = app.extensions["lienthong.settings"].blob_dir
+    state["_blobs"] = sorted(str(p.relative_to(blob_dir)) for p in blob_dir.rglob("*")
+                             if p.is_file() and "tmp" not in p.relative_to(blob_dir).parts)
+    return state

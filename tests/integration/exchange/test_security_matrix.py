@@ -1,0 +1,191 @@
+"""Every exchange endpoint × every kind of caller (DESIGN §8, issue 4 "Security").
+
+One parametrised test per endpoint walks the callers in this order — no token, revoked
+token, a user of the agency without the role, the same role in another agency, and last
+the rightful caller — and expects 401, 401, 403, 404-or-403 (or a 2xx that shows nothing
+of the first agency, for endpoints not tied to an agency's object), 2xx.
+
+To add an endpoint, append an ``Endpoint`` to ``ENDPOINTS``: ``prepare(ctx)`` makes what
+the path needs (once, before the walk) and returns the path's format fields;
+``request(ctx, fields)`` returns fresh keyword arguments for each call (bodies are
+consumed). Callers are named by ``who`` strings: a key of ``World.people`` ("clerk",
+"other_clerk", ...) or one of ``SYSTEMS`` (an agency's system token).
+"""
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+from storage.blobs import store_from_app
+from storage.db import session_scope
+from tests.exchange_fixtures import DOCUMENT_METADATA, World, auth, build_world, make_pdf, store_document
+
+SYSTEMS: dict[str, Callable[[World], str]] = {
+    "province_system": lambda w: w.province,
+    "other_system": lambda w: w.other_province,
+    "district_system": lambda w: w.districts[0],
+    "commune_system": lambda w: w.all_communes[0],
+    "commune2_system": lambda w: w.all_communes[1],
+}
+
+
+def headers_for(world: World, who: str) -> dict[str, str]:
+    if who in SYSTEMS:
+        return auth(world.agency_tokens[SYSTEMS[who](world)])
+    return auth(world.token(who))
+
+
+@dataclass
+class Ctx:
+    world: World
+    client: Any
+    app: Any
+    engine: Any
+    data: dict = field(default_factory=dict)  # prepare() may leave things here
+
+    def document(self, who: str = "clerk", **kwargs: Any) -> int:
+        with session_scope(self.engine, write=True) as s:
+            return store_document(s, store_from_app(self.app), self.world, who, **kwargs)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    own: str  # the rightful caller
+    other: str  # the same kind of caller in another agency
+    prepare: Callable[[Ctx], dict] = lambda ctx: {}
+    request: Callable[[Ctx, dict], dict] = lambda ctx, fields: {}
+    other_sees: str = "nothing"  # "nothing": 404/403 | "own-data": 2xx with none of the first agency's data
+    leaks: Callable[[Ctx, dict, Any], bool] = lambda ctx, fields, response: False  # for "own-data"
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _upload_body(ctx: Ctx, fields: dict) -> dict:
+    return {"content_type": "multipart/form-data",
+            "data": {"file": (io.BytesIO(make_pdf("ma trận")), "a.pdf"), "metadata": json.dumps(DOCUMENT_METADATA)}}
+
+
+def _verify_body(ctx: Ctx, fields: dict) -> dict:
+    return {"content_type": "multipart/form-data", "data": {"file": (io.BytesIO(make_pdf()), "a.pdf")}}
+
+
+def _doc(ctx: Ctx) -> dict:
+    return {"doc": ctx.document("clerk")}
+
+
+def _lists_doc(ctx: Ctx, fields: dict, response: Any) -> bool:
+    return any(item["id"] == fields["doc"] for item in response.json["items"])
+
+
+def _lists_province_events(ctx: Ctx, fields: dict, response: Any) -> bool:
+    return any(e["agency_code"] == ctx.world.province for e in response.json["items"])
+
+
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", "/api/v1/agencies", "clerk", "other_clerk", other_sees="own-data"),
+    Endpoint("GET", "/api/v1/agencies", "province_system", "other_system", other_sees="own-data"),
+    Endpoint("GET", "/api/v1/audit?limit=1000", "auditor", "other_auditor", other_sees="own-data",
+             leaks=_lists_province_events),
+    Endpoint("GET", "/api/v1/audit", "admin", "other_admin", other_sees="own-data", leaks=_lists_province_events),
+    Endpoint("GET", "/api/v1/audit/verify", "auditor", "other_auditor", other_sees="own-data"),
+    Endpoint("POST", "/api/v1/documents", "clerk", "other_clerk", request=_upload_body, other_sees="own-data"),
+    Endpoint("GET", "/api/v1/documents?limit=500", "clerk", "other_clerk", prepare=_doc, other_sees="own-data",
+             leaks=_lists_doc),
+    Endpoint("GET", "/api/v1/documents/{doc}", "signer", "other_signer", prepare=_doc),
+    Endpoint("GET", "/api/v1/documents/{doc}", "province_system", "other_system", prepare=_doc),
+    Endpoint("GET", "/api/v1/documents/{doc}/content", "auditor", "other_auditor", prepare=_doc),
+    Endpoint("GET", "/api/v1/documents/{doc}/content?revision=1", "province_system", "district_system",
+             prepare=_doc),
+    Endpoint("GET", "/api/v1/documents/{doc}/verification", "auditor", "other_auditor", prepare=_doc),
+    Endpoint("POST", "/api/v1/verify", "auditor", "other_auditor", request=_verify_body, other_sees="own-data"),
+]
+
+# Roles that must be refused even inside the agency (403): not "no role", but the wrong one.
+WRONG_ROLE: list[tuple[str, str, str]] = [
+    ("POST", "/api/v1/documents", "signer"),
+    ("POST", "/api/v1/documents", "province_system"),
+    ("GET", "/api/v1/audit", "clerk"),
+    ("GET", "/api/v1/audit/verify", "signer"),
+    ("GET", "/api/v1/audit", "province_system"),
+]
+
+
+@pytest.fixture
+def ctx(app, client, engine):
+    with session_scope(engine, write=True) as s:
+        world = build_world(s)
+    return Ctx(world, client, app, engine)
+
+
+def _call(ctx: Ctx, endpoint: Endpoint, fields: dict, headers: dict) -> Any:
+    kwargs = endpoint.request(ctx, fields)
+    kwargs["headers"] = {**kwargs.get("headers", {}), **headers}
+    return ctx.client.open(endpoint.path.format(**fields), method=endpoint.method, **kwargs)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.id + f" as {e.own}" for e in ENDPOINTS])
+def test_security_matrix(ctx, endpoint):
+    fields = endpoint.prepare(ctx)
+    world = ctx.world
+    ctx.client.delete("/api/v1/session")  # bearer tokens only: no cookie carried over
+
+    r = _call(ctx, endpoint, fields, {})
+    assert r.status_code == 401, ("no token", r.status_code, r.get_json())
+    r = _call(ctx, endpoint, fields, auth(world.revoked_token))
+    assert r.status_code == 401, ("revoked token", r.status_code, r.get_json())
+    r = _call(ctx, endpoint, fields, headers_for(world, "norole"))
+    assert r.status_code == 403, ("no role", r.status_code, r.get_json())
+    assert set(r.get_json()) == {"error"}
+
+    r = _call(ctx, endpoint, fields, headers_for(world, endpoint.other))
+    if endpoint.other_sees == "nothing":
+        assert r.status_code in (403, 404), ("other agency", r.status_code, r.get_json())
+    else:
+        assert 200 <= r.status_code < 300, ("other agency", r.status_code, r.get_json())
+        assert not endpoint.leaks(ctx, fields, r), "another agency saw the first agency's data"
+
+    r = _call(ctx, endpoint, fields, headers_for(world, endpoint.own))
+    assert 200 <= r.status_code < 300, ("own agency", r.status_code, r.get_json())
+
+
+@pytest.mark.parametrize("method, path, who", WRONG_ROLE)
+def test_wrong_role_is_403(ctx, method, path, who):
+    r = ctx.client.open(path, method=method, headers=headers_for(ctx.world, who))
+    assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
+
+
+PUBLIC = {("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")}
+# Endpoints being written right now whose rows are still to come; remove each as its row
+# is added.
+PENDING = {
+    "POST /api/v1/documents/<int:document_id>/dispatches", "GET /api/v1/documents/<int:document_id>/deliveries",
+    "POST /api/v1/documents/<int:document_id>/recall", "GET /api/v1/inbox",
+    "POST /api/v1/inbox/<int:delivery_id>/ack", "POST /api/v1/inbox/<int:delivery_id>/status",
+    "POST /api/v1/inbox/<int:delivery_id>/recall-decision", "POST /api/v1/inbox/<int:delivery_id>/forward",
+    "GET /api/v1/receipts/key",
+}
+
+
+def test_every_exchange_endpoint_is_in_the_matrix(app):
+    """An exchange endpoint added without a row here fails this test."""
+    import re
+
+    covered = {(e.method, re.sub(r"\{(\w+)\}", "<>", e.path.split("?")[0])) for e in ENDPOINTS}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if not rule.rule.startswith("/api/v1/") or not getattr(view, "__module__", "").startswith("exchange."):
+            continue
+        path = re.sub(r"<[^>]+>", "<>", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if (method, rule.rule) not in PUBLIC and (method, path) not in covered:
+                missing.append(f"{method} {rule.rule}")
+    assert sorted(set(missing) - PENDING) == [], "add these to ENDPOINTS"
