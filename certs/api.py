@@ -1,6 +1,10 @@
 """The development PKI's public services: CA certificates, CRLs, OCSP, RFC 3161 TSA. No auth."""
 from __future__ import annotations
 
+import base64
+import binascii
+from urllib.parse import unquote
+
 from flask import Blueprint, Response, current_app, request
 
 from certs import responders
@@ -58,6 +62,18 @@ def ocsp() -> Response:
     body = _body()
     with session_scope(engine_from_app()) as session:
         data = responders.ocsp_response(session, _settings(), body)
+    return _binary(data, "application/ocsp-response")
+
+
+@bp.get("/ocsp/<path:encoded>")
+def ocsp_get(encoded: str) -> Response:
+    """RFC 6960 A.1: the DER request, base64 then URL-encoded, in the path (cacheable)."""
+    try:
+        body = base64.b64decode(unquote(encoded), validate=True)
+    except (ValueError, binascii.Error):
+        body = b""  # answered as malformedRequest below
+    with session_scope(engine_from_app()) as session:
+        data = responders.ocsp_response(session, _settings(), body[:MAX_REQUEST_BYTES])
     return _binary(data, "application/ocsp-response")
 
 

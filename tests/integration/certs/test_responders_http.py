@@ -194,3 +194,19 @@ def test_pyhanko_signs_and_validates_through_the_http_endpoints(live_server):
         revoke(session, live_server.settings, row.serial, "keyCompromise")
     status = validate_pdf_signature(sig, signer_validation_context=fresh_context())
     assert status.revoked and not status.bottom_line
+
+
+def test_ocsp_by_get_as_rfc6960_appendix_a(live_server):
+    import base64
+    from urllib.parse import quote
+
+    row = issue_person(engine_from_app(live_server.app), live_server.settings)
+    cert = x509.load_der_x509_certificate(row.certificate)
+    pki = load_dev_pki(live_server.settings)
+    der = ocsp.OCSPRequestBuilder().add_certificate(cert, pki.issuing, hashes.SHA1()).build().public_bytes(
+        serialization.Encoding.DER)
+    reply = requests.get(f"{live_server.url}/pki/ocsp/{quote(base64.b64encode(der).decode(), safe='')}", timeout=10)
+    assert reply.status_code == 200
+    assert ocsp.load_der_ocsp_response(reply.content).certificate_status == ocsp.OCSPCertStatus.GOOD
+    bad = requests.get(f"{live_server.url}/pki/ocsp/not-base64!!", timeout=10)
+    assert ocsp.load_der_ocsp_response(bad.content).response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
