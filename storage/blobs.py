@@ -16,6 +16,7 @@ import io
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -158,9 +159,14 @@ class FilesystemBlobStore:
     tree, are fsynced, then renamed into place: a crash never leaves a partial blob under a
     real key. For a single machine (development, small deployments)."""
 
+    # A temporary file this old is the remains of a process killed mid-write (an exception
+    # cleans up after itself); younger ones may belong to another process's upload.
+    STALE_TEMP_SECONDS = 24 * 3600
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._tmp = self.root / "tmp"
+        self._swept = False
 
     def _path(self, sha256: str) -> Path:
         return self.root / blob_key(sha256)
@@ -170,6 +176,18 @@ class FilesystemBlobStore:
             self._tmp.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BlobStoreUnavailable(f"cannot create {self._tmp}: {exc.strerror}") from None
+        if not self._swept:
+            self._swept = True
+            self._sweep_stale_temp_files()
+
+    def _sweep_stale_temp_files(self) -> None:
+        cutoff = time.time() - self.STALE_TEMP_SECONDS
+        for leftover in self._tmp.glob("put-*"):
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+            except OSError:
+                pass  # another process swept it first, or it is not ours to remove
 
     def put(self, stream: BinaryIO) -> BlobRef:
         self._ensure_dirs()
@@ -189,13 +207,13 @@ class FilesystemBlobStore:
             ref = BlobRef(digest.hexdigest(), size)
             final = self._path(ref.sha256)
             try:
-                if final.exists() and final.stat().st_size == size:
+                if _size_or_none(final) == size:
                     return ref
                 # A file of the wrong size under this key is damaged: the rename replaces it.
-                final.parent.mkdir(parents=True, exist_ok=True)
+                _make_dirs_durably(final.parent)
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, final)
-                _fsync_dir(final.parent)
+                _fsync_dir(final.parent)  # the rename itself must survive a power cut
             except OSError as exc:
                 raise BlobStoreUnavailable(f"cannot write blob: {exc.strerror}") from None
             return ref
@@ -229,6 +247,25 @@ class FilesystemBlobStore:
         self._ensure_dirs()
         if not os.access(self._tmp, os.W_OK):
             raise BlobStoreUnavailable(f"{self._tmp} is not writable")
+
+
+def _size_or_none(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def _make_dirs_durably(folder: Path) -> None:
+    """mkdir -p, then fsync the parent of each folder it created: a new shard folder that
+    vanished in a crash would take the blob renamed into it along."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(exist_ok=True)
+        _fsync_dir(created.parent)
 
 
 def _fsync_dir(path: Path) -> None:

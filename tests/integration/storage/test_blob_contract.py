@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,16 @@ def unreachable(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore
     return MinioBlobStore.from_settings(S3Settings(
         endpoint=f"127.0.0.1:{closed_port()}", access_key="unreachable-access",
         secret_key="unreachable-secret"))
+
+
+def test_temp_files_left_by_a_killed_process_are_swept(tmp_path: Path) -> None:
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    (tmp_path / "blobs" / "tmp").mkdir(parents=True)
+    old, fresh = tmp_path / "blobs" / "tmp" / "put-killed", tmp_path / "blobs" / "tmp" / "put-in-progress"
+    old.write_bytes(b"half a PDF")
+    fresh.write_bytes(b"another process is writing this")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    store.put(io.BytesIO(b"x"))
+    assert not old.exists()
+    assert fresh.exists()
