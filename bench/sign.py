@@ -11,6 +11,7 @@ in a fresh subprocess. Ratios on the last line.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import resource
@@ -45,6 +46,7 @@ def plain_pyhanko(pdf: bytes, cred, pki) -> bytes:  # type: ignore[no-untyped-de
     """What a caller writes with pyHanko alone for the same result."""
     from datetime import datetime
 
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -54,6 +56,10 @@ def plain_pyhanko(pdf: bytes, cred, pki) -> bytes:  # type: ignore[no-untyped-de
                                         validation_context=pki.validation_context(),
                                         signer_key_usage={"digital_signature"})
     style = stamps.person_style(cred.position, cred.image_png)
+    # pyHanko's own font engine, not our subset-reusing one
+    style = dataclasses.replace(style, text_box_style=dataclasses.replace(
+        style.text_box_style, font=GlyphAccumulatorFactory(str(stamps.FONT_PATH), font_size=10, ot_script_tag="latn",
+                                                           ot_language_tag="VIT ", bcp47_lang_code="vi")))
     box = tuple(int(v) for v in stamps.default_person_box((0, 0, 595.28, 841.89)))
     signer = signers.PdfSigner(meta, cred.signer, timestamper=pki.timestamper(), stamp_style=style,
                                new_field_spec=fields.SigFieldSpec("Sig1", on_page=-1, box=box))

@@ -16,9 +16,11 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from PIL import Image
 from pyhanko.pdf_utils import layout
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
@@ -83,10 +85,60 @@ def seal_box(person_box: Box, media_box: Box) -> Box:
     return (left, cy - SEAL_SIZE / 2, seal_right, cy + SEAL_SIZE / 2)
 
 
+_SUBSETS: dict[frozenset[int], bytes] = {}
+_SUBSETS_MAX = 256
+_STABLE_CHARS = "0123456789/:+ "  # the signing time changes every second: keep its glyphs in every subset
+
+
+@lru_cache(maxsize=4)
+def _font_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+class _ReusedSubsetAccumulator(GlyphAccumulator):
+    """pyHanko's glyph accumulator, but the fontTools subset (most of a stamp's cost) is made
+    once per glyph set and reused: the same official signing again needs the same glyphs,
+    since the digits of the time are always included."""
+
+    def _extract_subset(self, options=None):  # type: ignore[no-untyped-def]
+        if not self.use_raw_gids:  # CFF fonts: leave to pyHanko
+            return super()._extract_subset(options)
+        cmap = self.tt.getBestCmap()
+        stable = {self.tt.getGlyphID(cmap[ord(c)]) for c in _STABLE_CHARS if ord(c) in cmap}
+        gids = frozenset(self._glyphs) | stable
+        data = _SUBSETS.get(gids)
+        if data is None:
+            opts = subset.Options(layout_closure=False)
+            opts.drop_tables += ["GPOS", "GDEF", "GSUB"]
+            opts.retain_gids = True  # CIDs in the content stream are the font's glyph ids
+            subsetter = subset.Subsetter(options=opts)
+            subsetter.populate(gids=sorted(gids))
+            subsetter.subset(self.tt)
+            buf = io.BytesIO()
+            self.tt.save(buf)
+            if len(_SUBSETS) >= _SUBSETS_MAX:
+                _SUBSETS.clear()
+            _SUBSETS[gids] = buf.getvalue()
+        else:
+            self.tt = TTFont(io.BytesIO(data))
+            self.cidfont_obj._tt = self.tt  # the font file is written from the CID font's TTFont
+
+
+@dataclass(frozen=True)
+class _ReusedSubsetFactory(GlyphAccumulatorFactory):
+    def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:  # type: ignore[no-untyped-def]
+        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+            obj_stream = writer.prepare_object_stream()
+        return _ReusedSubsetAccumulator(
+            writer=writer, font_handle=io.BytesIO(_font_bytes(self.font_file)), font_size=self.font_size,
+            ot_script_tag=self.ot_script_tag, ot_language_tag=self.ot_language_tag,
+            writing_direction=self.writing_direction, bcp47_lang_code=self.bcp47_lang_code, obj_stream=obj_stream)
+
+
 @lru_cache(maxsize=1)
 def font_factory() -> GlyphAccumulatorFactory:
-    return GlyphAccumulatorFactory(str(FONT_PATH), font_size=10, ot_script_tag="latn",
-                                   ot_language_tag="VIT ", bcp47_lang_code="vi")
+    return _ReusedSubsetFactory(str(FONT_PATH), font_size=10, ot_script_tag="latn",
+                                ot_language_tag="VIT ", bcp47_lang_code="vi")
 
 
 @lru_cache(maxsize=64)

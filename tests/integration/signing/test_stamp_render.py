@@ -73,7 +73,27 @@ def test_pdftotext_gives_the_vietnamese_text_back(sealed, tmp_path) -> None:  # 
 
 
 def test_embedded_font_has_every_glyph_used(sealed) -> None:  # type: ignore[no-untyped-def]
-    for name, widget in _widgets(sealed).items():
+    check_glyphs(sealed)
+
+
+def test_a_reused_font_subset_still_has_every_glyph(sealed, person) -> None:  # type: ignore[no-untyped-def]
+    # the same official signing again (another time of day) takes the cached subset path
+    official = dataclasses.replace(person, display_name=SAMPLE)
+    again = sign(io.BytesIO(make_pdf(2)), official, level="B-B").data()
+    check_glyphs(again)
+    first = _widgets(sealed)["Person1"]["/AP"]["/N"]["/Resources"]["/Font"]
+    second = _widgets(again)["Person1"]["/AP"]["/N"]["/Resources"]["/Font"]
+    font_file = [next(iter(f.values())).get_object()["/DescendantFonts"][0]["/FontDescriptor"]["/FontFile2"].data
+                 for f in (first, second)]
+    # the same subset both times (fontTools re-stamps head.modified, so compare the glyphs)
+    fonts = [TTFont(io.BytesIO(f)) for f in font_file]
+    assert len(font_file[0]) == len(font_file[1])
+    drawn = [{g for g in f.getGlyphOrder() if f["glyf"][g].numberOfContours} for f in fonts]
+    assert drawn[0] == drawn[1] and len(drawn[0]) > 20
+
+
+def check_glyphs(data: bytes) -> None:
+    for name, widget in _widgets(data).items():
         ap = widget["/AP"]["/N"]
         fonts = ap["/Resources"]["/Font"]
         assert len(fonts) == 1
