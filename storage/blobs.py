@@ -210,10 +210,14 @@ class FilesystemBlobStore:
                 if _size_or_none(final) == size:
                     return ref
                 # A file of the wrong size under this key is damaged: the rename replaces it.
-                _make_dirs_durably(final.parent)
+                created = _make_dirs(final.parent)
                 os.chmod(tmp, 0o444)
                 os.replace(tmp, final)
-                _fsync_dir(final.parent)  # the rename itself must survive a power cut
+                # The rename, and any shard folder made for it, must survive a power cut.
+                # Deepest first: on ext4/XFS the first fsync commits the journal holding all
+                # of these changes, so the others find nothing left to write.
+                for folder in [final.parent] + [c.parent for c in reversed(created)]:
+                    _fsync_dir(folder)
             except OSError as exc:
                 raise BlobStoreUnavailable(f"cannot write blob: {exc.strerror}") from None
             return ref
@@ -256,16 +260,17 @@ def _size_or_none(path: Path) -> int | None:
         return None
 
 
-def _make_dirs_durably(folder: Path) -> None:
-    """mkdir -p, then fsync the parent of each folder it created: a new shard folder that
-    vanished in a crash would take the blob renamed into it along."""
+def _make_dirs(folder: Path) -> list[Path]:
+    """mkdir -p; returns the folders it created, outermost first (their parents need an
+    fsync: a shard folder lost in a crash would take the blob renamed into it along)."""
     missing = []
     while not folder.is_dir():
         missing.append(folder)
         folder = folder.parent
-    for created in reversed(missing):
+    missing.reverse()
+    for created in missing:
         created.mkdir(exist_ok=True)
-        _fsync_dir(created.parent)
+    return missing
 
 
 def _fsync_dir(path: Path) -> None:
