@@ -61,13 +61,17 @@ def _engine(settings: Settings) -> Engine:
 
 def _local_answers(settings: Settings) -> tuple[dict[str, Callable[[], _LocalResponse]],
                                                dict[str, Callable[[bytes], _LocalResponse]]]:
+    # Resolved here, in the caller's thread: the answers run in worker threads without
+    # the Flask application context.
+    engine = _engine(settings)
+
     def crl() -> _LocalResponse:
-        with session_scope(_engine(settings)) as session:
+        with session_scope(engine) as session:
             return _LocalResponse(responders.current_crl(session, settings),
                                   {"Content-Type": "application/pkix-crl"})
 
     def ocsp(body: bytes) -> _LocalResponse:
-        with session_scope(_engine(settings)) as session:
+        with session_scope(engine) as session:
             return _LocalResponse(responders.ocsp_response(session, settings, body),
                                   {"Content-Type": "application/ocsp-response"})
 
