@@ -246,7 +246,9 @@ class _Verification:
             return replace(base, intact=bool(intact), indication=FAILED, sub_indication="FORMAT_FAILURE",
                            modification="other", reasons=(reason, changed))
         sub = getattr(getattr(error, "ades_subindication", None), "name", None)
-        if sub:
+        # GENERIC means pyHanko could not say why (unknown /SubFilter, broken CMS): a
+        # signature nobody can validate is FAILED, never "perhaps valid".
+        if sub and sub != "GENERIC":
             indication = FAILED if sub in _TRUST_SUBS_FAILED else INDETERMINATE
             return replace(base, intact=bool(intact), indication=indication, sub_indication=sub, reasons=(reason,))
         self.findings.append(Finding("VALIDATION_ERROR", FAILED, emb.field_name, reason))

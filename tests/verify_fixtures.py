@@ -180,8 +180,11 @@ def validation_context(*, revinfo: bool = True):  # type: ignore[no-untyped-def]
 
 
 def sign(data: bytes, *, level: str = "B-B", field: str = "Sig1", who: str = "signer",
-         box: tuple[int, int, int, int] | None = None, certify: int | None = None) -> bytes:
-    """Sign with pyHanko at PAdES ``level`` (B-B, B-T, B-LT, B-LTA); visible when ``box`` is given."""
+         box: tuple[int, int, int, int] | None = None, certify: int | None = None, opaque: bool = False) -> bytes:
+    """Sign with pyHanko at PAdES ``level`` (B-B, B-T, B-LT, B-LTA); visible when ``box`` is given.
+
+    ``opaque``: the stamp paints a white box first (what a Sneaky Signature Attack does).
+    """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
@@ -201,7 +204,13 @@ def sign(data: bytes, *, level: str = "B-B", field: str = "Sig1", who: str = "si
     if level != "B-B":
         tsa = DummyTimeStamper(p.tsa.cert, p.tsa.key, certs_to_embed=SimpleCertificateStore.from_certs([p.root]))
     spec = fields.SigFieldSpec(field, on_page=0, box=box) if box else None
-    pdf_signer = signers.PdfSigner(meta, signer, timestamper=tsa, new_field_spec=spec)
+    style = None
+    if opaque:
+        from pyhanko.pdf_utils.content import RawContent
+        from pyhanko.stamp import TextStampStyle
+
+        style = TextStampStyle(background=RawContent(b"1 g -50 -50 2000 2000 re f"), background_opacity=1.0)
+    pdf_signer = signers.PdfSigner(meta, signer, timestamper=tsa, new_field_spec=spec, stamp_style=style)
     out = io.BytesIO()
     pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data), strict=False), output=out)
     return out.getvalue()

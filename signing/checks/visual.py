@@ -8,8 +8,10 @@ and of the final file (pypdfium2, no browser) and compare:
 1. page content without annotations must be identical;
 2. with annotations drawn, pixels may differ only inside the rectangles of annotations and
    fields added or changed after signing;
-3. inside those rectangles, a change that is not a later signature's appearance must not
-   cover ink that the signed page content had (no filling a field over signed text).
+3. inside those rectangles, a field or annotation must not cover ink that the signed page
+   content had (no filling a field over signed text); a later *signature* appearance may
+   overlap signed ink (the Decree 30 seal over the signature block) but not hide most of it
+   (the Sneaky Signature Attack).
 
 Pixel differences are thresholded, not exact, so anti-aliasing cannot trigger a finding.
 """
@@ -25,6 +27,8 @@ _DIFF = 48  # grey levels: a change smaller than this is anti-aliasing, not cont
 _INK = 160  # grey level under which a pixel of the signed page counts as ink
 _PAD = 2  # pixels around each allowed rectangle
 _MAX_PAGES = 500
+_SIG_COVER_SHARE = 0.5  # a later signature may cover at most half the signed ink under it
+_MIN_INK = 12  # pixels: less ink than this under a signature is nothing to hide
 
 # PDFium is not thread-safe; one render at a time per process.
 _PDFIUM_LOCK = threading.Lock()
@@ -132,13 +136,34 @@ def _compare_docs(signed: Any, final: Any, areas: list[Area], deadline: float) -
                 problems.append(f"page {index + 1}: what the page shows changed outside the fields changed after signing")
                 continue
             ink = s_content.point(lambda v: 255 if v < _INK else 0)
-            covered = ImageChops.multiply(ImageChops.multiply(diff, ink), cover_mask)
-            if covered.getbbox():
+            covered = ImageChops.multiply(diff, ink)
+            if ImageChops.multiply(covered, cover_mask).getbbox():
                 problems.append(f"page {index + 1}: a field or annotation added after signing covers signed content")
+                continue
+            for area in page_areas:
+                if area.signature and _mostly_covered(covered, ink, _to_pixels(fp, area.rect, f_full.size)):
+                    problems.append(f"page {index + 1}: a signature added after signing covers signed content")
+                    break
         finally:
             sp.close()
             fp.close()
     return problems
+
+
+def _mostly_covered(covered: Any, ink: Any, box: tuple[int, int, int, int]) -> bool:
+    """Does a later signature's appearance hide most of the signed ink under it?
+
+    A seal may overlap part of a signature block (Decree 30/2020) and leave it legible; an
+    opaque box over a paragraph (the Sneaky Signature Attack) changes nearly all its ink.
+    """
+    x0, y0, x1, y1 = box
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, ink.size[0]), min(y1, ink.size[1])
+    if x1 <= x0 or y1 <= y0:
+        return False
+    ink_px = sum(ink.crop((x0, y0, x1, y1)).histogram()[255:])
+    covered_px = sum(covered.crop((x0, y0, x1, y1)).histogram()[128:])
+    return ink_px >= _MIN_INK and covered_px > _SIG_COVER_SHARE * ink_px
 
 
 def _render(page: Any, *, annots: bool) -> Any:

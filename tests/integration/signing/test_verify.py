@@ -163,6 +163,15 @@ def test_shadow_replace_via_form_field_over_signed_text_is_failed(pki):
     assert "CONTENT_COVERED" in codes(report) or "VISUAL_CHANGE" in codes(report)
 
 
+def test_sneaky_signature_hiding_signed_text_is_failed(pki):
+    """A later signature whose opaque appearance hides the signed text (certification attacks, RUB 2021)."""
+    first = fx.sign(fx.make_pdf(), level="B-LT", box=(350, 100, 550, 160))
+    sneaky = fx.sign(first, level="B-LT", field="Sneaky", who="second", box=(60, 690, 560, 720), opaque=True)
+    report = check(sneaky, pki)
+    assert report.indication == FAILED, report.to_json()
+    assert report.signatures[0].indication == FAILED and report.signatures[1].indication == PASSED
+
+
 def test_certified_no_changes_then_form_filled_is_failed(pki):
     signed = fx.sign(fx.make_pdf(blank_text_field=True), level="B-LT", certify=1)
     report = check(fx.fill_text_field(signed), pki)
