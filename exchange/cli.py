@@ -130,4 +130,37 @@ def audit_verify() -> None:
         sys.exit(1)
 
 
-COMMANDS = (agencies_cli, users_cli, tokens_cli, audit_cli)
+demo_cli = AppGroup("demo", help="Dữ liệu thử / a demo world.")
+
+
+@demo_cli.command("seed", help="Create Vĩnh Long province's demo agencies, users, tokens (and credentials).")
+@click.option("--if-missing", is_flag=True, help="do nothing when the demo province exists")
+@click.option("--no-credentials", is_flag=True, help="do not issue signing credentials")
+def demo_seed(if_missing: bool, no_credentials: bool) -> None:
+    from flask import current_app
+
+    from exchange import demo
+
+    with _db() as session:
+        if demo.province_exists(session):
+            if if_missing:
+                click.echo("đã có dữ liệu thử / the demo exists: nothing done", err=True)
+                return
+            click.echo(f"lỗi / error: {demo.PROVINCE_CODE} đã có / already exists (use --if-missing)", err=True)
+            sys.exit(1)
+        result = demo.seed(session, current_app.extensions["lienthong.settings"],
+                           issue_credentials=not no_credentials)
+    click.echo(f"{result.agencies} cơ quan / agencies")
+    click.echo("Mật khẩu (chỉ hiện một lần) / passwords (shown once):")
+    for username, code, password in result.passwords:
+        click.echo(f"  {username:<20} {code:<15} {password}")
+    click.echo("Token hệ thống của cơ quan (chỉ hiện một lần) / agency system tokens (shown once):")
+    for code, secret in result.tokens:
+        click.echo(f"  {code:<15} {secret}")
+    for line in result.credentials:
+        click.echo(f"  chứng thư / credential: {line}")
+    for warning in result.warnings:
+        click.echo(f"cảnh báo / warning: {warning}", err=True)
+
+
+COMMANDS = (agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli)
