@@ -113,3 +113,28 @@ def test_cli_verify_exit_codes(app, engine):
         conn.execute(sa.text("DELETE FROM audit_event WHERE seq = 2"))
     broken = runner.invoke(args=["audit", "verify"])
     assert broken.exit_code == 1 and "2" in broken.output
+
+
+def test_concurrent_appends_keep_one_linear_chain(engine):
+    """Writers in many threads (own connections): every event gets its own seq and the
+    chain still verifies. On PostgreSQL this exercises the head row's FOR UPDATE lock."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(10):
+                with session_scope(engine, write=True) as s:
+                    audit.record(s, actor=f"w{n}", agency_code="", action="test.race", object=f"{n}:{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _check(engine) == audit.ChainCheck(True, 40, None)
+

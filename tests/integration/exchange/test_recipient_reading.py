@@ -1,0 +1,60 @@
+"""A recipient agency reads exactly the revision dispatched to it; nobody else reads anything.
+
+The dispatch rows are written directly here (dispatch itself is tested in test_dispatch*);
+what is checked is the documents endpoints' reading rule."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from exchange.models import Delivery, Dispatch, Revision
+from storage.blobs import store_from_app
+from storage.db import session_scope
+from tests.exchange_fixtures import build_world, make_pdf, store_document
+
+
+@pytest.fixture
+def sent(app, engine):
+    pytest.importorskip("exchange.inbox").caller_can_read  # noqa: B018 - the rule needs the inbox's helper
+    store = store_from_app(app)
+    with session_scope(engine, write=True) as s:
+        world = build_world(s)
+        doc_id = store_document(s, store, world, pdf=make_pdf("bản gốc"), state="sealed")
+        signed = make_pdf("bản đã ký")
+        ref = store.put(__import__("io").BytesIO(signed))
+        rev2 = Revision(document_id=doc_id, seq=2, blob_sha256=ref.sha256, size=ref.size, kind="signed", profile="seal")
+        s.add(rev2)
+        s.flush()
+        dispatch = Dispatch(document_id=doc_id, revision_id=rev2.id, sender_agency_id=world.agency_ids[world.province],
+                            idempotency_key="k1", request_sha256="0" * 64)
+        s.add(dispatch)
+        s.flush()
+        commune = world.all_communes[0]
+        delivery = Delivery(dispatch_id=dispatch.id, document_id=doc_id, recipient_agency_id=world.agency_ids[commune],
+                            addressed_agency_id=world.agency_ids[commune], seq=1, status="delivered")
+        s.add(delivery)
+        s.flush()
+        return world, doc_id, signed, delivery.id
+
+
+def test_the_recipient_reads_the_dispatched_revision_only(client, sent):
+    world, doc_id, signed, _delivery = sent
+    commune = world.headers(world.all_communes[0])
+    doc = client.get(f"/api/v1/documents/{doc_id}", headers=commune)
+    assert doc.status_code == 200 and [r["seq"] for r in doc.json["revisions"]] == [2]
+    assert doc.json["sha256"] == hashlib.sha256(signed).hexdigest()
+    content = client.get(f"/api/v1/documents/{doc_id}/content", headers=commune)
+    assert content.status_code == 200 and content.data == signed
+    assert client.get(f"/api/v1/documents/{doc_id}/content?revision=1", headers=commune).status_code == 404
+    # the issuer still sees both revisions
+    assert [r["seq"] for r in client.get(f"/api/v1/documents/{doc_id}", headers=world.headers("clerk")).json["revisions"]] == [1, 2]
+
+
+def test_other_agencies_and_recalled_deliveries_read_nothing(client, engine, sent):
+    world, doc_id, _signed, delivery_id = sent
+    for who in (world.all_communes[1], world.districts[0], world.other_province):
+        assert client.get(f"/api/v1/documents/{doc_id}/content", headers=world.headers(who)).status_code == 404
+    with session_scope(engine, write=True) as s:
+        s.get(Delivery, delivery_id).status = "recalled"
+    assert client.get(f"/api/v1/documents/{doc_id}", headers=world.headers(world.all_communes[0])).status_code == 404
