@@ -104,8 +104,7 @@ async def async_prepare(pdf_stream: IO[bytes], certificate: asn1_x509.Certificat
                         timestamper: TimeStamper | None = None, image_png: bytes | None = None,
                         ttl: timedelta = SESSION_TTL) -> PreparedSigning:
     """Step 1: prepare the revision and return the digest the client must sign."""
-    # the validation context is only needed at complete(); check the rest now
-    check_options(profile, level, timestamper, validation_context=object())  # type: ignore[arg-type]
+    check_options(profile, level, timestamper, None, revocation_later=True)
     cert = load_certificate(certificate)
     chain = [load_certificate(c) for c in chain]
     writer = open_document(pdf_stream)

@@ -259,7 +259,9 @@ def new_field_name(reader: PdfFileReader, profile: str) -> str:
 
 # --------------------------------------------------------------------------- signing
 def check_options(profile: str, level: str, timestamper: TimeStamper | None,
-                  validation_context: ValidationContext | None) -> None:
+                  validation_context: ValidationContext | None, *, revocation_later: bool = False) -> None:
+    """422 for unknown options; 503 when a service the level needs is not configured
+    (``revocation_later``: remote prepare, whose revocation data comes at complete())."""
     problems = {}
     if profile not in PROFILES:
         problems["profile"] = f"one of {', '.join(PROFILES)}"
@@ -270,7 +272,7 @@ def check_options(profile: str, level: str, timestamper: TimeStamper | None,
     if level != "B-B" and timestamper is None:
         raise SigningFailed("Chưa cấu hình dịch vụ cấp dấu thời gian / no timestamp service configured",
                             code="timestamp_unavailable", status=503)
-    if level in ("B-LT", "B-LTA") and validation_context is None:
+    if level in ("B-LT", "B-LTA") and validation_context is None and not revocation_later:
         raise SigningFailed("Chưa cấu hình kiểm tra thu hồi chứng thư / no revocation checking configured",
                             code="revocation_unavailable", status=503)
 

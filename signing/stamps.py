@@ -25,6 +25,8 @@ from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
 
+from errors import Unprocessable
+
 FONT_PATH = Path(__file__).parent / "fonts" / "NotoSans-Vietnamese.ttf"
 VN_TZ = timezone(timedelta(hours=7), "ICT")
 MM = 72 / 25.4
@@ -47,9 +49,14 @@ class Appearance:
     box: Box
 
     def __post_init__(self) -> None:
-        x1, y1, x2, y2 = self.box
-        if not (x2 - x1 >= 20 and y2 - y1 >= 20):
-            raise ValueError("box must be (x1, y1, x2, y2) with x2 - x1 ≥ 20 and y2 - y1 ≥ 20 points")
+        try:
+            x1, y1, x2, y2 = (float(v) for v in self.box)
+            ok = x2 - x1 >= 20 and y2 - y1 >= 20 and min(x1, y1) >= -1e5 and max(x2, y2) <= 1e5
+        except (TypeError, ValueError):
+            ok = False
+        if not ok or not isinstance(self.page, int):
+            raise Unprocessable("Vị trí chữ ký không hợp lệ / invalid stamp position",
+                                fields={"box": "(x1, y1, x2, y2) in points, at least 20 × 20"})
 
 
 def format_time(when: datetime) -> str:

@@ -137,7 +137,7 @@ def test_bad_options_are_422(signing_pki, person, seal):  # type: ignore[no-unty
         _sign(signing_pki, make_pdf(), person, profile="seal", level="B-B")  # person credential as seal
     with pytest.raises(Unprocessable):
         _sign(signing_pki, make_pdf(), person, level="B-B", appearance=Appearance(7, (10, 10, 200, 100)))
-    with pytest.raises(ValueError):
+    with pytest.raises(Unprocessable):
         Appearance(0, (10, 10, 12, 100))
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from fontTools.ttLib import TTFont
 
+from errors import Unprocessable
 from signing import stamps
 
 SAMPLE = "Nguyễn Thị Lấp Lánh Ánh – Ủy ban nhân dân tỉnh Vĩnh Long"
@@ -50,6 +51,7 @@ def test_seal_box_stays_on_the_page_near_the_left_edge() -> None:
 
 
 def test_appearance_rejects_degenerate_boxes() -> None:
-    with pytest.raises(ValueError):
-        stamps.Appearance(0, (100, 100, 90, 200))
+    for box in [(100, 100, 90, 200), (0, 0, 10, 10), ("a", 1, 2, 3), (1, 2, 3)]:
+        with pytest.raises(Unprocessable):
+            stamps.Appearance(0, box)  # type: ignore[arg-type]
     assert stamps.Appearance(-1, (10, 10, 200, 100)).page == -1
