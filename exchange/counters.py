@@ -8,33 +8,37 @@ always lock in the same order and cannot deadlock.
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+import sqlalchemy as sa
 from sqlmodel import Session
 
-from exchange.models import Counter
-
-CHUNK = 2000  # rows per statement: keeps SQLite under its bound-parameter limit
-
-_table = Counter.__table__  # type: ignore[attr-defined]
+# One statement whatever the number of agencies: the ids travel as one array (PostgreSQL) or
+# one JSON text (SQLite), sorted, so rows are locked in ascending order.
+_BUMP = {
+    "postgresql": sa.text(
+        "INSERT INTO counter (agency_id, name, value) "
+        "SELECT a, :name, 1 FROM unnest(CAST(:ids AS integer[])) AS a ORDER BY a "
+        "ON CONFLICT (agency_id, name) DO UPDATE SET value = counter.value + 1 "
+        "RETURNING agency_id, value"),
+    "sqlite": sa.text(
+        "INSERT INTO counter (agency_id, name, value) "
+        "SELECT j.value, :name, 1 FROM json_each(:ids) AS j WHERE true "
+        "ON CONFLICT (agency_id, name) DO UPDATE SET value = counter.value + 1 "
+        "RETURNING agency_id, value"),
+}
 
 
 def bump(session: Session, name: str, agency_ids: Iterable[int]) -> dict[int, int]:
     """Add one to counter ``name`` of each agency; return ``{agency_id: new value}``."""
     ids = sorted(set(agency_ids))
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values: dict[int, int] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        stmt = insert(_table).values([{"agency_id": a, "name": name, "value": 1} for a in chunk])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_table.c.agency_id, _table.c.name],
-            set_={"value": _table.c.value + 1},
-        ).returning(_table.c.agency_id, _table.c.value)
-        values.update((agency_id, value) for agency_id, value in session.execute(stmt))
-    return values
+    if not ids:
+        return {}
+    dialect = session.get_bind().dialect.name
+    param = ids if dialect == "postgresql" else json.dumps(ids)
+    rows = session.execute(_BUMP[dialect], {"name": name, "ids": param})
+    return {int(agency_id): int(value) for agency_id, value in rows}
 
 
 def bump_one(session: Session, name: str, agency_id: int) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
@@ -60,8 +61,42 @@ def check_key(key: str | None) -> str:
     return key
 
 
-def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> list[tuple[Agency, Agency]]:
-    """``[(addressed, routed)]``, one per routed recipient, in a stable order; 422 on bad codes."""
+_AGENCY_COLUMNS = (Agency.id, Agency.code, Agency.level, Agency.successor_id, Agency.valid_from, Agency.valid_to)
+
+
+@dataclass(frozen=True)
+class Target:
+    addressed_id: int
+    addressed_code: str
+    id: int  # the recipient after successor routing
+    code: str
+
+
+def _rows(session: Session, column, values: list) -> list:  # type: ignore[no-untyped-def]
+    # plain column rows, not ORM objects: a national dispatch resolves thousands of agencies
+    rows = []
+    for start in range(0, len(values), 1000):
+        rows += session.execute(sa.select(*_AGENCY_COLUMNS).where(column.in_(values[start:start + 1000]))).all()
+    return rows
+
+
+def _descendant_rows(session: Session, code: str, level: str | None) -> list:  # type: ignore[no-untyped-def]
+    """Like ``agencies.descendants`` (any depth, loop-safe), as column rows."""
+    root = _rows(session, Agency.code, [code])
+    if not root:
+        raise Unprocessable("Mã cơ quan không tồn tại / unknown agency code",
+                            fields={"children_of": f"unknown: {code}"})
+    seen, frontier, found = {root[0].id}, [root[0].id], []
+    while frontier:
+        rows = [r for r in _rows(session, Agency.parent_id, frontier) if r.id not in seen]
+        seen.update(r.id for r in rows)
+        frontier = [r.id for r in rows]
+        found += rows
+    return sorted((r for r in found if level is None or r.level == level), key=lambda r: r.code)
+
+
+def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> list[Target]:
+    """One target per routed recipient, in a stable order; 422 on bad codes."""
     if not recipients.to and not recipients.children_of:
         raise Unprocessable("Chưa chọn nơi nhận / no recipients",
                             fields={"to": "give `to` and/or `children_of`"})
@@ -71,28 +106,29 @@ def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> 
     if recipients.level is not None and not recipients.children_of:
         raise Unprocessable("`level` chỉ dùng với `children_of` / `level` needs `children_of`",
                             fields={"level": "only with children_of"})
-    addressed: list[Agency] = []
+    addressed: list = []
     if recipients.to:
-        found = agencies.find_by_codes(session, recipients.to)
-        unknown = [code for code in dict.fromkeys(recipients.to) if code not in found]
+        wanted = list(dict.fromkeys(recipients.to))
+        found = {r.code: r for r in _rows(session, Agency.code, wanted)}
+        unknown = [code for code in wanted if code not in found]
         if unknown:
             raise Unprocessable("Mã cơ quan không tồn tại / unknown agency codes",
                                 fields={"to": "unknown: " + ", ".join(unknown[:20])})
-        addressed.extend(found[code] for code in dict.fromkeys(recipients.to))
+        addressed += [found[code] for code in wanted]
     if recipients.children_of:
-        try:
-            addressed.extend(agencies.descendants(session, recipients.children_of, recipients.level))
-        except NotFound:
-            raise Unprocessable("Mã cơ quan không tồn tại / unknown agency code",
-                                fields={"children_of": f"unknown: {recipients.children_of}"}) from None
-    out: dict[int, tuple[Agency, Agency]] = {}
+        addressed += _descendant_rows(session, recipients.children_of, recipients.level)
+    today = date.today()
+    out: dict[int, Target] = {}
     closed: list[str] = []
-    for agency in addressed:
-        routed = agencies.route(session, agency)
-        if not agencies.is_current(routed):
-            closed.append(agency.code)
+    for row in addressed:
+        routed = row
+        if row.successor_id is not None and (row.valid_to is None or row.valid_to < today):
+            routed = agencies.route(session, session.get(Agency, row.id), today)  # type: ignore[arg-type]
+        if not agencies.is_current(routed, today):
+            closed.append(row.code)
             continue
-        out.setdefault(routed.id, (agency, routed))  # type: ignore[arg-type]
+        if routed.id not in out:
+            out[routed.id] = Target(row.id, row.code, routed.id, routed.code)  # type: ignore[arg-type]
     if closed:
         raise Unprocessable("Cơ quan đã giải thể, không có đơn vị kế thừa / agency closed without successor",
                             fields={"to": "closed: " + ", ".join(closed[:20])})
@@ -142,23 +178,30 @@ def dispatch_view(session: Session, dispatch: Dispatch) -> dict[str, Any]:
 
 
 def _create(session: Session, caller: "Caller", *, document_id: int, revision_id: int,
-            targets: Sequence[tuple[Agency, Agency]], key: str, fingerprint: str,
-            forwarded_from: int | None, trace: list[dict[str, Any]]) -> Dispatch:
+            targets: Sequence[Target], key: str, fingerprint: str,
+            forwarded_from: int | None, trace: list[dict[str, Any]]) -> dict[str, Any]:
+    """Insert the dispatch and its deliveries; return the dispatch's view."""
     now = utcnow()
     dispatch = Dispatch(document_id=document_id, revision_id=revision_id, sender_agency_id=caller.agency_id,
                         created_by_id=caller.user_id, forwarded_from_id=forwarded_from,
                         idempotency_key=key, request_sha256=fingerprint, created_at=now)
     session.add(dispatch)
     session.flush()  # a racing twin with the same key fails here, before any counter moves
-    seqs = counters.bump(session, "inbox", (routed.id for _, routed in targets))  # type: ignore[misc]
+    seqs = counters.bump(session, "inbox", (t.id for t in targets))
     trace_json = json.dumps(trace, ensure_ascii=False)
-    rows = [{"dispatch_id": dispatch.id, "document_id": document_id, "recipient_agency_id": routed.id,
-             "addressed_agency_id": addressed.id, "seq": seqs[routed.id], "status": "queued",
-             "trace": trace_json, "created_at": now, "updated_at": now}  # type: ignore[index]
-            for addressed, routed in targets]
-    session.execute(sa.insert(Delivery), rows)
-    notify.announce(session, [(routed.id, seqs[routed.id]) for _, routed in targets])  # type: ignore[misc, index]
-    return dispatch
+    session.execute(sa.insert(Delivery), [
+        {"dispatch_id": dispatch.id, "document_id": document_id, "recipient_agency_id": t.id,
+         "addressed_agency_id": t.addressed_id, "seq": seqs[t.id], "status": "queued",
+         "trace": trace_json, "created_at": now, "updated_at": now} for t in targets])
+    notify.announce(session, [(t.id, seqs[t.id]) for t in targets])
+    ids = dict(session.execute(sa.select(Delivery.recipient_agency_id, Delivery.id)
+                               .where(Delivery.dispatch_id == dispatch.id)).all())
+    return {
+        "id": dispatch.id, "document_id": document_id, "forwarded_from": forwarded_from, "created_at": iso(now),
+        "deliveries": sorted(({"id": ids[t.id], "recipient": t.code, "status": "queued", "code": None,
+                               **({"addressed_to": t.addressed_code} if t.addressed_id != t.id else {})}
+                              for t in targets), key=lambda d: d["id"]),
+    }
 
 
 def _run_idempotent(engine: Engine, caller: "Caller", key: str, fingerprint: str, body) -> tuple[dict[str, Any], bool]:  # type: ignore[no-untyped-def]
@@ -200,19 +243,19 @@ def dispatch_document(engine: Engine, caller: "Caller", document_id: int, recipi
             raise Conflict("Văn bản chưa có tệp / the document has no file", code="no_revision")
         targets = resolve(session, caller.agency_id, recipients)
         now = utcnow()
-        dispatch = _create(session, caller, document_id=document_id, revision_id=revision.id,  # type: ignore[arg-type]
-                           targets=targets, key=key, fingerprint=fingerprint, forwarded_from=None,
-                           trace=[{"agency": caller.agency_code, "at": iso(now)}])
+        view = _create(session, caller, document_id=document_id, revision_id=revision.id,  # type: ignore[arg-type]
+                       targets=targets, key=key, fingerprint=fingerprint, forwarded_from=None,
+                       trace=[{"agency": caller.agency_code, "at": iso(now)}])
         if document.state == "sealed":
             document.state = "sent"
             document.updated_at = now
             session.add(document)
         audit.record(session, actor=caller.actor, agency_code=caller.agency_code, action="document.dispatch",
                      object=f"document:{document_id}",
-                     details={"dispatch_id": dispatch.id, "revision_id": revision.id, "recipients": len(targets),
+                     details={"dispatch_id": view["id"], "revision_id": revision.id, "recipients": len(targets),
                               "to": list(recipients.to), "children_of": recipients.children_of,
                               "level": recipients.level})
-        return dispatch_view(session, dispatch)
+        return view
 
     return _run_idempotent(engine, caller, key, fingerprint, body)
 
@@ -232,15 +275,15 @@ def forward_delivery(engine: Engine, caller: "Caller", delivery_id: int, recipie
         assert parent is not None
         trace = json.loads(incoming.trace or "[]") + [{"agency": caller.agency_code, "at": iso(utcnow())}]
         targets = resolve(session, caller.agency_id, recipients)
-        dispatch = _create(session, caller, document_id=incoming.document_id, revision_id=parent.revision_id,
-                           targets=targets, key=key, fingerprint=fingerprint, forwarded_from=incoming.id,
-                           trace=trace)
+        view = _create(session, caller, document_id=incoming.document_id, revision_id=parent.revision_id,
+                       targets=targets, key=key, fingerprint=fingerprint, forwarded_from=incoming.id,
+                       trace=trace)
         audit.record(session, actor=caller.actor, agency_code=caller.agency_code, action="delivery.forward",
                      object=f"delivery:{incoming.id}",
-                     details={"dispatch_id": dispatch.id, "document_id": incoming.document_id,
+                     details={"dispatch_id": view["id"], "document_id": incoming.document_id,
                               "recipients": len(targets), "to": list(recipients.to),
                               "children_of": recipients.children_of, "level": recipients.level})
-        return dispatch_view(session, dispatch)
+        return view
 
     return _run_idempotent(engine, caller, key, fingerprint, body)
 
