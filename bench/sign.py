@@ -145,7 +145,7 @@ def main() -> None:
     cred = pki.credential(issued)
     pdf = make_pdf(3)
     print(f"pyHanko {version('pyHanko')}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
-          f"3-page PDF {len(pdf) // 1024} KB, B-LT + visible Vietnamese person stamp")
+          f"load average {os.getloadavg()[0]:.1f}; 3-page PDF {len(pdf) // 1024} KB, B-LT + visible Vietnamese person stamp")
 
     def ours() -> None:
         sign(io.BytesIO(pdf), cred, level="B-LT", timestamper=pki.timestamper(),
