@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
                       SESSION_COOKIE_NAME="session")
 
     app.register_blueprint(api.bp)
+    from exchange import signing_api
+    app.register_blueprint(signing_api.bp)
     from exchange import delivery_api
     app.register_blueprint(delivery_api.bp)
     directory.init_app(app)

@@ -1,0 +1,169 @@
+"""Remote (two-step) signing over HTTP: the official's private key stays with the test, as
+it would on the official's own token; the service only sees the certificate and the raw
+signature."""
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from certs.trust import trust_roots
+from exchange.models import Revision, SigningSession, utcnow
+from signing.verify import verify
+from storage.db import session_scope
+from tests.exchange_fixtures import snapshot
+from tests.signing_world import (HeldKey, content, issue_held_key, pki_template, signing_world,  # noqa: F401
+                                 upload)
+
+SIGNER_NAME = "Trần Văn Ánh"  # the world's province signer
+
+
+@pytest.fixture
+def held(settings, signing_world) -> HeldKey:  # type: ignore[no-untyped-def]
+    return issue_held_key(settings, full_name=SIGNER_NAME, agency_code=signing_world.world.province,
+                          agency_name="UBND tỉnh Thử Nghiệm")
+
+
+def _prepare(client, sw, doc_id, who="signer", **body):  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/documents/{doc_id}/signatures/prepare", headers=sw.headers(who), json=body)
+
+
+def _complete(client, sw, session_id, signature, who="signer"):  # type: ignore[no-untyped-def]
+    return client.post(f"/api/v1/signing-sessions/{session_id}/complete", headers=sw.headers(who),
+                       json={"signature": signature})
+
+
+def test_prepare_then_complete_then_seal_verifies(client, settings, signing_world, held):
+    sw = signing_world
+    doc_id = upload(client, sw)
+    r = _prepare(client, sw, doc_id, certificate=held.pem, profile="person", level="B-LT")
+    assert r.status_code == 201, r.get_json()
+    prepared = r.get_json()
+    assert prepared["digest_algorithm"] == "sha256" and len(base64.b64decode(prepared["digest"])) == 32
+    assert prepared["expires_at"] and prepared["session_id"]
+
+    r = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    assert body["document"]["state"] == "signed" and body["revision"]["seq"] == 2
+    assert body["revision"]["profile"] == "person" and body["revision"]["level"] == "B-LT"
+    assert body["revision"]["signer"]["username"] == "lanhdao.tinh"
+
+    sealed = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("clerk"),
+                         json={"profile": "seal"})
+    assert sealed.status_code == 201, sealed.get_json()
+    report = verify(content(client, sw, doc_id), trust_roots=trust_roots(settings))
+    assert report.indication == "PASSED", report.to_json()
+    assert [s.signer.name for s in report.signatures] == [SIGNER_NAME, "UBND tỉnh Thử Nghiệm"]
+
+    # completed twice → 409, nothing more stored
+    again = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "session_completed"
+
+
+def test_a_wrong_signature_is_422_and_stores_nothing(client, app, engine, signing_world, held, settings):
+    sw = signing_world
+    doc_id = upload(client, sw)
+    prepared = _prepare(client, sw, doc_id, certificate=held.pem, profile="person").get_json()
+    before = snapshot(engine, app)
+    stranger = issue_held_key(settings, full_name=SIGNER_NAME, agency_code=sw.world.province,
+                              agency_name="UBND tỉnh Thử Nghiệm")  # same name, another key
+    wrong = [stranger.sign_digest(prepared["digest"]),
+             held.sign_digest(base64.b64encode(b"\x00" * 32).decode()),
+             base64.b64encode(b"not a signature").decode(), "%%% not base64 %%%"]
+    for signature in wrong:
+        r = _complete(client, sw, prepared["session_id"], signature)
+        assert r.status_code == 422, r.get_json()
+        assert "signature" in r.get_json()["error"].get("fields", {})
+    assert snapshot(engine, app) == before
+    # the session is still usable with the right signature
+    assert _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"])).status_code == 201
+
+
+def test_an_expired_session_is_refused(client, app, engine, signing_world, held):
+    sw = signing_world
+    doc_id = upload(client, sw)
+    prepared = _prepare(client, sw, doc_id, certificate=held.pem, profile="person").get_json()
+    with session_scope(engine, write=True) as s:
+        s.execute(sa.update(SigningSession).where(SigningSession.id == prepared["session_id"])
+                  .values(expires_at=utcnow() - timedelta(seconds=1)))
+    before = snapshot(engine, app)
+    r = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
+    assert r.status_code == 410 and r.get_json()["error"]["code"] == "session_expired", r.get_json()
+    assert snapshot(engine, app) == before
+
+
+def test_another_users_session_is_404(client, app, engine, signing_world, held):
+    sw = signing_world
+    doc_id = upload(client, sw)
+    prepared = _prepare(client, sw, doc_id, certificate=held.pem, profile="person").get_json()
+    before = snapshot(engine, app)
+    for who in ("clerk", "other_signer", "other_clerk"):
+        r = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]), who=who)
+        assert r.status_code == 404, (who, r.get_json())
+    assert _complete(client, sw, "no-such-session", held.sign_digest(prepared["digest"])).status_code == 404
+    assert client.post(f"/api/v1/signing-sessions/{prepared['session_id']}/complete",
+                       json={"signature": "AAAA"}).status_code == 401
+    assert snapshot(engine, app) == before
+
+
+def test_only_the_callers_own_trusted_certificate_is_accepted(client, app, engine, settings, signing_world, held):
+    sw = signing_world
+    doc_id = upload(client, sw)
+    not_me = issue_held_key(settings, full_name="Người Khác", agency_code=sw.world.province,
+                            agency_name="UBND tỉnh Thử Nghiệm")
+    other_agency = issue_held_key(settings, full_name=SIGNER_NAME, agency_code=sw.world.other_province,
+                                  agency_name="UBND tỉnh Bên Cạnh")
+    untrusted = issue_held_key(settings, full_name=SIGNER_NAME, agency_code=sw.world.province,
+                               agency_name="UBND tỉnh Thử Nghiệm", issuer="stranger")
+    before = snapshot(engine, app)
+    for cert, code in ((not_me.pem, "certificate_not_yours"), (other_agency.pem, "certificate_not_yours"),
+                       (untrusted.pem, "certificate_untrusted"), ("-----BEGIN CERTIFICATE-----\nAAAA\n", "invalid")):
+        r = _prepare(client, sw, doc_id, certificate=cert, profile="person")
+        assert r.status_code == 422, r.get_json()
+        assert r.get_json()["error"]["code"] == code and "certificate" in r.get_json()["error"]["fields"]
+    # a person certificate is not a seal, and the seal needs the clerk
+    assert _prepare(client, sw, doc_id, "clerk", certificate=held.pem, profile="seal").status_code == 422
+    assert _prepare(client, sw, doc_id, "clerk", certificate=held.pem, profile="person").status_code == 403
+    # another agency's document
+    assert _prepare(client, sw, doc_id, "other_signer", certificate=held.pem, profile="person").status_code == 404
+    assert snapshot(engine, app) == before
+
+
+def test_a_revoked_certificate_is_refused_at_prepare(client, app, engine, settings, signing_world, held):
+    from certs.models import Credential
+    from certs.issuance import revoke
+    from certs.ca import serial_hex
+    from cryptography.hazmat.primitives import serialization
+
+    sw = signing_world
+    doc_id = upload(client, sw)
+    # our CA only answers for what it recorded: record the held certificate, then revoke it
+    with session_scope(engine, write=True) as s:
+        s.add(Credential(owner_kind="user", owner_ref="lanhdao.tinh", serial=serial_hex(held.cert.serial_number),
+                         certificate=held.cert.public_bytes(serialization.Encoding.DER),
+                         subject=held.cert.subject.rfc4514_string(), issuer=held.cert.issuer.rfc4514_string(),
+                         key_store="external", key_ref="", not_before=held.cert.not_valid_before_utc,
+                         not_after=held.cert.not_valid_after_utc))
+    with session_scope(engine, write=True) as s:
+        revoke(s, settings, serial_hex(held.cert.serial_number), "keyCompromise")
+    r = _prepare(client, sw, doc_id, certificate=held.pem, profile="person")
+    assert r.status_code == 422 and r.get_json()["error"]["code"] == "certificate_revoked", r.get_json()
+
+
+def test_a_session_racing_a_server_signature_gets_409(client, app, engine, signing_world, held):
+    """Prepared on revision 1; a server-side signature lands first; completing would fork
+    the chain, so it is refused and the chain stays linear."""
+    sw = signing_world
+    doc_id = upload(client, sw)
+    prepared = _prepare(client, sw, doc_id, certificate=held.pem, profile="person", level="B-B").get_json()
+    assert client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("signer"),
+                       json={"profile": "person", "level": "B-B"}).status_code == 201
+    r = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "revision_conflict"
+    with session_scope(engine) as s:
+        assert [r.seq for r in s.exec(select(Revision).where(Revision.document_id == doc_id))] == [1, 2]
+        assert s.get(SigningSession, prepared["session_id"]).completed_at is None
