@@ -92,7 +92,7 @@ def seal_box(person_box: Box, media_box: Box) -> Box:
     return (left, cy - SEAL_SIZE / 2, seal_right, cy + SEAL_SIZE / 2)
 
 
-_SUBSETS: dict[frozenset[int], bytes] = {}
+_SUBSETS: dict[tuple[str, frozenset[int]], bytes] = {}
 _SUBSETS_MAX = 256
 _STABLE_CHARS = "0123456789/:+ "  # the signing time changes every second: keep its glyphs in every subset
 
@@ -107,13 +107,16 @@ class _ReusedSubsetAccumulator(GlyphAccumulator):
     once per glyph set and reused: the same official signing again needs the same glyphs,
     since the digits of the time are always included."""
 
+    font_key = ""  # which font file: part of the cache key
+
     def _extract_subset(self, options=None):  # type: ignore[no-untyped-def]
         if not self.use_raw_gids:  # CFF fonts: leave to pyHanko
             return super()._extract_subset(options)
         cmap = self.tt.getBestCmap()
         stable = {self.tt.getGlyphID(cmap[ord(c)]) for c in _STABLE_CHARS if ord(c) in cmap}
         gids = frozenset(self._glyphs) | stable
-        data = _SUBSETS.get(gids)
+        key = (self.font_key, gids)
+        data = _SUBSETS.get(key)
         if data is None:
             opts = subset.Options(layout_closure=False)
             opts.drop_tables += ["GPOS", "GDEF", "GSUB"]
@@ -125,7 +128,7 @@ class _ReusedSubsetAccumulator(GlyphAccumulator):
             self.tt.save(buf)
             if len(_SUBSETS) >= _SUBSETS_MAX:
                 _SUBSETS.clear()
-            _SUBSETS[gids] = buf.getvalue()
+            _SUBSETS[key] = buf.getvalue()
         else:
             self.tt = TTFont(io.BytesIO(data))
             self.cidfont_obj._tt = self.tt  # the font file is written from the CID font's TTFont
@@ -136,10 +139,12 @@ class _ReusedSubsetFactory(GlyphAccumulatorFactory):
     def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:  # type: ignore[no-untyped-def]
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()
-        return _ReusedSubsetAccumulator(
+        engine = _ReusedSubsetAccumulator(
             writer=writer, font_handle=io.BytesIO(_font_bytes(self.font_file)), font_size=self.font_size,
             ot_script_tag=self.ot_script_tag, ot_language_tag=self.ot_language_tag,
             writing_direction=self.writing_direction, bcp47_lang_code=self.bcp47_lang_code, obj_stream=obj_stream)
+        engine.font_key = self.font_file
+        return engine
 
 
 @lru_cache(maxsize=1)
@@ -149,11 +154,16 @@ def font_factory() -> GlyphAccumulatorFactory:
 
 
 @lru_cache(maxsize=64)
-def _image(png: bytes) -> PdfImage:
-    # PdfImage is reusable across writers; decoding the PNG once per worker saves ~ms per stamp
+def _decoded(png: bytes) -> Image.Image:
     img = Image.open(io.BytesIO(png))
     img.load()
-    return PdfImage(img)
+    return img
+
+
+def _image(png: bytes) -> PdfImage:
+    # the decoded PNG is cached; the PdfImage is not: it remembers the writer it was last
+    # embedded in, so one shared between threads could point into another thread's document
+    return PdfImage(_decoded(png))
 
 
 def _wrap(text: str, width: int) -> str:

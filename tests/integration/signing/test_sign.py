@@ -169,3 +169,21 @@ def test_sign_works_inside_a_running_event_loop(signing_pki, person):  # type: i
     async def inside() -> int:
         return _sign(signing_pki, make_pdf(), person, level="B-B").size
     assert asyncio.run(inside()) > 0
+
+
+def test_threads_sign_with_one_credential(signing_pki, person, seal):  # type: ignore[no-untyped-def]
+    """A threaded worker shares the credential, the font cache and the decoded images."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def job(i: int) -> bytes:
+        first = _sign(signing_pki, make_pdf(1 + i % 3), person, level="B-LT")
+        return _sign(signing_pki, first.data(), seal, profile="seal", level="B-B").data()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(job, range(4)))
+    for data in results:
+        for name, status in offline_statuses(signing_pki, data).items():
+            assert status.intact and status.valid and status.bottom_line is not None, name
+        reader = PdfFileReader(io.BytesIO(data))
+        for sig in reader.embedded_regular_signatures:
+            assert validate_pdf_signature(sig, signer_validation_context=signing_pki.validation_context()).bottom_line
