@@ -368,6 +368,7 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
                                     appearance=appearance, timestamper=timestamper,
                                     validation_context=validation_context)
     when = datetime.now(stamps.VN_TZ).replace(microsecond=0)
+    start = output.tell() if output is not None else 0
     try:
         if level == "B-LTA" and validation_context is not None:
             await backfill_revocation(writer, validation_context)
@@ -387,9 +388,23 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
                 adobe_revinfo_attr=None if validation_info is None else validation_info.adobe_revinfo_attr))
         await post.post_signature_processing(res_output)
         final = misc.finalise_output(output, res_output)
-    except SigningError as exc:
+    except (SigningError, OSError) as exc:  # OSError: a TSA/OCSP request failed (TimestampRequestError)
+        _rewind(output, start)
         raise signing_failure(exc) from exc
+    except BaseException:
+        _rewind(output, start)
+        raise
     return await finish_result(final, name, level, when)
+
+
+def _rewind(output: IO[bytes] | None, start: int) -> None:
+    """Leave the caller's output as it was: nothing half-written."""
+    if output is not None:
+        try:
+            output.seek(start)
+            output.truncate()
+        except (OSError, ValueError):
+            log.warning("could not truncate the output after a failed signature")
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

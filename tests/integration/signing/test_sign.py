@@ -187,3 +187,25 @@ def test_threads_sign_with_one_credential(signing_pki, person, seal):  # type: i
         reader = PdfFileReader(io.BytesIO(data))
         for sig in reader.embedded_regular_signatures:
             assert validate_pdf_signature(sig, signer_validation_context=signing_pki.validation_context()).bottom_line
+
+
+def test_tsa_failing_after_the_file_was_written_leaves_no_output(signing_pki, person):  # type: ignore[no-untyped-def]
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+    class FlakyTSA(type(signing_pki.timestamper())):  # type: ignore[misc]
+        calls = 0
+
+        async def async_request_tsa_response(self, req):  # type: ignore[no-untyped-def]
+            FlakyTSA.calls += 1
+            if FlakyTSA.calls > 1:  # the size estimate passes, the real token request fails
+                raise TimestampRequestError("TSA down")
+            return await super().async_request_tsa_response(req)
+
+    base = signing_pki.timestamper()
+    tsa = FlakyTSA(base.tsa_cert, signing_pki.tsa.key, [signing_pki.issuing.asn1])
+    out = io.BytesIO(b"keep")
+    out.seek(4)
+    with pytest.raises(SigningFailed) as err:
+        _sign(signing_pki, make_pdf(), person, level="B-T", timestamper=tsa, output=out)
+    assert err.value.status == 503 and FlakyTSA.calls == 2
+    assert out.getvalue() == b"keep"
