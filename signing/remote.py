@@ -38,7 +38,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from errors import Unprocessable
 from signing import stamps
 from signing.sign import (Identity, Level, Profile, SignResult, finish_result, backfill_revocation, build_signer,
-                          check_options, open_document, run_sync, signing_failure)
+                          check_options, open_document, rewind, run_sync, signing_failure)
 from signing.stamps import Appearance
 
 DIGEST_ALGORITHM = "sha256"
@@ -174,6 +174,7 @@ async def async_complete(state: bytes | str | dict, raw_signature: bytes, *, tim
                             code="bad_signature", fields={"signature": "does not verify"})
     external = signers.ExternalSigner(signing_cert=cert, cert_registry=SimpleCertificateStore.from_certs(chain),
                                       signature_value=bytes(raw_signature))
+    start = output.tell() if output is not None else 0
     try:
         cms_obj = await external.async_sign_prescribed_attributes(
             DIGEST_ALGORITHM, signed_attrs=cms.CMSAttributes.load(attrs_der),
@@ -197,8 +198,12 @@ async def async_complete(state: bytes | str | dict, raw_signature: bytes, *, tim
             buf.seek(0)
             output.write(buf.read())
             buf = output
-    except SigningError as exc:
+    except (SigningError, OSError) as exc:
+        rewind(output, start)
         raise signing_failure(exc) from exc
+    except BaseException:
+        rewind(output, start)
+        raise
     return await finish_result(buf, s["field_name"], level, datetime.fromisoformat(s["signing_time"]))
 
 

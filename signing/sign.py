@@ -389,15 +389,15 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
         await post.post_signature_processing(res_output)
         final = misc.finalise_output(output, res_output)
     except (SigningError, OSError) as exc:  # OSError: a TSA/OCSP request failed (TimestampRequestError)
-        _rewind(output, start)
+        rewind(output, start)
         raise signing_failure(exc) from exc
     except BaseException:
-        _rewind(output, start)
+        rewind(output, start)
         raise
     return await finish_result(final, name, level, when)
 
 
-def _rewind(output: IO[bytes] | None, start: int) -> None:
+def rewind(output: IO[bytes] | None, start: int) -> None:
     """Leave the caller's output as it was: nothing half-written."""
     if output is not None:
         try:
