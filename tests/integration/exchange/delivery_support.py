@@ -38,3 +38,67 @@ def add_agency(session: Session, code: str, parent_code: str | None, level: str 
     session.add(agency)
     session.flush()
     return agency
+
+
+# --- rows of the security matrix (tests/integration/exchange/test_security_matrix.py) -----------
+
+def _dispatched(ctx, to: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    from exchange.dispatch import Recipients, dispatch_document
+    from tests.exchange_fixtures import caller_for
+
+    doc = ctx.document("clerk", state="sealed")
+    view, _ = dispatch_document(ctx.engine, caller_for(ctx.world, "clerk"), doc, Recipients(to=(to,)), f"m-{doc}")
+    return doc, view["deliveries"][0]["id"]
+
+
+def _acked(ctx) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    from exchange import lifecycle, receipts
+    from tests.exchange_fixtures import caller_for
+
+    commune = ctx.world.all_communes[0]
+    doc, delivery = _dispatched(ctx, commune)
+    key = receipts.load_or_create_key(ctx.app.extensions["lienthong.settings"].data_dir)
+    with session_scope(ctx.engine, write=True) as session:
+        lifecycle.acknowledge(session, caller_for(ctx.world, commune), delivery, key)
+    return doc, delivery
+
+
+def matrix_sealed(ctx) -> dict:  # type: ignore[no-untyped-def]
+    return {"doc": ctx.document("clerk", state="sealed")}
+
+
+def matrix_dispatched(ctx) -> dict:  # type: ignore[no-untyped-def]
+    doc, delivery = _dispatched(ctx, ctx.world.all_communes[0])
+    return {"doc": doc, "delivery": delivery}
+
+
+def matrix_to_district(ctx) -> dict:  # type: ignore[no-untyped-def]
+    doc, delivery = _dispatched(ctx, ctx.world.districts[0])
+    return {"doc": doc, "delivery": delivery}
+
+
+def matrix_acked(ctx) -> dict:  # type: ignore[no-untyped-def]
+    doc, delivery = _acked(ctx)
+    return {"doc": doc, "delivery": delivery}
+
+
+def matrix_recall_requested(ctx) -> dict:  # type: ignore[no-untyped-def]
+    from exchange import lifecycle
+    from tests.exchange_fixtures import caller_for
+
+    doc, delivery = _acked(ctx)
+    with session_scope(ctx.engine, write=True) as session:
+        lifecycle.request_recall(session, caller_for(ctx.world, "clerk"), doc, "ma trận")
+    return {"doc": doc, "delivery": delivery}
+
+
+def matrix_dispatch_body(ctx, fields: dict) -> dict:  # type: ignore[no-untyped-def]
+    return {"json": {"to": [ctx.world.all_communes[0]]}, "headers": {"Idempotency-Key": "matrix"}}
+
+
+def matrix_forward_body(ctx, fields: dict) -> dict:  # type: ignore[no-untyped-def]
+    return {"json": {"children_of": ctx.world.districts[0]}, "headers": {"Idempotency-Key": "matrix"}}
+
+
+def matrix_inbox_leaks(ctx, fields: dict, response) -> bool:  # type: ignore[no-untyped-def]
+    return any(item["delivery_id"] == fields["delivery"] for item in response.json["items"])
