@@ -154,7 +154,7 @@ def revoke(session: Session, settings: Settings, serial: str, reason: str = "uns
 
 # --- loading for signing ----------------------------------------------------------------
 
-_loaded: dict[tuple[str, int], SigningCredential] = {}
+_loaded: dict[tuple[str, int, int], SigningCredential] = {}
 _loaded_lock = threading.Lock()
 
 
@@ -178,7 +178,9 @@ def load_signing_credential(session: Session, settings: Settings, credential_id:
     not_after = row.not_after if row.not_after.tzinfo else row.not_after.replace(tzinfo=timezone.utc)
     if not_after < utcnow():
         raise CredentialRevoked(f"credential {credential_id} has expired")
-    cache_key = (str(settings.data_dir.resolve()), credential_id)
+    # A token's signer is only good while the library keeps its session (see keystore).
+    generation = keystore.pkcs11_generation() if row.key_store == "pkcs11" else 0
+    cache_key = (str(settings.data_dir.resolve()), credential_id, generation)
     cached = _loaded.get(cache_key)
     if cached is not None:
         return cached

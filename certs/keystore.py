@@ -135,6 +135,11 @@ class CachedKeySigner(SimpleSigner):
 
 _p11_lock = threading.Lock()
 _p11_sessions: dict[tuple[str, str], Any] = {}
+_p11_generation = 0  # bumped when the library is re-initialised: older sessions are gone
+
+
+def pkcs11_generation() -> int:
+    return _p11_generation
 
 
 def pkcs11_configured(settings: Settings) -> bool:
@@ -147,6 +152,7 @@ def pkcs11_session(settings: Settings) -> Any:
     PKCS#11 forbids concurrent operations on one session: signers share it under
     ``pkcs11_operation_lock``.
     """
+    global _p11_generation
     if not settings.pkcs11_lib:
         raise ConfigError("LIENTHONG_PKCS11_LIB is not set")
     cache_key = (settings.pkcs11_lib, settings.pkcs11_token_label)
@@ -164,6 +170,7 @@ def pkcs11_session(settings: Settings) -> Any:
                 # A token initialised after the library was loaded (softhsm2-util while we
                 # run) is seen only after re-initialising, which closes our older sessions.
                 _p11_sessions.clear()
+                _p11_generation += 1
                 lib.reinitialize()
                 token = lib.get_token(token_label=settings.pkcs11_token_label)
             session = token.open(rw=True, user_pin=settings.pkcs11_pin)

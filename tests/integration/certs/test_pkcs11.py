@@ -93,3 +93,27 @@ def test_wrong_pin_is_a_clear_error_without_the_pin(settings, softhsm_token):
                           env={**os.environ, "PYTHONPATH": str(root)})
     assert done.stdout.startswith("refused: cannot open PKCS#11 token"), done.stdout + done.stderr
     assert "000000-wrong" not in done.stdout + done.stderr
+
+
+def test_a_token_made_while_running_is_found_and_loaded_signers_are_renewed(token_settings, database_url,
+                                                                            softhsm_token):
+    import secrets
+    import subprocess
+
+    engine = make_engine(database_url)
+    row = issue_person(engine, token_settings)
+    with session_scope(engine) as db:
+        before = load_signing_credential(db, token_settings, row.id)
+    label = f"lt-late-{secrets.token_hex(3)}"
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--so-pin", "5678",
+                    "--pin", softhsm_token.pin], check=True, capture_output=True, timeout=60)
+    late = token_settings.with_changes(pkcs11_token_label=label)
+    pkcs11_session(late)  # re-initialises the library to see the new token
+    with session_scope(engine) as db:
+        after = load_signing_credential(db, token_settings, row.id)
+    assert after is not before
+    signed = sign_pdf(blank_pdf(), after.signer)
+    status = validate_pdf_signature(PdfFileReader(io.BytesIO(signed)).embedded_signatures[0],
+                                    signer_validation_context=validation_context(token_settings))
+    assert status.bottom_line, status.summary()
+    engine.dispose()
