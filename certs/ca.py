@@ -20,7 +20,7 @@ from typing import Iterator
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certs.keystore import PrivateKey, open_p12, pki_dir, save_p12, to_asn1_cert
@@ -68,10 +68,6 @@ def normalise_serial(text: str) -> str:
 
 def new_rsa_key(bits: int = LEAF_KEY_BITS) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
-
-
-def new_ec_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
 
 
 def name(cn: str, *, o: str | None = None, title: str | None = None,
