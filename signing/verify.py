@@ -13,8 +13,9 @@ Order of work (PYHANKO-NOTES §5):
    signatures hidden from the form, and a rendered-page comparison when later changes were
    classified as form filling or annotations.
 
-All of it runs in a worker thread with a deadline (`time_budget_s`); one ValidationContext is
-made per call and used only in that thread (a shared one hangs, PYHANKO-NOTES pitfall 4).
+All of it runs under a deadline (`time_budget_s`, `signing.checks.deadline`); one
+ValidationContext is made per call and used only in that call's thread (a shared one
+hangs, PYHANKO-NOTES pitfall 4).
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from typing import Any, BinaryIO, Callable, Iterable
 
 from asn1crypto import x509
 
-from signing.checks import byterange, hidden, increments, visual
-from signing.checks.deadline import VerificationTimeout, run_with_deadline
+from signing.checks import annotations, byterange, hidden, increments, visual
+from signing.checks.deadline import VerificationTimeout, call_with_deadline
 from signing.report import (FAILED, INDETERMINATE, PASSED, Finding, Report, Revocation, SignatureResult, Signer,
                             Timestamp, build_report, worse)
 
@@ -39,6 +40,8 @@ ValidationContextFactory = Callable[..., Any]
 
 _COVERAGE = {"ENTIRE_FILE": "entire_file", "ENTIRE_REVISION": "entire_revision",
              "CONTIGUOUS_BLOCK_FROM_START": "partial", "UNCLEAR": "partial"}
+# pyHanko's default diff policy + annotations (stateless rules: safe to share between threads).
+_DIFF_POLICY = annotations.diff_policy()
 _TRUST_SUBS_FAILED = {"REVOKED", "HASH_FAILURE", "SIG_CRYPTO_FAILURE", "FORMAT_FAILURE", "NOT_YET_VALID"}
 
 
@@ -59,7 +62,7 @@ def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
     job = _Verification(data, list(trust_roots), list(other_certs), allow_fetching, validation_context_factory,
                         deadline)
     try:
-        signatures, findings = run_with_deadline(job.run, time_budget_s)
+        signatures, findings = call_with_deadline(job.run, time_budget_s)
     except VerificationTimeout as exc:
         signatures, findings = [], [Finding("TIMEOUT", FAILED, detail=str(exc))]
     except Exception as exc:  # noqa: BLE001 - a hostile file must never become a 500
@@ -166,9 +169,9 @@ class _Verification:
 
         def run(skip_diff: bool) -> Any:
             if emb.sig_object_type == "/DocTimeStamp":
-                return validate_pdf_timestamp(emb, validation_context=vc, skip_diff=skip_diff)
+                return validate_pdf_timestamp(emb, validation_context=vc, skip_diff=skip_diff, diff_policy=_DIFF_POLICY)
             return validate_pdf_signature(emb, signer_validation_context=vc, ts_validation_context=vc,
-                                          skip_diff=skip_diff)
+                                          skip_diff=skip_diff, diff_policy=_DIFF_POLICY)
 
         try:
             return run(False), None, False
@@ -191,8 +194,9 @@ class _Verification:
         signer = _signer(_safe(lambda: emb.signer_cert))
         base = SignatureResult(field=emb.field_name, indication=FAILED, sub_indication="FORMAT_FAILURE", kind=kind,
                                signer=signer, docmdp=_safe(lambda: int(emb.docmdp_level.value)),
-                               revision=emb.signed_revision, coverage=_coverage(_safe(emb.evaluate_signature_coverage)))
+                               revision=emb.signed_revision)
         if status is None:
+            base = replace(base, coverage=_coverage(_safe(emb.evaluate_signature_coverage)))
             return self._from_error(emb, base, error)
         coverage = _coverage(status.coverage)
         level = getattr(status.modification_level, "name", None)
@@ -389,7 +393,7 @@ def _modified_after_signing(emb: Any) -> str | None:
     try:
         if emb.signed_revision >= emb.reader.xrefs.total_revisions - 1:
             return None
-        emb.compute_integrity_info()
+        emb.compute_integrity_info(diff_policy=_DIFF_POLICY)
         diff = emb.diff_result
     except VerificationTimeout:
         raise

@@ -278,18 +278,28 @@ def add_page(data: bytes) -> bytes:
     return _update(data, change)
 
 
-def add_text_annotation(data: bytes) -> bytes:
-    """Incremental update that adds a sticky-note (/Text) annotation on page 1."""
+def add_text_annotation(data: bytes, rect: tuple[int, int, int, int] = (400, 400, 420, 420),
+                        opaque: bool = False) -> bytes:
+    """Incremental update that adds an annotation on page 1: a sticky note, or (``opaque``) a
+    white-filled square with its own appearance (what an "evil annotation" uses to hide text)."""
     from pyhanko.pdf_utils import generic
 
     def change(w):  # type: ignore[no-untyped-def]
         page = _first_page(w).get_object()
+        x0, y0, x1, y1 = rect
         annot = generic.DictionaryObject({
             generic.NameObject("/Type"): generic.NameObject("/Annot"),
-            generic.NameObject("/Subtype"): generic.NameObject("/Text"),
-            generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in (400, 400, 420, 420)]),
+            generic.NameObject("/Subtype"): generic.NameObject("/Square" if opaque else "/Text"),
+            generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(v) for v in rect]),
             generic.NameObject("/Contents"): generic.TextStringObject("Da xem"),
         })
+        if opaque:
+            ap = generic.StreamObject({
+                generic.NameObject("/Type"): generic.NameObject("/XObject"),
+                generic.NameObject("/Subtype"): generic.NameObject("/Form"),
+                generic.NameObject("/BBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, x1 - x0, y1 - y0)]),
+            }, stream_data=b"1 g 0 0 %d %d re f" % (x1 - x0, y1 - y0))
+            annot["/AP"] = generic.DictionaryObject({generic.NameObject("/N"): w.add_object(ap)})
         annots = page["/Annots"] if "/Annots" in page else None
         arr = generic.ArrayObject([annots.raw_get(i) for i in range(len(annots))] if annots is not None else [])
         arr.append(w.add_object(annot))

@@ -1,8 +1,14 @@
-"""Run a function in a worker thread with a deadline, so that no file can hang a request.
+"""Bounded time: no file may hang a request.
 
-Python cannot kill a thread; on timeout we raise `VerificationTimeout` inside the worker
-(`PyThreadState_SetAsyncExc`), which stops it at its next bytecode. Code blocked inside C
-(pdfium) stops when it returns; the caller does not wait for that.
+Validation runs in a fresh worker thread; the caller waits at most the time budget. Python
+cannot kill a thread, but it can raise an exception in one at its next bytecode
+(`PyThreadState_SetAsyncExc`): on timeout the worker gets `VerificationTimeout` and stops.
+A worker thread also keeps pyHanko's `asyncio.run` away from a caller that runs an event
+loop. (Measured alternative: running in the caller's thread under a watchdog thread cost
+more CPU per document than this hand-off, see bench/verify.py.)
+
+`VerificationTimeout` derives from BaseException so that no `except Exception` on the way
+(ours or a library's) can swallow it. Code blocked inside C (PDFium) stops when it returns.
 """
 from __future__ import annotations
 
@@ -13,11 +19,12 @@ from typing import Callable, TypeVar
 T = TypeVar("T")
 
 
-class VerificationTimeout(Exception):
+class VerificationTimeout(BaseException):
     """The validation of one file used up its time budget."""
 
 
-def run_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
+def call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
+    """``fn()`` in a fresh worker thread; the caller waits at most ``timeout_s`` seconds."""
     box: dict[str, object] = {}
 
     def work() -> None:
@@ -30,7 +37,7 @@ def run_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
     worker.start()
     worker.join(timeout_s)
     if worker.is_alive():
-        _interrupt(worker)
+        _raise_in(worker.ident, VerificationTimeout)
         worker.join(0.5)
         raise VerificationTimeout(f"validation exceeded {timeout_s:.1f} s")
     if "error" in box:
@@ -38,7 +45,6 @@ def run_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
     return box["result"]  # type: ignore[return-value]
 
 
-def _interrupt(thread: threading.Thread) -> None:
-    if thread.ident is None:
-        return
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(VerificationTimeout))
+def _raise_in(ident: int | None, exc: type[BaseException]) -> None:
+    if ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc))

@@ -43,9 +43,9 @@ RULES: list[tuple[str, set[str]]] = [
 ]
 
 KNOWN_STRICTER = {
-    # A comment annotation added after an approval signature: DSS accepts it, pyHanko's diff
-    # policy (#209) does not explain the new objects, and we do not overrule the diff.
-    "dss/pades-signed-annot-added.pdf": "annotation added after signing is not explained by the diff",
+    # Besides an annotation, the update gives the catalog a new /Names dictionary (the place
+    # of embedded files and document JavaScript): DSS accepts it, we do not.
+    "dss/pades-signed-annot-added.pdf": "catalog gains /Names after signing",
     # Revision 3 replaces an object that revision 2 (a document timestamp) does not contain:
     # the diff cannot explain it, so the document timestamp is reported as modified.
     "dss/pades-ltv.pdf": "a later revision overrides an object the diff cannot explain",

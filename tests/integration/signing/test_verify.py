@@ -105,6 +105,26 @@ def test_form_filling_on_blank_paper_keeps_the_indication(pki):
     assert report.signatures[0].modification == "form_filling"
 
 
+def test_comment_added_after_an_approval_signature_keeps_the_indication(pki, signed_lt):
+    report = check(fx.add_text_annotation(signed_lt), pki)
+    assert report.indication == PASSED, report.to_json()
+    assert report.signatures[0].modification == "annotations"
+    assert "ANNOTATIONS_ADDED" in codes(report)
+
+
+def test_annotation_that_hides_signed_text_is_failed(pki, signed_lt):
+    report = check(fx.add_text_annotation(signed_lt, rect=(60, 690, 560, 720), opaque=True), pki)
+    assert report.indication == FAILED, report.to_json()
+    assert "CONTENT_COVERED" in codes(report)
+
+
+@pytest.mark.parametrize("permission, expected", [(2, FAILED), (3, PASSED)])
+def test_annotation_after_certification_follows_docmdp(pki, permission, expected):
+    signed = fx.sign(fx.make_pdf(), level="B-LT", certify=permission)
+    report = check(fx.add_text_annotation(signed), pki)
+    assert report.indication == expected, report.to_json()
+
+
 def test_unsigned_pdf_has_no_signature(pki):
     report = check(fx.make_pdf(), pki)
     assert report.indication == NO_SIGNATURE and report.signatures == ()

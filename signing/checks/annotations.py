@@ -1,0 +1,117 @@
+"""Annotations added after signing: a permitted change, named as such, as EU DSS does.
+
+pyHanko's default diff policy explains signatures, form filling and LTA data but no
+comments (#209): one sticky note after an approval signature makes it "OTHER". We add one
+rule to pyHanko's policy, at level ANNOTATIONS (so DocMDP P=1 and P=2 still refuse it):
+
+- a page may change only in its /Annots array (every other key identical);
+- annotations that are new, or were already annotations and not widgets, may be written,
+  together with the *fresh* objects they reach (appearance streams, popups, fonts of the
+  appearance): fresh objects did not exist when the document was signed, so they cannot
+  alter anything signed;
+- widgets (form fields) stay with pyHanko's form rules.
+
+What the annotation *shows* is then checked by `visual`: it must not cover signed ink.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from pyhanko.pdf_utils import generic
+from pyhanko.sign.diff_analysis import ModificationLevel, QualifiedWhitelistRule, ReferenceUpdate
+from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY, StandardDiffPolicy
+
+_MAX_FRESH = 5_000  # objects reachable from one revision's new annotations
+
+
+class AnnotationRule(QualifiedWhitelistRule):
+    def apply_qualified(self, old: Any, new: Any) -> Iterable[tuple[ModificationLevel, ReferenceUpdate]]:
+        level = ModificationLevel.ANNOTATIONS
+        for ref in new.explicit_refs_in_revision():
+            if old.is_ref_unassignable(ref):
+                continue  # a fresh object: explained below only if an annotation reaches it
+            new_obj = new(ref)
+            if not isinstance(new_obj, generic.DictionaryObject) or new_obj.get("/Type") != "/Page":
+                continue
+            old_obj = old(ref)
+            if not isinstance(old_obj, generic.DictionaryObject) or old_obj.get("/Type") != "/Page":
+                continue
+            if not _same_except(old_obj, new_obj, "/Annots"):
+                continue
+            updates = list(self._annotation_updates(old, new, old_obj, new_obj))
+            if not updates:
+                continue  # only widgets changed: pyHanko's form rules decide
+            yield level, ReferenceUpdate(ref)
+            annots_ref = new_obj.raw_get("/Annots") if "/Annots" in new_obj else None
+            if isinstance(annots_ref, generic.IndirectObject):
+                yield level, ReferenceUpdate(annots_ref.reference)
+            for upd in updates:
+                yield level, ReferenceUpdate(upd)
+
+    @staticmethod
+    def _annotation_updates(old: Any, new: Any, old_page: Any, new_page: Any) -> Iterator[generic.Reference]:
+        old_annots = set(_annot_refs(old, old_page))
+        for annot_ref in _annot_refs(new, new_page):
+            annot = new(annot_ref)
+            if not isinstance(annot, generic.DictionaryObject) or annot.get("/Subtype") == "/Widget":
+                continue
+            fresh = old.is_ref_unassignable(annot_ref)
+            if not fresh:
+                # an existing object: only an existing non-widget annotation may be rewritten
+                before = _safe_get(old, annot_ref)
+                if not isinstance(before, generic.DictionaryObject) or before.get("/Subtype") in (None, "/Widget"):
+                    continue
+                if annot_ref in old_annots and annot_ref not in new.explicit_refs_in_revision():
+                    continue  # unchanged
+            yield annot_ref
+            yield from _fresh_reachable(old, new, annot)
+
+
+def diff_policy() -> StandardDiffPolicy:
+    """pyHanko's default policy plus `AnnotationRule`."""
+    return StandardDiffPolicy(global_rules=[*DEFAULT_DIFF_POLICY.global_rules, AnnotationRule()],
+                              form_rule=DEFAULT_DIFF_POLICY.form_rule)
+
+
+def _same_except(old: generic.DictionaryObject, new: generic.DictionaryObject, key: str) -> bool:
+    keys = set(old.keys()) | set(new.keys())
+    keys.discard(key)
+    return all(k in old and k in new and old.raw_get(k) == new.raw_get(k) for k in keys)
+
+
+def _annot_refs(resolver: Any, page: generic.DictionaryObject) -> Iterator[generic.Reference]:
+    if "/Annots" not in page:
+        return
+    annots = page["/Annots"]
+    if not isinstance(annots, generic.ArrayObject):
+        return
+    for i in range(len(annots)):
+        raw = annots.raw_get(i)
+        if isinstance(raw, generic.IndirectObject):
+            yield raw.reference
+
+
+def _safe_get(resolver: Any, ref: generic.Reference) -> Any:
+    try:
+        return resolver(ref)
+    except Exception:  # noqa: BLE001 - not in that revision
+        return None
+
+
+def _fresh_reachable(old: Any, new: Any, start: Any) -> Iterator[generic.Reference]:
+    """References reachable from ``start`` that did not exist in the signed revision."""
+    seen: set[generic.Reference] = set()
+    stack = [start]
+    while stack and len(seen) < _MAX_FRESH:
+        obj = stack.pop()
+        if isinstance(obj, generic.IndirectObject):
+            ref = obj.reference
+            if ref in seen or not old.is_ref_unassignable(ref):
+                continue  # already handled, or an object of the signed revision: not ours to approve
+            seen.add(ref)
+            yield ref
+            obj = _safe_get(new, ref)
+        if isinstance(obj, generic.DictionaryObject):  # streams are dictionaries too
+            stack.extend(obj.raw_get(k) for k in obj.keys() if k not in ("/Parent", "/P"))
+        elif isinstance(obj, generic.ArrayObject):
+            stack.extend(obj.raw_get(i) for i in range(len(obj)))
