@@ -407,3 +407,24 @@ def cyclic_update(data: bytes) -> bytes:
         w.update_container(pages)
 
     return _update(data, change)
+
+
+def forge_signature_dictionary(data: bytes, contents: bytes | None, byte_range: bytes | None) -> bytes:
+    """Universal Signature Forgery: an update that rewrites the signature dictionary with the
+    given raw /Contents and /ByteRange values (None leaves the key out)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(data))
+    sig_num = reader.embedded_signatures[0].sig_field.raw_get("/V").reference.idnum
+    body = b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached"
+    if contents is not None:
+        body += b" /Contents " + contents
+    if byte_range is not None:
+        body += b" /ByteRange " + byte_range
+    body += b" /M (D:20260101000000Z) >>"
+    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    size = int(re.findall(rb"/Size (\d+)", data)[-1])
+    obj = b"\n%d 0 obj\n%s\nendobj\n" % (sig_num, body)
+    xref = (b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+            % (sig_num, len(data) + 1, size, re.findall(rb"/Root (\d+ \d+ R)", data)[-1], prev, len(data) + len(obj)))
+    return data + obj + xref

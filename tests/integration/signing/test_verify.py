@@ -7,6 +7,7 @@ text, a cyclic page tree), not a copy of a known exploit file.
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -155,6 +156,27 @@ def test_attack_is_failed(pki, signed_lt, attack, roots):
     assert report.signatures, "a tampered signature must be listed, not reported as 'no signature'"
     assert all(s.indication != PASSED for s in report.signatures)
     assert report.messages["vi"][0] == "Tài liệu không hợp lệ"
+
+
+USF_CONTENTS = {"empty": b"<>", "null": b"null", "absent": None, "zeros": b"<" + b"00" * 32 + b">",
+                "garbage": b"<DEADBEEF>", "literal": b"(abc)", "number": b"42"}
+USF_BYTE_RANGES = {"absent": None, "null": b"null", "empty": b"[]", "zeros": b"[0 0 0 0]", "negative": b"[0 -1 5 -3]",
+                   "three numbers": b"[0 100 200]", "strings": b"[(0) (1) (2) (3)]",
+                   "past the end": b"[0 99999999 99999999 99999999]", "no gap": b"[0 1000 0 0]"}
+
+
+@pytest.mark.parametrize("variant", sorted(USF_CONTENTS))
+def test_universal_signature_forgery_contents_is_failed(pki, signed_lt, variant):
+    reader_br = re.search(rb"/ByteRange\s*(\[[^\]]*\])", signed_lt).group(1)
+    report = check(fx.forge_signature_dictionary(signed_lt, USF_CONTENTS[variant], reader_br), pki)
+    assert report.indication == FAILED, report.to_json()
+
+
+@pytest.mark.parametrize("variant", sorted(USF_BYTE_RANGES))
+def test_universal_signature_forgery_byte_range_is_failed(pki, signed_lt, variant):
+    contents = re.search(rb"/Contents\s*(<[0-9A-Fa-f]+>)", signed_lt).group(1)
+    report = check(fx.forge_signature_dictionary(signed_lt, contents, USF_BYTE_RANGES[variant]), pki)
+    assert report.indication == FAILED, report.to_json()
 
 
 def test_hash_failure_is_named(pki, signed_lt):
