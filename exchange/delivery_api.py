@@ -78,8 +78,11 @@ def post_recall(document_id: int, body: dict):  # type: ignore[no-untyped-def]
 @bp.get("/inbox")
 @caller_required("clerk", allow_agency_system=True)
 @bp.input(InboxQuery, location="query", arg_name="query")
-@bp.output(InboxOut)
-@bp.doc(tags=["inbox"], summary="Hộp thư đến / the agency's inbox, oldest first (long-poll with wait)")
+@bp.doc(tags=["inbox"], summary="Hộp thư đến / the agency's inbox, oldest first (long-poll with wait)",
+        # the hottest endpoint: inbox.poll builds exactly this shape, so the response is described
+        # here rather than re-serialised through @bp.output (which costs more than the poll itself)
+        responses={200: {"description": "deliveries after the cursor, and the next cursor",
+                         "content": {"application/json": {"schema": InboxOut}}}})
 def get_inbox(query: dict):  # type: ignore[no-untyped-def]
     return inbox.poll(engine_from_app(), current_caller(), query["after"], query["limit"], query["wait"])
 

@@ -204,19 +204,19 @@ class Notifier:
 
 _registry: dict[str, Notifier] = {}
 _registry_lock = threading.Lock()
-_hooked: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_by_engine: "weakref.WeakKeyDictionary[Engine, Notifier]" = weakref.WeakKeyDictionary()
 
 
 def notifier_for(engine: Engine, *, stop_on_dispose: bool = True) -> Notifier:
     """This process's notifier for ``engine``'s database; disposing the engine stops its thread."""
-    url = normalise_url(engine.url.render_as_string(hide_password=False))
-    found = _registry.get(url)
-    if found is not None and (not stop_on_dispose or engine in _hooked):
+    found = _by_engine.get(engine)
+    if found is not None:
         return found
+    url = normalise_url(engine.url.render_as_string(hide_password=False))
     with _registry_lock:
         notifier = _registry.setdefault(url, Notifier(url))
-        if stop_on_dispose and engine not in _hooked:
-            _hooked.add(engine)
+        if stop_on_dispose:
+            _by_engine[engine] = notifier
             sa.event.listen(engine, "engine_disposed", lambda _engine: notifier.stop())
         return notifier
 

@@ -1,0 +1,148 @@
+"""Inbox polling under gunicorn: an empty poll and a 50-item poll beside a bare ``hello``
+endpoint of the same app, same server, same configuration, same run.
+
+The app runs under gunicorn with 2 workers of the class docs/deployment.md recommends
+(gevent: long-polls park as greenlets), on 127.0.0.1, with a temporary data folder
+(SQLite) or ``--database-url`` (PostgreSQL, a private schema dropped afterwards). ``wrk``
+drives each endpoint in turn, alternating, for ``--rounds`` rounds; the best round counts
+for each (the machine is shared and noisy). ``hello`` exists only in this bench's app:
+``bench_app()`` adds it to ``create_app()``'s application.
+
+- empty poll: ``GET /api/v1/inbox?after=<cursor>`` for an agency with nothing new, with its
+  agency token (authentication included: one token lookup per request);
+- 50 items: ``GET /api/v1/inbox?limit=50`` for an agency with 50 deliveries.
+
+    .venv/bin/python bench/inbox.py [--seconds 8] [--rounds 3] [--connections 32] [--database-url URL]
+
+Targets: empty poll ≥ 0.7× hello; 50 items ≥ 0.25× hello.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORKERS = 2
+WORKER_CLASS = "gevent"
+
+
+def bench_app():  # type: ignore[no-untyped-def]
+    """gunicorn's entry point: the real app plus a bare ``hello`` route for the baseline."""
+    from flask import jsonify
+
+    from app import create_app
+
+    app = create_app()
+
+    @app.get("/api/v1/hello")
+    def hello():  # type: ignore[no-untyped-def]
+        return jsonify({"hello": "xin chào"})
+
+    return app
+
+
+def seed(url: str) -> dict[str, str]:
+    """The test world, 50 deliveries for one commune; returns tokens and the empty cursor."""
+    from exchange.dispatch import Recipients, dispatch_document
+    from storage.db import make_engine, session_scope
+    from storage.schema import import_all_models
+    from tests.exchange_fixtures import build_world, caller_for
+    from tests.integration.exchange.delivery_support import sealed_document
+
+    engine = make_engine(url)
+    import_all_models().create_all(engine)
+    with session_scope(engine, write=True) as session:
+        world = build_world(session)
+    full, empty = world.all_communes[:2]
+    doc = sealed_document(engine, world)
+    for i in range(50):
+        dispatch_document(engine, caller_for(world, "clerk"), doc, Recipients(to=(full, empty)), f"bench-{i}")
+    engine.dispose()
+    return {"full": world.agency_tokens[full], "empty": world.agency_tokens[empty], "cursor": "50"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(url: str, token: str | None, seconds: int, connections: int) -> float:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    if re.search(r"Non-2xx or 3xx responses: \d+", out):
+        raise SystemExit(f"wrk saw errors on {url}:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "bench"))
+    from dispatch import database  # the same temporary SQLite file / private PostgreSQL schema
+
+    with tempfile.TemporaryDirectory() as tmp, database(args.database_url or None) as url:
+        if not args.database_url:
+            url = f"sqlite:///{tmp}/lienthong.db"
+        tokens = seed(url)
+        port = free_port()
+        env = {**os.environ, "LIENTHONG_DATA_DIR": tmp, "LIENTHONG_DATABASE_URL": url,
+               "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
+        server = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "-k", WORKER_CLASS, "-w", str(WORKERS),
+             "--worker-connections", "1000", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+             "inbox:bench_app()"], env=env, cwd=ROOT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/api/v1/hello", timeout=2).read()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("gunicorn did not start")
+                    time.sleep(0.3)
+            empty_url = f"{base}/api/v1/inbox?after={tokens['cursor']}"
+            full_url = f"{base}/api/v1/inbox?limit=50"
+            check = urllib.request.Request(full_url, headers={"Authorization": f"Bearer {tokens['full']}"})
+            assert len(json.load(urllib.request.urlopen(check))["items"]) == 50
+            check = urllib.request.Request(empty_url, headers={"Authorization": f"Bearer {tokens['empty']}"})
+            assert json.load(urllib.request.urlopen(check))["items"] == []
+            best = {"hello": 0.0, "empty": 0.0, "fifty": 0.0}
+            for _ in range(args.rounds):
+                best["hello"] = max(best["hello"], wrk(f"{base}/api/v1/hello", None, args.seconds, args.connections))
+                best["empty"] = max(best["empty"], wrk(empty_url, tokens["empty"], args.seconds, args.connections))
+                best["fifty"] = max(best["fifty"], wrk(full_url, tokens["full"], args.seconds, args.connections))
+        finally:
+            server.terminate()
+            server.wait(30)
+    kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    print(f"gunicorn -k {WORKER_CLASS} -w {WORKERS}; {kind}; wrk -t1 -c{args.connections} -d{args.seconds}s, "
+          f"best of {args.rounds} rounds")
+    print(f"hello (bare endpoint, no auth):      {best['hello']:8.0f} req/s")
+    print(f"empty inbox poll (agency token):     {best['empty']:8.0f} req/s")
+    print(f"inbox poll returning 50 items:       {best['fifty']:8.0f} req/s")
+    print(f"ratio 50 items/hello: {best['fifty'] / best['hello']:.2f} (target ≥ 0.25)")
+    print(f"ratio empty poll/hello: {best['empty'] / best['hello']:.2f} (target ≥ 0.7)")
+
+
+if __name__ == "__main__":
+    main()
