@@ -7,7 +7,7 @@ FAILED (plus NO_SIGNATURE for a document that carries none).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +283,19 @@ def _messages(indication: str, signatures: list[SignatureResult],
     return vi, en
 
 
+def _vietnam_time(iso: str | None) -> str | None:
+    """ISO 8601 → "26/11/2026 16:19:06 (+07:00)": the time a Vietnamese clerk reads."""
+    if not iso:
+        return iso
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if t.tzinfo is None:
+        return t.strftime("%d/%m/%Y %H:%M:%S")
+    return t.astimezone(timezone(timedelta(hours=7))).strftime("%d/%m/%Y %H:%M:%S (+07:00)")
+
+
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
 
@@ -327,6 +340,7 @@ def render_html(report: Report, lang: str = "vi") -> str:
 
     lang = lang if lang in _LABELS else "vi"
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env.filters["vntime"] = _vietnam_time
     template = env.from_string(_TEMPLATE.read_text(encoding="utf-8"))
     data = report.to_json()
     rows = []

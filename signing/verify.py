@@ -435,7 +435,8 @@ def _chain(status: Any) -> tuple[str, ...]:
     if path is None:
         return ()
     try:
-        return tuple(c.subject.human_friendly for c in path.iter_certs(include_root=True))
+        # signer first, trust anchor last: the order a reader follows
+        return tuple(reversed([c.subject.human_friendly for c in path.iter_certs(include_root=True)]))
     except Exception:  # noqa: BLE001
         return ()
 

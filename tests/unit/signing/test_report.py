@@ -57,10 +57,13 @@ def test_messages_are_clear_in_both_languages():
 
 
 def test_html_is_printable_escaped_and_bilingual():
-    report = build_report([sig(PASSED, signer=Signer("<script>alert(1)</script>", "Ủy ban", "01"))], [])
+    when = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+    report = build_report([sig(PASSED, signer=Signer("<script>alert(1)</script>", "Ủy ban", "01"),
+                               signing_time=when)], [])
     vi = render_html(report)
     en = render_html(report, lang="en")
     assert vi.startswith("<!doctype html>") and 'lang="vi"' in vi and "Kết quả kiểm tra chữ ký số" in vi
     assert "<script>alert" not in vi and "&lt;script&gt;" in vi
     assert 'lang="en"' in en and "Digital signature verification report" in en
     assert "Ủy ban" in vi
+    assert "26/11/2026 16:00:00 (+07:00)" in vi  # times shown in Vietnam's zone
