@@ -286,7 +286,7 @@ def create_blob_store(settings) -> BlobStore:  # type: ignore[no-untyped-def]
     if settings.s3 is not None:
         from storage.minio_store import MinioBlobStore
 
-        return MinioBlobStore.from_settings(settings.s3)
+        return MinioBlobStore.from_settings(settings.s3, spool_dir=settings.data_dir / "spool")
     return FilesystemBlobStore(settings.blob_dir)
 
 

@@ -37,6 +37,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import certifi
@@ -74,7 +75,7 @@ class MinioBlobStore:
     def __init__(self, client: Minio, bucket: str, *, endpoint: str = "s3",
                  retention_days: int = 0, retention_mode: str = "GOVERNANCE",
                  part_size: int = DEFAULT_PART_SIZE, parallel_uploads: int = 1,
-                 spool_dir: str | None = None) -> None:
+                 spool_dir: Path | None = None) -> None:
         if retention_mode not in ("GOVERNANCE", "COMPLIANCE"):
             raise ValueError(f"retention mode must be GOVERNANCE or COMPLIANCE, not {retention_mode!r}")
         if part_size < 5 * MiB:
@@ -86,12 +87,14 @@ class MinioBlobStore:
         self.retention_mode = retention_mode
         self.part_size = part_size
         self.parallel_uploads = parallel_uploads
+        # Spool on the data disk rather than /tmp, which in containers is often RAM (tmpfs).
         self.spool_dir = spool_dir
         self._bucket_ready = False
         self._bucket_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, s3, *, connect_timeout: float = 3.0, read_timeout: float = 60.0,  # type: ignore[no-untyped-def]
+    def from_settings(cls, s3, *, spool_dir: Path | None = None,  # type: ignore[no-untyped-def]
+                      connect_timeout: float = 3.0, read_timeout: float = 60.0,
                       retries: int = 2) -> "MinioBlobStore":
         """Build the store from :class:`settings.S3Settings`. No network I/O here: the bucket
         is checked (and created) on first use, so start-up survives MinIO being briefly down."""
@@ -108,12 +111,17 @@ class MinioBlobStore:
         except ValueError:
             raise ConfigError(f"LIENTHONG_S3_ENDPOINT={s3.endpoint!r} is not host:port") from None
         return cls(client, s3.bucket, endpoint=s3.endpoint, retention_days=s3.retention_days,
-                   retention_mode=s3.retention_mode)
+                   retention_mode=s3.retention_mode, spool_dir=spool_dir)
 
     # -- the BlobStore interface ---------------------------------------------------------
 
     def put(self, stream: BinaryIO) -> BlobRef:
         self._ensure_bucket()
+        if self.spool_dir is not None:
+            try:
+                self.spool_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BlobStoreUnavailable(f"cannot create the spool folder: {exc.strerror}") from None
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY, dir=self.spool_dir) as spool:
             digest, size = hash_into(stream, spool)  # errors of the caller's stream pass through
             ref = BlobRef(digest.hexdigest(), size)

@@ -118,6 +118,9 @@ def test_readyz_is_ready_with_a_live_s3(settings, moto_s3: S3Endpoint) -> None: 
     app = create_app(settings.with_changes(s3=s3_settings(moto_s3, "lt-ready")))
     try:
         assert app.test_client().get("/readyz").status_code == 200
-        assert read_bytes(store_from_app(app), store_from_app(app).put(io.BytesIO(b"ok")).sha256) == b"ok"
+        store = store_from_app(app)
+        assert read_bytes(store, store.put(io.BytesIO(os.urandom(3 * 1024 * 1024))).sha256)
+        assert store.spool_dir == settings.data_dir / "spool"  # the data disk, not a tmpfs /tmp
+        assert store.spool_dir.is_dir() and list(store.spool_dir.iterdir()) == []
     finally:
         app.extensions["lienthong.engine"].dispose()
