@@ -182,19 +182,24 @@ async def async_complete(state: bytes | str | dict, raw_signature: bytes, *, tim
         buf = io.BytesIO(base64.b64decode(s["pdf"]))
         await PdfTBSDocument.async_finish_signing(buf, PreparedByteRangeDigest(
             base64.b64decode(s["document_digest"]), s["reserved_region_start"], s["reserved_region_end"]), cms_obj)
+        written = False  # into the caller's output already
         if level in ("B-LT", "B-LTA"):
             assert validation_context is not None
             buf.seek(0)
             reader = PdfFileReader(buf, strict=False)
             sig = next(x for x in reader.embedded_regular_signatures if x.field_name == s["field_name"])
             buf = await async_add_validation_info(sig, validation_context, output=io.BytesIO())
-        if level == "B-LTA":
-            assert validation_context is not None and timestamper is not None
             writer = IncrementalPdfFileWriter(buf, strict=False)
-            await backfill_revocation(writer, validation_context)
-            buf = await signers.PdfTimeStamper(timestamper).async_timestamp_pdf(
-                writer, DIGEST_ALGORITHM, validation_context, output=output or io.BytesIO())
-        elif output is not None:
+            backfilled = await backfill_revocation(writer, validation_context)  # earlier B-T signatures
+            if level == "B-LTA":
+                assert timestamper is not None
+                buf = await signers.PdfTimeStamper(timestamper).async_timestamp_pdf(
+                    writer, DIGEST_ALGORITHM, validation_context, output=output or io.BytesIO())
+                written = output is not None
+            elif backfilled:
+                buf = io.BytesIO()
+                writer.write(buf)
+        if output is not None and not written:
             buf.seek(0)
             output.write(buf.read())
             buf = output

@@ -4,8 +4,9 @@
 code runs against the service's in-process CA/TSA (``certs.responders``) or a test PKI.
 Rules enforced before anything is written: a DocMDP P=1 document takes no further
 signature; an agency seal needs an intact person signature of the same agency already on
-the document. When a seal goes on at B-LTA, revocation data of the earlier signatures is
-added in the same update, so every signature stays validatable offline (PYHANKO-NOTES, pitfall 7).
+the document. At B-LT and B-LTA, revocation data of earlier signatures that lack it (a person
+signed at B-T) is added in the same update, so every signature stays validatable offline
+(PYHANKO-NOTES, pitfall 7).
 """
 from __future__ import annotations
 
@@ -303,12 +304,13 @@ def build_signer(writer: IncrementalPdfFileWriter, signer: signers.Signer, ident
     return pdf_signer, name
 
 
-async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_context: ValidationContext) -> None:
-    """Put revocation data of the earlier signatures into the DSS of this same update, so a final
-    B-LTA seal leaves all of them validatable offline. Best effort: a signature we cannot validate
-    (foreign CA, responder down) keeps what it has."""
+async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_context: ValidationContext) -> int:
+    """Put revocation data of the earlier signatures into the DSS of this same update, so a
+    B-LT/B-LTA seal leaves all of them validatable offline. Best effort: a signature we cannot validate
+    (foreign CA, responder down) keeps what it has. Returns how many signatures got data."""
     reader = writer.prev
     dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+    added = 0
     for sig in reader.embedded_regular_signatures:
         contents = sig.pkcs7_content
         if dss is not None and DocumentSecurityStore.sig_content_identifier(contents) in dss.vri_entries:
@@ -320,6 +322,8 @@ async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_conte
             continue
         DocumentSecurityStore.supply_dss_in_writer(writer, contents.hex().encode("ascii"),
                                                    validation_context=validation_context, paths=paths)
+        added += 1
+    return added
 
 
 def signing_failure(exc: Exception) -> SigningFailed:
@@ -370,7 +374,7 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
     when = datetime.now(stamps.VN_TZ).replace(microsecond=0)
     start = output.tell() if output is not None else 0
     try:
-        if level == "B-LTA" and validation_context is not None:
+        if level in ("B-LT", "B-LTA") and validation_context is not None:
             await backfill_revocation(writer, validation_context)
         session = pdf_signer.init_signing_session(writer)
         session.system_time = when  # one time for the CMS signing-time attribute and the stamp text

@@ -60,6 +60,19 @@ def test_remote_person_then_server_seal_both_valid_offline(signing_pki, official
     assert len(statuses) == 2 and all(s.bottom_line and s.trusted for s in statuses.values())
 
 
+def test_remote_seal_backfills_a_b_t_person_signature(signing_pki, person):  # type: ignore[no-untyped-def]
+    first = sign(io.BytesIO(make_pdf()), person, level="B-T", timestamper=signing_pki.timestamper())
+    agency_seal = signing_pki.issue_seal()
+    prepared = prepare(io.BytesIO(first.data()), agency_seal.pem, profile="seal", level="B-LT",
+                       chain=[signing_pki.issuing.asn1], timestamper=signing_pki.timestamper())
+    out = io.BytesIO()
+    complete(prepared.session_state, _client_sign(agency_seal.key, prepared.digest), output=out,
+             timestamper=signing_pki.timestamper(), validation_context=signing_pki.validation_context())
+    statuses = offline_statuses(signing_pki, out.getvalue())
+    assert set(statuses) == {"Person1", "Seal2"}
+    assert all(s.bottom_line and s.trusted for s in statuses.values()), {k: v.summary() for k, v in statuses.items()}
+
+
 def test_wrong_signature_is_refused_and_nothing_is_written(signing_pki, official):  # type: ignore[no-untyped-def]
     prepared = prepare(io.BytesIO(make_pdf()), official.pem, level="B-T", chain=[signing_pki.issuing.asn1],
                        timestamper=signing_pki.timestamper())

@@ -53,10 +53,11 @@ def test_person_then_seal_both_valid_offline(signing_pki, person, seal):  # type
         assert status.bottom_line and status.trusted, (name, status.summary())
 
 
-def test_seal_at_lta_backfills_revocation_of_a_b_t_person_signature(signing_pki, person, seal):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("seal_level", ["B-LT", "B-LTA"])
+def test_seal_backfills_revocation_of_a_b_t_person_signature(signing_pki, person, seal, seal_level):  # type: ignore[no-untyped-def]
     first = _sign(signing_pki, make_pdf(), person, level="B-T")
     assert not offline_statuses(signing_pki, first.data())["Person1"].trusted  # no revocation data yet
-    second = _sign(signing_pki, first.data(), seal, profile="seal", level="B-LTA")
+    second = _sign(signing_pki, first.data(), seal, profile="seal", level=seal_level)
     for name, status in offline_statuses(signing_pki, second.data()).items():
         assert status.bottom_line and status.trusted, (name, status.summary())
 
