@@ -15,6 +15,8 @@ import concurrent.futures
 import hashlib
 import io
 import logging
+import shutil
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -121,8 +123,25 @@ def same_agency(cert: asn1_x509.Certificate, identity: Identity) -> bool:
 
 
 # --------------------------------------------------------------------------- document checks
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+
+def seekable(pdf_stream: IO[bytes]) -> IO[bytes]:
+    """pyHanko seeks around the input: spool a forward-only stream (an upload, a socket) first."""
+    try:
+        if pdf_stream.seekable():
+            return pdf_stream
+    except (AttributeError, ValueError):
+        pass
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+    shutil.copyfileobj(pdf_stream, spool, 1 << 20)
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
 def open_document(pdf_stream: IO[bytes]) -> IncrementalPdfFileWriter:
     """An incremental writer over the input; non-strict so Office's hybrid-xref files load."""
+    pdf_stream = seekable(pdf_stream)
     try:
         writer = IncrementalPdfFileWriter(pdf_stream, strict=False)
         encrypted = writer.prev.encrypted

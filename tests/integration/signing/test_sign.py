@@ -166,6 +166,24 @@ def test_file_to_file(signing_pki, person, tmp_path):  # type: ignore[no-untyped
     assert result.size == len(data) and data.startswith(src.read_bytes())
 
 
+def test_a_forward_only_input_stream_is_spooled(signing_pki, person):  # type: ignore[no-untyped-def]
+    class ForwardOnly(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self._inner = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b):  # type: ignore[no-untyped-def]
+            chunk = self._inner.read(len(b))
+            b[:len(chunk)] = chunk
+            return len(chunk)
+
+    pdf = make_pdf()
+    result = _sign(signing_pki, ForwardOnly(pdf), person, level="B-B")
+    assert result.data().startswith(pdf)
+
+
 def test_sign_works_inside_a_running_event_loop(signing_pki, person):  # type: ignore[no-untyped-def]
     async def inside() -> int:
         return _sign(signing_pki, make_pdf(), person, level="B-B").size
