@@ -122,22 +122,25 @@ def list_agencies(session: Session, *, parent: str | None = None, after: str = "
     return list(session.exec(stmt.order_by(Agency.code).limit(limit)).all())
 
 
-def agency_json(agency: Agency, codes_by_id: dict[int, str] | None = None, session: Session | None = None) -> dict:
-    def code_of(agency_id: int | None) -> str | None:
-        if agency_id is None:
-            return None
-        if codes_by_id is not None and agency_id in codes_by_id:
-            return codes_by_id[agency_id]
-        other = session.get(Agency, agency_id) if session is not None else None
-        return other.code if other else None
+def codes_of(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Agency codes by id, in one query per 500 ids."""
+    wanted = sorted({i for i in ids if i is not None})
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found.update(session.exec(select(Agency.id, Agency.code).where(Agency.id.in_(chunk))).all())  # type: ignore[union-attr,arg-type]
+    return found
 
-    return {
-        "code": agency.code, "name": agency.name, "short_name": agency.short_name,
-        "level": agency.level, "parent_code": code_of(agency.parent_id),
-        "successor_code": code_of(agency.successor_id),
-        "valid_from": agency.valid_from.isoformat() if agency.valid_from else None,
-        "valid_to": agency.valid_to.isoformat() if agency.valid_to else None,
-    }
+
+def agencies_json(session: Session, rows: list[Agency]) -> list[dict]:
+    codes = codes_of(session, [a.parent_id for a in rows] + [a.successor_id for a in rows])
+    return [{
+        "code": a.code, "name": a.name, "short_name": a.short_name, "level": a.level,
+        "parent_code": codes.get(a.parent_id) if a.parent_id else None,  # type: ignore[arg-type]
+        "successor_code": codes.get(a.successor_id) if a.successor_id else None,  # type: ignore[arg-type]
+        "valid_from": a.valid_from.isoformat() if a.valid_from else None,
+        "valid_to": a.valid_to.isoformat() if a.valid_to else None,
+    } for a in rows]
 
 
 @dataclass

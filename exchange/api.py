@@ -69,7 +69,7 @@ def get_agencies(query: dict):  # type: ignore[no-untyped-def]
                                       limit=query["limit"] + 1)
         more = len(rows) > query["limit"]
         rows = rows[: query["limit"]]
-        items = [agencies.agency_json(a, session=session) for a in rows]
+        items = agencies.agencies_json(session, rows)
     return {"items": items, "next_cursor": items[-1]["code"] if more and items else None}
 
 

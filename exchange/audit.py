@@ -25,17 +25,20 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _iso(at: datetime) -> str:
+def iso_utc(at: datetime) -> str:
     # SQLite hands back naive datetimes, PostgreSQL aware ones: normalise both to UTC, µs, "Z"
     if at.tzinfo is not None:
         at = at.astimezone(timezone.utc).replace(tzinfo=None)
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_iso = iso_utc  # the earlier name, still used by other modules
+
+
 def event_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, agency_code: str,
                action: str, object: str, details: dict) -> str:
     body = canonical_json({
-        "seq": seq, "at": _iso(at), "actor": actor, "agency_code": agency_code,
+        "seq": seq, "at": iso_utc(at), "actor": actor, "agency_code": agency_code,
         "action": action, "object": object, "details": details,
     })
     return hashlib.sha256(prev_hash.encode("ascii") + body.encode("utf-8")).hexdigest()
@@ -137,7 +140,7 @@ def list_events(session: Session, *, agency_codes: list[str] | None, after: int 
 
 def event_json(event: AuditEvent) -> dict:
     return {
-        "seq": event.seq, "at": _iso(event.at), "actor": event.actor,
+        "seq": event.seq, "at": iso_utc(event.at), "actor": event.actor,
         "agency_code": event.agency_code, "action": event.action, "object": event.object,
         "details": json.loads(event.details), "prev_hash": event.prev_hash, "hash": event.hash,
     }

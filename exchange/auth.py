@@ -14,8 +14,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, TypeVar
 
 import sqlalchemy as sa
@@ -91,10 +92,8 @@ def caller_from_token(session: Session, secret: str) -> Caller | None:
     return caller
 
 
-def _aware(dt):  # type: ignore[no-untyped-def]
-    from datetime import timezone
-
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC
 
 
 def _session_fingerprint(user: User) -> str:
@@ -191,8 +190,6 @@ def _recent_failures(session: Session, username: str, ip: str) -> int:
             AuditEvent.at >= utcnow() - LOGIN_WINDOW,
         )
     ).all()
-    import json
-
     return sum(1 for details in rows if json.loads(details).get("ip") == ip)
 
 

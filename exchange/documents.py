@@ -151,10 +151,10 @@ def document_json(session: Session, document: Document, revisions: list[Revision
         "due_on": document.due_on.isoformat() if document.due_on else None,
         "reply_to": document.reply_to_id, "state": document.state,
         "sha256": revisions[-1].blob_sha256 if revisions else None,
-        "created_at": audit._iso(document.created_at),
+        "created_at": audit.iso_utc(document.created_at),
         "revisions": [{
             "seq": r.seq, "sha256": r.blob_sha256, "size": r.size, "kind": r.kind,
-            "profile": r.profile, "level": r.level, "created_at": audit._iso(r.created_at),
+            "profile": r.profile, "level": r.level, "created_at": audit.iso_utc(r.created_at),
             "content_url": f"{base}?revision={r.seq}",
         } for r in revisions],
     }
