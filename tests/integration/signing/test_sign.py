@@ -228,3 +228,17 @@ def test_tsa_failing_after_the_file_was_written_leaves_no_output(signing_pki, pe
         _sign(signing_pki, make_pdf(), person, level="B-T", timestamper=tsa, output=out)
     assert err.value.status == 503 and FlakyTSA.calls == 2
     assert out.getvalue() == b"keep"
+
+
+def test_seal_lands_on_the_person_signature_it_certifies(signing_pki, person, seal):  # type: ignore[no-untyped-def]
+    from signing import stamps
+    first = _sign(signing_pki, make_pdf(), person, level="B-B", appearance=Appearance(0, (300, 500, 530, 610)))
+    data = _sign(signing_pki, first.data(), seal, profile="seal", level="B-B").data()
+    reader = PdfFileReader(io.BytesIO(data))
+    rects = {s.field_name: [float(v) for v in s.sig_field["/Rect"]] for s in reader.embedded_regular_signatures}
+    ix1, iy1, ix2, _ = stamps.person_image_box(tuple(rects["Person1"]))
+    sx1, sy1, sx2, sy2 = rects["Seal2"]
+    assert sx2 == pytest.approx(ix1 + (ix2 - ix1) / 3, abs=1)  # covers the image's left third
+    assert sy1 < iy1 < sy2
+    first_page = reader.root["/Pages"]["/Kids"][0]
+    assert len(first_page["/Annots"]) == 2  # on the person's page, not the last page
