@@ -192,7 +192,7 @@ def person_style(position: str, image_png: bytes | None) -> TextStampStyle:
 
 def seal_style(agency_name: str, image_png: bytes | None) -> TextStampStyle:
     """Agency name and time on the left, the red seal at real size on the right."""
-    text = f"{_wrap(agency_name, 26)}\n%(time)s"
+    text = f"{_wrap(agency_name, 32)}\n%(time)s"
     return TextStampStyle(
         stamp_text=text,
         text_box_style=TextBoxStyle(font=font_factory(), font_size=7, leading=9, text_color=RED),
