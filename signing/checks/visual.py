@@ -27,6 +27,7 @@ _DIFF = 48  # grey levels: a change smaller than this is anti-aliasing, not cont
 _INK = 160  # grey level under which a pixel of the signed page counts as ink
 _PAD = 2  # pixels around each allowed rectangle
 _MAX_PAGES = 500
+_MAX_SIDE = 2000  # pixels: bound on a rendered page's longer side
 _SIG_COVER_SHARE = 0.5  # a later signature may cover at most half the signed ink under it
 _MIN_INK = 12  # pixels: less ink than this under a signature is nothing to hide
 
@@ -167,7 +168,10 @@ def _mostly_covered(covered: Any, ink: Any, box: tuple[int, int, int, int]) -> b
 
 
 def _render(page: Any, *, annots: bool) -> Any:
-    bitmap = page.render(scale=_SCALE, grayscale=True, draw_annots=annots, may_draw_forms=annots)
+    # A hostile MediaBox (e.g. 14400 pt square) must not become a 200-megapixel bitmap.
+    width, height = page.get_size()
+    scale = min(_SCALE, _MAX_SIDE / max(width, height, 1.0))
+    bitmap = page.render(scale=scale, grayscale=True, draw_annots=annots, may_draw_forms=annots)
     return bitmap.to_pil().convert("L")
 
 
