@@ -237,6 +237,8 @@ _FINDINGS = {
     "VISUAL_CHECK_UNAVAILABLE": ("Không so sánh được hình ảnh trang", "The pages could not be compared visually"),
     "ENCRYPTED": ("Tệp PDF được mã hoá", "The PDF file is encrypted"),
     "REVOCATION_FETCHED": ("Thông tin thu hồi được tra cứu trực tuyến", "Revocation information was fetched online"),
+    "NO_REVOCATION_DATA": ("Tệp không kèm thông tin thu hồi chứng thư số (nên ký ở mức PAdES B-LT)",
+                           "The file carries no revocation information (sign at PAdES B-LT)"),
 }
 
 _FINDING_SUB = {

@@ -232,6 +232,12 @@ class _Verification:
             return replace(result, indication=FAILED, sub_indication="REVOKED")
         if not status.trusted:
             sub = getattr(status.trust_problem_indic, "name", None) or "NO_CERTIFICATE_CHAIN_FOUND"
+            if (sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE" and status.validation_path is not None
+                    and revocation.source == "none"):
+                # The chain reaches an anchor; only revocation data is missing (a B-B/B-T file
+                # validated offline): ETSI's "try later", and the clerk is told why.
+                sub = "TRY_LATER"
+                self.findings.append(Finding("NO_REVOCATION_DATA", "INFO", emb.field_name))
             indication = FAILED if sub in _TRUST_SUBS_FAILED else INDETERMINATE
             return replace(result, indication=indication, sub_indication=sub, reasons=tuple(reasons))
         if source == "fetched":

@@ -65,8 +65,9 @@ def test_untrusted_root_is_indeterminate_not_failed(pki, signed_lt):
 
 def test_b_b_without_revocation_data_is_not_passed_offline(pki):
     report = check(fx.sign(fx.make_pdf(), level="B-B"), pki)
-    assert report.indication == INDETERMINATE
+    assert (report.indication, report.sub_indication) == (INDETERMINATE, "TRY_LATER")
     assert report.signatures[0].revocation.source == "none"
+    assert "NO_REVOCATION_DATA" in codes(report)
 
 
 def test_revoked_signer_is_failed(pki):
