@@ -21,7 +21,7 @@ import tempfile
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import IO, Callable, Iterator
 
 import sqlalchemy as sa
@@ -39,9 +39,11 @@ from settings import Settings
 from storage.blobs import BlobRef, BlobStore
 from storage.db import session_scope
 
+SERVER_KEY_STORES = ("pkcs12", "pkcs11")  # others (a certificate of an official's own token) sign remotely
 PROFILE_ROLE = {"person": "signer", "seal": "clerk"}
 NEXT_STATE = {"person": "signed", "seal": "sealed"}
 CLOSED_STATES = ("sealed", "sent")  # after the seal the document is final: no more signatures
+EXPIRED_KEPT = timedelta(days=1)  # how long an expired remote-signing session still answers 410
 SPOOL_MAX = 16 * 1024 * 1024  # documents above this spill to a temporary file while signing
 
 
@@ -118,9 +120,14 @@ def pick_credential(session: Session, caller: Caller, profile: str, credential_i
         if row is None or row.owner_kind != owner_kind or row.owner_ref != owner_ref:
             raise NotFound("không có chứng thư số này / no such credential",
                            code="credential_not_found", fields={"credential_id": "không thuộc về bạn / not yours"})
+        if row.key_store not in SERVER_KEY_STORES:
+            raise Conflict("khóa của chứng thư số này không nằm trên máy chủ: hãy ký từ xa / this credential's key "
+                           "is not held by the service; use remote signing", code="key_not_held",
+                           fields={"credential_id": "remote signing only"})
         return row
     rows = session.exec(select(Credential).where(Credential.owner_kind == owner_kind,
-                                                 Credential.owner_ref == owner_ref)
+                                                 Credential.owner_ref == owner_ref,
+                                                 Credential.key_store.in_(SERVER_KEY_STORES))  # type: ignore[attr-defined]
                         .order_by(Credential.created_at.desc(), Credential.id.desc())).all()  # type: ignore[union-attr]
     now = utcnow()
     for row in rows:
@@ -328,6 +335,7 @@ def prepare_remote(engine: sa.Engine, store: BlobStore, settings: Settings, call
                          expires_at=prepared.expires_at)
     with session_scope(engine, write=True) as session:
         own_document(session, caller, document_id)
+        forget_old_sessions(session)
         session.add(row)
         audit.record(session, actor=caller.actor, agency_code=caller.agency_code, action="document.sign.prepare",
                      object=f"document:{document_id}",
@@ -336,6 +344,14 @@ def prepare_remote(engine: sa.Engine, store: BlobStore, settings: Settings, call
         session.flush()
         session.expunge(row)
     return row
+
+
+def forget_old_sessions(session: Session) -> int:
+    """Delete sessions that expired more than ``EXPIRED_KEPT`` ago (each holds a copy of its
+    prepared PDF). Until then an expired session still answers 410 rather than 404."""
+    result = session.execute(sa.delete(SigningSession).where(SigningSession.completed_at.is_(None),  # type: ignore[union-attr]
+                                                             SigningSession.expires_at < utcnow() - EXPIRED_KEPT))
+    return result.rowcount or 0
 
 
 def session_json(row: SigningSession) -> dict:
@@ -401,6 +417,8 @@ def complete_remote(engine: sa.Engine, store: BlobStore, settings: Settings, cal
                                   credential_id=envelope.get("credential_id"), action=f"document.sign.{profile}",
                                   details={"field": result.field_name, "remote": True})
         row.completed_at = utcnow()
+        # the prepared PDF is now a revision in the blob store: keep only the small envelope
+        row.state = json.dumps({k: v for k, v in envelope.items() if k != "prepared"}).encode("utf-8")
         session.add(row)
         session.flush()
         session.expunge(signed.document)

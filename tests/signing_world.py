@@ -138,6 +138,24 @@ def issue_held_key(settings: Settings, *, full_name: str, agency_code: str, agen
     return HeldKey(key, cert)
 
 
+def record_held_key(engine, held: HeldKey, username: str) -> int:  # type: ignore[no-untyped-def]
+    """Record the certificate as our CA would have when it issued it (its key on the
+    official's own token, ``key_store="external"``): our OCSP responder then answers "good"
+    for it, as it does for every certificate it issued."""
+    from certs.ca import serial_hex
+    from certs.models import Credential
+
+    with session_scope(engine, write=True) as session:
+        row = Credential(owner_kind="user", owner_ref=username, serial=serial_hex(held.cert.serial_number),
+                         certificate=held.cert.public_bytes(serialization.Encoding.DER),
+                         subject=held.cert.subject.rfc4514_string(), issuer=held.cert.issuer.rfc4514_string(),
+                         key_store="external", key_ref="", not_before=held.cert.not_valid_before_utc,
+                         not_after=held.cert.not_valid_after_utc)
+        session.add(row)
+        session.flush()
+        return row.id  # type: ignore[return-value]
+
+
 def content(client, sw: SigningWorld, document_id: int, who: str = "clerk") -> bytes:  # type: ignore[no-untyped-def]
     response = client.get(f"/api/v1/documents/{document_id}/content", headers=sw.headers(who))
     assert response.status_code == 200

@@ -15,8 +15,8 @@ from exchange.models import Revision, SigningSession, utcnow
 from signing.verify import verify
 from storage.db import session_scope
 from tests.exchange_fixtures import snapshot
-from tests.signing_world import (HeldKey, content, issue_held_key, pki_template, signing_world,  # noqa: F401
-                                 upload)
+from tests.signing_world import (HeldKey, content, issue_held_key, pki_template, record_held_key,  # noqa: F401
+                                 signing_world, upload)
 
 SIGNER_NAME = "Trần Văn Ánh"  # the world's province signer
 
@@ -36,7 +36,7 @@ def _complete(client, sw, session_id, signature, who="signer"):  # type: ignore[
                        json={"signature": signature})
 
 
-def test_prepare_then_complete_then_seal_verifies(client, settings, signing_world, held):
+def test_prepare_then_complete_then_seal_verifies(client, engine, settings, signing_world, held):
     sw = signing_world
     doc_id = upload(client, sw)
     r = _prepare(client, sw, doc_id, certificate=held.pem, profile="person", level="B-LT")
@@ -62,6 +62,23 @@ def test_prepare_then_complete_then_seal_verifies(client, settings, signing_worl
     # completed twice → 409, nothing more stored
     again = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "session_completed"
+    with session_scope(engine) as s:  # the prepared PDF copy is gone from the finished session
+        assert len(s.get(SigningSession, prepared["session_id"]).state) < 1000
+
+
+def test_the_signing_endpoints_are_in_the_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    sign = spec["paths"]["/api/v1/documents/{document_id}/signatures"]["post"]
+    assert set(sign["responses"]) >= {"201", "401", "403", "404", "409", "422", "503"}
+    assert sign["security"] == [{"BearerAuth": []}, {"SessionCookie": []}]
+    body = sign["requestBody"]["content"]["application/json"]["schema"]
+    props = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]["properties"]
+    assert props["profile"]["enum"] == ["person", "seal"] and props["level"]["default"] == "B-LT"
+    prepare = spec["paths"]["/api/v1/documents/{document_id}/signatures/prepare"]["post"]
+    assert set(prepare["responses"]) >= {"201", "404", "422"}
+    complete = spec["paths"]["/api/v1/signing-sessions/{session_id}/complete"]["post"]
+    assert set(complete["responses"]) >= {"201", "404", "409", "410", "422"}
+    assert "get" in spec["paths"]["/api/v1/documents/{document_id}/signatures"]
 
 
 def test_a_wrong_signature_is_422_and_stores_nothing(client, app, engine, signing_world, held, settings):
@@ -94,6 +111,16 @@ def test_an_expired_session_is_refused(client, app, engine, signing_world, held)
     r = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
     assert r.status_code == 410 and r.get_json()["error"]["code"] == "session_expired", r.get_json()
     assert snapshot(engine, app) == before
+
+    # a day later the next prepare clears it away (it held a copy of the PDF)
+    with session_scope(engine, write=True) as s:
+        s.execute(sa.update(SigningSession).where(SigningSession.id == prepared["session_id"])
+                  .values(expires_at=utcnow() - timedelta(days=1, seconds=1)))
+    fresh = _prepare(client, sw, doc_id, certificate=held.pem, profile="person").get_json()
+    with session_scope(engine) as s:
+        assert [r.id for r in s.exec(select(SigningSession))] == [fresh["session_id"]]
+    r = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
+    assert r.status_code == 404
 
 
 def test_another_users_session_is_404(client, app, engine, signing_world, held):
@@ -134,20 +161,12 @@ def test_only_the_callers_own_trusted_certificate_is_accepted(client, app, engin
 
 
 def test_a_revoked_certificate_is_refused_at_prepare(client, app, engine, settings, signing_world, held):
-    from certs.models import Credential
-    from certs.issuance import revoke
     from certs.ca import serial_hex
-    from cryptography.hazmat.primitives import serialization
+    from certs.issuance import revoke
 
     sw = signing_world
     doc_id = upload(client, sw)
-    # our CA only answers for what it recorded: record the held certificate, then revoke it
-    with session_scope(engine, write=True) as s:
-        s.add(Credential(owner_kind="user", owner_ref="lanhdao.tinh", serial=serial_hex(held.cert.serial_number),
-                         certificate=held.cert.public_bytes(serialization.Encoding.DER),
-                         subject=held.cert.subject.rfc4514_string(), issuer=held.cert.issuer.rfc4514_string(),
-                         key_store="external", key_ref="", not_before=held.cert.not_valid_before_utc,
-                         not_after=held.cert.not_valid_after_utc))
+    record_held_key(engine, held, "lanhdao.tinh")
     with session_scope(engine, write=True) as s:
         revoke(s, settings, serial_hex(held.cert.serial_number), "keyCompromise")
     r = _prepare(client, sw, doc_id, certificate=held.pem, profile="person")
@@ -167,3 +186,44 @@ def test_a_session_racing_a_server_signature_gets_409(client, app, engine, signi
     with session_scope(engine) as s:
         assert [r.seq for r in s.exec(select(Revision).where(Revision.document_id == doc_id))] == [1, 2]
         assert s.get(SigningSession, prepared["session_id"]).completed_at is None
+
+
+def test_a_recorded_token_certificate_is_never_used_for_server_signing(client, engine, signing_world, held):
+    """The official's token certificate, recorded by our CA, has no key on the server: the
+    default pick skips it, and naming it asks for remote signing."""
+    sw = signing_world
+    doc_id = upload(client, sw)
+    token_credential = record_held_key(engine, held, "lanhdao.tinh")  # the newest of the signer's credentials
+    r = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("signer"),
+                    json={"profile": "person", "credential_id": token_credential})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "key_not_held", r.get_json()
+    r = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("signer"),
+                    json={"profile": "person", "level": "B-B"})
+    assert r.status_code == 201 and r.get_json()["revision"]["credential_id"] == sw.credentials["signer"]
+    # remote signing with it records the credential on the revision
+    prepared = _prepare(client, sw, doc_id, certificate=held.pem, profile="person", level="B-B").get_json()
+    done = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
+    assert done.status_code == 201 and done.get_json()["revision"]["credential_id"] == token_credential
+    assert done.get_json()["revision"]["signer"]["name"] == SIGNER_NAME
+
+
+def test_a_clerk_seals_remotely_with_the_agencys_token(client, settings, signing_world, held):
+    sw = signing_world
+    doc_id = upload(client, sw)
+    agency_name = "UBND tỉnh Thử Nghiệm"
+    seal_token = issue_held_key(settings, full_name=agency_name, agency_code=sw.world.province,
+                                agency_name=agency_name, title=None)  # CN = O: a seal certificate
+    # no person signature yet: the seal rule holds at prepare, nothing is kept
+    r = _prepare(client, sw, doc_id, "clerk", certificate=seal_token.pem, profile="seal")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "seal_refused"
+    assert client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("signer"),
+                       json={"profile": "person"}).status_code == 201
+    # the signer may not apply the seal, even with the agency's certificate
+    assert _prepare(client, sw, doc_id, "signer", certificate=seal_token.pem, profile="seal").status_code == 403
+    prepared = _prepare(client, sw, doc_id, "clerk", certificate=seal_token.pem, profile="seal").get_json()
+    done = _complete(client, sw, prepared["session_id"], seal_token.sign_digest(prepared["digest"]), who="clerk")
+    assert done.status_code == 201, done.get_json()
+    assert done.get_json()["document"]["state"] == "sealed"
+    report = verify(content(client, sw, doc_id), trust_roots=trust_roots(settings))
+    assert report.indication == "PASSED", report.to_json()
+    assert [s.signer.name for s in report.signatures] == [SIGNER_NAME, agency_name]
