@@ -88,7 +88,7 @@ def _validation_fields(detail: Mapping) -> dict[str, str]:
 
 
 def register_error_handlers(app: Flask) -> None:
-    from storage.blobs import BlobNotFound, BlobStoreUnavailable
+    from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreUnavailable
     from storage.db import DatabaseUnavailable
     from sqlalchemy.exc import OperationalError
 
@@ -109,6 +109,15 @@ def register_error_handlers(app: Flask) -> None:
     def _blob_store_down(exc: Exception):  # type: ignore[no-untyped-def]
         app.logger.error("blob store unavailable: %s", exc)
         return jsonify(error_body("storage_unavailable", "The document store is not answering; try again later.")), 503
+
+    @app.errorhandler(BlobCorrupted)
+    def _blob_corrupted(exc: Exception):  # type: ignore[no-untyped-def]
+        # Integrity failure of our own storage: never serve the bytes; operators must restore.
+        app.logger.critical("stored blob failed its hash check: %s", exc)
+        return jsonify(error_body(
+            "storage_corrupted",
+            "Tệp lưu trữ bị hỏng, không thể cung cấp; quản trị viên đã được báo. / "
+            "The stored file failed its integrity check and is withheld; the operators were told.")), 503
 
     @app.errorhandler(BlobNotFound)
     def _blob_missing(exc: Exception):  # type: ignore[no-untyped-def]
