@@ -236,6 +236,8 @@ _FINDINGS = {
                          "A change after signing breaks what the certifying signer permitted"),
     "VISUAL_CHECK_UNAVAILABLE": ("Không so sánh được hình ảnh trang", "The pages could not be compared visually"),
     "ENCRYPTED": ("Tệp PDF được mã hoá", "The PDF file is encrypted"),
+    "PASSWORD_REQUIRED": ("Tệp PDF được bảo vệ bằng mật khẩu nên không kiểm tra được chữ ký",
+                          "The PDF is password-protected, so its signatures cannot be checked"),
     "REVOCATION_FETCHED": ("Thông tin thu hồi được tra cứu trực tuyến", "Revocation information was fetched online"),
     "NO_REVOCATION_DATA": ("Tệp không kèm thông tin thu hồi chứng thư số (nên ký ở mức PAdES B-LT)",
                            "The file carries no revocation information (sign at PAdES B-LT)"),
@@ -247,6 +249,7 @@ _FINDING_SUB = {
     "TIMEOUT": "FORMAT_FAILURE",
     "UNREADABLE": "FORMAT_FAILURE",
     "NOT_PDF": "FORMAT_FAILURE",
+    "PASSWORD_REQUIRED": "FORMAT_FAILURE",
 }
 
 _KIND = {"signature": ("Chữ ký", "Signature"), "doc_timestamp": ("Dấu thời gian tài liệu", "Document timestamp")}

@@ -72,6 +72,10 @@ def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
                         validated_at=started)
 
 
+class _PasswordRequired(Exception):
+    """An encrypted PDF whose user password is not empty: nothing can be checked."""
+
+
 class _Verification:
     """The work for one call; lives in the worker thread only."""
 
@@ -97,6 +101,8 @@ class _Verification:
         try:
             self.reader = self._open()
             fields = self._signature_fields()
+        except _PasswordRequired as exc:
+            return [], [Finding("PASSWORD_REQUIRED", INDETERMINATE, detail=str(exc))]
         except Exception as exc:  # noqa: BLE001 - unreadable file
             return [], [Finding("UNREADABLE", FAILED, detail=_describe(exc))]
 
@@ -129,7 +135,10 @@ class _Verification:
 
         reader = PdfFileReader(io.BytesIO(self.data), strict=False)
         if reader.encrypted:
-            reader.decrypt("")
+            from pyhanko.pdf_utils.crypt import AuthStatus
+
+            if reader.decrypt("").status == AuthStatus.FAILED:
+                raise _PasswordRequired("the PDF needs a password to open")
             self.findings.append(Finding("ENCRYPTED", "INFO"))
         return reader
 

@@ -428,3 +428,15 @@ def forge_signature_dictionary(data: bytes, contents: bytes | None, byte_range: 
     xref = (b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
             % (sig_num, len(data) + 1, size, re.findall(rb"/Root (\d+ \d+ R)", data)[-1], prev, len(data) + len(obj)))
     return data + obj + xref
+
+
+def encrypt(data: bytes, user_password: str) -> bytes:
+    """The same document encrypted (AES) with a user password."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(data)))
+    writer.encrypt("owner-secret", user_password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -226,6 +226,12 @@ def test_cyclic_unsigned_pdf_ends_quickly_and_is_not_passed(pki):
     assert report.indication != PASSED
 
 
+def test_password_protected_pdf_is_indeterminate_with_the_reason(pki):
+    report = check(fx.encrypt(fx.make_pdf(), "mat-khau"), pki)
+    assert report.indication == INDETERMINATE and "PASSWORD_REQUIRED" in codes(report)
+    assert any("mật khẩu" in m for m in report.messages["vi"])
+
+
 def test_garbage_and_non_pdf_input_never_crash(pki):
     for junk in (b"", b"not a pdf", b"%PDF-1.7\n" + b"\x00" * 100, fx.make_pdf()[:200]):
         report = check(junk, pki)
