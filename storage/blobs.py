@@ -78,7 +78,9 @@ def read_bytes(store: BlobStore, sha256: str) -> bytes:
 
 
 class HashCheckingReader(io.RawIOBase):
-    """Wraps a raw stream; at end of stream, checks the SHA-256 and size it was promised."""
+    """Wraps a raw stream and checks the SHA-256 and size it was promised. When the size is
+    known the check runs before the final chunk is returned, so the last bytes of a corrupted
+    blob are never released."""
 
     def __init__(self, raw: BinaryIO, expected_sha256: str, expected_size: int | None,
                  on_close=None) -> None:  # type: ignore[no-untyped-def]
@@ -107,6 +109,10 @@ class HashCheckingReader(io.RawIOBase):
         if self._expected_size is not None and self._size > self._expected_size:
             self._done = True
             raise BlobCorrupted(f"blob {self._expected} is longer than recorded")
+        if self._size == self._expected_size:
+            # Check before handing out the last bytes: a reader streaming to a client with a
+            # Content-Length never delivers a complete corrupted file, the transfer fails.
+            self._finish()
         return n
 
     def readall(self) -> bytes:

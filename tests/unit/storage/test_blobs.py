@@ -86,3 +86,18 @@ def test_a_full_disk_is_the_store_unavailable() -> None:
 def test_a_failing_source_is_the_callers_error_not_the_stores() -> None:
     with pytest.raises(ConnectionResetError):
         hash_into(BrokenSource(), io.BytesIO())  # type: ignore[arg-type]
+
+
+def test_corrupted_blob_withholds_its_last_chunk():
+    """A consumer streaming chunk by chunk never receives the whole of a corrupted blob."""
+    import hashlib
+    import io
+
+    good = b"A" * 1000
+    bad = b"A" * 999 + b"B"
+    reader = HashCheckingReader(io.BytesIO(bad), hashlib.sha256(good).hexdigest(), len(good))
+    received = bytearray()
+    with pytest.raises(BlobCorrupted):
+        while chunk := reader.read(300):
+            received += chunk
+    assert len(received) < len(bad)
