@@ -6,6 +6,7 @@ document answers 404, as if it did not exist.
 """
 from __future__ import annotations
 
+import orjson
 from apiflask import APIBlueprint
 from flask import current_app
 
@@ -84,7 +85,8 @@ def post_recall(document_id: int, body: dict):  # type: ignore[no-untyped-def]
         responses={200: {"description": "deliveries after the cursor, and the next cursor",
                          "content": {"application/json": {"schema": InboxOut}}}})
 def get_inbox(query: dict):  # type: ignore[no-untyped-def]
-    return inbox.poll(engine_from_app(), current_caller(), query["after"], query["limit"], query["wait"])
+    body = inbox.poll(engine_from_app(), current_caller(), query["after"], query["limit"], query["wait"])
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
 
 
 @bp.post("/inbox/<int:delivery_id>/ack")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from errors import Unprocessable
 from exchange import notify
-from exchange.lifecycle import code_of, iso
+from exchange.lifecycle import CODES, iso
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision
 
 if TYPE_CHECKING:
@@ -56,33 +57,44 @@ def parse_cursor(after: str | None) -> int:
     return int(after)  # type: ignore[arg-type]
 
 
-def _item(row: sa.Row) -> dict[str, Any]:
-    (delivery_id, seq, status, incoming_number, trace, created_at, recipient_id, addressed_id, addressed_code,
-     sender_code, sender_name, revision_seq, sha256, size, doc_id, number, notation, doc_type, subject,
-     urgency, confidentiality, issued_on, place, signer_name, signer_position, due_on, reply_to) = row
-    item: dict[str, Any] = {
-        "delivery_id": delivery_id,
-        "seq": seq,
-        "document": {
-            "id": doc_id, "sha256": sha256, "size": size, "revision": revision_seq,
-            "number": number, "notation": notation, "doc_type": doc_type, "subject": subject,
-            "urgency": urgency, "confidentiality": confidentiality,
-            "issued_on": issued_on.isoformat() if issued_on else None, "place": place,
-            "signer_name": signer_name, "signer_position": signer_position,
-            "due_on": due_on.isoformat() if due_on else None, "reply_to": reply_to,
-        },
-        "sender": sender_code,
-        "sender_name": sender_name,
-        "status": status,
-        "code": code_of(status),
-        "incoming_number": incoming_number,
-        "trace": json.loads(trace or "[]"),
-        "created_at": iso(created_at),
-        "content_url": f"/api/v1/documents/{doc_id}/content?revision={revision_seq}",
-    }
-    if addressed_id != recipient_id:
-        item["addressed_to"] = addressed_code
-    return item
+def _when(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return iso(value) if isinstance(value, datetime) else value.isoformat()
+
+
+def _items(rows: list[sa.Row]) -> list[dict[str, Any]]:
+    traces: dict[str, Any] = {}  # one dispatch's deliveries share one trace text: parse it once
+    out = []
+    for (delivery_id, seq, status, incoming_number, trace, created_at, recipient_id, addressed_id, addressed_code,
+         sender_code, sender_name, revision_seq, sha256, size, doc_id, number, notation, doc_type, subject,
+         urgency, confidentiality, issued_on, place, signer_name, signer_position, due_on, reply_to) in rows:
+        hops = traces.get(trace)
+        if hops is None:
+            hops = traces[trace] = json.loads(trace or "[]")
+        item: dict[str, Any] = {
+            "delivery_id": delivery_id,
+            "seq": seq,
+            "document": {
+                "id": doc_id, "sha256": sha256, "size": size, "revision": revision_seq,
+                "number": number, "notation": notation, "doc_type": doc_type, "subject": subject,
+                "urgency": urgency, "confidentiality": confidentiality, "issued_on": _when(issued_on),
+                "place": place, "signer_name": signer_name, "signer_position": signer_position,
+                "due_on": _when(due_on), "reply_to": reply_to,
+            },
+            "sender": sender_code,
+            "sender_name": sender_name,
+            "status": status,
+            "code": CODES[status],
+            "incoming_number": incoming_number,
+            "trace": hops,
+            "created_at": _when(created_at),
+            "content_url": f"/api/v1/documents/{doc_id}/content?revision={revision_seq}",
+        }
+        if addressed_id != recipient_id:
+            item["addressed_to"] = addressed_code
+        out.append(item)
+    return out
 
 
 def fetch(engine: Engine, agency_id: int, after: int, limit: int) -> list[dict[str, Any]]:
@@ -95,7 +107,7 @@ def fetch(engine: Engine, agency_id: int, after: int, limit: int) -> list[dict[s
         rows = conn.execute(_ITEMS, {"agency": agency_id, "after": after, "limit": limit}).all()
     if len(rows) < limit:
         notifier.record_exhausted(agency_id, rows[-1][1] if rows else after, token)
-    return [_item(row) for row in rows]
+    return _items(rows)
 
 
 def poll(engine: Engine, caller: "Caller", after: str | None = None, limit: int = 50,
