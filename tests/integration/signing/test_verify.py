@@ -239,6 +239,18 @@ def test_garbage_and_non_pdf_input_never_crash(pki):
         assert report.to_json()["indication"] == report.indication
 
 
+def test_concurrent_calls_share_nothing_and_all_finish(pki, signed_lt):
+    """One ValidationContext per call: a shared one hangs pyHanko (PYHANKO-NOTES pitfall 4)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    two = fx.sign(fx.sign(fx.make_pdf(), level="B-LT", box=(350, 100, 550, 160)), level="B-LT", field="Seal",
+                  who="second", box=(300, 90, 420, 170))  # exercises the PDFium lock too
+    docs = [signed_lt, two, fx.flip_byte(signed_lt), two] * 3
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda d: check(d, pki).indication, docs))
+    assert results == [PASSED, PASSED, FAILED, PASSED] * 3
+
+
 def test_time_budget_turns_a_slow_validation_into_failed(pki, signed_lt, monkeypatch):
     import time as _time
 
