@@ -110,12 +110,12 @@ def pki() -> TestPKI:
 # --- PDFs written by hand ---------------------------------------------------------------------
 
 def make_pdf(pages: list[str] | None = None, *, text_field_over_text: bool = False, blank_text_field: bool = False,
-             cyclic_pages: bool = False) -> bytes:
+             cyclic_pages: bool = False, rotate: int = 0) -> bytes:
     """A small PDF, one line of text per page (Helvetica), optionally with a text form field.
 
     ``text_field_over_text`` puts an (empty) text field exactly over page 1's text: the stage
     of a shadow "replace via overlay" attack. ``blank_text_field`` puts one on blank paper.
-    ``cyclic_pages`` makes the page tree contain itself.
+    ``cyclic_pages`` makes the page tree contain itself; ``rotate`` sets /Rotate on every page.
     """
     pages = pages or ["Quyet dinh so 123/QD-UBND: cap kinh phi 1.000.000 dong."]
     objs: dict[int, bytes] = {}
@@ -140,7 +140,7 @@ def make_pdf(pages: list[str] | None = None, *, text_field_over_text: bool = Fal
         stream = b"BT /F1 14 Tf 72 700 Td (%s) Tj ET" % text.encode("latin-1")
         annots = b" /Annots [%d 0 R]" % field_id if fields and i == 0 else b""
         objs[pid] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
-                     b" /Contents %d 0 R%s >>" % (pid + 1, annots))
+                     b" /Contents %d 0 R%s /Rotate %d >>" % (pid + 1, annots, rotate))
         objs[pid + 1] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)
     if fields:
         fid, rect = fields[0]

@@ -100,8 +100,9 @@ def test_two_visible_signatures_both_pass_with_the_later_one_named_as_form_filli
     assert [s.modification for s in report.signatures] == ["form_filling", "lta_updates"]
 
 
-def test_form_filling_on_blank_paper_keeps_the_indication(pki):
-    signed = fx.sign(fx.make_pdf(blank_text_field=True), level="B-LT")
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_form_filling_on_blank_paper_keeps_the_indication(pki, rotate):
+    signed = fx.sign(fx.make_pdf(blank_text_field=True, rotate=rotate), level="B-LT")
     report = check(fx.fill_text_field(signed), pki)
     assert report.indication == PASSED, report.to_json()
     assert report.signatures[0].modification == "form_filling"
@@ -197,9 +198,10 @@ def test_hidden_signature_is_a_modification_not_no_signature(pki, signed_lt):
     assert report.indication == FAILED and "SIGNATURE_HIDDEN" in codes(report)
 
 
-def test_shadow_replace_via_form_field_over_signed_text_is_failed(pki):
+@pytest.mark.parametrize("rotate", [0, 90])
+def test_shadow_replace_via_form_field_over_signed_text_is_failed(pki, rotate):
     """pyHanko calls this form filling; the rendered page shows other words than were signed."""
-    signed = fx.sign(fx.make_pdf(text_field_over_text=True), level="B-LT")
+    signed = fx.sign(fx.make_pdf(text_field_over_text=True, rotate=rotate), level="B-LT")
     assert check(signed, pki).indication == PASSED  # the prepared overlay alone changes nothing
     report = check(fx.fill_text_field(signed), pki)
     assert report.indication == FAILED, report.to_json()
