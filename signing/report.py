@@ -234,6 +234,7 @@ _FINDINGS = {
     "VALIDATION_ERROR": ("Lỗi khi kiểm tra chữ ký", "An error occurred while checking the signature"),
     "DOCMDP_VIOLATION": ("Thay đổi sau khi ký vi phạm quyền mà người ký chứng thực cho phép",
                          "A change after signing breaks what the certifying signer permitted"),
+    "CHANGES_NOT_ANALYSED": ("Không phân tích được các thay đổi sau khi ký", "The changes made after signing could not be analysed"),
     "VISUAL_CHECK_UNAVAILABLE": ("Không so sánh được hình ảnh trang", "The pages could not be compared visually"),
     "ENCRYPTED": ("Tệp PDF được mã hoá", "The PDF file is encrypted"),
     "PASSWORD_REQUIRED": ("Tệp PDF được bảo vệ bằng mật khẩu nên không kiểm tra được chữ ký",

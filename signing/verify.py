@@ -164,6 +164,7 @@ class _Verification:
                 status, error, diff_failed, source = online, online_error, online_diff_failed, "fetched"
         result = self._result(emb, status, error, source)
         if diff_failed:
+            self.findings.append(Finding("CHANGES_NOT_ANALYSED", INDETERMINATE, emb.field_name))
             result = _cap(result, INDETERMINATE, "FORMAT_FAILURE", "later revisions could not be analysed")
             result = replace(result, modification="unknown")
         result = self._check_byterange(emb, result)
@@ -222,7 +223,6 @@ class _Verification:
                          coverage=coverage, modification=modification, signing_time=signing_time,
                          timestamp=timestamp, revocation=revocation, chain=_chain(status))
         docmdp_ok = getattr(status, "docmdp_ok", None)
-        reasons: list[str] = []
         if not status.intact:
             return replace(result, indication=FAILED, sub_indication="HASH_FAILURE")
         if not status.valid:
@@ -248,7 +248,7 @@ class _Verification:
                 sub = "TRY_LATER"
                 self.findings.append(Finding("NO_REVOCATION_DATA", "INFO", emb.field_name))
             indication = FAILED if sub in _TRUST_SUBS_FAILED else INDETERMINATE
-            return replace(result, indication=indication, sub_indication=sub, reasons=tuple(reasons))
+            return replace(result, indication=indication, sub_indication=sub)
         if source == "fetched":
             self.findings.append(Finding("REVOCATION_FETCHED", "INFO", emb.field_name))
         return replace(result, indication=PASSED, sub_indication=None)
