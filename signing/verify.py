@@ -323,15 +323,17 @@ class _Verification:
         return [replace(_fail(r, "FORMAT_FAILURE", problems), modification="other") for r in results]
 
     def _check_hidden(self, results: list[SignatureResult], final_sig_objects: set[int]) -> list[SignatureResult]:
-        problems = hidden.check(self.data, self.reader, final_sig_objects)
+        problems, names = hidden.check(self.data, self.reader, final_sig_objects)
         if not problems:
             return results
         self.findings.append(Finding("SIGNATURE_HIDDEN", FAILED, None, "; ".join(problems)))
-        if not results:
-            # Shown as a signature so that nobody reads the report as "never signed".
-            results = [SignatureResult(field=None, indication=FAILED, sub_indication="FORMAT_FAILURE",
-                                       modification="other", reasons=tuple(problems))]
-        return results
+        # Listed as signatures so that nobody reads the report as "never signed".
+        hidden_results = [SignatureResult(field=name, indication=FAILED, sub_indication="FORMAT_FAILURE",
+                                          modification="other", reasons=tuple(problems)) for name in names]
+        if not results and not hidden_results:
+            hidden_results = [SignatureResult(field=None, indication=FAILED, sub_indication="FORMAT_FAILURE",
+                                              modification="other", reasons=tuple(problems))]
+        return hidden_results + results
 
     # -- validation contexts: one per call, built lazily ----------------------------------------
 

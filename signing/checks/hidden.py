@@ -16,15 +16,15 @@ _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[")
 _OBJ_HEADER = re.compile(rb"(\d{1,10})[ \t\r\n\x0c]+\d{1,5}[ \t\r\n\x0c]+obj\b")
 
 
-def reachable_signature_objects(handler: Any) -> set[int]:
-    """Object numbers of the signature dictionaries (/V of /Sig fields) a revision's form shows."""
+def reachable_signature_objects(handler: Any) -> dict[int, str]:
+    """Object number → field name of the signature dictionaries (/V of /Sig fields) a revision's form shows."""
     from pyhanko.sign.fields import enumerate_sig_fields
 
-    found: set[int] = set()
-    for _name, value, _field in enumerate_sig_fields(handler, filled_status=True):
+    found: dict[int, str] = {}
+    for name, value, _field in enumerate_sig_fields(handler, filled_status=True):
         ref = getattr(value, "reference", None) or getattr(value, "container_ref", None)
         if ref is not None and hasattr(ref, "idnum"):
-            found.add(ref.idnum)
+            found[ref.idnum] = name
     return found
 
 
@@ -40,22 +40,24 @@ def raw_signature_objects(data: bytes) -> set[int]:
     return found
 
 
-def check(data: bytes, reader: Any, final_sig_objects: set[int]) -> list[str]:
+def check(data: bytes, reader: Any, final_sig_objects: set[int]) -> tuple[list[str], list[str]]:
+    """(problems, names of the hidden signature fields where an earlier revision names them)."""
     problems: list[str] = []
-    seen_earlier: set[int] = set()
+    seen_earlier: dict[int, str] = {}
     for rev in range(reader.xrefs.total_revisions - 1):
         try:
-            seen_earlier |= reachable_signature_objects(reader.get_historical_resolver(rev))
+            seen_earlier.update(reachable_signature_objects(reader.get_historical_resolver(rev)))
         except Exception:  # noqa: BLE001 - an unreadable old revision says nothing about hiding
             continue
-    gone = seen_earlier - final_sig_objects
+    gone = set(seen_earlier) - final_sig_objects
+    names = sorted({seen_earlier[i] for i in gone})
     if gone:
-        problems.append(f"signature object(s) {sorted(gone)} of an earlier revision are no longer in the form")
+        problems.append(f"signature(s) {', '.join(names)} of an earlier revision are no longer in the form")
     # Cheap count first: the object-header scan only runs when more /ByteRange entries are
     # written than the form shows.
     if sum(1 for _ in _BYTE_RANGE.finditer(data)) <= len(final_sig_objects):
-        return problems
+        return problems, names
     orphans = raw_signature_objects(data) - final_sig_objects - gone
     if orphans:
         problems.append(f"signature dictionary object(s) {sorted(orphans)} are written in the file but not in the form")
-    return problems
+    return problems, names

@@ -196,6 +196,7 @@ def test_incremental_saving_attack_is_reported_as_modification(pki, signed_lt):
 def test_hidden_signature_is_a_modification_not_no_signature(pki, signed_lt):
     report = check(fx.hide_signatures(signed_lt), pki)
     assert report.indication == FAILED and "SIGNATURE_HIDDEN" in codes(report)
+    assert [s.field for s in report.signatures] == ["Sig1"]  # named from the revision that showed it
 
 
 @pytest.mark.parametrize("rotate", [0, 90])
