@@ -260,8 +260,12 @@ def finding_text(code: str) -> tuple[str, str]:
     return _FINDINGS.get(code, (code, code))
 
 
-def verdict_text(indication: str, sub_indication: str | None) -> tuple[str, str]:
+def verdict_text(indication: str, sub_indication: str | None, modification: str | None = None) -> tuple[str, str]:
     vi, en = _VERDICT[indication]
+    if indication == FAILED and modification == "other" and sub_indication == "FORMAT_FAILURE":
+        # What a clerk needs to hear: the document changed, not "the format is wrong".
+        svi, sen = _SUB["HASH_FAILURE"]
+        return f"{vi}: {svi}", f"{en}: {sen}"
     if sub_indication and sub_indication in _SUB:
         svi, sen = _SUB[sub_indication]
         return f"{vi}: {svi}", f"{en}: {sen}"
@@ -275,7 +279,7 @@ def _messages(indication: str, signatures: list[SignatureResult],
     for s in signatures:
         kvi, ken = _KIND.get(s.kind, _KIND["signature"])
         who = s.signer.name or s.field or "?"
-        svi, sen = verdict_text(s.indication, s.sub_indication)
+        svi, sen = verdict_text(s.indication, s.sub_indication, s.modification)
         vi.append(f"{kvi} \u201c{who}\u201d: {svi}")
         en.append(f"{ken} \u201c{who}\u201d: {sen}")
     seen: set[str] = set()
@@ -351,7 +355,7 @@ def render_html(report: Report, lang: str = "vi") -> str:
     data = report.to_json()
     rows = []
     for sig, raw in zip(report.signatures, data["signatures"]):
-        svi, sen = verdict_text(sig.indication, sig.sub_indication)
+        svi, sen = verdict_text(sig.indication, sig.sub_indication, sig.modification)
         rows.append({**raw, "verdict": svi if lang == "vi" else sen})
     verdict = _DOC_VERDICT[report.indication][0 if lang == "vi" else 1]
     findings = [{**f, "text": f[lang]} for f in data["findings"]]

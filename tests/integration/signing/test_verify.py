@@ -191,6 +191,7 @@ def test_incremental_saving_attack_is_reported_as_modification(pki, signed_lt):
     report = check(fx.append_unreferenced_update(signed_lt), pki)
     assert "UNACCOUNTED_BYTES" in codes(report)
     assert report.signatures[0].modification == "other"
+    assert "Chữ ký không hợp lệ: Tài liệu đã bị sửa đổi sau khi ký" in " ".join(report.messages["vi"])
 
 
 def test_hidden_signature_is_a_modification_not_no_signature(pki, signed_lt):
