@@ -20,22 +20,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-WORKERS = 2
-WORKER_CLASS = "gevent"
+from tests.e2e.gunicorn_support import WORKER_CLASS, WORKERS, gunicorn  # noqa: E402
+
 
 
 def bench_app():  # type: ignore[no-untyped-def]
@@ -73,12 +70,6 @@ def seed(url: str) -> dict[str, str]:
     return {"full": world.agency_tokens[full], "empty": world.agency_tokens[empty], "cursor": "50"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wrk(url: str, token: str | None, seconds: int, connections: int) -> float:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if token:
@@ -103,24 +94,8 @@ def main() -> None:
         if not args.database_url:
             url = f"sqlite:///{tmp}/lienthong.db"
         tokens = seed(url)
-        port = free_port()
-        env = {**os.environ, "LIENTHONG_DATA_DIR": tmp, "LIENTHONG_DATABASE_URL": url,
-               "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-k", WORKER_CLASS, "-w", str(WORKERS),
-             "--worker-connections", "1000", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-             "inbox:bench_app()"], env=env, cwd=ROOT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"{base}/api/v1/hello", timeout=2).read()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("gunicorn did not start")
-                    time.sleep(0.3)
+        env = {"LIENTHONG_DATA_DIR": tmp, "LIENTHONG_DATABASE_URL": url}
+        with gunicorn("inbox:bench_app()", env, probe="/api/v1/hello", pythonpath=str(ROOT / "bench")) as base:
             empty_url = f"{base}/api/v1/inbox?after={tokens['cursor']}"
             full_url = f"{base}/api/v1/inbox?limit=50"
             check = urllib.request.Request(full_url, headers={"Authorization": f"Bearer {tokens['full']}"})
@@ -132,9 +107,6 @@ def main() -> None:
                 runs["hello"].append(wrk(f"{base}/api/v1/hello", None, args.seconds, args.connections))
                 runs["empty"].append(wrk(empty_url, tokens["empty"], args.seconds, args.connections))
                 runs["fifty"].append(wrk(full_url, tokens["full"], args.seconds, args.connections))
-        finally:
-            server.terminate()
-            server.wait(30)
     kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     ratio = {k: statistics.median(r / h for r, h in zip(runs[k], runs["hello"])) for k in ("empty", "fifty")}
     best = {k: max(v) for k, v in runs.items()}
@@ -145,6 +117,7 @@ def main() -> None:
     print(f"inbox poll returning 50 items:       {best['fifty']:8.0f} req/s")
     print(f"ratio 50 items/hello: {ratio['fifty']:.2f} (target ≥ 0.25)")
     print(f"ratio empty poll/hello: {ratio['empty']:.2f} (target ≥ 0.7)")
+
 
 if __name__ == "__main__":
     main()

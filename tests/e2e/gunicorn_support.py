@@ -1,0 +1,53 @@
+"""Run the app under gunicorn on 127.0.0.1 for a test or a bench, as docs/deployment.md says
+to run it (gevent workers)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKERS = 2
+WORKER_CLASS = "gevent"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], *, probe: str = "/healthz", workers: int = WORKERS,
+             pythonpath: str = "") -> Iterator[str]:
+    """Serve ``app_spec`` (e.g. ``app:create_app()``); yields the base URL once ``probe`` answers."""
+    port = free_port()
+    full_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{pythonpath}" if pythonpath else str(ROOT)}
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-k", WORKER_CLASS, "-w", str(workers), "--worker-connections", "1000",
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--graceful-timeout", "5", app_spec],
+        env=full_env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}{probe}", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.3)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(5)
