@@ -6,12 +6,12 @@ renders. Errors are typed (errors.py) and leave in one shape.
 from __future__ import annotations
 
 from apiflask import APIBlueprint
-from flask import Response, current_app, request
+from flask import Response, current_app, request, session as web_session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from errors import ServiceUnavailable, UnsupportedMediaType, error_body
 from exchange import agencies, audit, documents
-from exchange.auth import caller_required, current_caller, login, raise_for, start_web_session
+from exchange.auth import caller_required, current_caller, login, raise_for, resolve_caller, start_web_session
 from exchange.schemas import (AgencyList, AgencyQuery, AuditList, AuditQuery, ChainCheckOut, ContentQuery,
                               DocumentList, DocumentOut, DocumentQuery, LoginIn, SessionOut, UploadIn, VerifyIn)
 from storage.blobs import read_bytes, store_from_app
@@ -50,8 +50,11 @@ def post_session(body: dict):  # type: ignore[no-untyped-def]
 @bp.output({}, status_code=204)
 @bp.doc(tags=["session"], summary="Đăng xuất / log out", security=[])
 def delete_session():  # type: ignore[no-untyped-def]
-    from flask import session as web_session
-
+    caller = resolve_caller() if "uid" in web_session else None
+    if caller is not None and caller.token_id is None:  # a live web session ends: say so in the trail
+        with _db(write=True) as session:
+            audit.record(session, actor=caller.actor, agency_code=caller.agency_code, action="session.logout",
+                         object=f"user:{caller.username}", details={"ip": _client_ip()})
     web_session.clear()
     return ""
 

@@ -63,7 +63,7 @@ def test_login_sets_a_safe_cookie_and_logout_ends_it(client, world, engine):
     assert client.get("/api/v1/audit/verify").status_code == 401
     with session_scope(engine) as s:
         actions = s.exec(sa.select(AuditEvent.action).where(AuditEvent.object == "user:kiemtra.tinh")).scalars().all()
-    assert "session.login" in actions
+    assert "session.login" in actions and "session.logout" in actions
 
 
 def test_a_password_change_ends_existing_sessions(client, world, engine):

@@ -103,6 +103,9 @@ def test_verification_of_a_stored_document(client, world):
     assert report.json["sha256"] == client.get(f"/api/v1/documents/{doc_id}", headers=world.headers("auditor")).json["sha256"]
     page = client.get(f"/api/v1/documents/{doc_id}/verification?format=html", headers=world.headers("auditor"))
     assert page.status_code == 200 and page.mimetype == "text/html" and "chữ ký".encode() in page.data
+    browser = client.get(f"/api/v1/documents/{doc_id}/verification", headers={
+        **world.headers("auditor"), "Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "en"})
+    assert browser.mimetype == "text/html" and b'lang="en"' in browser.data
     assert client.get(f"/api/v1/documents/{doc_id}/verification",
                       headers=world.headers("other_auditor")).status_code == 404
 
