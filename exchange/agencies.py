@@ -9,7 +9,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import IO, Iterable
 
@@ -23,7 +23,8 @@ CODE_MAX = 35
 # QCVN 102:2016 ``LLL.KK.JJ.Xnn``: dot-separated groups of digits and capitals. Later
 # amendments add groups, so the number of groups is not fixed; empty groups are not allowed.
 _CODE = re.compile(r"^[0-9A-Z]+(\.[0-9A-Z]+)+$")
-CSV_COLUMNS = ("code", "name", "level", "parent_code")
+CSV_COLUMNS = ("code", "name", "level", "parent_code")  # required; optional: short_name, valid_from,
+# valid_to (YYYY-MM-DD) and successor_code (where mail goes once valid_to has passed)
 
 
 def code_problem(code: object) -> str | None:
@@ -143,6 +144,23 @@ def agencies_json(session: Session, rows: list[Agency]) -> list[dict]:
     } for a in rows]
 
 
+def merge(session: Session, old_code: str, into_code: str, effective: date, *, actor: str = "cli") -> Agency:
+    """``old_code`` is merged into ``into_code`` from ``effective`` on: its last day is the
+    day before, and mail addressed to it is routed to its successor from then on. The old
+    code stays in the directory (codes are never reused)."""
+    old, new = get_by_code(session, old_code), get_by_code(session, into_code)
+    if old.id == new.id:
+        raise Unprocessable("không thể sáp nhập vào chính nó / cannot merge an agency into itself",
+                            fields={"into": "phải là cơ quan khác / must be another agency"})
+    old.successor_id, old.valid_to = new.id, effective - timedelta(days=1)
+    session.add(old)
+    session.flush()
+    route(session, old, date.max)  # Conflict if this closes a loop; the caller's transaction rolls back
+    audit.record(session, actor=actor, agency_code=old.code, action="agency.merge", object=f"agency:{old.code}",
+                 details={"into": new.code, "effective": effective.isoformat()})
+    return old
+
+
 @dataclass
 class ImportResult:
     created: int = 0
@@ -166,9 +184,10 @@ def _read_rows(path_or_stream: str | Path | IO) -> tuple[list[str] | None, list[
 
 
 def import_csv(session: Session, path_or_stream: str | Path | IO, *, actor: str = "cli") -> ImportResult:
-    """Import (or update) agencies from CSV ``code,name,level,parent_code``. Rows are checked
-    first, all of them: if any is bad nothing is written and every bad row is reported with
-    its line number. Parents may come after their children in the file."""
+    """Import (or update) agencies from CSV ``code,name,level,parent_code`` (optionally
+    ``short_name,valid_from,valid_to,successor_code``). Rows are checked first, all of them:
+    if any is bad nothing is written and every bad row is reported with its line number.
+    Parents and successors may come after the rows naming them."""
     result = ImportResult()
     try:
         header, rows = _read_rows(path_or_stream)
@@ -199,14 +218,29 @@ def import_csv(session: Session, path_or_stream: str | Path | IO, *, actor: str 
         parent = (row.get("parent_code") or "").strip()
         if parent and parent == code:
             result.errors.append((line, "cơ quan không thể là cấp trên của chính nó / an agency cannot be its own parent"))
+        dates = {}
+        for column in ("valid_from", "valid_to"):
+            raw = (row.get(column) or "").strip()
+            try:
+                dates[column] = date.fromisoformat(raw) if raw else None
+            except ValueError:
+                result.errors.append((line, f"{column} {raw!r} không phải ngày YYYY-MM-DD / is not a YYYY-MM-DD date"))
+        if dates.get("valid_from") and dates.get("valid_to") and dates["valid_to"] < dates["valid_from"]:
+            result.errors.append((line, "valid_to trước valid_from / valid_to precedes valid_from"))
+        if (row.get("successor_code") or "").strip() == code and code:
+            result.errors.append((line, "cơ quan không thể kế thừa chính nó / an agency cannot succeed itself"))
 
-    existing = find_by_codes(session, list(in_file) + [(r.get("parent_code") or "").strip() for _, r in rows])
+    existing = find_by_codes(session, list(in_file) + [(r.get(c) or "").strip() for _, r in rows
+                                                       for c in ("parent_code", "successor_code")])
     parents_in_file = {code: (row.get("parent_code") or "").strip() for _, row in rows
                        for code in [(row.get("code") or "").strip()]}
     for line, row in rows:
         parent = (row.get("parent_code") or "").strip()
         if parent and parent not in in_file and parent not in existing:
             result.errors.append((line, f"không có cơ quan cấp trên {parent} / unknown parent_code {parent}"))
+        successor = (row.get("successor_code") or "").strip()
+        if successor and successor not in in_file and successor not in existing:
+            result.errors.append((line, f"không có cơ quan kế thừa {successor} / unknown successor_code {successor}"))
     # a loop among the file's own parent links would make a tree with no root
     for code, line in in_file.items():
         seen, cur = {code}, parents_in_file.get(code)
@@ -220,12 +254,17 @@ def import_csv(session: Session, path_or_stream: str | Path | IO, *, actor: str 
         result.errors.sort()
         return result
 
+    savepoint = session.begin_nested()  # a successor loop is only visible once written
     agencies: dict[str, Agency] = dict(existing)
     for _line, row in rows:
         code = row["code"].strip()
         agency = agencies.get(code)
         fields_ = {"name": row["name"].strip(), "level": row["level"].strip(),
                    "short_name": (row.get("short_name") or "").strip()[:100]}
+        for column in ("valid_from", "valid_to"):
+            raw = (row.get(column) or "").strip()
+            if raw or column in row:
+                fields_[column] = date.fromisoformat(raw) if raw else None  # type: ignore[assignment]
         if agency is None:
             agency = Agency(code=code, **fields_)
             result.created += 1
@@ -237,9 +276,23 @@ def import_csv(session: Session, path_or_stream: str | Path | IO, *, actor: str 
         agencies[code] = agency
     session.flush()
     for _line, row in rows:
+        agency = agencies[row["code"].strip()]
         parent = (row.get("parent_code") or "").strip()
-        agencies[row["code"].strip()].parent_id = agencies[parent].id if parent else None
+        agency.parent_id = agencies[parent].id if parent else None
+        if "successor_code" in row:
+            successor = (row.get("successor_code") or "").strip()
+            agency.successor_id = agencies[successor].id if successor else None
     session.flush()
+    for line, row in rows:
+        try:
+            route(session, agencies[row["code"].strip()], date.max)
+        except Conflict:
+            result.errors.append((line, "vòng kế thừa / successor loop"))
+    if result.errors:
+        savepoint.rollback()
+        result.created = result.updated = 0
+        return result
+    savepoint.commit()
     audit.record(session, actor=actor, agency_code="", action="agencies.import", object="agencies",
                  details={"created": result.created, "updated": result.updated})
     return result

@@ -50,6 +50,25 @@ def agencies_import(csv_file: str) -> None:
     click.echo(f"tạo mới / created: {result.created}, cập nhật / updated: {result.updated}")
 
 
+@agencies_cli.command("merge", help="Merge OLD_CODE into another agency: mail for it goes there from --on.")
+@click.argument("old_code")
+@click.option("--into", "into_code", required=True, help="the successor's code")
+@click.option("--on", "effective", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="first day of the merger (YYYY-MM-DD, default today)")
+def agencies_merge(old_code: str, into_code: str, effective) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from exchange.agencies import merge
+
+    day = effective.date() if effective else date.today()
+    try:
+        with _db() as session:
+            merge(session, old_code, into_code, day)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"{old_code} → {into_code} từ ngày / from {day.isoformat()}")
+
+
 users_cli = AppGroup("users", help="Người dùng / users.")
 
 

@@ -139,3 +139,58 @@ def test_http_listing(client, engine):
     assert len(page["items"]) + len(rest["items"]) == len(world.agency_ids) and rest["next_cursor"] is None
     assert client.get("/api/v1/agencies?parent=999.99.99.H99", headers=world.headers("clerk")).status_code == 404
     assert client.get("/api/v1/agencies").status_code == 401
+
+
+def test_import_dates_and_successors(engine):
+    csv_text = """code,name,level,parent_code,valid_from,valid_to,successor_code
+900.00.01.H09,Xã Cũ,commune,900.00.00.H09,2020-01-01,2025-06-30,900.00.02.H09
+900.00.02.H09,Xã Mới,commune,900.00.00.H09,2025-07-01,,
+900.00.00.H09,Tỉnh Chín,province,,,,
+"""
+    with session_scope(engine, write=True) as s:
+        assert agencies.import_csv(s, io.StringIO(csv_text)).ok
+    with session_scope(engine) as s:
+        old = agencies.get_by_code(s, "900.00.01.H09")
+        assert old.valid_to == date(2025, 6, 30)
+        assert agencies.route(s, old, date(2025, 7, 1)).code == "900.00.02.H09"
+
+
+def test_import_refuses_bad_dates_unknown_successors_and_loops(engine):
+    bad = """code,name,level,parent_code,valid_from,valid_to,successor_code
+910.00.01.H09,A,commune,,2025-13-01,,
+910.00.02.H09,B,commune,,2025-07-01,2025-01-01,
+910.00.03.H09,C,commune,,,,999.99.99.H99
+910.00.04.H09,D,commune,,,2025-01-01,910.00.05.H09
+910.00.05.H09,E,commune,,,2025-01-01,910.00.04.H09
+"""
+    with session_scope(engine, write=True) as s:
+        result = agencies.import_csv(s, io.StringIO(bad))
+        assert not result.ok
+        assert {line for line, _ in result.errors} >= {2, 3, 4}
+    with session_scope(engine) as s:
+        assert s.exec(sa.select(sa.func.count()).select_from(Agency)).scalar() == 0
+    loop_only = "\n".join(bad.splitlines()[:1] + bad.splitlines()[4:]) + "\n"
+    with session_scope(engine, write=True) as s:
+        result = agencies.import_csv(s, io.StringIO(loop_only))
+        assert not result.ok and all("loop" in message for _, message in result.errors)
+    with session_scope(engine) as s:
+        assert s.exec(sa.select(sa.func.count()).select_from(Agency)).scalar() == 0
+
+
+def test_merge_command_routes_mail_to_the_successor(app, engine):
+    with session_scope(engine, write=True) as s:
+        world = build_world(s)
+    old, new = world.communes[world.districts[0]][0], world.communes[world.districts[0]][1]
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["agencies", "merge", old, "--into", new, "--on", "2025-07-01"])
+    assert out.exit_code == 0, out.output
+    with session_scope(engine) as s:
+        agency = agencies.get_by_code(s, old)
+        assert agency.valid_to == date(2025, 6, 30)
+        assert agencies.route(s, agency, date(2025, 7, 1)).code == new
+        assert agencies.route(s, agency, date(2025, 6, 30)).code == old
+    assert runner.invoke(args=["agencies", "merge", new, "--into", old, "--on", "2025-07-01"]).exit_code == 1  # a loop
+    assert runner.invoke(args=["agencies", "merge", old, "--into", old]).exit_code == 1
+    assert runner.invoke(args=["agencies", "merge", old, "--into", "999.99.99.H99"]).exit_code == 1
+    with session_scope(engine) as s:  # the refused loop left the successor untouched
+        assert agencies.get_by_code(s, new).successor_id is None
