@@ -164,16 +164,26 @@ class _Verification:
                 status, error, diff_failed, source = online, online_error, online_diff_failed, "fetched"
         result = self._result(emb, status, error, source)
         if diff_failed:
-            self.findings.append(Finding("CHANGES_NOT_ANALYSED", INDETERMINATE, emb.field_name))
-            result = _cap(result, INDETERMINATE, "FORMAT_FAILURE", "later revisions could not be analysed")
-            result = replace(result, modification="unknown")
+            from pyhanko.pdf_utils.misc import PdfReadError
+
+            if isinstance(diff_failed, PdfReadError):
+                # Malformed objects written after signing (a common trace of hand-made
+                # attack updates): a change that is not even valid PDF is not harmless.
+                self.findings.append(Finding("MODIFIED_AFTER_SIGNING", FAILED, emb.field_name,
+                                             f"a later revision is malformed: {_describe(diff_failed)}"))
+                result = replace(_fail(result, "FORMAT_FAILURE", ["a later revision is malformed"]), modification="other")
+            else:
+                self.findings.append(Finding("CHANGES_NOT_ANALYSED", INDETERMINATE, emb.field_name,
+                                             _describe(diff_failed)))
+                result = _cap(result, INDETERMINATE, "FORMAT_FAILURE", "later revisions could not be analysed")
+                result = replace(result, modification="unknown")
         result = self._check_byterange(emb, result)
         if status is not None and (diff_failed or result.modification in ("form_filling", "annotations")):
             result = self._check_visual(emb, result)
         return result
 
-    def _validate(self, emb: Any, vc: Any) -> tuple[Any, Exception | None, bool]:
-        """(status, error, diff_failed). A crash in the diff is retried without it."""
+    def _validate(self, emb: Any, vc: Any) -> tuple[Any, Exception | None, Exception | None]:
+        """(status, error, diff error). A crash in the diff is retried without it."""
         from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
         from pyhanko.sign.validation.errors import SignatureValidationError
 
@@ -184,20 +194,20 @@ class _Verification:
                                           skip_diff=skip_diff, diff_policy=_DIFF_POLICY)
 
         try:
-            return run(False), None, False
+            return run(False), None, None
         except VerificationTimeout:
             raise
         except SignatureValidationError as exc:
-            return None, exc, False
+            return None, exc, None
         except Exception as exc:  # noqa: BLE001
             log.info("validation of %s failed (%s); retrying without diff analysis", emb.field_name, _describe(exc))
             try:
                 emb.diff_result = None
-                return run(True), None, True
+                return run(True), None, exc
             except VerificationTimeout:
                 raise
             except Exception as exc2:  # noqa: BLE001
-                return None, exc2, False
+                return None, exc2, None
 
     def _result(self, emb: Any, status: Any, error: Exception | None, source: str) -> SignatureResult:
         kind = "doc_timestamp" if emb.sig_object_type == "/DocTimeStamp" else "signature"

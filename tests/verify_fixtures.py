@@ -440,3 +440,20 @@ def encrypt(data: bytes, user_password: str) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def append_malformed_update(data: bytes) -> bytes:
+    """A hand-made update replacing page 1's content with a stream whose /Length is wrong
+    (no 'endstream' where it says): viewers repair it and show it, strict parsers choke."""
+    page_content = re.search(rb"(\d+) 0 obj\s*<< /Length \d+ >>\s*stream", data)
+    assert page_content is not None
+    num = int(page_content.group(1))
+    stream = b"BT /F1 14 Tf 72 700 Td (Quyet dinh so 123/QD-UBND: cap kinh phi 9.000.000 dong.) Tj ET"
+    body = b"\n%d 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (num, len(stream) + 500, stream)
+    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    size = int(re.findall(rb"/Size (\d+)", data)[-1])
+    root = re.findall(rb"/Root (\d+ \d+ R)", data)[-1]
+    xref_at = len(data) + len(body)
+    tail = (b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+            % (num, len(data) + 1, size, root, prev, xref_at))
+    return data + body + tail

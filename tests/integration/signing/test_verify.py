@@ -145,6 +145,7 @@ ATTACKS = {
     "object after last %%EOF (ISA)": fx.append_garbage,
     "cyclic page tree in an update": fx.cyclic_update,
     "signature hidden from the form": fx.hide_signatures,
+    "malformed update replacing page content": fx.append_malformed_update,
 }
 
 
