@@ -120,3 +120,23 @@ def test_verify_any_pdf(client, world):
     r = client.post("/api/v1/verify", headers=world.headers("auditor"), content_type="multipart/form-data",
                     data={"file": (io.BytesIO(b"GIF89a"), "x.gif")})
     assert r.status_code == 415
+
+
+def test_a_failed_commit_leaves_no_half_document(client, world, engine, monkeypatch):
+    """The audit append fails after the rows were flushed: the transaction rolls back whole;
+    the stored blob is content-addressed and unreferenced, which is harmless."""
+    import sqlalchemy as sa
+
+    from exchange import documents
+    from exchange.models import AuditEvent, Document, Revision
+
+    def broken(*args, **kwargs):
+        raise sa.exc.IntegrityError("INSERT INTO audit_event", {}, Exception("disk full"))
+
+    monkeypatch.setattr(documents.audit, "record", broken)
+    r = upload_via_api(client, world.headers("clerk"), make_pdf("không lưu được"))
+    assert r.status_code == 500 and set(r.json) == {"error"}
+    with session_scope(engine) as s:
+        assert s.exec(sa.select(sa.func.count()).select_from(Document)).scalar() == 0
+        assert s.exec(sa.select(sa.func.count()).select_from(Revision)).scalar() == 0
+        assert not s.exec(sa.select(AuditEvent).where(AuditEvent.action == "document.upload")).scalars().all()
