@@ -140,3 +140,14 @@ def test_a_failed_commit_leaves_no_half_document(client, world, engine, monkeypa
         assert s.exec(sa.select(sa.func.count()).select_from(Document)).scalar() == 0
         assert s.exec(sa.select(sa.func.count()).select_from(Revision)).scalar() == 0
         assert not s.exec(sa.select(AuditEvent).where(AuditEvent.action == "document.upload")).scalars().all()
+
+
+def test_a_corrupted_blob_is_never_served(client, world, app):
+    import os
+
+    doc = upload_via_api(client, world.headers("clerk"), make_pdf("sẽ hỏng")).json
+    blob = app.extensions["lienthong.settings"].blob_dir / "sha256" / doc["sha256"][:2] / doc["sha256"][2:4] / doc["sha256"]
+    os.chmod(blob, 0o644)
+    blob.write_bytes(blob.read_bytes().replace(b"BT", b"XX"))
+    r = client.get(f"/api/v1/documents/{doc['id']}/content", headers=world.headers("clerk"))
+    assert r.status_code == 503 and r.json["error"]["code"].startswith("storage")
