@@ -14,8 +14,10 @@ def init_app(app: Flask) -> None:
     app.config["HTTP_ERROR_SCHEMA"] = ERROR_SCHEMA
     app.config["VALIDATION_ERROR_SCHEMA"] = ERROR_SCHEMA
     app.config["SECURITY_SCHEMES"] = {**(app.config.get("SECURITY_SCHEMES") or {}), **SECURITY_SCHEMES}
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_NAME="session")
+    settings = app.extensions["lienthong.settings"]
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="session",
+                      # served over HTTPS (base_url says so): the cookie never travels in clear
+                      SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"))
 
     app.register_blueprint(api.bp)
     from exchange import signing_api

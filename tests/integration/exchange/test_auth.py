@@ -131,3 +131,14 @@ def test_authenticate(engine, world):
         assert users.authenticate(s, "vanthu.tinh", world.password).username == "vanthu.tinh"
         assert users.authenticate(s, "vanthu.tinh", world.password + "x") is None
         assert users.authenticate(s, "nobody", world.password) is None
+
+
+def test_the_cookie_is_secure_behind_https(settings, engine, world):
+    from app import create_app
+
+    app = create_app(settings.with_changes(base_url="https://lienthong.example.gov.vn"))
+    try:
+        r = app.test_client().post("/api/v1/session", json={"username": "vanthu.tinh", "password": world.password})
+        assert r.status_code == 200 and "Secure" in r.headers["Set-Cookie"]
+    finally:
+        app.extensions["lienthong.engine"].dispose()
