@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -104,7 +105,7 @@ class _Verification:
         except _PasswordRequired as exc:
             return [], [Finding("PASSWORD_REQUIRED", INDETERMINATE, detail=str(exc))]
         except Exception as exc:  # noqa: BLE001 - unreadable file
-            return [], [Finding("UNREADABLE", FAILED, detail=_describe(exc))]
+            return self._readable_prefix(exc) or ([], [Finding("UNREADABLE", FAILED, detail=_describe(exc))])
 
         from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
@@ -129,6 +130,31 @@ class _Verification:
             results = self._check_increments(results, embedded, min(ends) if ends else 0)
         results = self._check_hidden(results, final_sig_objects)
         return results, self.findings
+
+    def _readable_prefix(self, error: Exception) -> tuple[list[SignatureResult], list[Finding]] | None:
+        """The file as a whole cannot be read: validate the longest readable revision that has
+        signatures, so the report names them, and fail them for what was appended.
+
+        An update that breaks the reader (a broken xref, a startxref pointing nowhere) is how
+        several Incremental Saving Attacks hide from validators while viewers repair the file.
+        """
+        # a revision ends after %%EOF and its end-of-line (signers include it in the byte range)
+        ends = [m.end() for m in re.finditer(rb"%%EOF(?:\r\n|\r|\n)?", self.data)][::-1][:20]
+        for end in ends:
+            if end >= len(self.data.rstrip(b" \t\r\n\x00\x0c")):
+                continue  # the whole file: already failed
+            prefix = _Verification(self.data[:end], self.trust_roots, self.other_certs, False, None, self.deadline)
+            try:
+                prefix.reader = prefix._open()
+                if not prefix._signature_fields():
+                    continue
+            except Exception:  # noqa: BLE001 - try an earlier revision
+                continue
+            results, findings = prefix.run()
+            reason = f"the update appended after byte {end} cannot be read: {_describe(error)}"
+            return ([replace(_fail(r, "FORMAT_FAILURE", [reason]), modification="other") for r in results],
+                    findings + [Finding("UNACCOUNTED_BYTES", FAILED, None, reason)])
+        return None
 
     def _open(self) -> Any:
         from pyhanko.pdf_utils.reader import PdfFileReader

@@ -457,3 +457,11 @@ def append_malformed_update(data: bytes) -> bytes:
     tail = (b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
             % (num, len(data) + 1, size, root, prev, xref_at))
     return data + body + tail
+
+
+def append_broken_update(data: bytes) -> bytes:
+    """Incremental Saving Attack whose update breaks xref-following readers (startxref points
+    nowhere) while a repairing viewer still finds the appended page content."""
+    body = append_unreferenced_update(data)[len(data):]
+    body = re.sub(rb"startxref\s+\d+", b"startxref\n999999999", body)
+    return data + body

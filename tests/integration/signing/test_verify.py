@@ -146,6 +146,7 @@ ATTACKS = {
     "cyclic page tree in an update": fx.cyclic_update,
     "signature hidden from the form": fx.hide_signatures,
     "malformed update replacing page content": fx.append_malformed_update,
+    "update that breaks the reader (ISA)": fx.append_broken_update,
 }
 
 
@@ -193,6 +194,13 @@ def test_incremental_saving_attack_is_reported_as_modification(pki, signed_lt):
     assert "UNACCOUNTED_BYTES" in codes(report)
     assert report.signatures[0].modification == "other"
     assert "Chữ ký không hợp lệ: Tài liệu đã bị sửa đổi sau khi ký" in " ".join(report.messages["vi"])
+
+
+def test_unreadable_update_still_names_the_signature(pki, signed_lt):
+    report = check(fx.append_broken_update(signed_lt), pki)
+    assert report.indication == FAILED and "UNACCOUNTED_BYTES" in codes(report)
+    sig = report.signatures[0]
+    assert (sig.field, sig.intact, sig.modification) == ("Sig1", True, "other")
 
 
 def test_hidden_signature_is_a_modification_not_no_signature(pki, signed_lt):
