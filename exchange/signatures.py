@@ -26,16 +26,26 @@ from typing import IO, Callable, Iterator
 
 import sqlalchemy as sa
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator import CertificateValidator
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, RevokedError
 from sqlmodel import Session, select
 
+from certs.ca import serial_hex
 from certs.credentials import SigningCredential
 from certs.issuance import CredentialNotFound, CredentialRevoked, load_signing_credential
+from certs.local import local_timestamper, validation_context
 from certs.models import Credential
 from errors import Conflict, Forbidden, NotFound, ServiceError, Unprocessable
 from exchange import audit
 from exchange.auth import Caller
+from exchange.documents import readable
 from exchange.models import Agency, Document, Revision, SigningSession, User, utcnow
 from settings import Settings
+from signing.remote import complete, load_certificate, prepare
+from signing.sign import is_person_certificate, run_sync, sign, signing_failure, subject_attributes
 from storage.blobs import BlobRef, BlobStore
 from storage.db import session_scope
 
@@ -169,10 +179,6 @@ def output_buffer() -> IO[bytes]:
 def services_answering() -> Iterator[None]:
     """pyHanko lets a TSA that does not answer escape as its own error type (not a
     SigningError): that is our dependency being down, 503, not a 500."""
-    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-
-    from signing.sign import signing_failure
-
     try:
         yield
     except (TimestampRequestError, OSError) as exc:
@@ -193,6 +199,11 @@ def record_signature(session: Session, caller: Caller, base: Base, ref: BlobRef,
                         kind="signed", profile=profile, level=level, credential_id=credential_id,
                         created_by_id=caller.user_id)
     session.add(revision)
+    try:
+        session.flush()
+    except sa.exc.IntegrityError:  # (document_id, seq) is unique: the database's own word on a race
+        raise Conflict("văn bản vừa được ký bởi người khác / the document changed while it was being signed",
+                       code="revision_conflict") from None
     if profile == "seal" or document.state == "draft":
         document.state = NEXT_STATE[profile]
     document.updated_at = utcnow()
@@ -201,11 +212,6 @@ def record_signature(session: Session, caller: Caller, base: Base, ref: BlobRef,
                  object=f"document:{base.document_id}",
                  details={"seq": base.seq + 1, "sha256": ref.sha256, "size": ref.size, "profile": profile,
                           "level": level, "credential_id": credential_id, **(details or {})})
-    try:
-        session.flush()
-    except sa.exc.IntegrityError:  # (document_id, seq) is unique: the database's own word on a race
-        raise Conflict("văn bản vừa được ký bởi người khác / the document changed while it was being signed",
-                       code="revision_conflict") from None
     return Signed(document, revision)
 
 
@@ -213,8 +219,6 @@ def sign_document(engine: sa.Engine, store: BlobStore, settings: Settings, calle
                   profile: str, level: str, credential_id: int | None = None, appearance=None,  # type: ignore[no-untyped-def]
                   timestamper=None, validation_context_factory: Callable | None = None) -> Signed:  # type: ignore[type-arg]
     """A server-side signature with the caller's own credential; returns the new revision."""
-    from certs.local import local_timestamper, validation_context
-    from signing.sign import sign
 
     check_role(caller, profile)
     with session_scope(engine) as session:
@@ -240,22 +244,10 @@ def sign_document(engine: sa.Engine, store: BlobStore, settings: Settings, calle
 
 # --- remote (two-step) signing --------------------------------------------------------
 
-def _subject(cert: asn1_x509.Certificate) -> dict[str, str]:
-    from signing.sign import subject_attributes
-
-    return subject_attributes(cert)
-
-
 def check_certificate_chain(settings: Settings, cert: asn1_x509.Certificate) -> list[asn1_x509.Certificate]:
     """The certificate must chain to our trust anchors and not be revoked (our own CA is
     asked in-process; another CA's responder not answering is tolerated here: B-LT at
     ``complete`` checks again, hard-fail). Returns the intermediates to embed."""
-    from pyhanko_certvalidator import CertificateValidator
-    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, RevokedError
-
-    from certs.local import validation_context
-    from signing.sign import run_sync
-
     vc = validation_context(settings, revocation_mode="soft-fail", for_signing=True)
     validator = CertificateValidator(cert, validation_context=vc)
     try:
@@ -278,9 +270,7 @@ def check_certificate_owner(session: Session, caller: Caller, cert: asn1_x509.Ce
     """A person certificate must name the caller (CN = full name) in the caller's agency
     (organizationIdentifier = agency code, or O = agency name); a seal certificate must be
     the caller's agency's."""
-    from signing.sign import is_person_certificate
-
-    s = _subject(cert)
+    s = subject_attributes(cert)
     agency = session.get(Agency, caller.agency_id)
     code, org = s.get("2.5.4.97", ""), s.get("organization_name", "")
     same_agency = (_norm(code) == _norm(caller.agency_code)) if code else (
@@ -301,8 +291,6 @@ def check_certificate_owner(session: Session, caller: Caller, cert: asn1_x509.Ce
 
 
 def _credential_for_certificate(session: Session, cert: asn1_x509.Certificate) -> Credential | None:
-    from certs.ca import serial_hex
-
     for row in session.exec(select(Credential).where(Credential.serial == serial_hex(cert.serial_number))).all():
         if row.certificate == cert.dump():
             return row
@@ -312,9 +300,6 @@ def _credential_for_certificate(session: Session, cert: asn1_x509.Certificate) -
 def prepare_remote(engine: sa.Engine, store: BlobStore, settings: Settings, caller: Caller, document_id: int, *,
                    certificate: str, profile: str, level: str, appearance=None) -> SigningSession:  # type: ignore[no-untyped-def]
     """Step 1: check the certificate, prepare the revision, keep it in a SigningSession."""
-    from certs.local import local_timestamper
-    from signing.remote import load_certificate, prepare
-
     check_role(caller, profile)
     cert = load_certificate(certificate)
     with session_scope(engine) as session:
@@ -393,9 +378,6 @@ def complete_remote(engine: sa.Engine, store: BlobStore, settings: Settings, cal
                     signature: str) -> Signed:
     """Step 2: embed the client's raw signature (checked against the certificate: a wrong
     one is 422 and stores nothing), then append the revision like a server-side signature."""
-    from certs.local import local_timestamper, validation_context
-    from signing.remote import complete
-
     raw = decode_signature(signature)
     with session_scope(engine) as session:
         row = _own_session(session, caller, session_id)
@@ -428,11 +410,10 @@ def complete_remote(engine: sa.Engine, store: BlobStore, settings: Settings, cal
 
 # --- summary --------------------------------------------------------------------------
 
-def signatures_summary(session: Session, revisions: list[Revision]) -> list[dict]:
-    """One entry per signed revision: who signed (name, organisation, serial), how, when."""
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
+def signatures_summary(session: Session, revisions: list[Revision], *, internal: bool = True) -> list[dict]:
+    """One entry per signed revision: who signed (name, organisation, serial), how, when.
+    ``internal`` (the issuer agency) adds the signer's username and credential id; a
+    recipient agency sees only what the PDF itself shows."""
     out = []
     for r in revisions:
         if r.kind != "signed":
@@ -450,6 +431,21 @@ def signatures_summary(session: Session, revisions: list[Revision]) -> list[dict
 
             signer.update(name=first(NameOID.COMMON_NAME), organization=first(NameOID.ORGANIZATION_NAME),
                           serial=cred.serial)
-        out.append({"seq": r.seq, "profile": r.profile, "level": r.level, "credential_id": r.credential_id,
+        if not internal:
+            signer["username"] = None
+        out.append({"seq": r.seq, "profile": r.profile, "level": r.level,
+                    "credential_id": r.credential_id if internal else None,
                     "sha256": r.blob_sha256, "signer": signer, "signed_at": audit._iso(r.created_at)})
     return out
+
+
+def summary_for(session: Session, caller: Caller, document_id: int) -> dict:
+    """The signatures in the newest revision the caller may read. Every signature made
+    before it is inside that file (incremental updates), so a recipient sees them all."""
+    document, visible = readable(session, caller, document_id)
+    upto = visible[-1].seq
+    revisions = list(session.exec(select(Revision).where(Revision.document_id == document_id,
+                                                         Revision.seq <= upto).order_by(Revision.seq)).all())
+    internal = document.issuer_agency_id == caller.agency_id
+    return {"document_id": document.id, "state": document.state,
+            "signatures": signatures_summary(session, revisions, internal=internal)}

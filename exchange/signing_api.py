@@ -151,9 +151,7 @@ def post_signature(document_id: int, body: dict):  # type: ignore[no-untyped-def
                     "cryptographic check use `GET /api/v1/documents/{id}/verification`.")
 def get_signatures(document_id: int):  # type: ignore[no-untyped-def]
     with session_scope(engine_from_app()) as session:
-        document, revisions = documents.readable(session, current_caller(), document_id)
-        return {"document_id": document.id, "state": document.state,
-                "signatures": signatures.signatures_summary(session, revisions)}
+        return signatures.summary_for(session, current_caller(), document_id)
 
 
 @bp.post("/documents/<int:document_id>/signatures/prepare")

@@ -174,7 +174,7 @@ def test_timestamp_service_down_is_503_and_changes_nothing(client, app, engine, 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed once we leave: nobody answers there
-    monkeypatch.setattr("certs.local.local_timestamper",
+    monkeypatch.setattr("exchange.signatures.local_timestamper",
                         lambda settings: HTTPTimeStamper(f"http://127.0.0.1:{port}/tsa", timeout=2))
     sw = signing_world
     doc_id = upload(client, sw)
@@ -236,3 +236,44 @@ def test_concurrent_signatures_never_fork_the_chain(client, app, engine, setting
     report = verify(blobs[-1], trust_roots=trust_roots(settings))
     assert len(report.signatures) == codes.count(201)
     assert all(s.intact for s in report.signatures), report.to_json()
+
+
+def test_a_document_certified_with_no_changes_allowed_is_409(client, app, engine, settings, signing_world):
+    import io
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    from certs.issuance import load_signing_credential
+    from tests.exchange_fixtures import make_pdf, upload_via_api
+
+    sw = signing_world
+    with session_scope(engine) as s:
+        credential = load_signing_credential(s, settings, sw.credentials["signer"])
+    meta = signers.PdfSignatureMetadata(field_name="Cert", certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES)
+    certified = signers.PdfSigner(meta, credential.signer).sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(make_pdf("Đã chứng thực")))).getvalue()
+    doc_id = upload_via_api(client, sw.headers("clerk"), pdf=certified).get_json()["id"]
+    before = snapshot(engine, app)
+    r = _sign(client, sw, doc_id, "signer", profile="person")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "document_locked", r.get_json()
+    assert snapshot(engine, app) == before
+
+
+def test_a_recipient_sees_the_signatures_but_not_internal_ids(client, engine, signing_world):
+    sw = signing_world
+    doc_id = upload(client, sw)
+    assert _sign(client, sw, doc_id, "signer", profile="person", level="B-B").status_code == 201
+    assert _sign(client, sw, doc_id, "clerk", profile="seal", level="B-B").status_code == 201
+    commune = sw.world.all_communes[0]
+    r = client.post(f"/api/v1/documents/{doc_id}/dispatches", json={"to": [commune]},
+                    headers={**sw.headers("clerk"), "Idempotency-Key": "k1"})
+    assert r.status_code in (200, 201), r.get_json()
+    seen = client.get(f"/api/v1/documents/{doc_id}/signatures", headers=sw.world.headers(commune))
+    assert seen.status_code == 200, seen.get_json()
+    entries = seen.get_json()["signatures"]
+    assert [(e["profile"], e["signer"]["name"]) for e in entries] == [
+        ("person", "Trần Văn Ánh"), ("seal", "UBND tỉnh Thử Nghiệm")]
+    assert all(e["signer"]["username"] is None and e["credential_id"] is None for e in entries)
+    own = client.get(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("auditor")).get_json()
+    assert own["signatures"][0]["signer"]["username"] == "lanhdao.tinh"
