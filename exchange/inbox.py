@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,24 +30,41 @@ LIMIT_MAX = 200
 WAIT_MAX = 60
 UNTRUSTED_WAIT_SLICE_S = 1.0  # without a listener, look again this often
 
-_sender = sa.orm.aliased(Agency, name="sender")
-_addressed = sa.orm.aliased(Agency, name="addressed")
-_ITEMS = (
-    sa.select(Delivery.id, Delivery.seq, Delivery.status, Delivery.incoming_number, Delivery.trace,
-              Delivery.created_at, Delivery.recipient_agency_id, Delivery.addressed_agency_id,
-              _addressed.code, _sender.code, _sender.name, Revision.seq, Revision.blob_sha256, Revision.size,
-              Document.id, Document.number, Document.notation, Document.doc_type, Document.subject,
-              Document.urgency, Document.confidentiality, Document.issued_on, Document.place,
-              Document.signer_name, Document.signer_position, Document.due_on, Document.reply_to_id)
-    .join(Dispatch, Dispatch.id == Delivery.dispatch_id)
-    .join(Revision, Revision.id == Dispatch.revision_id)
-    .join(Document, Document.id == Delivery.document_id)
-    .join(_sender, _sender.id == Dispatch.sender_agency_id)
-    .join(_addressed, _addressed.id == Delivery.addressed_agency_id)
+# The page in two steps. The delivery rows (what changes: status, number) come from one
+# indexed query on (recipient_agency_id, seq). What a delivery shows of its dispatch — the
+# document's metadata, the dispatched revision, the sender, the trace — never changes once
+# sent (documents are not edited after dispatch; a dispatch points at one revision), and one
+# dispatch reaches up to thousands of inboxes: it is built once per process and kept in a
+# bounded cache, filled by one query for the dispatches a page has not seen yet.
+_ROWS = (
+    sa.select(Delivery.id, Delivery.seq, Delivery.status, Delivery.incoming_number, Delivery.created_at,
+              Delivery.recipient_agency_id, Delivery.addressed_agency_id, Delivery.dispatch_id, Delivery.trace)
     .where(Delivery.recipient_agency_id == sa.bindparam("agency"), Delivery.seq > sa.bindparam("after"))
     .order_by(Delivery.seq)
     .limit(sa.bindparam("limit"))
 )
+_DISPATCHES = (
+    sa.select(Dispatch.id, Revision.seq, Revision.blob_sha256, Revision.size, Agency.code, Agency.name,
+              Document.id, Document.number, Document.notation, Document.doc_type, Document.subject,
+              Document.urgency, Document.confidentiality, Document.issued_on, Document.place,
+              Document.signer_name, Document.signer_position, Document.due_on, Document.reply_to_id)
+    .join(Revision, Revision.id == Dispatch.revision_id)
+    .join(Document, Document.id == Dispatch.document_id)
+    .join(Agency, Agency.id == Dispatch.sender_agency_id)
+    .where(Dispatch.id.in_(sa.bindparam("ids", expanding=True)))
+)
+CACHE_MAX = 20000
+
+
+class _Caches:
+    """Per database (engine): dispatch id → the unchanging part of its items; trace text → hops."""
+
+    def __init__(self) -> None:
+        self.shared: dict[int, dict[str, Any]] = {}
+        self.traces: dict[str, Any] = {}
+
+
+_caches: "weakref.WeakKeyDictionary[Engine, _Caches]" = weakref.WeakKeyDictionary()
 
 
 def parse_cursor(after: str | None) -> int:
@@ -63,36 +81,56 @@ def _when(value: Any) -> str | None:
     return iso(value) if isinstance(value, datetime) else value.isoformat()
 
 
-def _items(rows: list[sa.Row]) -> list[dict[str, Any]]:
-    traces: dict[str, Any] = {}  # one dispatch's deliveries share one trace text: parse it once
+def _remember(cache: dict, key: Any, value: Any) -> Any:
+    if len(cache) >= CACHE_MAX:
+        cache.clear()  # crude but bounded; refilled by the next pages
+    cache[key] = value
+    return value
+
+
+def _shared_parts(conn: sa.Connection, cache: dict, dispatch_ids: set[int]) -> dict[int, dict[str, Any]]:
+    missing = [i for i in dispatch_ids if i not in cache]
+    if missing:
+        for (dispatch_id, revision_seq, sha256, size, sender_code, sender_name, doc_id, number, notation,
+             doc_type, subject, urgency, confidentiality, issued_on, place, signer_name, signer_position,
+             due_on, reply_to) in conn.execute(_DISPATCHES, {"ids": missing}):
+            _remember(cache, dispatch_id, {
+                "document": {
+                    "id": doc_id, "sha256": sha256, "size": size, "revision": revision_seq,
+                    "number": number, "notation": notation, "doc_type": doc_type, "subject": subject,
+                    "urgency": urgency, "confidentiality": confidentiality, "issued_on": _when(issued_on),
+                    "place": place, "signer_name": signer_name, "signer_position": signer_position,
+                    "due_on": _when(due_on), "reply_to": reply_to,
+                },
+                "sender": sender_code,
+                "sender_name": sender_name,
+                "content_url": f"/api/v1/documents/{doc_id}/content?revision={revision_seq}",
+            })
+    return {i: cache[i] for i in dispatch_ids if i in cache}
+
+
+def _items(conn: sa.Connection, caches: _Caches, rows: list[sa.Row]) -> list[dict[str, Any]]:
+    shared = _shared_parts(conn, caches.shared, {row[7] for row in rows})
+    redirected = {row[6] for row in rows if row[6] != row[5]}
+    codes = dict(conn.execute(sa.select(Agency.id, Agency.code).where(Agency.id.in_(redirected))).all()) \
+        if redirected else {}
     out = []
-    for (delivery_id, seq, status, incoming_number, trace, created_at, recipient_id, addressed_id, addressed_code,
-         sender_code, sender_name, revision_seq, sha256, size, doc_id, number, notation, doc_type, subject,
-         urgency, confidentiality, issued_on, place, signer_name, signer_position, due_on, reply_to) in rows:
-        hops = traces.get(trace)
+    for delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace in rows:
+        hops = caches.traces.get(trace)
         if hops is None:
-            hops = traces[trace] = json.loads(trace or "[]")
+            hops = _remember(caches.traces, trace, json.loads(trace or "[]"))
         item: dict[str, Any] = {
             "delivery_id": delivery_id,
             "seq": seq,
-            "document": {
-                "id": doc_id, "sha256": sha256, "size": size, "revision": revision_seq,
-                "number": number, "notation": notation, "doc_type": doc_type, "subject": subject,
-                "urgency": urgency, "confidentiality": confidentiality, "issued_on": _when(issued_on),
-                "place": place, "signer_name": signer_name, "signer_position": signer_position,
-                "due_on": _when(due_on), "reply_to": reply_to,
-            },
-            "sender": sender_code,
-            "sender_name": sender_name,
+            **shared[dispatch_id],
             "status": status,
             "code": CODES[status],
             "incoming_number": incoming_number,
             "trace": hops,
             "created_at": _when(created_at),
-            "content_url": f"/api/v1/documents/{doc_id}/content?revision={revision_seq}",
         }
         if addressed_id != recipient_id:
-            item["addressed_to"] = addressed_code
+            item["addressed_to"] = codes.get(addressed_id)
         out.append(item)
     return out
 
@@ -104,10 +142,12 @@ def fetch(engine: Engine, agency_id: int, after: int, limit: int) -> list[dict[s
         return []
     token = notifier.snapshot(agency_id)
     with engine.connect() as conn:
-        rows = conn.execute(_ITEMS, {"agency": agency_id, "after": after, "limit": limit}).all()
+        rows = conn.execute(_ROWS, {"agency": agency_id, "after": after, "limit": limit}).all()
+        caches = _caches.get(engine) or _caches.setdefault(engine, _Caches())
+        items = _items(conn, caches, rows) if rows else []
     if len(rows) < limit:
         notifier.record_exhausted(agency_id, rows[-1][1] if rows else after, token)
-    return _items(rows)
+    return items
 
 
 def poll(engine: Engine, caller: "Caller", after: str | None = None, limit: int = 50,
