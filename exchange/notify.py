@@ -27,6 +27,7 @@ import threading
 import time
 import weakref
 from typing import Iterable
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -167,7 +168,11 @@ class Notifier:
         import sqlite3
 
         path = sa.engine.make_url(self.url).database
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
+        if not path or path == ":memory:":  # private to one connection: nothing to watch, marks stay off
+            while not self._done(stop):
+                stop.wait(1.0)
+            return
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=5, check_same_thread=False)
         try:
             version = conn.execute("PRAGMA data_version").fetchone()[0]
             self._set_listening(True, stop)
