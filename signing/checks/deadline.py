@@ -7,6 +7,10 @@ A worker thread also keeps pyHanko's `asyncio.run` away from a caller that runs 
 loop. (Measured alternative: running in the caller's thread under a watchdog thread cost
 more CPU per document than this hand-off, see bench/verify.py.)
 
+Under gevent (gunicorn -k gevent, docs/deployment.md) a `threading.Thread` is a greenlet,
+so the work goes to gevent's pool of real OS threads instead and the request's greenlet
+waits cooperatively: the deadline holds and the worker's other requests keep running.
+
 `VerificationTimeout` derives from BaseException so that no `except Exception` on the way
 (ours or a library's) can swallow it. Code blocked inside C (PDFium) stops when it returns.
 """
@@ -25,6 +29,9 @@ class VerificationTimeout(BaseException):
 
 def call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
     """``fn()`` in a fresh worker thread; the caller waits at most ``timeout_s`` seconds."""
+    pool = _gevent_threadpool()
+    if pool is not None:
+        return _in_gevent_threadpool(pool, fn, timeout_s)
     box: dict[str, object] = {}
 
     def work() -> None:
@@ -43,6 +50,47 @@ def call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["result"]  # type: ignore[return-value]
+
+
+def _gevent_threadpool():  # type: ignore[no-untyped-def]
+    """gevent's pool of real OS threads when gevent has patched `threading` (gunicorn -k gevent).
+
+    There a `threading.Thread` is a greenlet: CPU-bound validation would never yield, so no
+    deadline could fire and every other request of the worker would wait. In the hub's
+    thread pool the work runs on an OS thread and the request's greenlet waits cooperatively.
+    """
+    try:
+        from gevent import monkey
+    except ImportError:
+        return None
+    if not monkey.is_module_patched("threading"):
+        return None
+    import gevent
+
+    return gevent.get_hub().threadpool
+
+
+def _in_gevent_threadpool(pool, fn: Callable[[], T], timeout_s: float) -> T:  # type: ignore[no-untyped-def]
+    import gevent
+    from gevent import monkey
+
+    real_ident = monkey.get_original("_thread", "get_ident")
+    idents: list[int] = []
+
+    def work() -> T | None:
+        idents.append(real_ident())
+        try:
+            return fn()
+        except VerificationTimeout:
+            return None  # the caller has already given up; keep gevent from logging it
+
+    job = pool.spawn(work)
+    try:
+        return job.get(timeout=timeout_s)  # type: ignore[no-any-return]
+    except gevent.Timeout:
+        if idents:
+            _raise_in(idents[0], VerificationTimeout)
+        raise VerificationTimeout(f"validation exceeded {timeout_s:.1f} s") from None
 
 
 def _raise_in(ident: int | None, exc: type[BaseException]) -> None:

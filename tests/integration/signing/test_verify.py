@@ -276,3 +276,43 @@ def test_time_budget_turns_a_slow_validation_into_failed(pki, signed_lt, monkeyp
     monkeypatch.setattr(v._Verification, "run", slow)
     report = check(signed_lt, pki, time_budget_s=0.3)
     assert report.indication == FAILED and "TIMEOUT" in codes(report)
+
+
+GEVENT_SCRIPT = """
+from gevent import monkey; monkey.patch_all()
+import gevent, sys, time
+from signing.checks.deadline import VerificationTimeout, call_with_deadline
+from signing.verify import verify
+from tests import verify_fixtures as fx
+
+def spin():
+    while True:
+        pass
+
+try:
+    call_with_deadline(spin, 0.3)
+    print("no timeout")
+except VerificationTimeout:
+    print("timeout")
+ticks = []
+def ticker():
+    for _ in range(10):
+        ticks.append(1)
+        gevent.sleep(0.01)
+doc = fx.sign(fx.make_pdf(), level="B-LT")
+jobs = [gevent.spawn(verify, doc, trust_roots=[fx.pki().root]) for _ in range(3)] + [gevent.spawn(ticker)]
+gevent.joinall(jobs)
+print(",".join(j.value.indication for j in jobs[:3]), len(ticks))
+"""
+
+
+def test_under_gevent_the_deadline_holds_and_other_greenlets_run():
+    """Production runs gunicorn -k gevent (docs/deployment.md): there threading is greenlets."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", GEVENT_SCRIPT], cwd=root, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["timeout", "PASSED,PASSED,PASSED", "10"], out.stdout + out.stderr[-2000:]
