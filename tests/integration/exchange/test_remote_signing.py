@@ -227,3 +227,27 @@ def test_a_clerk_seals_remotely_with_the_agencys_token(client, settings, signing
     report = verify(content(client, sw, doc_id), trust_roots=trust_roots(settings))
     assert report.indication == "PASSED", report.to_json()
     assert [s.signer.name for s in report.signatures] == [SIGNER_NAME, agency_name]
+
+
+def test_two_completes_at_once_make_one_revision(client, app, engine, signing_world, held):
+    import threading
+
+    sw = signing_world
+    doc_id = upload(client, sw)
+    prepared = _prepare(client, sw, doc_id, certificate=held.pem, profile="person", level="B-B").get_json()
+    signature = held.sign_digest(prepared["digest"])
+    barrier, results = threading.Barrier(2), []
+
+    def go() -> None:
+        with app.test_client() as c:
+            barrier.wait()
+            results.append(_complete(c, sw, prepared["session_id"], signature).status_code)
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == [201, 409], results
+    with session_scope(engine) as s:
+        assert [r.seq for r in s.exec(select(Revision).where(Revision.document_id == doc_id))] == [1, 2]
