@@ -31,8 +31,19 @@ _MAX_SIDE = 2000  # pixels: bound on a rendered page's longer side
 _SIG_COVER_SHARE = 0.5  # a later signature may cover at most half the signed ink under it
 _MIN_INK = 12  # pixels: less ink than this under a signature is nothing to hide
 
+def _native_lock() -> Any:
+    """An OS-level lock even under gevent: renders run on gevent's native thread pool."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return threading.Lock()
+    if monkey.is_module_patched("threading"):
+        return monkey.get_original("_thread", "allocate_lock")()
+    return threading.Lock()
+
+
 # PDFium is not thread-safe; one render at a time per process.
-_PDFIUM_LOCK = threading.Lock()
+_PDFIUM_LOCK = _native_lock()
 
 
 class VisualCheckUnavailable(Exception):

@@ -299,7 +299,8 @@ def ticker():
     for _ in range(10):
         ticks.append(1)
         gevent.sleep(0.01)
-doc = fx.sign(fx.make_pdf(), level="B-LT")
+person = fx.sign(fx.make_pdf(), level="B-LT", box=(350, 100, 550, 160))
+doc = fx.sign(person, level="B-LT", field="Seal", who="second", box=(300, 90, 420, 170))  # renders pages
 jobs = [gevent.spawn(verify, doc, trust_roots=[fx.pki().root]) for _ in range(3)] + [gevent.spawn(ticker)]
 gevent.joinall(jobs)
 print(",".join(j.value.indication for j in jobs[:3]), len(ticks))
