@@ -54,6 +54,9 @@ def test_b_lta_lists_the_document_timestamp(pki):
     report = check(fx.sign(fx.make_pdf(), level="B-LTA"), pki)
     assert report.indication == PASSED, report.to_json()
     assert [s.kind for s in report.signatures] == ["signature", "doc_timestamp"]
+    import json
+
+    assert json.loads(json.dumps(report.to_json(), ensure_ascii=False))["signatures"][1]["kind"] == "doc_timestamp"
 
 
 def test_untrusted_root_is_indeterminate_not_failed(pki, signed_lt):
