@@ -1,0 +1,105 @@
+"""Document upload over HTTP beside a bare blob-store put of the same bytes, same run.
+
+- *ours*: ``POST /api/v1/documents`` (multipart ``file`` + ``metadata``) to the app on a
+  werkzeug server thread on 127.0.0.1, through ``requests`` with a bearer token: auth,
+  multipart parsing (Werkzeug spools the file to disk), the light PDF check, the blob put,
+  the Document + Revision + audit event transaction, the JSON answer;
+- *bare*: ``FilesystemBlobStore.put`` of the same bytes into a fresh folder (temp file,
+  fsync, rename) — the least any upload must do.
+
+Every upload sends fresh bytes (the store would skip a blob it already has). Rounds
+alternate ours/bare; the median counts. Last line: the ratio of the medians.
+
+    .venv/bin/python bench/upload.py [--mb 20] [--rounds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def padded_pdf(megabytes: int, salt: bytes) -> bytes:
+    """A valid PDF whose body carries ``megabytes`` of comment lines (random salt first)."""
+    from tests.exchange_fixtures import make_pdf
+
+    pdf = make_pdf("bench " + salt.hex())
+    cut = pdf.index(b"1 0 obj")
+    filler = b"%" + salt.hex().encode() + b"\n" + (b"%" + b"x" * 1022 + b"\n") * (megabytes * 1024)
+    shift = len(filler)
+    head, body = pdf[:cut], pdf[cut:]
+    xref_at = body.rindex(b"xref\n")
+    table = body[xref_at:].split(b"\n")
+    fixed = [b"%010d 00000 n " % (int(line[:10]) + shift) if line.endswith(b" n ") else line for line in table]
+    start = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    out = head + filler + body[:xref_at] + b"\n".join(fixed)
+    return out.replace(b"startxref\n%d\n" % start, b"startxref\n%d\n" % (start + shift))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from settings import Settings
+    from storage.blobs import FilesystemBlobStore
+    from storage.db import make_engine, session_scope
+    from storage.schema import import_all_models
+    from tests.exchange_fixtures import DOCUMENT_METADATA, auth, build_world
+
+    work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
+    url = f"sqlite:///{work / 'bench.db'}"
+    engine = make_engine(url)
+    import_all_models().create_all(engine)
+    with session_scope(engine, write=True) as s:
+        world = build_world(s)
+    engine.dispose()
+    app = create_app(Settings(data_dir=work / "var", database_url=url, max_upload_mb=args.mb + 10))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    bare_store = FilesystemBlobStore(work / "bare")
+    http = requests.Session()
+    headers = auth(world.token("clerk"))
+
+    ours, bare = [], []
+    for _ in range(args.rounds):
+        data = padded_pdf(args.mb, os.urandom(16))
+        started = time.perf_counter()
+        r = http.post(f"{base}/api/v1/documents", headers=headers, timeout=300,
+                      files={"file": ("bench.pdf", io.BytesIO(data), "application/pdf")},
+                      data={"metadata": json.dumps(DOCUMENT_METADATA)})
+        ours.append(time.perf_counter() - started)
+        assert r.status_code == 201, r.text
+        data = padded_pdf(args.mb, os.urandom(16))
+        started = time.perf_counter()
+        bare_store.put(io.BytesIO(data))
+        bare.append(time.perf_counter() - started)
+    server.shutdown()
+    app.extensions["lienthong.engine"].dispose()
+
+    size_mb = len(data) / 1024 / 1024
+    o, b = statistics.median(ours), statistics.median(bare)
+    print(f"{args.rounds} rounds, {size_mb:.1f} MiB PDF each, SQLite + filesystem store, {os.cpu_count()} CPUs")
+    print(f"ours: POST /api/v1/documents over HTTP     {o * 1000:8.0f} ms  {size_mb / o:7.1f} MiB/s")
+    print(f"bare: FilesystemBlobStore.put, same bytes  {b * 1000:8.0f} ms  {size_mb / b:7.1f} MiB/s")
+    print(f"ratio ours/bare (median time): {o / b:.2f}")
+
+
+if __name__ == "__main__":
+    main()
