@@ -92,6 +92,61 @@ def users_create(username: str, agency_code: str, roles: str, full_name: str, po
         _fail(exc)
 
 
+@users_cli.command("passwd", help="Set a user's password (prompt or LIENTHONG_PASSWORD); ends their web sessions.")
+@click.argument("username")
+def users_passwd(username: str) -> None:
+    from exchange.users import set_password
+
+    password = os.environ.get("LIENTHONG_PASSWORD") or click.prompt(
+        "Mật khẩu mới / new password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _db() as session:
+            set_password(session, username, password)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"đã đổi mật khẩu / password changed: {username}")
+
+
+@users_cli.command("roles", help="Replace a user's roles, e.g. clerk,signer (empty string: none).")
+@click.argument("username")
+@click.argument("roles")
+def users_roles(username: str, roles: str) -> None:
+    from exchange.users import set_roles
+
+    try:
+        with _db() as session:
+            user = set_roles(session, username, roles)
+            click.echo(f"{username}: {user.roles or '-'}")
+    except ServiceError as exc:
+        _fail(exc)
+
+
+@users_cli.command("deactivate", help="Refuse a user everywhere (web sessions and tokens) from now on.")
+@click.argument("username")
+def users_deactivate(username: str) -> None:
+    from exchange.users import set_active
+
+    try:
+        with _db() as session:
+            set_active(session, username, False)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"đã khóa / deactivated: {username}")
+
+
+@users_cli.command("activate", help="Let a deactivated user in again.")
+@click.argument("username")
+def users_activate(username: str) -> None:
+    from exchange.users import set_active
+
+    try:
+        with _db() as session:
+            set_active(session, username, True)
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"đã mở khóa / activated: {username}")
+
+
 tokens_cli = AppGroup("tokens", help="API tokens.")
 
 

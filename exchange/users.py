@@ -55,8 +55,10 @@ def create_user(session: Session, *, username: str, agency_code: str, roles, ful
         problems["full_name"] = "bắt buộc, tối đa 255 ký tự / required, at most 255 characters"
     if len(position) > 255:
         problems["position"] = "tối đa 255 ký tự / at most 255 characters"
-    if len(password or "") < MIN_PASSWORD:
-        problems["password"] = f"ít nhất {MIN_PASSWORD} ký tự / at least {MIN_PASSWORD} characters"
+    try:
+        _check_password(password)
+    except Unprocessable as exc:
+        problems.update(exc.fields or {})
     if problems:
         raise Unprocessable("dữ liệu người dùng không hợp lệ / invalid user", fields=problems)
     role_list = parse_roles(roles)
@@ -69,6 +71,49 @@ def create_user(session: Session, *, username: str, agency_code: str, roles, ful
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, agency_code=agency.code, action="user.create",
+                 object=f"user:{username}", details={"roles": role_list})
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        message = f"ít nhất {MIN_PASSWORD} ký tự / at least {MIN_PASSWORD} characters"
+        raise Unprocessable(message, fields={"password": message})
+
+
+def _agency_code(session: Session, user: User) -> str:
+    agency = session.get(Agency, user.agency_id)
+    return agency.code if agency else ""
+
+
+def set_password(session: Session, username: str, password: str, *, actor: str = "cli") -> User:
+    """A new password; the user's existing web sessions end (their cookie no longer matches)."""
+    _check_password(password)
+    user = get_user(session, username)
+    user.password_hash = _hasher.hash(password)
+    session.add(user)
+    audit.record(session, actor=actor, agency_code=_agency_code(session, user), action="user.password",
+                 object=f"user:{username}")
+    return user
+
+
+def set_active(session: Session, username: str, active: bool, *, actor: str = "cli") -> User:
+    """Deactivated users are refused everywhere at once: web sessions and tokens alike."""
+    user = get_user(session, username)
+    if user.active != active:
+        user.active = active
+        session.add(user)
+        audit.record(session, actor=actor, agency_code=_agency_code(session, user),
+                     action="user.activate" if active else "user.deactivate", object=f"user:{username}")
+    return user
+
+
+def set_roles(session: Session, username: str, roles, *, actor: str = "cli") -> User:  # type: ignore[no-untyped-def]
+    role_list = parse_roles(roles)
+    user = get_user(session, username)
+    user.roles = ",".join(role_list)
+    session.add(user)
+    audit.record(session, actor=actor, agency_code=_agency_code(session, user), action="user.roles",
                  object=f"user:{username}", details={"roles": role_list})
     return user
 

@@ -142,3 +142,28 @@ def test_the_cookie_is_secure_behind_https(settings, engine, world):
         assert r.status_code == 200 and "Secure" in r.headers["Set-Cookie"]
     finally:
         app.extensions["lienthong.engine"].dispose()
+
+
+def test_cli_password_roles_and_deactivation(app, client, world, engine):
+    runner = app.test_cli_runner()
+    client.post("/api/v1/session", json={"username": "vanthu.tinh", "password": world.password})
+    assert client.get("/api/v1/agencies").status_code == 200
+    new = "mật-khẩu-mới-của-văn-thư"
+    assert runner.invoke(args=["users", "passwd", "vanthu.tinh"], env={"LIENTHONG_PASSWORD": new}).exit_code == 0
+    assert client.get("/api/v1/agencies").status_code == 401  # the old session ended
+    assert client.post("/api/v1/session", json={"username": "vanthu.tinh", "password": new}).status_code == 200
+    assert runner.invoke(args=["users", "passwd", "vanthu.tinh"], env={"LIENTHONG_PASSWORD": "ngắn"}).exit_code == 1
+
+    assert runner.invoke(args=["users", "roles", "vanthu.tinh", "clerk,auditor"]).exit_code == 0
+    assert client.get("/api/v1/audit/verify", headers=world.headers("clerk")).status_code == 200
+    assert runner.invoke(args=["users", "roles", "vanthu.tinh", "chief"]).exit_code == 1
+
+    assert runner.invoke(args=["users", "deactivate", "vanthu.tinh"]).exit_code == 0
+    assert client.get("/api/v1/agencies").status_code == 401
+    assert client.get("/api/v1/agencies", headers=world.headers("clerk")).status_code == 401
+    assert client.post("/api/v1/session", json={"username": "vanthu.tinh", "password": new}).status_code == 401
+    assert runner.invoke(args=["users", "activate", "vanthu.tinh"]).exit_code == 0
+    assert client.get("/api/v1/agencies", headers=world.headers("clerk")).status_code == 200
+    with session_scope(engine) as s:
+        actions = s.exec(sa.select(AuditEvent.action).where(AuditEvent.object == "user:vanthu.tinh")).scalars().all()
+    assert {"user.password", "user.roles", "user.deactivate", "user.activate"} <= set(actions)
