@@ -142,6 +142,8 @@ def fetch(engine: Engine, agency_id: int, after: int, limit: int) -> list[dict[s
         return []
     token = notifier.snapshot(agency_id)
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # single reads: no BEGIN/ROLLBACK round trips
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         rows = conn.execute(_ROWS, {"agency": agency_id, "after": after, "limit": limit}).all()
         caches = _caches.get(engine) or _caches.setdefault(engine, _Caches())
         items = _items(conn, caches, rows) if rows else []
