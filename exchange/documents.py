@@ -22,7 +22,7 @@ from exchange.schemas import SECRET_LEVELS, DocumentMetadataIn
 from storage.blobs import BlobRef, BlobStore
 
 HEADER_WINDOW = 1024  # PDF 1.7 §7.5.2 readers accept the header within the first 1024 bytes
-TAIL_WINDOW = 2048
+TAIL_WINDOW = 32 * 1024  # some producers leave padding or junk after the last %%EOF
 TRAILER_SCAN_MAX = 16 * 1024 * 1024
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF")
 _OBJ = re.compile(rb"\s*\d+\s+\d+\s+obj\b")
@@ -32,8 +32,9 @@ _OBJ = re.compile(rb"\s*\d+\s+\d+\s+obj\b")
 
 def inspect_pdf(stream: BinaryIO) -> int:
     """Check, without a PDF library, that ``stream`` is a complete, unencrypted PDF: the
-    header, a final ``startxref``/``%%EOF`` pointing at a cross-reference section, and no
-    ``/Encrypt`` in the last trailer. Returns the size; leaves the stream at its start."""
+    header, a final ``startxref``/``%%EOF`` pointing at a cross-reference section (or, if
+    the offset is off, a classic trailer in the tail), and no ``/Encrypt`` in that trailer.
+    Returns the size; leaves the stream at its start."""
     stream.seek(0)
     head = stream.read(HEADER_WINDOW)
     if b"%PDF-" not in head:
@@ -49,20 +50,39 @@ def inspect_pdf(stream: BinaryIO) -> int:
         stream.seek(0)
         raise damaged
     offset = int(matches[-1].group(1))
-    if offset >= size:
-        stream.seek(0)
-        raise damaged
-    stream.seek(offset)
-    section = stream.read(min(size - offset, TRAILER_SCAN_MAX))
+    trailer = b""
+    if offset < size:
+        stream.seek(offset)
+        trailer = _trailer_at(stream.read(min(size - offset, TRAILER_SCAN_MAX)))
+    if not trailer:
+        # Readers rebuild a file whose startxref is off (common after a careless rewrite);
+        # accept it if the tail still holds a classic trailer dictionary.
+        last_startxref = matches[-1].start()
+        start = tail.rfind(b"trailer", 0, last_startxref)
+        trailer = tail[start:last_startxref] if start >= 0 else b""
     stream.seek(0)
-    if not (section.startswith(b"xref") or _OBJ.match(section)):
+    if not trailer:
         raise damaged
-    # the last section's trailer (classic) or dictionary (xref stream) names /Encrypt if any
-    if b"/Encrypt" in section:
+    if b"/Encrypt" in trailer:
         raise Unprocessable("tệp PDF được mã hóa: hãy gửi bản không đặt mật khẩu / the PDF is encrypted; "
                             "send it without a password", code="pdf_encrypted",
                             fields={"file": "PDF có mật khẩu / encrypted PDF"})
     return size
+
+
+def _trailer_at(section: bytes) -> bytes:
+    """The trailer dictionary of the cross-reference section ``section`` starts with (a
+    classic table), or the xref stream's own dictionary; empty if it starts with neither.
+    Either names /Encrypt when the file is encrypted (in a linearised file the last
+    startxref points at the first-page section, whose trailer carries /Encrypt as well)."""
+    if section.startswith(b"xref"):
+        start = section.find(b"trailer")
+        end = section.find(b"startxref", start)
+        return section[start:end] if start >= 0 else b""
+    if _OBJ.match(section):
+        end = section.find(b"stream")
+        return section[:end] if end >= 0 else b""
+    return b""
 
 
 # --- metadata -----------------------------------------------------------------------------

@@ -51,10 +51,35 @@ def test_truncated_pdfs_are_422(cut):
     assert err.value.fields == {"file": "PDF không trọn vẹn / incomplete PDF"}
 
 
-def test_a_startxref_pointing_nowhere_is_422():
+def test_a_wrong_startxref_is_forgiven_when_a_trailer_is_there():
+    # readers rebuild such files; the classic trailer in the tail still says "not encrypted"
     pdf = make_pdf().replace(b"startxref\n", b"startxref\n9")
+    inspect_pdf(io.BytesIO(pdf))
+    encrypted = encrypted_pdf()
+    wrong = encrypted.replace(b"startxref\n", b"startxref\n9")
+    with pytest.raises(Unprocessable) as err:
+        inspect_pdf(io.BytesIO(wrong))
+    assert err.value.code == "pdf_encrypted"
+
+
+def _xref_stream_pdf() -> bytes:
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    out = io.BytesIO()
+    PdfFileWriter(stream_xrefs=True).write(out)
+    return out.getvalue()
+
+
+def test_an_xref_stream_pdf_passes_and_a_wrong_offset_without_trailer_is_422():
+    pdf = _xref_stream_pdf()
+    assert b"trailer" not in pdf
+    inspect_pdf(io.BytesIO(pdf))
     with pytest.raises(Unprocessable):
-        inspect_pdf(io.BytesIO(pdf))
+        inspect_pdf(io.BytesIO(pdf.replace(b"startxref\n", b"startxref\n1")))
+
+
+def test_junk_after_the_last_eof_is_tolerated():
+    inspect_pdf(io.BytesIO(make_pdf() + b"\0" * 4000))
 
 
 def test_an_encrypted_pdf_is_422():
