@@ -37,7 +37,9 @@ UNTRUSTED_WAIT_SLICE_S = 1.0  # without a listener, look again this often
 # dispatch reaches up to thousands of inboxes: it is built once per process and kept in a
 # bounded cache, filled by one query for the dispatches a page has not seen yet.
 _ROWS = (
-    sa.select(Delivery.id, Delivery.seq, Delivery.status, Delivery.incoming_number, Delivery.created_at,
+    # created_at as stored: SQLite's text needs no parsing to be shown (see _when)
+    sa.select(Delivery.id, Delivery.seq, Delivery.status, Delivery.incoming_number,
+              sa.type_coerce(Delivery.created_at, sa.String),
               Delivery.recipient_agency_id, Delivery.addressed_agency_id, Delivery.dispatch_id, Delivery.trace)
     .where(Delivery.recipient_agency_id == sa.bindparam("agency"), Delivery.seq > sa.bindparam("after"))
     .order_by(Delivery.seq)
@@ -76,8 +78,10 @@ def parse_cursor(after: str | None) -> int:
 
 
 def _when(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite's stored text, UTC: "2026-11-26 11:08:16.259355"
+        return value.replace(" ", "T", 1) + "Z" if len(value) > 10 and value[10] == " " else value
     return iso(value) if isinstance(value, datetime) else value.isoformat()
 
 
@@ -135,6 +139,28 @@ def _items(conn: sa.Connection, caches: _Caches, rows: list[sa.Row]) -> list[dic
     return out
 
 
+def _read_rows(conn: sa.Connection, params: dict[str, int]) -> list:
+    """The page's delivery rows, as one statement outside any explicit transaction: on
+    PostgreSQL in autocommit (no BEGIN/ROLLBACK round trips), on SQLite straight through the
+    driver (its own implicit read transaction; the engine would add BEGIN and ROLLBACK)."""
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="AUTOCOMMIT").execute(_ROWS, params).all()
+    compiled = _compiled.get(conn.dialect.name)
+    if compiled is None:
+        compiled = _compiled[conn.dialect.name] = _ROWS.compile(dialect=conn.dialect)
+    bound = compiled.construct_params(params)
+    args = tuple(bound[name] for name in compiled.positiontup) if compiled.positional else bound
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+_compiled: dict[str, sa.sql.compiler.Compiled] = {}
+
+
 def fetch(engine: Engine, agency_id: int, after: int, limit: int) -> list[dict[str, Any]]:
     """One indexed query, or none when this process knows nothing newer exists."""
     notifier = notify.notifier_for(engine)
@@ -142,9 +168,7 @@ def fetch(engine: Engine, agency_id: int, after: int, limit: int) -> list[dict[s
         return []
     token = notifier.snapshot(agency_id)
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":  # single reads: no BEGIN/ROLLBACK round trips
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = conn.execute(_ROWS, {"agency": agency_id, "after": after, "limit": limit}).all()
+        rows = _read_rows(conn, {"agency": agency_id, "after": after, "limit": limit})
         caches = _caches.get(engine) or _caches.setdefault(engine, _Caches())
         items = _items(conn, caches, rows) if rows else []
     if len(rows) < limit:
