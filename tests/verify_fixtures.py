@@ -279,9 +279,9 @@ def add_page(data: bytes) -> bytes:
 
 
 def add_text_annotation(data: bytes, rect: tuple[int, int, int, int] = (400, 400, 420, 420),
-                        opaque: bool = False) -> bytes:
+                        opaque: bool = False, gray: float = 1.0) -> bytes:
     """Incremental update that adds an annotation on page 1: a sticky note, or (``opaque``) a
-    white-filled square with its own appearance (what an "evil annotation" uses to hide text)."""
+    square filled with ``gray`` (1 = white: what an "evil annotation" uses to hide text)."""
     from pyhanko.pdf_utils import generic
 
     def change(w):  # type: ignore[no-untyped-def]
@@ -298,7 +298,7 @@ def add_text_annotation(data: bytes, rect: tuple[int, int, int, int] = (400, 400
                 generic.NameObject("/Type"): generic.NameObject("/XObject"),
                 generic.NameObject("/Subtype"): generic.NameObject("/Form"),
                 generic.NameObject("/BBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, x1 - x0, y1 - y0)]),
-            }, stream_data=b"1 g 0 0 %d %d re f" % (x1 - x0, y1 - y0))
+            }, stream_data=b"%.2f g 0 0 %d %d re f" % (gray, x1 - x0, y1 - y0))
             annot["/AP"] = generic.DictionaryObject({generic.NameObject("/N"): w.add_object(ap)})
         annots = page["/Annots"] if "/Annots" in page else None
         arr = generic.ArrayObject([annots.raw_get(i) for i in range(len(annots))] if annots is not None else [])
@@ -465,3 +465,24 @@ def append_broken_update(data: bytes) -> bytes:
     body = append_unreferenced_update(data)[len(data):]
     body = re.sub(rb"startxref\s+\d+", b"startxref\n999999999", body)
     return data + body
+
+
+def hide_annotations(data: bytes, rewrite_page: bool = False) -> bytes:
+    """Incremental update that sets the Hidden flag on page 1's comments and stamps
+    (``rewrite_page``: and writes the page again, as a viewer adding a comment would)."""
+    from pyhanko.pdf_utils import generic
+
+    def change(w):  # type: ignore[no-untyped-def]
+        page = _first_page(w).get_object()
+        annots = page["/Annots"]
+        for i in range(len(annots)):
+            ref = annots.raw_get(i)
+            annot = ref.get_object()
+            if annot.get("/Subtype") != "/Widget":
+                annot["/F"] = generic.NumberObject(2)
+                w.update_container(annot)
+        if rewrite_page:
+            page["/Annots"] = generic.ArrayObject([annots.raw_get(i) for i in range(len(annots))])
+            w.update_container(page)
+
+    return _update(data, change)

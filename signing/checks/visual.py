@@ -8,8 +8,9 @@ and of the final file (pypdfium2, no browser) and compare:
 1. page content without annotations must be identical;
 2. with annotations drawn, pixels may differ only inside the rectangles of annotations and
    fields added or changed after signing;
-3. inside those rectangles, a field or annotation must not cover ink that the signed page
-   content had (no filling a field over signed text); a later *signature* appearance may
+3. inside those rectangles, a form field must not cover ink that the signed page content
+   had (no filling a field over signed text); a comment, stamp or shape must not cover or
+   erase any ink the signed page showed (annotations included); a later *signature* appearance may
    overlap signed ink (the Decree 30 seal over the signature block) but not hide most of it
    (the Sneaky Signature Attack).
 
@@ -55,6 +56,7 @@ class Area:
     page: int
     rect: tuple[float, float, float, float]
     signature: bool
+    widget: bool = True  # a form field's widget; False for comments, stamps, shapes
 
 
 def changed_areas(reader: Any, signed_revision: int) -> list[Area]:
@@ -77,7 +79,7 @@ def changed_areas(reader: Any, signed_revision: int) -> list[Area]:
                 continue
             rect = _rect(annot)
             if rect is not None:
-                areas.append(Area(index, rect, _is_signature_widget(annot)))
+                areas.append(Area(index, rect, _is_signature_widget(annot), annot.get("/Subtype") == "/Widget"))
     return areas
 
 
@@ -137,12 +139,16 @@ def _compare_docs(signed: Any, final: Any, areas: list[Area], deadline: float) -
                 continue
             outside = diff.copy()
             draw = ImageDraw.Draw(outside)
-            cover_mask = diff.point(lambda _v: 0)
+            cover_mask = diff.point(lambda _v: 0)  # form fields: must not cover signed page content
             cover_draw = ImageDraw.Draw(cover_mask)
+            annot_mask = diff.point(lambda _v: 0)  # comments/stamps: must not cover or erase anything signed
+            annot_draw = ImageDraw.Draw(annot_mask)
             for area in page_areas:
                 box = _to_pixels(fp, area.rect, f_full.size)
                 draw.rectangle(box, fill=0)
-                if not area.signature:
+                if not area.widget:
+                    annot_draw.rectangle(box, fill=255)
+                elif not area.signature:
                     cover_draw.rectangle(box, fill=255)
             if outside.getbbox():
                 problems.append(f"page {index + 1}: what the page shows changed outside the fields changed after signing")
@@ -151,6 +157,10 @@ def _compare_docs(signed: Any, final: Any, areas: list[Area], deadline: float) -
             covered = ImageChops.multiply(diff, ink)
             if ImageChops.multiply(covered, cover_mask).getbbox():
                 problems.append(f"page {index + 1}: a field or annotation added after signing covers signed content")
+                continue
+            shown_ink = s_full.point(lambda v: 255 if v < _INK else 0)
+            if ImageChops.multiply(ImageChops.multiply(diff, shown_ink), annot_mask).getbbox():
+                problems.append(f"page {index + 1}: an annotation changed after signing covers or removes signed content")
                 continue
             for area in page_areas:
                 if area.signature and _mostly_covered(covered, ink, _to_pixels(fp, area.rect, f_full.size)):

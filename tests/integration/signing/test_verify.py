@@ -124,6 +124,18 @@ def test_annotation_that_hides_signed_text_is_failed(pki, signed_lt):
     assert "CONTENT_COVERED" in codes(report)
 
 
+@pytest.mark.parametrize("rewrite_page", [False, True])
+def test_hiding_a_signed_stamp_annotation_is_failed(pki, rewrite_page):
+    """Without the page rewritten pyHanko's diff refuses it; with it, our annotation rule
+    lets it through to the rendered comparison, which sees signed ink erased."""
+    stamped = fx.add_text_annotation(fx.make_pdf(), rect=(400, 500, 560, 560), opaque=True, gray=0.0)
+    signed = fx.sign(stamped, level="B-LT")
+    assert check(signed, pki).indication == PASSED
+    report = check(fx.hide_annotations(signed, rewrite_page=rewrite_page), pki)
+    assert report.indication == FAILED, report.to_json()
+    assert ("CONTENT_COVERED" if rewrite_page else "MODIFIED_AFTER_SIGNING") in codes(report)
+
+
 @pytest.mark.parametrize("permission, expected", [(2, FAILED), (3, PASSED)])
 def test_annotation_after_certification_follows_docmdp(pki, permission, expected):
     signed = fx.sign(fx.make_pdf(), level="B-LT", certify=permission)
