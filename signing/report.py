@@ -239,6 +239,8 @@ _FINDINGS = {
     "ENCRYPTED": ("Tệp PDF được mã hoá", "The PDF file is encrypted"),
     "PASSWORD_REQUIRED": ("Tệp PDF được bảo vệ bằng mật khẩu nên không kiểm tra được chữ ký",
                           "The PDF is password-protected, so its signatures cannot be checked"),
+    "ONLINE_CHECK_UNAVAILABLE": ("Không tra cứu trực tuyến được tình trạng chứng thư số",
+                                 "The certificate status could not be checked online"),
     "REVOCATION_FETCHED": ("Thông tin thu hồi được tra cứu trực tuyến", "Revocation information was fetched online"),
     "NO_REVOCATION_DATA": ("Tệp không kèm thông tin thu hồi chứng thư số (nên ký ở mức PAdES B-LT)",
                            "The file carries no revocation information (sign at PAdES B-LT)"),

@@ -185,7 +185,13 @@ class _Verification:
         source = "embedded"
         if (status is not None and not status.trusted and not status.revoked and self.allow_fetching
                 and status.intact and status.valid):
-            online, online_error, online_diff_failed = self._validate(emb, self._online())
+            try:
+                online_vc = self._online()
+            except Exception as exc:  # noqa: BLE001 - no online pass; the offline answer stands
+                self.findings.append(Finding("ONLINE_CHECK_UNAVAILABLE", "INFO", emb.field_name, _describe(exc)))
+                online_vc = None
+            online, online_error, online_diff_failed = (self._validate(emb, online_vc) if online_vc is not None
+                                                        else (None, None, None))
             if online is not None and (online.trusted or online.revoked):
                 status, error, diff_failed, source = online, online_error, online_diff_failed, "fetched"
         result = self._result(emb, status, error, source)

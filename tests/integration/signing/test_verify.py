@@ -94,6 +94,14 @@ def test_online_pass_uses_the_factory_with_hard_fail(pki):
     assert report.signatures[0].revocation.to_json() == {"status": "revoked", "source": "fetched"}
 
 
+def test_a_failing_online_context_leaves_the_offline_answer(pki):
+    def broken(**kw):  # type: ignore[no-untyped-def]
+        raise RuntimeError("responder configuration missing")
+
+    report = check(fx.sign(fx.make_pdf(), level="B-T"), pki, allow_fetching=True, validation_context_factory=broken)
+    assert report.indication == INDETERMINATE and "ONLINE_CHECK_UNAVAILABLE" in codes(report)
+
+
 def test_two_visible_signatures_both_pass_with_the_later_one_named_as_form_filling(pki):
     person = fx.sign(fx.make_pdf(), level="B-LT", box=(350, 100, 550, 160))
     # The seal overlaps the person's stamp, as Decree 30 asks.
