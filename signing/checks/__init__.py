@@ -9,6 +9,8 @@ for one known file:
 - `increments` — Incremental Saving Attack: every object appended after a signed revision must
                  be accounted for by a cross-reference section, nothing may follow the last %%EOF.
 - `hidden`     — a signature that an earlier revision shows and the final one no longer does.
+- `annotations`— a diff rule that lets comments added after signing through as a named,
+                 permitted change (DocMDP still decides), instead of "other".
 - `visual`     — shadow attacks: pages of the signed revision and of the final file, rendered,
                  must match outside the areas of fields and annotations changed later.
 """
