@@ -128,3 +128,20 @@ def test_a_long_poll_wakes_on_a_dispatch_committed_by_another_process(engine, da
     assert proc.exitcode == 0
     assert [i["document"]["id"] for i in page["items"]] == [doc]
     assert time.monotonic() - started < 20  # woken by NOTIFY / data_version, not by the timeout
+
+
+def test_the_per_dispatch_cache_belongs_to_one_database(tmp_path):
+    """Two databases with the same ids (as in tests, or a restored copy) never mix their pages."""
+    from storage.schema import import_all_models
+
+    pages = []
+    for name in ("a", "b"):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        import_all_models().create_all(engine)
+        w = world(engine)
+        commune = w.all_communes[0]
+        doc = sealed_document(engine, w, content=name.encode())
+        dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=(commune,)), "k")
+        pages.append(inbox.poll(engine, caller_for(w, commune))["items"][0]["document"]["sha256"])
+        engine.dispose()
+    assert pages[0] != pages[1]
