@@ -208,6 +208,8 @@ class StatusEvent(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
+    # the login limiter counts one user's recent failures: found without scanning the trail
+    __table_args__ = (sa.Index("ix_audit_event_action_object_seq", "action", "object", "seq"),)
 
     seq: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_column=_ts())
