@@ -45,6 +45,16 @@ def _int(value: str, name: str, minimum: int = 0) -> int:
     return number
 
 
+def _seconds(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number of seconds") from None
+    if not 0 <= number <= 3600:
+        raise ConfigError(f"{name}={value!r} must be between 0 and 3600")
+    return number
+
+
 @dataclass(frozen=True)
 class S3Settings:
     endpoint: str
@@ -69,6 +79,7 @@ class Settings:
     pkcs11_lib: str | None = None
     pkcs11_token_label: str = "lienthong"
     pkcs11_pin: str | None = field(default=None, repr=False)  # never logged
+    token_cache_seconds: float = 2.0
     testing: bool = False
 
     @property
@@ -137,6 +148,7 @@ class Settings:
             pkcs11_lib=get("PKCS11_LIB").strip() or None,
             pkcs11_token_label=get("PKCS11_TOKEN", "lienthong").strip() or "lienthong",
             pkcs11_pin=get("PKCS11_PIN") or None,
+            token_cache_seconds=_seconds(get("TOKEN_CACHE_SECONDS", "2"), "LIENTHONG_TOKEN_CACHE_SECONDS"),
         )
 
 

@@ -6,7 +6,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's blueprints and `flask` commands."""
-    from exchange import api, cli, directory
+    from exchange import api, cli, directory, token_cache
     from exchange.auth import SECURITY_SCHEMES
     from exchange.schemas import ERROR_SCHEMA
 
@@ -25,5 +25,6 @@ def init_app(app: Flask) -> None:
     from exchange import delivery_api
     app.register_blueprint(delivery_api.bp)
     directory.init_app(app)
+    token_cache.configure(settings.token_cache_seconds)
     for command in cli.COMMANDS:
         app.cli.add_command(command)

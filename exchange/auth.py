@@ -24,7 +24,7 @@ from flask import g, request, session as web_session
 from sqlmodel import Session, select
 
 from errors import Forbidden, TooManyRequests, Unauthorized
-from exchange import audit
+from exchange import audit, token_cache
 from exchange.models import Agency, ApiToken, AuditEvent, User, utcnow
 from exchange.users import authenticate, hash_secret
 from storage.db import engine_from_app, session_scope
@@ -129,8 +129,13 @@ def resolve_caller() -> Caller | None:
     if header:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() == "bearer" and secret.strip():
-            with engine.connect() as conn:
-                caller = caller_from_token(conn, secret.strip())
+            key = (str(engine.url), hash_secret(secret.strip()))
+            caller = token_cache.get(key)
+            if caller is None:
+                with engine.connect() as conn:
+                    caller = caller_from_token(conn, secret.strip())
+                if caller is not None:
+                    token_cache.put(key, caller)
     elif "uid" in web_session:
         with session_scope(engine) as session:
             caller = caller_from_web_session(session)

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlmodel import Session, select
 
 from errors import Conflict, NotFound, Unprocessable
-from exchange import agencies, audit
+from exchange import agencies, audit, token_cache
 from exchange.models import ROLES, Agency, ApiToken, User, utcnow
 
 _hasher = PasswordHasher()
@@ -103,6 +103,7 @@ def set_active(session: Session, username: str, active: bool, *, actor: str = "c
     if user.active != active:
         user.active = active
         session.add(user)
+        token_cache.clear_after_commit(session)
         audit.record(session, actor=actor, agency_code=_agency_code(session, user),
                      action="user.activate" if active else "user.deactivate", object=f"user:{username}")
     return user
@@ -113,6 +114,7 @@ def set_roles(session: Session, username: str, roles, *, actor: str = "cli") -> 
     user = get_user(session, username)
     user.roles = ",".join(role_list)
     session.add(user)
+    token_cache.clear_after_commit(session)
     audit.record(session, actor=actor, agency_code=_agency_code(session, user), action="user.roles",
                  object=f"user:{username}", details={"roles": role_list})
     return user
@@ -174,6 +176,7 @@ def revoke_token(session: Session, token_id: int, *, actor: str = "cli") -> ApiT
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
+        token_cache.clear_after_commit(session)
         agency_id = token.agency_id
         if agency_id is None and token.user_id is not None:
             user = session.get(User, token.user_id)
