@@ -69,7 +69,7 @@ def error_body(code: str, message: str, fields: Mapping[str, str] | None = None)
     return {"error": error}
 
 
-def _validation_fields(detail: Mapping) -> dict[str, str]:
+def validation_fields(detail: Mapping) -> dict[str, str]:
     """Flatten APIFlask/marshmallow's ``{"json": {"field": ["msg"]}}`` into ``{"field": "msg"}``."""
     fields: dict[str, str] = {}
 
@@ -87,6 +87,11 @@ def _validation_fields(detail: Mapping) -> dict[str, str]:
     return fields
 
 
+def invalid_input(detail: Mapping) -> Unprocessable:
+    """The 422 for marshmallow-style ``{location: {field: [messages]}}`` errors."""
+    return Unprocessable("Dữ liệu không hợp lệ / invalid input", fields=validation_fields(detail))
+
+
 def register_error_handlers(app: Flask) -> None:
     from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreUnavailable
     from storage.db import DatabaseUnavailable
@@ -96,8 +101,8 @@ def register_error_handlers(app: Flask) -> None:
         @app.error_processor
         def _apiflask_error(err):  # type: ignore[no-untyped-def]
             if err.status_code == 422 or (err.status_code == 400 and err.detail):
-                fields = _validation_fields(err.detail)
-                return error_body("invalid", "Dữ liệu không hợp lệ / invalid input", fields), 422, err.headers
+                invalid = invalid_input(err.detail)
+                return error_body(invalid.code, invalid.message, invalid.fields), 422, err.headers
             code = (err.message or "error").lower().replace(" ", "_")
             return error_body(code, err.message or "error"), err.status_code, err.headers
 
