@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any, Iterator
@@ -20,6 +19,7 @@ from settings import Settings
 from signing.verify import verify
 from storage.db import make_engine
 from tests.exchange_fixtures import DOCUMENT_METADATA, make_pdf
+from tests.pdfsig import cades, make_nss_db, pdfsig
 from tests.signing_world import SigningWorld, build_signing_world, issue_held_key, record_held_key
 
 pytestmark = pytest.mark.e2e
@@ -61,27 +61,14 @@ def _nss_db(live: Live, folder: Path) -> Path:
     chain = requests.get(f"{live.url}/pki/ca.pem", timeout=10)
     assert chain.status_code == 200
     blocks = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\s*", chain.content, re.S)
-    root = folder / "root.pem"
     folder.mkdir(parents=True, exist_ok=True)
+    root = folder / "root.pem"
     root.write_bytes(blocks[-1])  # issuing CA first, root last
-    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{folder}", "-n", "lienthong-root", "-t", "CT,C,C", "-i", str(root)],
-                   check=True, capture_output=True)
-    return folder
+    return make_nss_db(folder, root, "lienthong-root")
 
 
 def _pdfsig(nss: Path, data: bytes, folder: Path) -> list[dict[str, str]]:
-    """pdfsig's CAdES signature blocks (pdfsig 22 cannot check RFC 3161 document timestamps)."""
-    path = folder / "signed.pdf"
-    path.write_bytes(data)
-    run = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(path)], capture_output=True, text=True, timeout=60)
-    blocks: list[dict[str, str]] = []
-    for line in run.stdout.splitlines():
-        if re.match(r"^Signature #\d+:", line):
-            blocks.append({})
-        elif blocks and (m := re.match(r"^\s+- ([^:]+): (.*)$", line)):
-            blocks[-1][m.group(1)] = m.group(2)
-    return [b for b in blocks if b.get("Signature Type") == "ETSI.CAdES.detached"]
+    return cades(pdfsig(nss, data, folder))
 
 
 def _assert_valid_in_pdfsig(live: Live, data: bytes, folder: Path) -> None:

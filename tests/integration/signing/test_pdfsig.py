@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import io
-import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from signing.sign import sign
 from tests.pdfs import make_pdf
+from tests.pdfsig import cades, make_nss_db, pdfsig
 from tests.signing_pki import SigningPKI, person, seal, signing_pki  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(not (shutil.which("pdfsig") and shutil.which("certutil")),
@@ -20,30 +19,7 @@ pytestmark = pytest.mark.skipif(not (shutil.which("pdfsig") and shutil.which("ce
 @pytest.fixture(scope="module")
 def nss_db(signing_pki: SigningPKI, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     db = tmp_path_factory.mktemp("nssdb")
-    root = signing_pki.write_root_pem(db / "root.pem")
-    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "lienthong-test-root", "-t", "CT,C,C", "-i", str(root)],
-                   check=True, capture_output=True)
-    return db
-
-
-def pdfsig(nss_db: Path, data: bytes, tmp_path: Path) -> list[dict[str, str]]:
-    """pdfsig's per-signature blocks, as {"Signature Field Name": ..., "Signature Validation": ...}."""
-    path = tmp_path / "doc.pdf"
-    path.write_bytes(data)
-    run = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss_db}", str(path)], capture_output=True, text=True, timeout=60)
-    blocks: list[dict[str, str]] = []
-    for line in run.stdout.splitlines():
-        if re.match(r"^Signature #\d+:", line):
-            blocks.append({})
-        elif blocks and (m := re.match(r"^\s+- ([^:]+): (.*)$", line)):
-            blocks[-1][m.group(1)] = m.group(2)
-    return blocks
-
-
-def cades(blocks: list[dict[str, str]]) -> list[dict[str, str]]:
-    # pdfsig 22.x cannot check ETSI.RFC3161 document timestamps ("not yet verified"): pyHanko does
-    return [b for b in blocks if b.get("Signature Type") == "ETSI.CAdES.detached"]
+    return make_nss_db(db, signing_pki.write_root_pem(db / "root.pem"))
 
 
 def test_person_and_seal_are_valid_and_trusted_in_pdfsig(signing_pki, person, seal, nss_db, tmp_path):  # type: ignore[no-untyped-def]
