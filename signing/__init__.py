@@ -6,3 +6,6 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register this package's blueprints and `flask` commands."""
+    from signing.logs import quiet_expected_validation_tracebacks
+
+    quiet_expected_validation_tracebacks()
