@@ -167,9 +167,12 @@ def get_document(document_id: int):  # type: ignore[no-untyped-def]
 @bp.doc(tags=["documents"], summary="Tệp PDF / the PDF of a revision (latest by default)",
         responses={200: _PDF_RESPONSE, 304: "not modified (If-None-Match)"})
 def get_document_content(document_id: int, query: dict):  # type: ignore[no-untyped-def]
+    caller = current_caller()
     with _db() as session:
-        _document, revisions = documents.readable(session, current_caller(), document_id)
+        document, revisions = documents.readable(session, caller, document_id)
         revision = documents.pick_revision(revisions, query.get("revision"))
+    if document.issuer_agency_id != caller.agency_id:
+        documents.mark_fetched(engine_from_app(), caller, document_id)
     etag = revision.blob_sha256
     if etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{etag}"'})

@@ -62,6 +62,7 @@ class SenderDelivery(DeliveryBrief):
     hop = Integer(metadata={"description": "1 for the issuer's own dispatch, 2 after one forward, …"})
     trace = List(Nested(Hop))
     incoming_number = Integer(allow_none=True)
+    fetched_at = String(allow_none=True, metadata={"description": "first download by the recipient"})
     acked_at = String(allow_none=True)
     history = List(Nested(HistoryEntry))
 

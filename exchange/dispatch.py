@@ -320,7 +320,7 @@ def document_deliveries(session: Session, caller: "Caller", document_id: int) ->
             "id": delivery.id, "recipient": codes[delivery.recipient_agency_id], "status": delivery.status,
             "code": code_of(delivery.status), "sender": codes[sender_id], "forwarded_from": forwarded_from,
             "hop": len(trace), "trace": trace, "incoming_number": delivery.incoming_number,
-            "acked_at": iso(delivery.acked_at), "history": history_of(events[delivery.id], delivery.created_at),
+            "fetched_at": iso(delivery.fetched_at), "acked_at": iso(delivery.acked_at), "history": history_of(events[delivery.id], delivery.created_at),
         }
         if delivery.addressed_agency_id != delivery.recipient_agency_id:
             entry["addressed_to"] = codes[delivery.addressed_agency_id]

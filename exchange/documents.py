@@ -11,15 +11,17 @@ import json
 import re
 from typing import BinaryIO, Iterator
 
+import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlmodel import Session, select
 
 from errors import NotFound, Unprocessable, UnsupportedMediaType
 from exchange import audit
 from exchange.auth import Caller
-from exchange.models import Agency, Delivery, Dispatch, Document, Revision
+from exchange.models import Agency, Delivery, Dispatch, Document, Revision, utcnow
 from exchange.schemas import SECRET_LEVELS, DocumentMetadataIn
 from storage.blobs import BlobRef, BlobStore
+from storage.db import session_scope
 
 HEADER_WINDOW = 1024  # PDF 1.7 §7.5.2 readers accept the header within the first 1024 bytes
 TAIL_WINDOW = 32 * 1024  # some producers leave padding or junk after the last %%EOF
@@ -258,3 +260,15 @@ def iter_blob(store: BlobStore, sha256: str, chunk: int = 256 * 1024) -> Iterato
             if not data:
                 return
             yield data
+
+
+def mark_fetched(engine, caller: Caller, document_id: int) -> int:  # type: ignore[no-untyped-def]
+    """Record the first download of a document by a recipient agency (Delivery.fetched_at), so
+    the sender sees that it was fetched. Later downloads cost one indexed read, no write."""
+    unfetched = (Delivery.document_id == document_id, Delivery.recipient_agency_id == caller.agency_id,
+                 Delivery.fetched_at.is_(None))  # type: ignore[union-attr]
+    with engine.connect() as conn:
+        if conn.execute(sa.select(Delivery.id).where(*unfetched).limit(1)).first() is None:
+            return 0
+    with session_scope(engine, write=True) as session:
+        return session.execute(sa.update(Delivery).where(*unfetched).values(fetched_at=utcnow())).rowcount

@@ -58,3 +58,23 @@ def test_other_agencies_and_recalled_deliveries_read_nothing(client, engine, sen
     with session_scope(engine, write=True) as s:
         s.get(Delivery, delivery_id).status = "recalled"
     assert client.get(f"/api/v1/documents/{doc_id}", headers=world.headers(world.all_communes[0])).status_code == 404
+
+
+def test_the_first_download_by_the_recipient_is_recorded_for_the_sender(client, engine, sent):
+    world, doc_id, _signed, delivery_id = sent
+    issuer = world.headers("clerk")
+    assert client.get(f"/api/v1/documents/{doc_id}/content", headers=issuer).status_code == 200
+    with session_scope(engine) as s:
+        assert s.get(Delivery, delivery_id).fetched_at is None  # the issuer's own reads do not count
+    commune = world.headers(world.all_communes[0])
+    assert client.get(f"/api/v1/documents/{doc_id}/content", headers=commune).status_code == 200
+    with session_scope(engine) as s:
+        first = s.get(Delivery, delivery_id).fetched_at
+    assert first is not None
+    assert client.get(f"/api/v1/documents/{doc_id}/content", headers=commune).status_code == 200
+    with session_scope(engine) as s:
+        assert s.get(Delivery, delivery_id).fetched_at == first  # later downloads keep the first time
+    view = client.get(f"/api/v1/documents/{doc_id}/deliveries", headers=issuer)
+    assert view.status_code == 200
+    (entry,) = view.json["deliveries"]
+    assert entry["id"] == delivery_id and entry["fetched_at"] is not None
