@@ -209,12 +209,43 @@ def request_recall(session: Session, caller: "Caller", document_id: int, reason:
             pending.append(delivery)
     if not recalled and not pending:
         raise Conflict("Không còn văn bản nào để thu hồi / nothing left to recall", code="invalid_transition")
+    more_recalled, more_pending = recall_forwarded_copies(session, recalled, caller.actor, reason, now)
+    recalled += more_recalled
+    pending += more_pending
     session.flush()
     audit.record(session, actor=caller.actor, agency_code=caller.agency_code, action="document.recall",
                  object=f"document:{document_id}",
                  details={"reason": reason, "recalled": [d.id for d in recalled],
                           "pending": [d.id for d in pending]})
     return {"deliveries": [status_view(d) for d in recalled + pending]}
+
+
+def recall_forwarded_copies(session: Session, origins: list[Delivery], actor: str, reason: str,
+                            at: datetime) -> tuple[list[Delivery], list[Delivery]]:
+    """A recalled delivery takes back what its recipient forwarded from it, hop after hop:
+    copies not yet acknowledged are recalled at once (15), acknowledged ones are asked (13)
+    and wait for their recipient's decision, which cascades in turn when accepted."""
+    recalled: list[Delivery] = []
+    pending: list[Delivery] = []
+    frontier = [d.id for d in origins]
+    while frontier:
+        copies = session.exec(
+            select(Delivery).join(Dispatch, Dispatch.id == Delivery.dispatch_id)
+            .where(Dispatch.forwarded_from_id.in_(frontier))  # type: ignore[union-attr]
+            .order_by(Delivery.id).with_for_update()
+        ).all()
+        frontier = []
+        for copy in copies:
+            if copy.status in ("returned", "recalled", "recall_requested"):
+                continue
+            add_event(session, copy, "recall_requested", actor, reason, at=at)
+            if copy.acked_at is None:
+                add_event(session, copy, "recalled", actor, reason, at=at)
+                recalled.append(copy)
+                frontier.append(copy.id)  # type: ignore[arg-type]
+            else:
+                pending.append(copy)
+    return recalled, pending
 
 
 def decide_recall(session: Session, caller: "Caller", delivery_id: int, accept: bool,
@@ -225,9 +256,15 @@ def decide_recall(session: Session, caller: "Caller", delivery_id: int, accept: 
                        code="invalid_transition")
     status = "recalled" if accept else "recall_refused"
     add_event(session, delivery, status, caller.actor, (reason or "").strip()[:REASON_MAX])
+    cascaded: tuple[list[Delivery], list[Delivery]] = ([], [])
+    if accept:
+        cascaded = recall_forwarded_copies(session, [delivery], caller.actor,
+                                           (reason or "").strip()[:REASON_MAX], utcnow())
     session.flush()
     audit.record(session, actor=caller.actor, agency_code=caller.agency_code, action="delivery.recall_decision",
-                 object=f"delivery:{delivery.id}", details={"accept": accept, "code": CODES[status]})
+                 object=f"delivery:{delivery.id}",
+                 details={"accept": accept, "code": CODES[status], "forwarded_recalled": [d.id for d in cascaded[0]],
+                          "forwarded_pending": [d.id for d in cascaded[1]]})
     return status_view(delivery)
 
 

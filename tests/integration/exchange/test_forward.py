@@ -84,3 +84,66 @@ def test_only_the_recipient_forwards_and_not_a_returned_delivery(engine, tmp_pat
         lifecycle.change_status(session, caller_for(w, district), incoming, "returned", "Không thuộc thẩm quyền")
     with pytest.raises(Conflict):
         forward_delivery(engine, caller_for(w, district), incoming, Recipients(children_of=district), "y")
+
+
+def _statuses(engine, ids):  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        return {i: session.get(Delivery, i).status for i in ids}
+
+
+def test_a_recall_reaches_the_copies_a_district_forwarded(engine, tmp_path):
+    """Province recalls; the district (acked) accepts; its unacked commune copy is recalled at
+    once, the acked one is asked and recalled when it accepts."""
+    w = world(engine)
+    key = receipts.load_or_create_key(tmp_path)
+    doc, district, incoming = _province_to_district(engine, w)
+    with session_scope(engine, write=True) as session:
+        lifecycle.acknowledge(session, caller_for(w, district), incoming, key)
+    view, _ = forward_delivery(engine, caller_for(w, district), incoming,
+                               Recipients(to=tuple(w.communes[district][:2])), "fwd")
+    copies = {d["recipient"]: d["id"] for d in view["deliveries"]}
+    acked_commune, silent_commune = w.communes[district][:2]
+    with session_scope(engine, write=True) as session:
+        lifecycle.acknowledge(session, caller_for(w, acked_commune), copies[acked_commune], key)
+
+    with session_scope(engine, write=True) as session:
+        lifecycle.request_recall(session, caller_for(w, "clerk"), doc, "sai số liệu")
+    # the district acked: it decides first; nothing below it moved yet
+    assert _statuses(engine, [incoming, *copies.values()]) == {
+        incoming: "recall_requested", copies[acked_commune]: "delivered", copies[silent_commune]: "queued"}
+
+    with session_scope(engine, write=True) as session:
+        lifecycle.decide_recall(session, caller_for(w, district), incoming, True)
+    assert _statuses(engine, copies.values()) == {
+        copies[acked_commune]: "recall_requested", copies[silent_commune]: "recalled"}
+
+    with session_scope(engine, write=True) as session:
+        lifecycle.decide_recall(session, caller_for(w, acked_commune), copies[acked_commune], True)
+    assert _statuses(engine, copies.values()) == {copies[acked_commune]: "recalled", copies[silent_commune]: "recalled"}
+
+
+def test_a_refused_recall_leaves_the_forwarded_copies_alone(engine, tmp_path):
+    w = world(engine)
+    key = receipts.load_or_create_key(tmp_path)
+    doc, district, incoming = _province_to_district(engine, w)
+    with session_scope(engine, write=True) as session:
+        lifecycle.acknowledge(session, caller_for(w, district), incoming, key)
+    view, _ = forward_delivery(engine, caller_for(w, district), incoming,
+                               Recipients(to=(w.communes[district][0],)), "fwd")
+    (copy,) = [d["id"] for d in view["deliveries"]]
+    with session_scope(engine, write=True) as session:
+        lifecycle.request_recall(session, caller_for(w, "clerk"), doc, "")
+        lifecycle.decide_recall(session, caller_for(w, district), incoming, False)
+    assert _statuses(engine, [incoming, copy]) == {incoming: "recall_refused", copy: "queued"}
+
+
+def test_recalling_an_unacknowledged_district_copy_takes_back_its_forwards_at_once(engine):
+    w = world(engine)
+    doc, district, incoming = _province_to_district(engine, w)
+    view, _ = forward_delivery(engine, caller_for(w, district), incoming,
+                               Recipients(children_of=district, level="commune"), "fwd")
+    copies = [d["id"] for d in view["deliveries"]]
+    with session_scope(engine, write=True) as session:
+        result = lifecycle.request_recall(session, caller_for(w, "clerk"), doc, "")
+    assert set(_statuses(engine, [incoming, *copies]).values()) == {"recalled"}
+    assert set(copies) <= {d["id"] for d in result["deliveries"]}
