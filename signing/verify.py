@@ -32,6 +32,7 @@ from asn1crypto import x509
 
 from signing.checks import annotations, byterange, hidden, increments, visual
 from signing.checks.deadline import VerificationTimeout, call_with_deadline
+from signing.checks.trailer import StandardTrailerReader
 from signing.report import (FAILED, INDETERMINATE, PASSED, Finding, Report, Revocation, SignatureResult, Signer,
                             Timestamp, build_report, worse)
 
@@ -157,9 +158,7 @@ class _Verification:
         return None
 
     def _open(self) -> Any:
-        from pyhanko.pdf_utils.reader import PdfFileReader
-
-        reader = PdfFileReader(io.BytesIO(self.data), strict=False)
+        reader = StandardTrailerReader(io.BytesIO(self.data), strict=False)
         if reader.encrypted:
             from pyhanko.pdf_utils.crypt import AuthStatus
 

@@ -110,12 +110,15 @@ def pki() -> TestPKI:
 # --- PDFs written by hand ---------------------------------------------------------------------
 
 def make_pdf(pages: list[str] | None = None, *, text_field_over_text: bool = False, blank_text_field: bool = False,
-             cyclic_pages: bool = False, rotate: int = 0) -> bytes:
+             cyclic_pages: bool = False, rotate: int = 0, dangling_content: int | None = None,
+             trailer_extra: bytes = b"") -> bytes:
     """A small PDF, one line of text per page (Helvetica), optionally with a text form field.
 
     ``text_field_over_text`` puts an (empty) text field exactly over page 1's text: the stage
     of a shadow "replace via overlay" attack. ``blank_text_field`` puts one on blank paper.
     ``cyclic_pages`` makes the page tree contain itself; ``rotate`` sets /Rotate on every page.
+    ``dangling_content`` adds a reference to that (undefined) object to page 1's /Contents;
+    ``trailer_extra`` is written into the trailer dictionary (e.g. a producer's private entry).
     """
     pages = pages or ["Quyet dinh so 123/QD-UBND: cap kinh phi 1.000.000 dong."]
     objs: dict[int, bytes] = {}
@@ -139,18 +142,21 @@ def make_pdf(pages: list[str] | None = None, *, text_field_over_text: bool = Fal
     for i, (pid, text) in enumerate(zip(page_ids, pages)):
         stream = b"BT /F1 14 Tf 72 700 Td (%s) Tj ET" % text.encode("latin-1")
         annots = b" /Annots [%d 0 R]" % field_id if fields and i == 0 else b""
+        contents = b"%d 0 R" % (pid + 1)
+        if dangling_content is not None and i == 0:
+            contents = b"[%s %d 0 R]" % (contents, dangling_content)
         objs[pid] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
-                     b" /Contents %d 0 R%s /Rotate %d >>" % (pid + 1, annots, rotate))
+                     b" /Contents %s%s /Rotate %d >>" % (contents, annots, rotate))
         objs[pid + 1] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)
     if fields:
         fid, rect = fields[0]
         objs[fid] = (b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (amount) /Rect %s /F 4 /P %d 0 R"
                      b" /DA (/F1 14 Tf 0 g) /AP << /N 8 0 R >> >>" % (rect, page_ids[0]))
         objs[8] = b"<< /Type /XObject /Subtype /Form /BBox [0 0 500 30] /Length 0 >>\nstream\n\nendstream"
-    return _assemble(objs)
+    return _assemble(objs, trailer_extra)
 
 
-def _assemble(objs: dict[int, bytes]) -> bytes:
+def _assemble(objs: dict[int, bytes], trailer_extra: bytes = b"") -> bytes:
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = {}
@@ -165,7 +171,7 @@ def _assemble(objs: dict[int, bytes]) -> bytes:
             out.write(b"%010d 00000 n \n" % offsets[num])
         else:
             out.write(b"0000000000 65535 f \n")
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (size, trailer_extra, xref))
     return out.getvalue()
 
 
@@ -456,6 +462,19 @@ def append_malformed_update(data: bytes) -> bytes:
     xref_at = len(data) + len(body)
     tail = (b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
             % (num, len(data) + 1, size, root, prev, xref_at))
+    return data + body + tail
+
+
+def define_object(data: bytes, num: int, text: str = "DA DUYET 9.000.000 DONG") -> bytes:
+    """A well-formed update that only defines object ``num`` as a content stream drawing
+    ``text``: harmless unless a signed page already referred to that (then dangling) number."""
+    stream = b"BT /F1 20 Tf 72 600 Td (%s) Tj ET" % text.encode()
+    body = b"\n%d 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (num, len(stream), stream)
+    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    size = max(int(re.findall(rb"/Size (\d+)", data)[-1]), num + 1)
+    root = re.findall(rb"/Root (\d+ \d+ R)", data)[-1]
+    tail = (b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %s /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+            % (num, len(data) + 1, size, root, prev, len(data) + len(body)))
     return data + body + tail
 
 

@@ -11,6 +11,8 @@ for one known file:
 - `hidden`     — a signature that an earlier revision shows and the final one no longer does.
 - `annotations`— a diff rule that lets comments added after signing through as a named,
                  permitted change (DocMDP still decides), instead of "other".
+- `trailer`    — the reader the diff uses: private trailer entries left out, dangling references
+                 null, and a number a revision already refers to never counted as fresh.
 - `visual`     — shadow attacks: pages of the signed revision and of the final file, rendered,
                  must match outside the areas of fields and annotations changed later.
 """

@@ -206,6 +206,27 @@ def test_universal_signature_forgery_byte_range_is_failed(pki, signed_lt, varian
     assert report.indication == FAILED, report.to_json()
 
 
+# --- dangling references (a reference to an object no revision defines is null) ---------------
+
+def test_private_trailer_entry_with_dangling_references_is_ignored(pki):
+    # LibreOffice's /AdditionalStreams: one number never defined, one that a later revision
+    # (the second signature) happens to allocate. No viewer reads the entry.
+    pdf = fx.make_pdf(trailer_extra=b" /AdditionalStreams [/x 17 0 R /y 500 0 R]")
+    signed = fx.sign(fx.sign(pdf, level="B-LT"), level="B-LT", field="Sig2")
+    assert b"/AdditionalStreams" in signed[-400:]  # carried into every revision, as LibreOffice does
+    report = check(signed, pki)
+    assert report.indication == PASSED, report.to_json()
+    assert "CHANGES_NOT_ANALYSED" not in codes(report)
+
+
+def test_dangling_page_content_filled_in_after_signing_is_failed(pki):
+    signed = fx.sign(fx.make_pdf(dangling_content=99), level="B-LT")
+    assert check(signed, pki).indication == PASSED
+    report = check(fx.define_object(signed, 99), pki)
+    assert report.indication == FAILED, report.to_json()
+    assert report.signatures[0].modification != "none"
+
+
 def test_hash_failure_is_named(pki, signed_lt):
     report = check(fx.flip_byte(signed_lt), pki)
     assert report.sub_indication == "HASH_FAILURE"
