@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import click
 from flask.cli import AppGroup
+from sqlmodel import Session
 
 from errors import ServiceError
 from storage.db import engine_from_app, session_scope
@@ -22,8 +25,14 @@ def _fail(exc: ServiceError) -> None:
     sys.exit(1)
 
 
-def _db(write: bool = True):  # type: ignore[no-untyped-def]
-    return session_scope(engine_from_app(), write=write)
+@contextmanager
+def _db(write: bool = True) -> Iterator[Session]:
+    """One unit of work; a refused change ends the command with its message and exit code 1."""
+    try:
+        with session_scope(engine_from_app(), write=write) as session:
+            yield session
+    except ServiceError as exc:
+        _fail(exc)
 
 
 agencies_cli = AppGroup("agencies", help="Danh bạ cơ quan / the agency directory.")
@@ -34,14 +43,10 @@ agencies_cli = AppGroup("agencies", help="Danh bạ cơ quan / the agency direct
 def agencies_import(csv_file: str) -> None:
     from exchange.agencies import import_csv
 
-    try:
-        with _db() as session:
-            result = import_csv(session, csv_file)
-            if not result.ok:
-                session.rollback()
-    except ServiceError as exc:
-        _fail(exc)
-        return
+    with _db() as session:
+        result = import_csv(session, csv_file)
+        if not result.ok:
+            session.rollback()
     if not result.ok:
         for line, message in result.errors:
             click.echo(f"{csv_file}:{line}: {message}", err=True)
@@ -61,11 +66,8 @@ def agencies_merge(old_code: str, into_code: str, effective) -> None:  # type: i
     from exchange.agencies import merge
 
     day = effective.date() if effective else date.today()
-    try:
-        with _db() as session:
-            merge(session, old_code, into_code, day)
-    except ServiceError as exc:
-        _fail(exc)
+    with _db() as session:
+        merge(session, old_code, into_code, day)
     click.echo(f"{old_code} → {into_code} từ ngày / from {day.isoformat()}")
 
 
@@ -83,13 +85,10 @@ def users_create(username: str, agency_code: str, roles: str, full_name: str, po
 
     password = os.environ.get("LIENTHONG_PASSWORD") or click.prompt(
         "Mật khẩu / password", hide_input=True, confirmation_prompt=True)
-    try:
-        with _db() as session:
-            user = create_user(session, username=username, agency_code=agency_code, roles=roles,
-                               full_name=full_name, position=position, password=password)
-            click.echo(f"người dùng / user {user.username} (id {user.id}) đã tạo / created")
-    except ServiceError as exc:
-        _fail(exc)
+    with _db() as session:
+        user = create_user(session, username=username, agency_code=agency_code, roles=roles,
+                           full_name=full_name, position=position, password=password)
+        click.echo(f"người dùng / user {user.username} (id {user.id}) đã tạo / created")
 
 
 @users_cli.command("passwd", help="Set a user's password (prompt or LIENTHONG_PASSWORD); ends their web sessions.")
@@ -99,11 +98,8 @@ def users_passwd(username: str) -> None:
 
     password = os.environ.get("LIENTHONG_PASSWORD") or click.prompt(
         "Mật khẩu mới / new password", hide_input=True, confirmation_prompt=True)
-    try:
-        with _db() as session:
-            set_password(session, username, password)
-    except ServiceError as exc:
-        _fail(exc)
+    with _db() as session:
+        set_password(session, username, password)
     click.echo(f"đã đổi mật khẩu / password changed: {username}")
 
 
@@ -113,12 +109,9 @@ def users_passwd(username: str) -> None:
 def users_roles(username: str, roles: str) -> None:
     from exchange.users import set_roles
 
-    try:
-        with _db() as session:
-            user = set_roles(session, username, roles)
-            click.echo(f"{username}: {user.roles or '-'}")
-    except ServiceError as exc:
-        _fail(exc)
+    with _db() as session:
+        user = set_roles(session, username, roles)
+        click.echo(f"{username}: {user.roles or '-'}")
 
 
 @users_cli.command("deactivate", help="Refuse a user everywhere (web sessions and tokens) from now on.")
@@ -126,11 +119,8 @@ def users_roles(username: str, roles: str) -> None:
 def users_deactivate(username: str) -> None:
     from exchange.users import set_active
 
-    try:
-        with _db() as session:
-            set_active(session, username, False)
-    except ServiceError as exc:
-        _fail(exc)
+    with _db() as session:
+        set_active(session, username, False)
     click.echo(f"đã khóa / deactivated: {username}")
 
 
@@ -139,11 +129,8 @@ def users_deactivate(username: str) -> None:
 def users_activate(username: str) -> None:
     from exchange.users import set_active
 
-    try:
-        with _db() as session:
-            set_active(session, username, True)
-    except ServiceError as exc:
-        _fail(exc)
+    with _db() as session:
+        set_active(session, username, True)
     click.echo(f"đã mở khóa / activated: {username}")
 
 
@@ -160,16 +147,12 @@ def tokens_create(username: str | None, agency_code: str | None, name: str) -> N
 
     if (username is None) == (agency_code is None):
         raise click.UsageError("give exactly one of --user or --agency")
-    try:
-        with _db() as session:
-            if username is not None:
-                token, secret = create_token(session, user_id=get_user(session, username).id, name=name)
-            else:
-                token, secret = create_token(session, agency_id=get_by_code(session, agency_code).id, name=name)
-            token_id = token.id
-    except ServiceError as exc:
-        _fail(exc)
-        return
+    with _db() as session:
+        if username is not None:
+            token, secret = create_token(session, user_id=get_user(session, username).id, name=name)
+        else:
+            token, secret = create_token(session, agency_id=get_by_code(session, agency_code).id, name=name)
+        token_id = token.id
     click.echo(f"token id {token_id}", err=True)  # stderr: stdout carries the secret alone
     click.echo(secret)
 
@@ -179,11 +162,8 @@ def tokens_create(username: str | None, agency_code: str | None, name: str) -> N
 def tokens_revoke(token_id: int) -> None:
     from exchange.users import revoke_token
 
-    try:
-        with _db() as session:
-            revoke_token(session, token_id)
-    except ServiceError as exc:
-        _fail(exc)
+    with _db() as session:
+        revoke_token(session, token_id)
     click.echo(f"token {token_id} đã thu hồi / revoked")
 
 
