@@ -2,56 +2,98 @@
 from __future__ import annotations
 
 import logging
+import sys
+from contextlib import contextmanager
+from typing import Iterator, NoReturn
 
 from apiflask import APIFlask
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+import bootstrap
+from certs.api import bp as pki_bp
+from certs.cli import pki_cli
+from certs.ports import CREDENTIAL_AUDIT_KEY, DIRECTORY_KEY
+from exchange.cli.accounts import tokens_cli, users_cli
+from exchange.cli.agencies import agencies_cli
+from exchange.cli.audit import audit_cli
+from exchange.cli.demo import demo_cli
+from exchange.http.api import agencies, audit, dispatch, documents, inbox, session, signatures, verification
+from exchange.http.auth import SECURITY_SCHEMES
+from exchange.http.errors import ERROR_SCHEMA, register_error_handlers
 from settings import ConfigError, Settings, load_or_create_secret
-import certs
-import exchange
-import signing
-from errors import register_error_handlers
-from storage import blobs, db, health
+from storage import health
+from storage.migrations import db_cli
+
+# gunicorn halts ("App failed to load") on this code instead of respawning workers forever
+EXIT_CONFIG_ERROR = 4
+API_BLUEPRINTS = (session.bp, agencies.bp, audit.bp, documents.bp, verification.bp, signatures.bp, dispatch.bp,
+                  inbox.bp)
+CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env()
-    app = APIFlask(
-        __name__,
-        title="lienthong API",
-        version="1",
-        spec_path="/api/v1/openapi.json",
-        docs_path="/api/v1/docs",
-        docs_oauth2_redirect_path=None,
-    )
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the data folder {settings.data_dir}: {exc.strerror}") from None
+    """The WSGI application. Called without settings — by ``flask --app app``, gunicorn
+    (``'app:create_app()'``) — it reads them from the environment and turns a bad one into a
+    single line on stderr and an exit; with settings (tests, scripts) it raises ConfigError."""
+    if settings is None:
+        with exit_on_config_error():
+            return _create(Settings.from_env())
+    return _create(settings)
+
+
+def _create(settings: Settings) -> Flask:
+    services = bootstrap.build(settings)
+    app = APIFlask(__name__, title="lienthong API", version="1", spec_path="/api/v1/openapi.json",
+                   docs_path="/api/v1/docs", docs_oauth2_redirect_path=None)
     app.config.update(
         SECRET_KEY=load_or_create_secret(settings.data_dir / "secret_key"),
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
         TESTING=settings.testing,
-        JSON_AS_ASCII=False,
+        HTTP_ERROR_SCHEMA=ERROR_SCHEMA,  # one error shape, in the OpenAPI document too
+        VALIDATION_ERROR_SCHEMA=ERROR_SCHEMA,
+        SECURITY_SCHEMES=SECURITY_SCHEMES,
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="session",
+        # served over HTTPS (base_url says so): the cookie never travels in clear
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["lienthong.settings"] = settings
-
-    db.init_app(app, settings.effective_database_url)
-    blobs.init_app(app, settings)
-
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese as it is, not \\u escapes
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,  # type: ignore[method-assign]
+                                x_host=settings.proxy_hops)
+    app.extensions.update({
+        "lienthong.services": services, "lienthong.settings": settings, "lienthong.engine": services.engine,
+        "lienthong.blobs": services.blobs, DIRECTORY_KEY: services.directory,
+        CREDENTIAL_AUDIT_KEY: services.credential_audit,
+    })
     register_error_handlers(app)
     app.register_blueprint(health.bp)
-    certs.init_app(app)
-    signing.init_app(app)
-    exchange.init_app(app)
+    app.register_blueprint(pki_bp)
+    for bp in API_BLUEPRINTS:
+        app.register_blueprint(bp)
+    for group in CLI_GROUPS:
+        app.cli.add_command(group)
     return app
+
+
+@contextmanager
+def exit_on_config_error() -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as exc:
+        _exit(exc)
+
+
+def _exit(exc: ConfigError) -> NoReturn:
+    print(exc.one_line(), file=sys.stderr, flush=True)
+    raise SystemExit(EXIT_CONFIG_ERROR)
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env()
-    app = create_app(settings)
+    with exit_on_config_error():
+        settings = Settings.from_env()
+        app = create_app(settings)
     app.run(host="127.0.0.1", port=settings.port, threaded=True)
 
 

@@ -13,13 +13,17 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 
-class ConfigError(SystemExit):
-    """A setting that stops start-up. Raised as ``SystemExit`` so that every entry point
-    (``python app.py``, ``flask``, gunicorn) prints one line instead of a traceback."""
+class ConfigError(Exception):
+    """A setting that stops start-up. Raised only while the service is being built (never
+    while it answers requests); the entry points turn it into one line on stderr and a
+    non-zero exit (``app.exit_on_config_error``)."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(f"lienthong: configuration error: {message}")
+        super().__init__(message)
         self.message = message
+
+    def one_line(self) -> str:
+        return f"lienthong: configuration error: {self.message}"
 
 
 RETENTION_MODES = ("COMPLIANCE", "GOVERNANCE")
@@ -80,6 +84,7 @@ class Settings:
     pkcs11_token_label: str = "lienthong"
     pkcs11_pin: str | None = field(default=None, repr=False)  # never logged
     token_cache_seconds: float = 2.0
+    proxy_hops: int = 0  # reverse proxies in front of the service whose X-Forwarded-* headers are trusted
     testing: bool = False
 
     @property
@@ -149,7 +154,15 @@ class Settings:
             pkcs11_token_label=get("PKCS11_TOKEN", "lienthong").strip() or "lienthong",
             pkcs11_pin=get("PKCS11_PIN") or None,
             token_cache_seconds=_seconds(get("TOKEN_CACHE_SECONDS", "2"), "LIENTHONG_TOKEN_CACHE_SECONDS"),
+            proxy_hops=_proxy_hops(get("PROXY_HOPS", "0")),
         )
+
+
+def _proxy_hops(value: str) -> int:
+    hops = _int(value, "LIENTHONG_PROXY_HOPS")
+    if hops > 5:
+        raise ConfigError(f"LIENTHONG_PROXY_HOPS={hops}: count the reverse proxies in front of the service (0–5)")
+    return hops
 
 
 def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:

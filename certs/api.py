@@ -11,7 +11,7 @@ from certs import responders
 from certs.ca import load_dev_pki
 from errors import PayloadTooLarge, UnsupportedMediaType
 from settings import Settings
-from storage.db import engine_from_app, session_scope
+from storage.db import UnitOfWork
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
 
@@ -20,6 +20,10 @@ MAX_REQUEST_BYTES = 64 * 1024  # an OCSP or TSP request is a few hundred bytes
 
 def _settings() -> Settings:
     return current_app.extensions["lienthong.settings"]
+
+
+def _read() -> UnitOfWork:
+    return UnitOfWork(current_app.extensions["lienthong.engine"])
 
 
 def _body() -> bytes:
@@ -46,8 +50,8 @@ def ca_pem() -> Response:
 @bp.get("/crl")
 def crl() -> Response:
     settings = _settings()
-    with session_scope(engine_from_app()) as session:
-        data = responders.current_crl(session, settings)
+    with _read() as uow:
+        data = responders.current_crl(uow.session, settings)
     return _binary(data, "application/pkix-crl")
 
 
@@ -60,8 +64,8 @@ def root_crl() -> Response:
 def ocsp() -> Response:
     # RFC 6960: every answer, malformed request included, is an OCSPResponse with 200.
     body = _body()
-    with session_scope(engine_from_app()) as session:
-        data = responders.ocsp_response(session, _settings(), body)
+    with _read() as uow:
+        data = responders.ocsp_response(uow.session, _settings(), body)
     return _binary(data, "application/ocsp-response")
 
 
@@ -72,8 +76,8 @@ def ocsp_get(encoded: str) -> Response:
         body = base64.b64decode(unquote(encoded), validate=True)
     except (ValueError, binascii.Error):
         body = b""  # answered as malformedRequest below
-    with session_scope(engine_from_app()) as session:
-        data = responders.ocsp_response(session, _settings(), body[:MAX_REQUEST_BYTES])
+    with _read() as uow:
+        data = responders.ocsp_response(uow.session, _settings(), body[:MAX_REQUEST_BYTES])
     return _binary(data, "application/ocsp-response")
 
 

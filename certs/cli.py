@@ -5,21 +5,29 @@ import os
 from pathlib import Path
 
 import click
-from flask import current_app
 from cryptography.hazmat.primitives import hashes
+from flask import current_app
 from flask.cli import with_appcontext
 
 from certs import images, keystore
 from certs.ca import init_dev_pki
-from certs.directory import EXTENSION_KEY, AgencyInfo, PersonInfo
 from certs.issuance import CredentialNotFound, import_pkcs12, issue_agency_seal, issue_person_credential, revoke
+from certs.ports import CREDENTIAL_AUDIT_KEY, DIRECTORY_KEY, AgencyInfo, CredentialAudit, PersonInfo
 from certs.responders import REASONS
 from settings import Settings
-from storage.db import engine_from_app, session_scope
+from storage.db import UnitOfWork
 
 
 def _settings() -> Settings:
     return current_app.extensions["lienthong.settings"]
+
+
+def _write() -> UnitOfWork:
+    return UnitOfWork(current_app.extensions["lienthong.engine"], write=True)
+
+
+def _audit() -> CredentialAudit | None:
+    return current_app.extensions.get(CREDENTIAL_AUDIT_KEY)
 
 
 def _read_image(path: str | None) -> bytes | None:
@@ -51,7 +59,7 @@ def _person(username: str, full_name: str | None, position: str | None, agency_c
             agency_name: str | None) -> PersonInfo:
     if full_name and agency_code and agency_name:
         return PersonInfo(full_name, position or "", agency_code, agency_name)
-    directory = current_app.extensions.get(EXTENSION_KEY)
+    directory = current_app.extensions.get(DIRECTORY_KEY)
     if directory is None:
         raise click.UsageError("no user directory is registered: give --full-name, --position, "
                                "--agency-code and --agency-name")
@@ -64,7 +72,7 @@ def _person(username: str, full_name: str | None, position: str | None, agency_c
 def _agency(code: str, agency_name: str | None) -> AgencyInfo:
     if agency_name:
         return AgencyInfo(code, agency_name)
-    directory = current_app.extensions.get(EXTENSION_KEY)
+    directory = current_app.extensions.get(DIRECTORY_KEY)
     if directory is None:
         raise click.UsageError("no agency directory is registered: give --agency-name")
     try:
@@ -90,16 +98,17 @@ def issue_command(username: str | None, agency: str | None, image: str | None, f
     image_png = _read_image(image)
     init_dev_pki(settings)
     try:
-        with session_scope(engine_from_app(), write=True) as session:
+        with _write() as uow:
             if username:
                 person = _person(username, full_name, position, agency_code, agency_name)
-                row = issue_person_credential(session, settings, username=username, full_name=person.full_name,
+                row = issue_person_credential(uow.session, settings, username=username, full_name=person.full_name,
                                               position=person.position, agency_code=person.agency_code,
-                                              agency_name=person.agency_name, image_png=image_png)
+                                              agency_name=person.agency_name, image_png=image_png, audit=_audit())
             else:
                 info = _agency(agency or "", agency_name)
-                row = issue_agency_seal(session, settings, agency_code=info.code, agency_name=info.name,
-                                        image_png=image_png)
+                row = issue_agency_seal(uow.session, settings, agency_code=info.code, agency_name=info.name,
+                                        image_png=image_png, audit=_audit())
+            uow.commit()
     except (ValueError, keystore.KeyStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"credential {row.id} issued: serial {row.serial}, subject {row.subject}, key in {row.key_store}")
@@ -111,8 +120,9 @@ def issue_command(username: str | None, agency: str | None, image: str | None, f
 @with_appcontext
 def revoke_command(serial: str, reason: str) -> None:
     try:
-        with session_scope(engine_from_app(), write=True) as session:
-            row = revoke(session, _settings(), serial, reason)
+        with _write() as uow:
+            row = revoke(uow.session, _settings(), serial, reason, audit=_audit())
+            uow.commit()
     except (CredentialNotFound, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"credential {row.id} revoked: serial {row.serial}, reason {row.revocation_reason}")
@@ -134,11 +144,12 @@ def import_command(file: str, username: str | None, agency: str | None, image: s
     settings = _settings()
     init_dev_pki(settings)
     try:
-        with session_scope(engine_from_app(), write=True) as session:
-            row = import_pkcs12(session, settings, data=Path(file).read_bytes(),
+        with _write() as uow:
+            row = import_pkcs12(uow.session, settings, data=Path(file).read_bytes(),
                                 password=password.encode("utf-8") if password else None,
                                 owner_kind="user" if username else "agency", owner_ref=username or agency or "",
-                                image_png=_read_image(image))
+                                image_png=_read_image(image), audit=_audit())
+            uow.commit()
     except (ValueError, keystore.KeyStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"credential {row.id} imported: serial {row.serial}, subject {row.subject}")

@@ -20,6 +20,7 @@ from certs import images, keystore
 from certs.ca import (ORGANIZATION_IDENTIFIER, build_certificate, crl_url, leaf_extensions, load_dev_pki, name,
                       new_rsa_key, normalise_serial, serial_hex)
 from certs.credentials import SigningCredential
+from certs.ports import CredentialAudit
 from certs.models import Credential, utcnow
 from certs.responders import current_crl, parse_reason
 from settings import Settings
@@ -55,7 +56,7 @@ def _row(*, owner_kind: str, owner_ref: str, cert: x509.Certificate, key_store: 
 
 
 def _issue(session: Session, settings: Settings, *, owner_kind: str, owner_ref: str, subject: x509.Name,
-           days: int, image_png: bytes) -> Credential:
+           days: int, image_png: bytes, audit: CredentialAudit | None) -> Credential:
     pki = load_dev_pki(settings)
     label = f"lienthong-{owner_kind}-{secrets.token_hex(8)}"
     if keystore.pkcs11_configured(settings):
@@ -79,12 +80,15 @@ def _issue(session: Session, settings: Settings, *, owner_kind: str, owner_ref: 
     session.flush()
     log.info("issued %s credential %s for %s (serial %s, key in %s)", owner_kind, row.id, owner_ref,
              row.serial, key_store)
+    if audit is not None:
+        audit.record(session, action="credential.issue", owner_kind=owner_kind, owner_ref=owner_ref,
+                     details={"credential_id": row.id, "serial": row.serial, "key_store": key_store})
     return row
 
 
 def issue_person_credential(session: Session, settings: Settings, *, username: str, full_name: str,
                             position: str, agency_code: str, agency_name: str,
-                            image_png: bytes | None = None) -> Credential:
+                            image_png: bytes | None = None, audit: CredentialAudit | None = None) -> Credential:
     """A personal signing certificate: CN=full name, title=position, O=agency, organizationIdentifier=code."""
     for label, value in (("username", username), ("full_name", full_name), ("agency_code", agency_code),
                          ("agency_name", agency_name)):
@@ -94,22 +98,23 @@ def issue_person_credential(session: Session, settings: Settings, *, username: s
     subject = name(full_name.strip(), o=agency_name.strip(), title=position.strip() or None,
                    org_id=agency_code.strip())
     return _issue(session, settings, owner_kind="user", owner_ref=username, subject=subject,
-                  days=PERSON_DAYS, image_png=image)
+                  days=PERSON_DAYS, image_png=image, audit=audit)
 
 
 def issue_agency_seal(session: Session, settings: Settings, *, agency_code: str, agency_name: str,
-                      image_png: bytes | None = None) -> Credential:
+                      image_png: bytes | None = None, audit: CredentialAudit | None = None) -> Credential:
     """The agency's seal certificate: CN=O=agency name, organizationIdentifier=code."""
     if not agency_code.strip() or not agency_name.strip():
         raise ValueError("agency_code and agency_name must not be empty")
     image = images.check_png(image_png) if image_png else images.seal_placeholder(agency_name)
     subject = name(agency_name.strip(), o=agency_name.strip(), org_id=agency_code.strip())
     return _issue(session, settings, owner_kind="agency", owner_ref=agency_code, subject=subject,
-                  days=SEAL_DAYS, image_png=image)
+                  days=SEAL_DAYS, image_png=image, audit=audit)
 
 
 def import_pkcs12(session: Session, settings: Settings, *, data: bytes, password: bytes | None,
-                  owner_kind: str, owner_ref: str, image_png: bytes | None = None) -> Credential:
+                  owner_kind: str, owner_ref: str, image_png: bytes | None = None,
+                  audit: CredentialAudit | None = None) -> Credential:
     """Store a real CA's credential: re-encrypted with our storage key, its chain kept beside it."""
     if owner_kind not in ("user", "agency"):
         raise ValueError("owner_kind must be 'user' or 'agency'")
@@ -131,10 +136,14 @@ def import_pkcs12(session: Session, settings: Settings, *, data: bytes, password
     session.add(row)
     session.flush()
     log.info("imported %s credential %s for %s (serial %s)", owner_kind, row.id, owner_ref, row.serial)
+    if audit is not None:
+        audit.record(session, action="credential.import", owner_kind=owner_kind, owner_ref=owner_ref,
+                     details={"credential_id": row.id, "serial": row.serial, "subject": row.subject})
     return row
 
 
-def revoke(session: Session, settings: Settings, serial: str, reason: str = "unspecified") -> Credential:
+def revoke(session: Session, settings: Settings, serial: str, reason: str = "unspecified", *,
+           audit: CredentialAudit | None = None) -> Credential:
     """Mark the credential revoked and regenerate the CRL. Revoking twice keeps the first date."""
     parse_reason(reason)
     wanted = normalise_serial(serial)
@@ -147,6 +156,9 @@ def revoke(session: Session, settings: Settings, serial: str, reason: str = "uns
         session.add(row)
         session.flush()
         log.info("revoked credential %s (serial %s, %s)", row.id, row.serial, reason)
+        if audit is not None:
+            audit.record(session, action="credential.revoke", owner_kind=row.owner_kind, owner_ref=row.owner_ref,
+                         details={"credential_id": row.id, "serial": row.serial, "reason": reason})
     forget_signing_credential(row.id)
     current_crl(session, settings, force=True)
     return row
@@ -175,8 +187,7 @@ def load_signing_credential(session: Session, settings: Settings, credential_id:
         raise CredentialNotFound(f"no credential {credential_id}")
     if row.revoked_at is not None:
         raise CredentialRevoked(f"credential {credential_id} is revoked")
-    not_after = row.not_after if row.not_after.tzinfo else row.not_after.replace(tzinfo=timezone.utc)
-    if not_after < utcnow():
+    if row.not_after < utcnow():
         raise CredentialRevoked(f"credential {credential_id} has expired")
     # A token's signer is only good while the library keeps its session (see keystore).
     generation = keystore.pkcs11_generation() if row.key_store == "pkcs11" else 0

@@ -22,7 +22,7 @@ from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from settings import ConfigError, Settings, load_or_create_secret
+from settings import Settings, load_or_create_secret
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -154,7 +154,7 @@ def pkcs11_session(settings: Settings) -> Any:
     """
     global _p11_generation
     if not settings.pkcs11_lib:
-        raise ConfigError("LIENTHONG_PKCS11_LIB is not set")
+        raise KeyStoreError("LIENTHONG_PKCS11_LIB is not set")
     cache_key = (settings.pkcs11_lib, settings.pkcs11_token_label)
     with _p11_lock:
         session = _p11_sessions.get(cache_key)

@@ -5,14 +5,14 @@ not depend on ``exchange``. Revocation is kept on the credential itself.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from storage.db import UTCDateTime, utcnow
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+__all__ = ["Credential", "utcnow"]
 
 
 class Credential(SQLModel, table=True):
@@ -28,9 +28,9 @@ class Credential(SQLModel, table=True):
     key_store: str = Field(max_length=16)             # 'pkcs12' | 'pkcs11'
     key_ref: str = Field(max_length=512)              # p12 path under data_dir, or token key label
     image_png: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
-    not_before: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
-    not_after: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
-    revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    not_before: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    not_after: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime(), nullable=True))
     revocation_reason: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow,
-                                 sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+                                 sa_column=sa.Column(UTCDateTime(), nullable=False))

@@ -281,7 +281,3 @@ def tsa_response(settings: Settings, request_der: bytes) -> bytes:
     except Exception:  # noqa: BLE001
         log.exception("TSA failed")
         return _rejection("system_failure", "time-stamp authority failure")
-
-
-# The in-process variants live in ``local.py``; signing code finds them here as well.
-from certs.local import local_timestamper, validation_context  # noqa: E402,F401

@@ -1,28 +1,26 @@
 """exchange's tables (SQLModel). DESIGN.md §3 describes each one.
 
-Conventions: times are timezone-aware UTC; agency and user references are integer foreign
-keys; credentials (``certs``) are referred to by id only, since ``certs`` owns its table.
+Conventions: times are timezone-aware UTC (``storage.db.UTCDateTime``); agency and user
+references are integer foreign keys; credentials (``certs``) are referred to by id only,
+since ``certs`` owns its table. Enumerated columns hold the ``exchange.domain.enums`` values.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Optional
+from datetime import date, datetime
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-DOC_STATES = ("draft", "signed", "sealed", "sent")
-URGENCIES = ("normal", "urgent", "very_urgent", "flash")
-AGENCY_LEVELS = ("province", "district", "commune", "department", "other")
-ROLES = ("clerk", "signer", "auditor", "admin")
+from exchange.domain.enums import DeliveryStatus, DocumentState, RevisionKind, Urgency
+from storage.db import UTCDateTime, utcnow
+
+__all__ = ["Agency", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery", "Dispatch",
+           "Document", "OutboxEvent", "Revision", "SigningSession", "StatusEvent", "User", "utcnow"]
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _ts(nullable: bool = False, index: bool = False) -> sa.Column:
-    return sa.Column(sa.DateTime(timezone=True), nullable=nullable, index=index)
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
 
 
 class Agency(SQLModel, table=True):
@@ -49,7 +47,7 @@ class User(SQLModel, table=True):
     full_name: str = Field(max_length=255)
     position: str = Field(default="", max_length=255)
     agency_id: int = Field(foreign_key="agency.id", index=True)
-    roles: str = Field(default="", max_length=100)  # comma-separated subset of ROLES
+    roles: str = Field(default="", max_length=100)  # comma-separated subset of the Role values
     password_hash: str = Field(default="", max_length=255)
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
@@ -83,7 +81,7 @@ class Document(SQLModel, table=True):
     notation: str = Field(default="", max_length=100)
     doc_type: str = Field(default="", max_length=100)
     subject: str = Field(default="", max_length=2000)
-    urgency: str = Field(default="normal", max_length=20)
+    urgency: str = Field(default=Urgency.NORMAL, max_length=20)
     confidentiality: str = Field(default="normal", max_length=20)
     issued_on: Optional[date] = None
     place: str = Field(default="", max_length=255)
@@ -91,7 +89,7 @@ class Document(SQLModel, table=True):
     signer_position: str = Field(default="", max_length=255)
     due_on: Optional[date] = None
     reply_to_id: Optional[int] = Field(default=None, foreign_key="document.id")
-    state: str = Field(default="draft", max_length=20, index=True)
+    state: str = Field(default=DocumentState.DRAFT, max_length=20, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
@@ -105,7 +103,7 @@ class Revision(SQLModel, table=True):
     seq: int
     blob_sha256: str = Field(max_length=64, index=True)
     size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
-    kind: str = Field(default="original", max_length=20)  # original | signed
+    kind: str = Field(default=RevisionKind.ORIGINAL, max_length=20)
     profile: Optional[str] = Field(default=None, max_length=20)  # person | seal
     level: Optional[str] = Field(default=None, max_length=10)  # B-B | B-T | B-LT | B-LTA
     credential_id: Optional[int] = Field(default=None, index=True)
@@ -134,6 +132,7 @@ class SigningSession(SQLModel, table=True):
     created_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
     profile: str = Field(max_length=20)
     level: str = Field(max_length=10)
+    # JSON envelope: the base revision, the digest, pyHanko's state; the prepared PDF itself is a blob
     state: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     expires_at: datetime = Field(sa_column=_ts())
@@ -172,7 +171,7 @@ class Delivery(SQLModel, table=True):
     recipient_agency_id: int = Field(foreign_key="agency.id")
     addressed_agency_id: int = Field(foreign_key="agency.id")  # as addressed, before successor routing
     seq: int  # gapless per recipient, assigned in the dispatch's transaction: the inbox cursor
-    status: str = Field(default="queued", max_length=20)
+    status: str = Field(default=DeliveryStatus.QUEUED, max_length=20)
     incoming_number: Optional[int] = None  # số đến, per recipient agency and year
     incoming_year: Optional[int] = None
     trace: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))  # JSON hops, edXML TraceHeaderList
@@ -231,3 +230,18 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     last_seq: int = Field(default=0)
     last_hash: str = Field(default="0" * 64, max_length=64)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """Every audited change, written in the change's own transaction: what the events feed
+    and the webhooks will hand on, so that nothing committed is ever left untold."""
+
+    __tablename__ = "outbox_event"
+
+    seq: Optional[int] = Field(default=None, primary_key=True)
+    id: str = Field(max_length=36, unique=True)  # the event's id (UUID), stable for receivers
+    kind: str = Field(max_length=50, index=True)  # the audit action, e.g. "delivery.ack"
+    agency_ids: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))  # JSON: who it concerns
+    payload: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))  # JSON
+    audit_seq: Optional[int] = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -1,23 +1,34 @@
-"""Signing errors; each maps to an HTTP status through the shared ``errors`` module."""
+"""Why signing refused: plain exceptions of the shared ``errors`` family (no HTTP here; the
+web layer maps each kind to a status)."""
 from __future__ import annotations
 
-from errors import Conflict, ServiceError, Unprocessable
+from errors import Conflict, ErrorCode, ServiceUnavailable, Unprocessable
 
 
 class SealRefused(Conflict):
-    """409: the agency seal needs an intact person signature of the same agency first."""
-    code = "seal_refused"
+    """The agency seal needs an intact person signature of the same agency first."""
+    code = ErrorCode.SEAL_REFUSED
 
 
 class DocumentLocked(Conflict):
-    """409: the document is certified with DocMDP P=1 (no changes allowed)."""
-    code = "document_locked"
+    """The document is certified with DocMDP P=1 (no changes allowed)."""
+    code = ErrorCode.DOCUMENT_LOCKED
 
 
-class SigningFailed(ServiceError):
-    """422 (the credential or the document is at fault, e.g. a revoked certificate) or
-    503 (a service we depend on, e.g. OCSP or the TSA, is not answering)."""
-    status, code = 422, "signing_failed"
+class SigningFailed(Unprocessable):
+    """The credential or the document is at fault (e.g. a revoked certificate)."""
+    code = ErrorCode.SIGNING_FAILED
 
 
-__all__ = ["DocumentLocked", "SealRefused", "SigningFailed", "Unprocessable"]
+class TimestampUnavailable(ServiceUnavailable):
+    """No time-stamp authority answers (or none is configured)."""
+    code = ErrorCode.TIMESTAMP_UNAVAILABLE
+
+
+class RevocationUnavailable(ServiceUnavailable):
+    """No OCSP responder or CRL answers (or revocation checking is not configured)."""
+    code = ErrorCode.REVOCATION_UNAVAILABLE
+
+
+__all__ = ["DocumentLocked", "RevocationUnavailable", "SealRefused", "SigningFailed", "TimestampUnavailable",
+           "Unprocessable"]

@@ -6,7 +6,8 @@ attributes. The client signs SHA-256 of those DER attributes (not the /ByteRange
 the attributes carry it as messageDigest). ``complete`` checks the raw signature against
 the certificate before anything is produced, embeds it, then redoes B-LT/B-LTA from the
 stored bytes: pyHanko's post-sign instructions do not survive serialisation (PYHANKO-NOTES §3).
-Storing the state and deleting it after use or expiry is the caller's job.
+Storing the state and the prepared PDF (kept apart: the state is small, the PDF is a file)
+and deleting them after use or expiry is the caller's job.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from pyhanko.sign.validation.dss import async_add_validation_info
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from errors import Unprocessable
+from errors import ErrorCode, Gone, Unprocessable
 from signing import stamps
 from signing.sign import (Identity, Level, Profile, SignResult, finish_result, backfill_revocation, build_signer,
                           check_options, open_document, rewind, run_sync, signing_failure)
@@ -43,12 +44,13 @@ from signing.stamps import Appearance
 
 DIGEST_ALGORITHM = "sha256"
 SESSION_TTL = timedelta(minutes=15)
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: the prepared PDF travels beside the state, not inside it
 
 
 @dataclass(frozen=True)
 class PreparedSigning:
-    session_state: bytes        # JSON; holds the prepared PDF (no secret), for the caller to store
+    session_state: bytes        # JSON, small (no secret), for the caller to store
+    prepared_pdf: bytes         # the document with the reserved signature, for the caller to store
     digest_algorithm: str       # "sha256"
     digest: bytes               # what the client signs: SHA-256 of the DER signed attributes
     field_name: str
@@ -67,7 +69,7 @@ def load_certificate(certificate: asn1_x509.Certificate | bytes | str) -> asn1_x
         cert.native  # noqa: B018 - parse everything now, not later
         return cert
     except Exception as exc:
-        raise Unprocessable("Chứng thư số không hợp lệ / invalid certificate",
+        raise Unprocessable("Chứng thư số không hợp lệ / invalid certificate", code=ErrorCode.CERTIFICATE_INVALID,
                             fields={"certificate": "not a PEM or DER X.509 certificate"}) from exc
 
 
@@ -77,7 +79,8 @@ def _signature_size(cert: asn1_x509.Certificate) -> int:
         return (key.key_size + 7) // 8
     if isinstance(key, ec.EllipticCurvePublicKey):
         return 2 * ((key.curve.key_size + 7) // 8) + 9  # DER ECDSA-Sig-Value, worst case
-    raise Unprocessable("Loại khóa không được hỗ trợ / unsupported key type", fields={"certificate": "RSA or EC"})
+    raise Unprocessable("Loại khóa không được hỗ trợ / unsupported key type", code=ErrorCode.CERTIFICATE_INVALID,
+                        fields={"certificate": "RSA or EC"})
 
 
 def verify_raw_signature(cert: asn1_x509.Certificate, signed_data: bytes, signature: bytes) -> bool:
@@ -140,30 +143,35 @@ async def async_prepare(pdf_stream: IO[bytes], certificate: asn1_x509.Certificat
         "signed_attrs": _b64(attrs_der), "document_digest": _b64(prepared.document_digest),
         "reserved_region_start": prepared.reserved_region_start,
         "reserved_region_end": prepared.reserved_region_end,
-        "pdf": _b64(output.getvalue()),
+        "pdf_sha256": hashlib.sha256(output.getvalue()).hexdigest(),
     }
-    return PreparedSigning(json.dumps(state).encode("ascii"), DIGEST_ALGORITHM,
+    return PreparedSigning(json.dumps(state).encode("ascii"), output.getvalue(), DIGEST_ALGORITHM,
                            hashlib.sha256(attrs_der).digest(), name, expires)
 
 
-def _load_state(state: bytes | str | dict) -> dict[str, Any]:
+def _load_state(state: bytes | str | dict[str, Any]) -> dict[str, Any]:
     try:
         data = state if isinstance(state, dict) else json.loads(state)
         if data.get("v") != STATE_VERSION:
             raise ValueError("version")
         return data
     except Exception as exc:
-        raise Unprocessable("Phiên ký không hợp lệ / invalid signing session", code="invalid_session") from exc
+        raise Unprocessable("Phiên ký không hợp lệ / invalid signing session", code=ErrorCode.INVALID_SESSION) from exc
 
 
-async def async_complete(state: bytes | str | dict, raw_signature: bytes, *, timestamper: TimeStamper | None = None,
+async def async_complete(state: bytes | str | dict[str, Any], raw_signature: bytes, *, prepared_pdf: bytes,
+                         timestamper: TimeStamper | None = None,
                          validation_context: ValidationContext | None = None,
                          output: IO[bytes] | None = None) -> SignResult:
-    """Step 2: check the client's signature, embed it, add LT/LTA. A wrong or expired
-    signature raises :class:`errors.Unprocessable` and produces nothing."""
+    """Step 2: check the client's signature, embed it in ``prepared_pdf`` (what prepare made),
+    add LT/LTA. A wrong signature or a PDF other than the prepared one raises
+    :class:`errors.Unprocessable`, an expired session :class:`errors.Gone`; nothing is produced."""
     s = _load_state(state)
+    if hashlib.sha256(prepared_pdf).hexdigest() != s.get("pdf_sha256"):
+        raise Unprocessable("Tệp đã chuẩn bị không khớp với phiên ký / the prepared PDF does not belong to this "
+                            "signing session", code=ErrorCode.INVALID_SESSION)
     if datetime.now(timezone.utc) >= datetime.fromisoformat(s["expires_at"]):
-        raise Unprocessable("Phiên ký đã hết hạn / the signing session has expired", code="session_expired")
+        raise Gone("Phiên ký đã hết hạn / the signing session has expired")
     level = s["level"]
     check_options(s["profile"], level, timestamper, validation_context)
     cert = asn1_x509.Certificate.load(base64.b64decode(s["certificate"]))
@@ -171,7 +179,7 @@ async def async_complete(state: bytes | str | dict, raw_signature: bytes, *, tim
     attrs_der = base64.b64decode(s["signed_attrs"])
     if not isinstance(raw_signature, (bytes, bytearray)) or not verify_raw_signature(cert, attrs_der, raw_signature):
         raise Unprocessable("Chữ ký không khớp với chứng thư số / the signature does not match the certificate",
-                            code="bad_signature", fields={"signature": "does not verify"})
+                            code=ErrorCode.BAD_SIGNATURE, fields={"signature": "does not verify"})
     external = signers.ExternalSigner(signing_cert=cert, cert_registry=SimpleCertificateStore.from_certs(chain),
                                       signature_value=bytes(raw_signature))
     start = output.tell() if output is not None else 0
@@ -179,7 +187,7 @@ async def async_complete(state: bytes | str | dict, raw_signature: bytes, *, tim
         cms_obj = await external.async_sign_prescribed_attributes(
             DIGEST_ALGORITHM, signed_attrs=cms.CMSAttributes.load(attrs_der),
             timestamper=timestamper if level != "B-B" else None)
-        buf = io.BytesIO(base64.b64decode(s["pdf"]))
+        buf = io.BytesIO(prepared_pdf)
         await PdfTBSDocument.async_finish_signing(buf, PreparedByteRangeDigest(
             base64.b64decode(s["document_digest"]), s["reserved_region_start"], s["reserved_region_end"]), cms_obj)
         written = False  # into the caller's output already
@@ -217,6 +225,6 @@ def prepare(pdf_stream: IO[bytes], certificate: asn1_x509.Certificate | bytes | 
     return run_sync(async_prepare(pdf_stream, certificate, **kwargs))
 
 
-def complete(state: bytes | str | dict, raw_signature: bytes, **kwargs: Any) -> SignResult:
+def complete(state: bytes | str | dict[str, Any], raw_signature: bytes, **kwargs: Any) -> SignResult:
     """Synchronous :func:`async_complete`."""
     return run_sync(async_complete(state, raw_signature, **kwargs))

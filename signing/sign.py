@@ -13,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import hashlib
-import io
 import logging
 import shutil
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Coroutine, Literal, TypeVar
@@ -38,9 +36,10 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import InsufficientRevinfoError, RevokedError
 
 from certs.credentials import SigningCredential
-from errors import Unprocessable
+from errors import ErrorCode, ServiceError, Unprocessable
 from signing import stamps
-from signing.errors import DocumentLocked, SealRefused, SigningFailed
+from signing.errors import DocumentLocked, RevocationUnavailable, SealRefused, SigningFailed, TimestampUnavailable
+from signing.rules import ORG_ID, is_person_certificate, same_agency, subject_attributes
 from signing.stamps import Appearance
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,6 @@ Profile = Literal["person", "seal"]
 LEVELS: tuple[str, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
 PROFILES: tuple[str, ...] = ("person", "seal")
 REASONS = {"person": "Ký duyệt văn bản", "seal": "Ký số của cơ quan, tổ chức"}
-_ORG_ID = "2.5.4.97"  # organizationIdentifier: the agency code in our certificates
 T = TypeVar("T")
 
 
@@ -87,39 +85,7 @@ class Identity:
     def from_certificate(cls, cert: asn1_x509.Certificate, image_png: bytes | None = None) -> "Identity":
         s = subject_attributes(cert)
         return cls(s.get("common_name", ""), s.get("title", ""), s.get("organization_name", ""),
-                   s.get(_ORG_ID, ""), image_png)
-
-
-def subject_attributes(cert: asn1_x509.Certificate) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for rdn in cert.subject.chosen:
-        for atv in rdn:
-            # asn1crypto names the attributes it knows ("common_name", "title"); the agency code by OID
-            key = _ORG_ID if atv["type"].dotted == _ORG_ID else atv["type"].native
-            out.setdefault(key, str(atv["value"].native))
-    return out
-
-
-def is_person_certificate(cert: asn1_x509.Certificate) -> bool:
-    """A person's certificate names a person (title, given name or surname) or has a CN
-    other than its organisation; an agency seal's certificate has CN = O and no title."""
-    s = subject_attributes(cert)
-    if any(k in s for k in ("title", "given_name", "surname")):
-        return True
-    return bool(s.get("common_name")) and _norm(s.get("common_name", "")) != _norm(s.get("organization_name", ""))
-
-
-def _norm(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
-
-
-def same_agency(cert: asn1_x509.Certificate, identity: Identity) -> bool:
-    s = subject_attributes(cert)
-    code = s.get(_ORG_ID, "")
-    if code and identity.agency_code:
-        return _norm(code) == _norm(identity.agency_code)
-    org = s.get("organization_name", "")
-    return bool(org) and _norm(org) == _norm(identity.organization)
+                   s.get(ORG_ID, ""), image_png)
 
 
 # --------------------------------------------------------------------------- document checks
@@ -150,10 +116,10 @@ def open_document(pdf_stream: IO[bytes]) -> IncrementalPdfFileWriter:
         raise
     except Exception as exc:  # pyHanko raises many types for broken input
         raise Unprocessable("Tệp không phải PDF hợp lệ / the file is not a valid PDF",
-                            code="invalid_pdf") from exc
+                            code=ErrorCode.PDF_DAMAGED) from exc
     if encrypted:
         raise Unprocessable("Không ký được tệp PDF đã mã hóa / encrypted PDFs cannot be signed",
-                            code="encrypted_pdf")
+                            code=ErrorCode.PDF_ENCRYPTED)
     return writer
 
 
@@ -184,7 +150,7 @@ def find_agency_person_signature(signatures: list[EmbeddedPdfSignature], identit
             continue
         if not is_person_certificate(cert):
             continue
-        if not same_agency(cert, identity):
+        if not same_agency(cert, identity.agency_code, identity.organization):
             others = True
             continue
         if signature_is_intact(sig):
@@ -202,7 +168,7 @@ def page_refs(reader: PdfFileReader) -> list[generic.Reference]:
     def walk(node_ref: generic.IndirectObject, depth: int) -> None:
         node = node_ref.get_object()
         if depth > 64:
-            raise Unprocessable("Cây trang PDF quá sâu / page tree too deep", code="invalid_pdf")
+            raise Unprocessable("Cây trang PDF quá sâu / page tree too deep", code=ErrorCode.PDF_DAMAGED)
         if node.get("/Type") == "/Pages" or "/Kids" in node:
             for kid in node["/Kids"]:
                 walk(kid, depth + 1)
@@ -254,7 +220,7 @@ def placement(reader: PdfFileReader, profile: str, appearance: Appearance | None
     """(0-based page index, box) for the new stamp."""
     pages = page_refs(reader)
     if not pages:
-        raise Unprocessable("PDF không có trang nào / the PDF has no pages", code="invalid_pdf")
+        raise Unprocessable("PDF không có trang nào / the PDF has no pages", code=ErrorCode.PDF_DAMAGED)
     if appearance is not None:
         index = appearance.page if appearance.page >= 0 else len(pages) + appearance.page
         if not 0 <= index < len(pages):
@@ -290,11 +256,9 @@ def check_options(profile: str, level: str, timestamper: TimeStamper | None,
     if problems:
         raise Unprocessable("Tham số ký không hợp lệ / invalid signing options", fields=problems)
     if level != "B-B" and timestamper is None:
-        raise SigningFailed("Chưa cấu hình dịch vụ cấp dấu thời gian / no timestamp service configured",
-                            code="timestamp_unavailable", status=503)
+        raise TimestampUnavailable("Chưa cấu hình dịch vụ cấp dấu thời gian / no timestamp service configured")
     if level in ("B-LT", "B-LTA") and validation_context is None and not revocation_later:
-        raise SigningFailed("Chưa cấu hình kiểm tra thu hồi chứng thư / no revocation checking configured",
-                            code="revocation_unavailable", status=503)
+        raise RevocationUnavailable("Chưa cấu hình kiểm tra thu hồi chứng thư / no revocation checking configured")
 
 
 def build_signer(writer: IncrementalPdfFileWriter, signer: signers.Signer, identity: Identity, *, profile: str,
@@ -345,7 +309,7 @@ async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_conte
     return added
 
 
-def signing_failure(exc: Exception) -> SigningFailed:
+def signing_failure(exc: Exception) -> ServiceError:
     """Translate pyHanko's errors: a revoked certificate is the caller's problem (422), an
     unreachable OCSP/CRL/TSA is ours (503)."""
     chain: list[BaseException] = []
@@ -355,11 +319,11 @@ def signing_failure(exc: Exception) -> SigningFailed:
         cur = cur.__cause__ or cur.__context__
     if any(isinstance(e, RevokedError) for e in chain):
         return SigningFailed("Chứng thư số đã bị thu hồi / the signing certificate is revoked",
-                             code="certificate_revoked")
+                             code=ErrorCode.CERTIFICATE_REVOKED)
     if any(isinstance(e, InsufficientRevinfoError) for e in chain) or any(
             isinstance(e, (OSError, asyncio.TimeoutError)) for e in chain):
-        return SigningFailed("Không kiểm tra được trạng thái chứng thư (OCSP/CRL/TSA không phản hồi) / "
-                             "revocation or timestamp service unavailable", code="revocation_unavailable", status=503)
+        return RevocationUnavailable("Không kiểm tra được trạng thái chứng thư (OCSP/CRL/TSA không phản hồi) / "
+                                     "revocation or timestamp service unavailable")
     return SigningFailed("Không ký được văn bản: chứng thư số không hợp lệ / signing failed: "
                          f"the certificate could not be validated ({type(exc).__name__})")
 
@@ -447,7 +411,3 @@ def sign(pdf_stream: IO[bytes], credential: SigningCredential, *, profile: Profi
     """Synchronous :func:`async_sign`."""
     return run_sync(async_sign(pdf_stream, credential, profile=profile, level=level, appearance=appearance,
                                timestamper=timestamper, validation_context=validation_context, output=output))
-
-
-def sign_bytes(pdf: bytes, credential: SigningCredential, **kwargs: Any) -> SignResult:
-    return sign(io.BytesIO(pdf), credential, **kwargs)

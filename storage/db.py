@@ -1,29 +1,57 @@
-"""The database engine (SQLModel over SQLAlchemy) and the unit-of-work session scope.
+"""The database engine (SQLModel over SQLAlchemy), the unit of work and the UTC time column.
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout so that several
 processes can write; PostgreSQL is reached through psycopg 3. The schema is managed by
-Alembic migrations (``flask --app app db upgrade``).
+Alembic migrations (``storage.migrations``).
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
+import logging
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from types import TracebackType
+from typing import Any, Callable
 
-import click
 import sqlalchemy as sa
-from flask import Flask, current_app
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlmodel import Session
 
-from settings import ConfigError
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 10
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The database did not answer; the HTTP layer turns this into 503."""
+    """The database did not answer."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A point in time, always timezone-aware UTC in Python whatever the database.
+
+    SQLite keeps no offset (SQLAlchemy stores naive text), PostgreSQL ``timestamptz`` does:
+    values are converted to UTC on the way in and come back aware on the way out, so no code
+    above this column ever meets a naive datetime.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime cannot be stored as UTC: {value!r}")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def normalise_url(url: str) -> str:
@@ -33,7 +61,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = make_url(url).database
@@ -44,7 +72,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         )
 
         @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # Let SQLAlchemy, not pysqlite, decide where transactions begin, so that
             # BEGIN IMMEDIATE below takes the write lock up front (no upgrade deadlocks).
             dbapi_conn.isolation_level = None
@@ -56,7 +84,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin(conn: sa.Connection) -> None:
             write = conn.get_execution_options().get("lienthong_write")
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -71,6 +99,11 @@ def describe_url(url: str) -> str:
     return make_url(normalise_url(url)).render_as_string(hide_password=True)
 
 
+def full_url(engine: Engine) -> str:
+    """The engine's URL with its password: for connections of our own (listener, Alembic)."""
+    return engine.url.render_as_string(hide_password=False)
+
+
 def check_connection(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
@@ -80,68 +113,64 @@ def check_connection(engine: Engine) -> None:
         raise DatabaseUnavailable(reason[0] if reason else type(exc).__name__) from None
 
 
-@contextmanager
-def session_scope(engine: Engine, *, write: bool = False) -> Iterator[Session]:
-    """One unit of work: commit when the block ends, roll back on any error.
+def is_missing_table(exc: BaseException) -> bool:
+    """True when a database error says a table does not exist: the schema was never migrated."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) == "42P01":  # PostgreSQL undefined_table
+        return True
+    return "no such table" in str(exc.orig)
 
-    ``write=True`` takes SQLite's write lock when the transaction begins, so two writers
-    queue on the busy timeout instead of failing to upgrade a read lock.
+
+class UnitOfWork:
+    """One transaction, with a boundary you can see.
+
+    Nothing is kept unless :meth:`commit` is called: leaving the block rolls back whatever
+    was not committed, on an error or not. Callbacks given to :meth:`after_commit` run once
+    the commit has succeeded (waking long-polls, clearing caches) and are dropped on rollback,
+    so no process ever hears of a change that did not happen.
+
+    ``write=True`` takes SQLite's write lock when the transaction begins, so two writers queue
+    on the busy timeout instead of failing to upgrade a read lock.
     """
-    bind = engine.execution_options(lienthong_write=True) if write else engine
-    with Session(bind, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
+    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+        self.engine = engine
+        self.write = write
+        self._hooks: list[Callable[[], None]] = []
+        self._session: Session | None = None
 
-def engine_from_app(app: Flask | None = None) -> Engine:
-    return (app or current_app).extensions["lienthong.engine"]
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open (use it in a with block)")
+        return self._session
 
+    def __enter__(self) -> "UnitOfWork":
+        bind = self.engine.execution_options(lienthong_write=True) if self.write else self.engine
+        self._session = Session(bind, expire_on_commit=False)
+        return self
 
-def init_app(app: Flask, url: str) -> Engine:
-    engine = make_engine(url)
-    try:
-        check_connection(engine)
-    except DatabaseUnavailable as exc:
-        engine.dispose()
-        raise ConfigError(f"cannot reach the database {describe_url(url)}: {exc}") from None
-    app.extensions["lienthong.engine"] = engine
-    app.cli.add_command(db_cli)
-    return engine
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        session, self._session = self.session, None
+        self._hooks.clear()
+        # close() rolls back what was not committed and detaches the objects read, keeping
+        # their loaded values (rollback() would expire them: reads would then fail outside)
+        session.close()
 
+    def commit(self) -> None:
+        self.session.commit()
+        hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - the change is committed; a failed wake-up must not undo the answer
+                log.exception("after-commit hook failed")
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
-    from alembic.config import Config
+    def rollback(self) -> None:
+        self._hooks.clear()
+        self.session.rollback()
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.attributes["sqlalchemy_url"] = normalise_url(url)
-    return cfg
-
-
-def upgrade(url: str, revision: str = "head") -> None:
-    from alembic import command
-
-    command.upgrade(alembic_config(url), revision)
-
-
-@click.group("db", help="Database schema (Alembic migrations).")
-def db_cli() -> None:
-    pass
-
-
-@db_cli.command("upgrade", help="Apply every migration up to REVISION (default: head).")
-@click.argument("revision", default="head")
-def upgrade_command(revision: str) -> None:
-    upgrade(str(engine_from_app().url.render_as_string(hide_password=False)), revision)
-    click.echo(f"database at {revision}")
-
-
-@db_cli.command("current", help="Show the schema revision the database is at.")
-def current_command() -> None:
-    from alembic import command
-
-    command.current(alembic_config(engine_from_app().url.render_as_string(hide_password=False)))
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        self._hooks.append(hook)

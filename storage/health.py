@@ -1,33 +1,41 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes: ``/healthz`` (the process answers) and ``/readyz`` (the
+database answers and its schema is at the migrations' head, the blob store answers)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+import logging
 
-from storage.blobs import BlobStoreUnavailable, store_from_app
-from storage.db import DatabaseUnavailable, check_connection, engine_from_app
+from flask import Blueprint, Response, current_app, jsonify
 
+from storage.blobs import BlobStore, BlobStoreUnavailable
+from storage.db import DatabaseUnavailable, check_connection
+from storage.migrations import schema_is_current
+
+log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz() -> Response:
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
-def readyz():  # type: ignore[no-untyped-def]
+def readyz() -> tuple[Response, int]:
+    engine = current_app.extensions["lienthong.engine"]
+    store: BlobStore = current_app.extensions["lienthong.blobs"]
     checks: dict[str, str] = {}
     try:
-        check_connection(engine_from_app())
+        check_connection(engine)
         checks["database"] = "ok"
+        checks["schema"] = "ok" if schema_is_current(engine) else "not_migrated"
     except DatabaseUnavailable as exc:
-        current_app.logger.warning("readiness: database unavailable: %s", exc)
-        checks["database"] = "unavailable"
+        log.warning("readiness: database unavailable: %s", exc)
+        checks["database"] = checks["schema"] = "unavailable"
     try:
-        store_from_app().check()
+        store.check()
         checks["blob_store"] = "ok"
     except BlobStoreUnavailable as exc:
-        current_app.logger.warning("readiness: blob store unavailable: %s", exc)
+        log.warning("readiness: blob store unavailable: %s", exc)
         checks["blob_store"] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "unavailable", checks=checks), (200 if ready else 503)

@@ -29,7 +29,6 @@ by default: ~10 MiB whatever the blob size; the contract suite measures it).
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import logging
 import os

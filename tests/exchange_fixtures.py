@@ -13,10 +13,10 @@ from datetime import date
 
 from sqlmodel import Session
 
-from exchange import users
 from exchange.models import Agency
+from exchange.services import accounts
 
-users.use_fast_hashing_for_tests()
+accounts.use_fast_hashing_for_tests()
 
 PASSWORD = "mật-khẩu-thử-nghiệm-1"
 PROVINCE = "000.00.00.H62"
@@ -96,9 +96,9 @@ def build_world(session: Session) -> World:
     people: dict[str, Person] = {}
 
     def person(key: str, username: str, code: str, roles: tuple[str, ...], full_name: str) -> None:
-        user = users.create_user(session, username=username, agency_code=code, roles=list(roles),
+        user = accounts.add_user(session, username=username, agency_code=code, roles=list(roles),
                                  full_name=full_name, position="Chuyên viên", password=PASSWORD, actor="test")
-        token, secret = users.create_token(session, user_id=user.id, name="test", actor="test")
+        token, secret = accounts.add_token(session, user_id=user.id, name="test", actor="test")
         people[key] = Person(user.id, username, code, made[code].id, roles, secret, token.id)  # type: ignore[arg-type]
 
     person("clerk", "vanthu.tinh", PROVINCE, ("clerk",), "Nguyễn Thị Lấp Lánh")
@@ -115,11 +115,11 @@ def build_world(session: Session) -> World:
     agency_tokens: dict[str, str] = {}
     agency_token_ids: dict[str, int] = {}
     for code, agency in made.items():
-        token, secret = users.create_token(session, agency_id=agency.id, name="system", actor="test")
+        token, secret = accounts.add_token(session, agency_id=agency.id, name="system", actor="test")
         agency_tokens[code], agency_token_ids[code] = secret, token.id  # type: ignore[assignment]
 
-    revoked, revoked_secret = users.create_token(session, user_id=people["clerk"].id, name="old", actor="test")
-    users.revoke_token(session, revoked.id, actor="test")  # type: ignore[arg-type]
+    revoked, revoked_secret = accounts.add_token(session, user_id=people["clerk"].id, name="old", actor="test")
+    accounts.revoke(session, revoked.id, actor="test")  # type: ignore[arg-type]
     session.flush()
     return World(
         province=PROVINCE, other_province=OTHER_PROVINCE, districts=list(DISTRICTS), communes=communes,
@@ -180,12 +180,13 @@ DOCUMENT_METADATA = {
 
 def caller_for(world: World, who: str):  # type: ignore[no-untyped-def]
     """The ``Caller`` a person (``"clerk"``) or an agency code's system stands for."""
-    from exchange.auth import Caller
+    from exchange.domain.caller import Caller
+    from exchange.domain.enums import CallerKind
 
     if who in world.people:
         p = world.people[who]
-        return Caller("user", p.agency_id, p.agency_code, p.id, p.username, frozenset(p.roles), p.token_id)
-    return Caller("agency", world.agency_ids[who], who, None, None, frozenset(), world.agency_token_ids[who])
+        return Caller(CallerKind.USER, p.agency_id, p.agency_code, p.id, p.username, frozenset(p.roles), p.token_id)
+    return Caller(CallerKind.AGENCY, world.agency_ids[who], who, None, None, frozenset(), world.agency_token_ids[who])
 
 
 def store_document(session: Session, store, world: World, who: str = "clerk", *, pdf: bytes | None = None,  # type: ignore[no-untyped-def]
@@ -194,11 +195,12 @@ def store_document(session: Session, store, world: World, who: str = "clerk", *,
     dispatch tests can start from a "sealed" document without signing. Returns its id."""
     import io
 
-    from exchange import documents
     from exchange.models import Document
+    from exchange.services import documents
 
     data = documents.parse_metadata({**DOCUMENT_METADATA, **metadata})
-    document = documents.upload(session, store, caller_for(world, who), io.BytesIO(pdf or make_pdf()), data)
+    ref = documents.store_file(store, io.BytesIO(pdf or make_pdf()))
+    document = documents.create_document(session, caller_for(world, who), ref, data)
     if state != "draft":
         row = session.get(Document, document.id)
         row.state = state  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from certs.issuance import issue_agency_seal, issue_person_credential
 from exchange.models import Agency, User
 from settings import Settings
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import World, build_world, upload_via_api
 
 _template: dict[str, Path] = {}

@@ -404,7 +404,6 @@ def append_garbage(data: bytes) -> bytes:
 
 def cyclic_update(data: bytes) -> bytes:
     """Incremental update whose page tree contains itself (a cycle)."""
-    from pyhanko.pdf_utils import generic
 
     def change(w):  # type: ignore[no-untyped-def]
         pages_ref = w.root.raw_get("/Pages")

@@ -51,7 +51,6 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_event_agency_code'), ['agency_code'], unique=False)
-        batch_op.create_index('ix_audit_event_action_object_seq', ['action', 'object', 'seq'], unique=False)
 
     op.create_table('audit_head',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -297,7 +296,6 @@ def downgrade() -> None:
     op.drop_table('app_user')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
-        batch_op.drop_index('ix_audit_event_action_object_seq')
         batch_op.drop_index(batch_op.f('ix_audit_event_agency_code'))
         batch_op.drop_index(batch_op.f('ix_audit_event_action'))
 

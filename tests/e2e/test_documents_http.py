@@ -16,7 +16,8 @@ import requests
 from werkzeug.serving import make_server
 
 from settings import Settings
-from storage.db import make_engine, session_scope
+from storage.db import make_engine
+from tests.db import session_scope
 from tests.exchange_fixtures import DOCUMENT_METADATA, World, auth, build_world, make_pdf
 
 pytestmark = pytest.mark.e2e

@@ -19,8 +19,10 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from exchange import receipts, users
-from storage.db import make_engine, session_scope
+from exchange.services import accounts as users
+from exchange.services import receipts
+from storage.db import make_engine
+from tests.db import session_scope
 from tests.e2e.test_signing_http import _sign, _upload, live  # noqa: F401  (the live server fixture)
 from tests.exchange_fixtures import auth
 from tests.integration.exchange.delivery_support import add_agency
@@ -49,7 +51,7 @@ def test_upload_sign_seal_dispatch_poll_download_ack_status_forward_recall(live)
     w = sw.world
     with session_scope(engine, write=True) as session:
         fourth = add_agency(session, FOURTH, w.districts[0], valid_from=date(2020, 1, 1))
-        _, fourth_token = users.create_token(session, agency_id=fourth.id, name="system", actor="test")
+        _, fourth_token = users.add_token(session, agency_id=fourth.id, name="system", actor="test")
     engine.dispose()
     three = w.communes[w.districts[0]]
     district = w.districts[1]

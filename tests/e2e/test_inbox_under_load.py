@@ -10,9 +10,10 @@ import time
 import pytest
 import requests
 
-from exchange import users
+from exchange.services import accounts as users
 from exchange.models import Agency, Document
-from storage.db import make_engine, session_scope
+from storage.db import make_engine
+from tests.db import session_scope
 from tests.e2e.gunicorn_support import gunicorn
 from tests.exchange_fixtures import DOCUMENT_METADATA, auth, build_world, make_pdf
 
@@ -31,7 +32,7 @@ def test_200_long_polls_while_a_clerk_uploads_and_dispatches(tmp_path, database_
             agency = Agency(code=f"{i:03d}.99.01.H62", name=f"Xã {i}", level="commune", parent_id=province.id)
             session.add(agency)
             session.flush()
-            tokens.append(users.create_token(session, agency_id=agency.id, actor="test")[1])
+            tokens.append(users.add_token(session, agency_id=agency.id, actor="test")[1])
     tokens += [world.agency_tokens[c] for c in world.all_communes]
     target = world.all_communes[0]
     env = {"LIENTHONG_DATA_DIR": str(tmp_path / "var"), "LIENTHONG_DATABASE_URL": database_url}

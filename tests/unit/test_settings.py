@@ -50,11 +50,14 @@ def test_environment_selects_postgres_and_minio():
     ({"LIENTHONG_S3_ENDPOINT": "m:9000", "LIENTHONG_S3_ACCESS_KEY": "a", "LIENTHONG_S3_SECRET_KEY": "b",
       "LIENTHONG_S3_RETENTION_MODE": "forever"}, "COMPLIANCE or GOVERNANCE"),
     ({"LIENTHONG_MAX_UPLOAD_MB": "0"}, "at least 1"),
+    ({"LIENTHONG_PROXY_HOPS": "two"}, "LIENTHONG_PROXY_HOPS"),
+    ({"LIENTHONG_PROXY_HOPS": "9"}, "reverse proxies"),
 ])
 def test_bad_settings_raise_one_line(env, fragment):
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
-    text = str(info.value.code)
+    assert not isinstance(info.value, SystemExit)  # an ordinary exception: raised at start-up only
+    text = info.value.one_line()
     assert fragment in text
     assert "\n" not in text and text.startswith("lienthong: configuration error:")
 

@@ -14,7 +14,7 @@ from pyhanko_certvalidator import ValidationContext
 from certs.issuance import issue_person_credential
 from certs.models import Credential
 from settings import Settings
-from storage.db import session_scope
+from tests.db import session_scope
 
 NAME = "Nguyễn Thị Lấp Lánh Ánh"
 AGENCY = "Ủy ban nhân dân tỉnh Vĩnh Long"

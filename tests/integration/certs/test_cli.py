@@ -9,10 +9,10 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from sqlmodel import select
 
 from certs.ca import build_certificate, leaf_extensions, load_dev_pki, name, new_rsa_key
-from certs.directory import EXTENSION_KEY, AgencyInfo, PersonInfo
+from certs.ports import DIRECTORY_KEY as EXTENSION_KEY, AgencyInfo, PersonInfo
 from certs.keystore import storage_key
 from certs.models import Credential
-from storage.db import engine_from_app, session_scope
+from tests.db import engine_from_app, session_scope
 from tests.integration.certs.helpers import AGENCY, AGENCY_CODE, NAME
 
 

@@ -12,9 +12,10 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from certs.issuance import CredentialRevoked, load_signing_credential, revoke
-from certs.local import local_timestamper, validation_context
+from certs.fetchers import local_timestamper, validation_context
 from certs.trust import trust_roots
-from storage.db import make_engine, session_scope
+from storage.db import make_engine
+from tests.db import session_scope
 from tests.integration.certs.helpers import blank_pdf, issue_person, sign_pdf
 
 

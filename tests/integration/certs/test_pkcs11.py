@@ -11,8 +11,9 @@ from pyhanko.sign.validation import validate_pdf_signature
 
 from certs.issuance import issue_agency_seal, load_signing_credential
 from certs.keystore import pkcs11_session
-from certs.local import local_timestamper, validation_context
-from storage.db import make_engine, session_scope
+from certs.fetchers import local_timestamper, validation_context
+from storage.db import make_engine
+from tests.db import session_scope
 from tests.integration.certs.helpers import AGENCY, AGENCY_CODE, blank_pdf, issue_person, sign_pdf
 
 

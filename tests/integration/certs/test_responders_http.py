@@ -19,7 +19,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from certs.ca import load_dev_pki
 from certs.issuance import load_signing_credential, revoke
-from storage.db import engine_from_app, session_scope
+from tests.db import engine_from_app, session_scope
 from tests.integration.certs.helpers import blank_pdf, issue_person, sign_pdf
 
 

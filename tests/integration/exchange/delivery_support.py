@@ -7,7 +7,7 @@ from datetime import date
 from sqlmodel import Session
 
 from exchange.models import Agency, Document, Revision
-from storage.db import session_scope
+from tests.db import services_of, session_scope
 from tests.exchange_fixtures import World, build_world
 
 
@@ -43,23 +43,22 @@ def add_agency(session: Session, code: str, parent_code: str | None, level: str 
 # --- rows of the security matrix (tests/integration/exchange/test_security_matrix.py) -----------
 
 def _dispatched(ctx, to: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    from exchange.dispatch import Recipients, dispatch_document
+    from exchange.services.dispatch import Recipients, dispatch_document
     from tests.exchange_fixtures import caller_for
 
     doc = ctx.document("clerk", state="sealed")
-    view, _ = dispatch_document(ctx.engine, caller_for(ctx.world, "clerk"), doc, Recipients(to=(to,)), f"m-{doc}")
+    view, _ = dispatch_document(services_of(ctx.app), caller_for(ctx.world, "clerk"), doc, Recipients(to=(to,)),
+                                f"m-{doc}")
     return doc, view["deliveries"][0]["id"]
 
 
 def _acked(ctx) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    from exchange import lifecycle, receipts
+    from exchange.services import delivery as deliveries
     from tests.exchange_fixtures import caller_for
 
     commune = ctx.world.all_communes[0]
     doc, delivery = _dispatched(ctx, commune)
-    key = receipts.load_or_create_key(ctx.app.extensions["lienthong.settings"].data_dir)
-    with session_scope(ctx.engine, write=True) as session:
-        lifecycle.acknowledge(session, caller_for(ctx.world, commune), delivery, key)
+    deliveries.acknowledge(services_of(ctx.app), caller_for(ctx.world, commune), delivery)
     return doc, delivery
 
 
@@ -83,12 +82,11 @@ def matrix_acked(ctx) -> dict:  # type: ignore[no-untyped-def]
 
 
 def matrix_recall_requested(ctx) -> dict:  # type: ignore[no-untyped-def]
-    from exchange import lifecycle
+    from exchange.services import delivery as deliveries
     from tests.exchange_fixtures import caller_for
 
     doc, delivery = _acked(ctx)
-    with session_scope(ctx.engine, write=True) as session:
-        lifecycle.request_recall(session, caller_for(ctx.world, "clerk"), doc, "ma trận")
+    deliveries.request_recall(services_of(ctx.app), caller_for(ctx.world, "clerk"), doc, "ma trận")
     return {"doc": doc, "delivery": delivery}
 
 

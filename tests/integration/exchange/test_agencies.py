@@ -8,9 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from errors import Conflict, NotFound
-from exchange import agencies
+from exchange.domain.codes import validate_code
+from exchange.services import directory as agencies
+from exchange.services.directory_import import import_csv
 from exchange.models import Agency, AuditEvent
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import auth, build_world
 
 
@@ -65,9 +67,9 @@ def test_validate_and_get_by_code(engine):
         assert agencies.get_by_code(s, "400.00.00.H04").level == "province"
         with pytest.raises(NotFound):
             agencies.get_by_code(s, "400.00.00.H05")
-    assert agencies.validate_code("400.00.00.H04") == "400.00.00.H04"
+    assert validate_code("400.00.00.H04") == "400.00.00.H04"
     with pytest.raises(Exception) as err:
-        agencies.validate_code("400-00")
+        validate_code("400-00")
     assert err.value.fields and "code" in err.value.fields
 
 
@@ -80,11 +82,11 @@ GOOD_CSV = """code,name,level,parent_code
 
 def test_import_with_parents_later_in_the_file(engine):
     with session_scope(engine, write=True) as s:
-        result = agencies.import_csv(s, io.StringIO(GOOD_CSV))
+        result = import_csv(s, io.StringIO(GOOD_CSV))
         assert result.ok and (result.created, result.updated) == (3, 0)
     with session_scope(engine, write=True) as s:
         assert [a.code for a in agencies.descendants(s, "500.00.00.H05")] == ["500.00.01.H05", "500.01.01.H05"]
-        again = agencies.import_csv(s, io.BytesIO(("\ufeff" + GOOD_CSV.replace("Xã Một", "Xã Một Mới")).encode()))
+        again = import_csv(s, io.BytesIO(("\ufeff" + GOOD_CSV.replace("Xã Một", "Xã Một Mới")).encode()))
         assert again.ok and (again.created, again.updated) == (0, 3)
         assert agencies.get_by_code(s, "500.01.01.H05").name == "Xã Một Mới"
 
@@ -99,7 +101,7 @@ def test_a_bad_row_imports_nothing_and_names_every_line(engine):
 600.00.00.H06,Trùng,province,
 """
     with session_scope(engine, write=True) as s:
-        result = agencies.import_csv(s, io.StringIO(bad))
+        result = import_csv(s, io.StringIO(bad))
     assert not result.ok
     assert sorted({line for line, _ in result.errors}) == [3, 4, 5, 6, 7]
     with session_scope(engine) as s:
@@ -109,9 +111,9 @@ def test_a_bad_row_imports_nothing_and_names_every_line(engine):
 
 def test_missing_columns_and_parent_loops(engine):
     with session_scope(engine, write=True) as s:
-        assert agencies.import_csv(s, io.StringIO("code,name\n700.00.00.H07,X\n")).errors[0][0] == 1
+        assert import_csv(s, io.StringIO("code,name\n700.00.00.H07,X\n")).errors[0][0] == 1
         loop = "code,name,level,parent_code\n700.00.01.H07,A,other,700.00.02.H07\n700.00.02.H07,B,other,700.00.01.H07\n"
-        assert not agencies.import_csv(s, io.StringIO(loop)).ok
+        assert not import_csv(s, io.StringIO(loop)).ok
 
 
 def test_cli_import(app, tmp_path, engine):
@@ -148,7 +150,7 @@ def test_import_dates_and_successors(engine):
 900.00.00.H09,Tỉnh Chín,province,,,,
 """
     with session_scope(engine, write=True) as s:
-        assert agencies.import_csv(s, io.StringIO(csv_text)).ok
+        assert import_csv(s, io.StringIO(csv_text)).ok
     with session_scope(engine) as s:
         old = agencies.get_by_code(s, "900.00.01.H09")
         assert old.valid_to == date(2025, 6, 30)
@@ -164,14 +166,14 @@ def test_import_refuses_bad_dates_unknown_successors_and_loops(engine):
 910.00.05.H09,E,commune,,,2025-01-01,910.00.04.H09
 """
     with session_scope(engine, write=True) as s:
-        result = agencies.import_csv(s, io.StringIO(bad))
+        result = import_csv(s, io.StringIO(bad))
         assert not result.ok
         assert {line for line, _ in result.errors} >= {2, 3, 4}
     with session_scope(engine) as s:
         assert s.exec(sa.select(sa.func.count()).select_from(Agency)).scalar() == 0
     loop_only = "\n".join(bad.splitlines()[:1] + bad.splitlines()[4:]) + "\n"
     with session_scope(engine, write=True) as s:
-        result = agencies.import_csv(s, io.StringIO(loop_only))
+        result = import_csv(s, io.StringIO(loop_only))
         assert not result.ok and all("loop" in message for _, message in result.errors)
     with session_scope(engine) as s:
         assert s.exec(sa.select(sa.func.count()).select_from(Agency)).scalar() == 0

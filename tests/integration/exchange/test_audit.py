@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-from exchange import audit
+from exchange.adapters import audit_log as audit
 from exchange.models import AuditEvent
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import auth, build_world
 
 

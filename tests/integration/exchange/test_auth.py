@@ -4,9 +4,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 import pytest
 
-from exchange import users
+from exchange.services import accounts as users
 from exchange.models import ApiToken, AuditEvent, User
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import auth, build_world
 
 

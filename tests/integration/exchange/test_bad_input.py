@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app import create_app
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import (DOCUMENT_METADATA, build_world, encrypted_pdf, make_pdf, snapshot,
                                      upload_via_api)
 

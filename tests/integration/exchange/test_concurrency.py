@@ -15,10 +15,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
-from exchange import inbox, lifecycle, receipts
-from exchange.dispatch import Recipients, dispatch_document
+from exchange.services import delivery as deliveries
+from exchange.services import inbox
+from exchange.services.dispatch import Recipients, dispatch_document
 from exchange.models import AuditEvent, Delivery, StatusEvent
-from storage.db import make_engine, session_scope
+from tests.db import build_services, session_scope
 from tests.exchange_fixtures import caller_for
 from tests.integration.exchange.delivery_support import sealed_document, world
 
@@ -27,28 +28,26 @@ DELIVERIES = 200
 CTX = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
 
 
-def _ack_all(url: str, key_dir: str, callers: dict, delivery_ids: list[int], seed: int, start, out) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(url)
-    key = receipts.load_or_create_key(Path(key_dir))
+def _ack_all(url: str, data_dir: str, callers: dict, delivery_ids: list[int], seed: int, start, out) -> None:  # type: ignore[no-untyped-def]
+    services = build_services(url, Path(data_dir))  # one receipt key: the shared data folder's
     order = list(delivery_ids)
     random.Random(seed).shuffle(order)
     start.wait()
     got = {}
     for delivery_id, code in order:
-        with session_scope(engine, write=True) as session:
-            result = lifecycle.acknowledge(session, callers[code], delivery_id, key)
+        result = deliveries.acknowledge(services, callers[code], delivery_id)
         got[delivery_id] = (result["incoming_number"], result["receipt"]["signature"])
-    engine.dispose()
+    services.close()
     out.put(got)
 
 
-def test_four_processes_racing_to_ack_200_deliveries(engine, database_url, tmp_path):
+def test_four_processes_racing_to_ack_200_deliveries(engine, services, database_url, tmp_path):
     w = world(engine)
     a, b = w.all_communes[:2]
     doc = sealed_document(engine, w)
     clerk = caller_for(w, "clerk")
     for i in range(DELIVERIES // 2):
-        dispatch_document(engine, clerk, doc, Recipients(to=(a, b)), f"k{i}")
+        dispatch_document(services, clerk, doc, Recipients(to=(a, b)), f"k{i}")
     with session_scope(engine) as session:
         rows = session.exec(select(Delivery.id, Delivery.recipient_agency_id)).all()
     code_of = {w.agency_ids[a]: a, w.agency_ids[b]: b}
@@ -82,22 +81,24 @@ def test_four_processes_racing_to_ack_200_deliveries(engine, database_url, tmp_p
         assert results[0][did][0] == next(d.incoming_number for d in final if d.id == did)
 
 
-def _dispatch_many(url: str, clerk, doc: int, commune: str, prefix: str, count: int, start) -> None:  # type: ignore[no-untyped-def]
-    engine = make_engine(url)
+def _dispatch_many(url: str, data_dir: str, clerk, doc: int, commune: str, prefix: str, count: int, start) -> None:  # type: ignore[no-untyped-def]
+    services = build_services(url, Path(data_dir))
     start.wait()
     for i in range(count):
-        dispatch_document(engine, clerk, doc, Recipients(to=(commune,)), f"{prefix}-{i}")
-    engine.dispose()
+        dispatch_document(services, clerk, doc, Recipients(to=(commune,)), f"{prefix}-{i}")
+    services.close()
 
 
-def test_a_poller_sees_every_seq_exactly_once_while_dispatches_commit_concurrently(engine, database_url):
+def test_a_poller_sees_every_seq_exactly_once_while_dispatches_commit_concurrently(engine, services, database_url,
+                                                                                   tmp_path):
     w = world(engine)
     commune = w.all_communes[0]
     doc = sealed_document(engine, w)
     writers, per_writer = 4, 25
     start = CTX.Event()
     procs = [CTX.Process(target=_dispatch_many,
-                         args=(database_url, caller_for(w, "clerk"), doc, commune, f"w{n}", per_writer, start))
+                         args=(database_url, str(tmp_path / f"w{n}"), caller_for(w, "clerk"), doc, commune, f"w{n}",
+                               per_writer, start))
              for n in range(writers)]
     for p in procs:
         p.start()
@@ -107,11 +108,11 @@ def test_a_poller_sees_every_seq_exactly_once_while_dispatches_commit_concurrent
     cursor = ""
     deadline = time.monotonic() + 120
     while len(seen) < writers * per_writer and time.monotonic() < deadline:
-        page = inbox.poll(engine, me, after=cursor, limit=7, wait=1)
+        page = inbox.poll(services, me, after=cursor, limit=7, wait=1)
         seen += [item["seq"] for item in page["items"]]
         cursor = page["next_cursor"]
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
-    seen += [item["seq"] for item in inbox.poll(engine, me, after=cursor, limit=200)["items"]]
+    seen += [item["seq"] for item in inbox.poll(services, me, after=cursor, limit=200)["items"]]
     assert seen == list(range(1, writers * per_writer + 1))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from exchange import receipts
-from storage.db import engine_from_app
+from exchange.services import receipts
+from tests.db import engine_from_app
 from tests.exchange_fixtures import auth
 from tests.integration.exchange.delivery_support import sealed_document, world
 
@@ -48,7 +48,7 @@ def test_dispatch_inbox_ack_status_and_the_sender_view(app, client, w):
     assert ack.json["incoming_number"] == 1 and ack.json["code"] == "01"
     key = client.get("/api/v1/receipts/key").json
     assert key["alg"] == "ES256" and key["jwk"]["kid"] == key["kid"]
-    assert receipts.verify(ack.json["receipt"], receipts.load_or_create_key(app.extensions["lienthong.settings"].data_dir).public)
+    assert receipts.verify(ack.json["receipt"], app.extensions["lienthong.services"].receipt_key.public)
     assert client.post(f"/api/v1/inbox/{did}/ack", headers=w.headers(a)).json["receipt"] == ack.json["receipt"]
 
     moved = client.post(f"/api/v1/inbox/{did}/status", json={"status": "accepted"}, headers=w.headers(a))

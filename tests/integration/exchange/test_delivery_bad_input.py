@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.db import engine_from_app
+from tests.db import engine_from_app
 from tests.exchange_fixtures import snapshot
 from tests.integration.exchange.delivery_support import sealed_document, world
 

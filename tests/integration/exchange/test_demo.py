@@ -5,9 +5,11 @@ import re
 
 import sqlalchemy as sa
 
-from exchange import agencies, demo
+from exchange.domain.codes import code_problem
+from exchange.services import demo
+from exchange.services import directory as agencies
 from exchange.models import Agency
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import auth
 
 
@@ -20,7 +22,7 @@ def test_seed_prints_working_credentials_and_is_idempotent_with_if_missing(app, 
         assert s.exec(sa.select(sa.func.count()).select_from(Agency)).scalar() == expected_agencies
         communes = agencies.descendants(s, demo.PROVINCE_CODE, "commune")
         assert len(communes) == expected_agencies - 1 - len(demo.DISTRICTS)
-        assert all(agencies.code_problem(a.code) is None for a in communes)
+        assert all(code_problem(a.code) is None for a in communes)
 
     password = re.search(r"vanthu\.vinhlong\s+\S+\s+(\S+)", out.stdout).group(1)
     login = client.post("/api/v1/session", json={"username": "vanthu.vinhlong", "password": password})

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import build_world
 
 
 def test_directory_for_certs(app, engine):
-    from certs.directory import Directory
+    from certs.ports import Directory
 
     with session_scope(engine, write=True) as s:
         build_world(s)

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from errors import Conflict, NotFound, Unprocessable
-from exchange.dispatch import Recipients, dispatch_document
+from exchange.services.dispatch import Recipients, dispatch_document
 from exchange.models import Agency, AuditEvent, Counter, Delivery, Dispatch, Document
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import caller_for
 from tests.integration.exchange.delivery_support import add_agency, sealed_document, world
 
@@ -21,11 +21,11 @@ def _counts(engine) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
                      for t in (Dispatch, Delivery, Counter, AuditEvent))
 
 
-def test_dispatch_creates_one_queued_delivery_per_recipient_and_marks_the_document_sent(engine):
+def test_dispatch_creates_one_queued_delivery_per_recipient_and_marks_the_document_sent(engine, services):
     w = world(engine)
     doc = sealed_document(engine, w)
     communes = w.all_communes[:3]
-    view, created = dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=tuple(communes)), "k1")
+    view, created = dispatch_document(services, caller_for(w, "clerk"), doc, Recipients(to=tuple(communes)), "k1")
     assert created and view["id"]
     assert sorted(d["recipient"] for d in view["deliveries"]) == sorted(communes)
     assert {d["status"] for d in view["deliveries"]} == {"queued"}
@@ -37,39 +37,39 @@ def test_dispatch_creates_one_queued_delivery_per_recipient_and_marks_the_docume
         assert event.agency_code == w.province and event.actor == "vanthu.tinh"
 
 
-def test_children_of_reaches_every_depth_and_filters_by_level(engine):
+def test_children_of_reaches_every_depth_and_filters_by_level(engine, services):
     w = world(engine)
     doc = sealed_document(engine, w)
-    view, _ = dispatch_document(engine, caller_for(w, w.province), doc,
+    view, _ = dispatch_document(services, caller_for(w, w.province), doc,
                                 Recipients(children_of=w.province, level="commune"), "all-communes")
     assert sorted(d["recipient"] for d in view["deliveries"]) == sorted(w.all_communes)
-    view, _ = dispatch_document(engine, caller_for(w, w.province), doc,
+    view, _ = dispatch_document(services, caller_for(w, w.province), doc,
                                 Recipients(children_of=w.districts[1]), "one-district")
     assert sorted(d["recipient"] for d in view["deliveries"]) == sorted(w.communes[w.districts[1]])
 
 
-def test_seq_is_gapless_per_recipient_across_dispatches(engine):
+def test_seq_is_gapless_per_recipient_across_dispatches(engine, services):
     w = world(engine)
     doc = sealed_document(engine, w)
     a, b = w.all_communes[:2]
     for i, to in enumerate([(a,), (a, b), (b,), (a,)]):
-        dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=to), f"k{i}")
+        dispatch_document(services, caller_for(w, "clerk"), doc, Recipients(to=to), f"k{i}")
     with session_scope(engine) as session:
         seqs = {code: sorted(d.seq for d in session.exec(select(Delivery).where(
             Delivery.recipient_agency_id == w.agency_ids[code]))) for code in (a, b)}
     assert seqs == {a: [1, 2, 3], b: [1, 2]}
 
 
-def test_same_key_same_body_returns_the_same_dispatch_and_other_body_is_409(engine):
+def test_same_key_same_body_returns_the_same_dispatch_and_other_body_is_409(engine, services):
     w = world(engine)
     doc = sealed_document(engine, w)
     clerk = caller_for(w, "clerk")
-    first, created = dispatch_document(engine, clerk, doc, Recipients(to=(w.all_communes[0], w.all_communes[1])), "same")
-    again, created_again = dispatch_document(engine, clerk, doc, Recipients(to=(w.all_communes[1], w.all_communes[0])), "same")
+    first, created = dispatch_document(services, clerk, doc, Recipients(to=(w.all_communes[0], w.all_communes[1])), "same")
+    again, created_again = dispatch_document(services, clerk, doc, Recipients(to=(w.all_communes[1], w.all_communes[0])), "same")
     assert created and not created_again and again == first
     before = _counts(engine)
     with pytest.raises(Conflict) as info:
-        dispatch_document(engine, clerk, doc, Recipients(to=(w.all_communes[2],)), "same")
+        dispatch_document(services, clerk, doc, Recipients(to=(w.all_communes[2],)), "same")
     assert info.value.code == "idempotency_conflict"
     assert _counts(engine) == before
 
@@ -81,52 +81,52 @@ def test_same_key_same_body_returns_the_same_dispatch_and_other_body_is_409(engi
     (Recipients(children_of="000.00.00.H62", level="hamlet"), "level"),
     (Recipients(to=("000.00.00.H62",)), "to"),  # the sender itself
 ])
-def test_bad_recipients_are_422_per_field_and_change_nothing(engine, recipients, field):
+def test_bad_recipients_are_422_per_field_and_change_nothing(engine, services, recipients, field):
     w = world(engine)
     doc = sealed_document(engine, w)
     before = _counts(engine)
     with pytest.raises(Unprocessable) as info:
-        dispatch_document(engine, caller_for(w, "clerk"), doc, recipients, "bad")
+        dispatch_document(services, caller_for(w, "clerk"), doc, recipients, "bad")
     assert field in (info.value.fields or {})
     assert _counts(engine) == before
 
 
-def test_missing_idempotency_key_is_422(engine):
+def test_missing_idempotency_key_is_422(engine, services):
     w = world(engine)
     doc = sealed_document(engine, w)
     with pytest.raises(Unprocessable) as info:
-        dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=(w.all_communes[0],)), None)
+        dispatch_document(services, caller_for(w, "clerk"), doc, Recipients(to=(w.all_communes[0],)), None)
     assert "Idempotency-Key" in info.value.fields
 
 
-def test_only_a_sealed_document_goes_unless_the_issuer_allows_unsigned_information(engine):
+def test_only_a_sealed_document_goes_unless_the_issuer_allows_unsigned_information(engine, services):
     w = world(engine)
     draft = sealed_document(engine, w, state="signed")
     before = _counts(engine)
     with pytest.raises(Conflict) as info:
-        dispatch_document(engine, caller_for(w, "clerk"), draft, Recipients(to=(w.all_communes[0],)), "k")
+        dispatch_document(services, caller_for(w, "clerk"), draft, Recipients(to=(w.all_communes[0],)), "k")
     assert info.value.code == "not_sealed" and _counts(engine) == before
     with session_scope(engine, write=True) as session:
         session.get(Agency, w.agency_ids[w.province]).allow_unsigned_info = True
-    view, _ = dispatch_document(engine, caller_for(w, "clerk"), draft, Recipients(to=(w.all_communes[0],)), "k")
+    view, _ = dispatch_document(services, caller_for(w, "clerk"), draft, Recipients(to=(w.all_communes[0],)), "k")
     assert len(view["deliveries"]) == 1
 
 
-def test_another_agencys_document_is_not_found(engine):
+def test_another_agencys_document_is_not_found(engine, services):
     w = world(engine)
     doc = sealed_document(engine, w)
     with pytest.raises(NotFound):
-        dispatch_document(engine, caller_for(w, "other_clerk"), doc, Recipients(to=(w.all_communes[0],)), "k")
+        dispatch_document(services, caller_for(w, "other_clerk"), doc, Recipients(to=(w.all_communes[0],)), "k")
 
 
-def test_a_merged_recipient_is_routed_to_its_successor_and_the_redirect_shows(engine):
+def test_a_merged_recipient_is_routed_to_its_successor_and_the_redirect_shows(engine, services):
     w = world(engine)
     doc = sealed_document(engine, w)
     with session_scope(engine, write=True) as session:
         merged = add_agency(session, "000.09.01.H62", w.districts[0], valid_from=date(2020, 1, 1),
                             valid_to=date(2025, 6, 30), successor_id=w.agency_ids[w.all_communes[0]])
         assert merged.id
-    view, _ = dispatch_document(engine, caller_for(w, "clerk"), doc,
+    view, _ = dispatch_document(services, caller_for(w, "clerk"), doc,
                                 Recipients(to=("000.09.01.H62", w.all_communes[0])), "k")
     assert view["deliveries"] == [{"id": view["deliveries"][0]["id"], "recipient": w.all_communes[0],
                                    "status": "queued", "code": None, "addressed_to": "000.09.01.H62"}]

@@ -5,8 +5,8 @@ import hashlib
 
 import pytest
 
-from storage.db import session_scope
-from tests.exchange_fixtures import DOCUMENT_METADATA, auth, build_world, make_pdf, upload_via_api
+from tests.db import session_scope
+from tests.exchange_fixtures import DOCUMENT_METADATA, build_world, make_pdf, upload_via_api
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_a_failed_commit_leaves_no_half_document(client, world, engine, monkeypa
     the stored blob is content-addressed and unreferenced, which is harmless."""
     import sqlalchemy as sa
 
-    from exchange import documents
+    from exchange.services import documents
     from exchange.models import AuditEvent, Document, Revision
 
     def broken(*args, **kwargs):

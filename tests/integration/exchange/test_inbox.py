@@ -4,22 +4,24 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from errors import Unprocessable
-from exchange import inbox, notify
-from exchange.dispatch import Recipients, dispatch_document
-from exchange.inbox import caller_can_read
-from storage.db import make_engine, session_scope
+from exchange.services import inbox
+from exchange.services.dispatch import Recipients, dispatch_document
+from exchange.services.documents import caller_received
+from storage.db import make_engine
+from tests.db import build_services, session_scope
 from tests.exchange_fixtures import caller_for
 from tests.integration.exchange.delivery_support import sealed_document, world
 
 
-def _send(engine, w, codes, key):  # type: ignore[no-untyped-def]
-    doc = sealed_document(engine, w)
-    dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
+def _send(services, w, codes, key):  # type: ignore[no-untyped-def]
+    doc = sealed_document(services.engine, w)
+    dispatch_document(services, caller_for(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
     return doc
 
 
@@ -32,98 +34,99 @@ class QueryCounter:
         self.count += 1
 
 
-def test_items_come_oldest_first_with_metadata_and_a_cursor(engine):
+def test_items_come_oldest_first_with_metadata_and_a_cursor(engine, services):
     w = world(engine)
     commune = w.all_communes[0]
-    docs = [_send(engine, w, [commune], f"k{i}") for i in range(3)]
+    docs = [_send(services, w, [commune], f"k{i}") for i in range(3)]
     me = caller_for(w, commune)
-    page = inbox.poll(engine, me, limit=2)
+    page = inbox.poll(services, me, limit=2)
     assert [i["document"]["id"] for i in page["items"]] == docs[:2]
     item = page["items"][0]
     assert item["sender"] == w.province and item["status"] == "queued"
     assert item["document"]["subject"] and len(item["document"]["sha256"]) == 64
     assert item["content_url"] == f"/api/v1/documents/{docs[0]}/content?revision=1"
     assert item["trace"][0]["agency"] == w.province
-    rest = inbox.poll(engine, me, after=page["next_cursor"], limit=50)
+    rest = inbox.poll(services, me, after=page["next_cursor"], limit=50)
     assert [i["document"]["id"] for i in rest["items"]] == docs[2:]
-    empty = inbox.poll(engine, me, after=rest["next_cursor"])
+    empty = inbox.poll(services, me, after=rest["next_cursor"])
     assert empty == {"items": [], "next_cursor": rest["next_cursor"]}
 
 
-def test_an_agency_sees_only_its_own_deliveries_and_can_read_only_what_it_received(engine):
+def test_an_agency_sees_only_its_own_deliveries_and_can_read_only_what_it_received(engine, services):
     w = world(engine)
     a, b = w.all_communes[:2]
-    doc = _send(engine, w, [a], "k")
-    assert inbox.poll(engine, caller_for(w, b))["items"] == []
-    assert inbox.poll(engine, caller_for(w, "other_clerk"))["items"] == []
+    doc = _send(services, w, [a], "k")
+    assert inbox.poll(services, caller_for(w, b))["items"] == []
+    assert inbox.poll(services, caller_for(w, "other_clerk"))["items"] == []
     with session_scope(engine) as session:
-        assert caller_can_read(session, caller_for(w, a), doc)
-        assert not caller_can_read(session, caller_for(w, b), doc)
-        assert not caller_can_read(session, caller_for(w, "other_clerk"), doc)
+        assert caller_received(session, caller_for(w, a), doc)
+        assert not caller_received(session, caller_for(w, b), doc)
+        assert not caller_received(session, caller_for(w, "other_clerk"), doc)
 
 
 @pytest.mark.parametrize("args, field", [({"after": "abc"}, "after"), ({"after": "-1"}, "after"),
                                          ({"limit": 0}, "limit"), ({"limit": 201}, "limit"),
                                          ({"wait": 61}, "wait"), ({"wait": -1}, "wait")])
-def test_bad_query_values_are_422(engine, args, field):
+def test_bad_query_values_are_422(engine, services, args, field):
     w = world(engine)
     with pytest.raises(Unprocessable) as info:
-        inbox.poll(engine, caller_for(w, w.all_communes[0]), **args)
+        inbox.poll(services, caller_for(w, w.all_communes[0]), **args)
     assert field in info.value.fields
 
 
-def test_an_empty_poll_costs_no_query_once_the_mark_is_known_and_news_lifts_it(engine):
+def test_an_empty_poll_costs_no_query_once_the_mark_is_known_and_news_lifts_it(engine, services):
     w = world(engine)
     commune = w.all_communes[0]
     me = caller_for(w, commune)
-    _send(engine, w, [commune], "k0")
-    first = inbox.poll(engine, me)  # starts the watcher; may query
-    notifier = notify.notifier_for(engine)
+    _send(services, w, [commune], "k0")
+    first = inbox.poll(services, me)  # starts the watcher; may query
+    notifier = services.notifier
     deadline = time.monotonic() + 10
     while not notifier.listening and time.monotonic() < deadline:
         time.sleep(0.05)
     assert notifier.listening
-    inbox.poll(engine, me, after=first["next_cursor"])  # learns the mark
-    counter = QueryCounter(engine)
+    inbox.poll(services, me, after=first["next_cursor"])  # learns the mark
+    counter = QueryCounter(services.engine)
     for _ in range(20):
-        assert inbox.poll(engine, me, after=first["next_cursor"])["items"] == []
+        assert inbox.poll(services, me, after=first["next_cursor"])["items"] == []
     assert counter.count == 0
-    _send(engine, w, [commune], "k1")
-    assert len(inbox.poll(engine, me, after=first["next_cursor"])["items"]) == 1
+    _send(services, w, [commune], "k1")
+    assert len(inbox.poll(services, me, after=first["next_cursor"])["items"]) == 1
 
 
-def test_a_long_poll_answers_as_soon_as_a_dispatch_commits_in_this_process(engine):
+def test_a_long_poll_answers_as_soon_as_a_dispatch_commits_in_this_process(engine, services):
     w = world(engine)
     commune = w.all_communes[0]
-    doc = sealed_document(engine, w)
+    doc = sealed_document(services.engine, w)
     timer = threading.Timer(0.5, dispatch_document,
-                            args=(engine, caller_for(w, "clerk"), doc, Recipients(to=(commune,)), "late"))
+                            args=(services, caller_for(w, "clerk"), doc, Recipients(to=(commune,)), "late"))
     started = time.monotonic()
     timer.start()
-    page = inbox.poll(engine, caller_for(w, commune), wait=30)
+    page = inbox.poll(services, caller_for(w, commune), wait=30)
     timer.join()
     assert len(page["items"]) == 1
     assert time.monotonic() - started < 15  # woken, not timed out
 
 
-def _dispatch_elsewhere(url: str, caller, doc: int, commune: str) -> None:  # type: ignore[no-untyped-def]
+def _dispatch_elsewhere(url: str, data_dir: str, caller, doc: int, commune: str) -> None:  # type: ignore[no-untyped-def]
     time.sleep(1.0)
-    engine = make_engine(url)
-    dispatch_document(engine, caller, doc, Recipients(to=(commune,)), "from-another-process")
-    engine.dispose()
+    other = build_services(url, Path(data_dir))
+    dispatch_document(other, caller, doc, Recipients(to=(commune,)), "from-another-process")
+    other.close()
 
 
-def test_a_long_poll_wakes_on_a_dispatch_committed_by_another_process(engine, database_url):
+def test_a_long_poll_wakes_on_a_dispatch_committed_by_another_process(engine, services, database_url, tmp_path):
     w = world(engine)
     commune = w.all_communes[0]
-    doc = sealed_document(engine, w)
+    doc = sealed_document(services.engine, w)
     me = caller_for(w, commune)
-    inbox.poll(engine, me)  # the listener/watcher starts before the other process writes
+    inbox.poll(services, me)  # the listener/watcher starts before the other process writes
     ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_dispatch_elsewhere, args=(database_url, caller_for(w, "clerk"), doc, commune))
+    proc = ctx.Process(target=_dispatch_elsewhere,
+                       args=(database_url, str(tmp_path / "other"), caller_for(w, "clerk"), doc, commune))
     started = time.monotonic()
     proc.start()
-    page = inbox.poll(engine, me, wait=40)
+    page = inbox.poll(services, me, wait=40)
     proc.join(30)
     assert proc.exitcode == 0
     assert [i["document"]["id"] for i in page["items"]] == [doc]
@@ -131,17 +134,21 @@ def test_a_long_poll_wakes_on_a_dispatch_committed_by_another_process(engine, da
 
 
 def test_the_per_dispatch_cache_belongs_to_one_database(tmp_path):
-    """Two databases with the same ids (as in tests, or a restored copy) never mix their pages."""
+    """Two databases with the same ids (as in tests, or a restored copy) never mix their pages:
+    each Services object owns its caches."""
     from storage.schema import import_all_models
 
     pages = []
     for name in ("a", "b"):
-        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        url = f"sqlite:///{tmp_path / name}.db"
+        engine = make_engine(url)
         import_all_models().create_all(engine)
         w = world(engine)
-        commune = w.all_communes[0]
-        doc = sealed_document(engine, w, content=name.encode())
-        dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=(commune,)), "k")
-        pages.append(inbox.poll(engine, caller_for(w, commune))["items"][0]["document"]["sha256"])
         engine.dispose()
+        built = build_services(url, tmp_path / name)
+        commune = w.all_communes[0]
+        doc = sealed_document(built.engine, w, content=name.encode())
+        dispatch_document(built, caller_for(w, "clerk"), doc, Recipients(to=(commune,)), "k")
+        pages.append(inbox.poll(built, caller_for(w, commune))["items"][0]["document"]["sha256"])
+        built.close()
     assert pages[0] != pages[1]

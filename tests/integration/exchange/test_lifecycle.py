@@ -8,22 +8,23 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from errors import Conflict, NotFound, Unprocessable
-from exchange import lifecycle, receipts
-from exchange.dispatch import Recipients, dispatch_document
+from exchange.services import delivery as deliveries
+from exchange.services import receipts
+from exchange.services.dispatch import Recipients, dispatch_document
 from exchange.models import AuditEvent, Delivery, StatusEvent
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import caller_for
 from tests.integration.exchange.delivery_support import sealed_document, world
 
 
 @pytest.fixture
-def key(tmp_path):  # type: ignore[no-untyped-def]
-    return receipts.load_or_create_key(tmp_path / "keys")
+def key(services):  # type: ignore[no-untyped-def]
+    return services.receipt_key
 
 
-def _send(engine, w, codes, key="k"):  # type: ignore[no-untyped-def]
-    doc = sealed_document(engine, w)
-    view, _ = dispatch_document(engine, caller_for(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
+def _send(services, w, codes, key="k"):  # type: ignore[no-untyped-def]
+    doc = sealed_document(services.engine, w)
+    view, _ = dispatch_document(services, caller_for(w, "clerk"), doc, Recipients(to=tuple(codes)), key)
     return doc, {d["recipient"]: d["id"] for d in view["deliveries"]}
 
 
@@ -35,25 +36,22 @@ def _snapshot(engine):  # type: ignore[no-untyped-def]
     return deliveries, events, audits
 
 
-def test_first_ack_registers_the_incoming_number_and_signs_a_receipt_repeat_gives_the_same(engine, key):
+def test_first_ack_registers_the_incoming_number_and_signs_a_receipt_repeat_gives_the_same(engine, services, key):
     w = world(engine)
     commune = w.all_communes[0]
-    doc, ids = _send(engine, w, [commune])
+    doc, ids = _send(services, w, [commune])
     me = caller_for(w, commune)
-    with session_scope(engine, write=True) as session:
-        first = lifecycle.acknowledge(session, me, ids[commune], key)
+    first = deliveries.acknowledge(services, me, ids[commune])
     assert first["incoming_number"] == 1 and first["status"] == "delivered" and first["code"] == "01"
     receipt = first["receipt"]
     assert receipt["recipient"] == commune and receipt["incoming_number"] == 1 and receipt["document_id"] == doc
     assert len(receipt["document_sha256"]) == 64 and receipt["received_at"].endswith("Z")
     assert receipts.verify(receipt, key.public)
     assert not receipts.verify({**receipt, "incoming_number": 2}, key.public)
-    with session_scope(engine, write=True) as session:
-        again = lifecycle.acknowledge(session, me, ids[commune], key)
+    again = deliveries.acknowledge(services, me, ids[commune])
     assert again["receipt"] == receipt and again["incoming_number"] == 1
-    _, more = _send(engine, w, [commune], key="k2")
-    with session_scope(engine, write=True) as session:
-        assert lifecycle.acknowledge(session, me, more[commune], key)["incoming_number"] == 2
+    _, more = _send(services, w, [commune], key="k2")
+    assert deliveries.acknowledge(services, me, more[commune])["incoming_number"] == 2
     with session_scope(engine) as session:
         events = session.exec(select(StatusEvent).where(StatusEvent.delivery_id == ids[commune])).all()
         assert [(e.status, e.code) for e in events] == [("delivered", "01")]
@@ -62,37 +60,34 @@ def test_first_ack_registers_the_incoming_number_and_signs_a_receipt_repeat_give
 def test_the_receipt_key_is_created_once_with_mode_0600(tmp_path):
     first = receipts.load_or_create_key(tmp_path / "k")
     assert (tmp_path / "k" / receipts.KEY_FILE).stat().st_mode & 0o777 == 0o600
-    receipts._keys.clear()
     assert receipts.load_or_create_key(tmp_path / "k").kid == first.kid
 
 
-def test_another_agency_cannot_ack_or_move_a_delivery(engine, key):
+def test_another_agency_cannot_ack_or_move_a_delivery(engine, services, key):
     w = world(engine)
-    _, ids = _send(engine, w, [w.all_communes[0]])
+    _, ids = _send(services, w, [w.all_communes[0]])
     delivery_id = ids[w.all_communes[0]]
     for caller in (caller_for(w, w.all_communes[1]), caller_for(w, "other_clerk"), caller_for(w, "clerk")):
-        with pytest.raises(NotFound), session_scope(engine, write=True) as session:
-            lifecycle.acknowledge(session, caller, delivery_id, key)
-        with pytest.raises(NotFound), session_scope(engine, write=True) as session:
-            lifecycle.change_status(session, caller, delivery_id, "accepted")
+        with pytest.raises(NotFound):
+            deliveries.acknowledge(services, caller, delivery_id)
+        with pytest.raises(NotFound):
+            deliveries.change_status(services, caller, delivery_id, "accepted")
 
 
-def test_status_moves_along_the_graph_and_anything_else_is_409_changing_nothing(engine, key):
+def test_status_moves_along_the_graph_and_anything_else_is_409_changing_nothing(engine, services, key):
     w = world(engine)
     commune = w.all_communes[0]
-    _, ids = _send(engine, w, [commune])
+    _, ids = _send(services, w, [commune])
     me, did = caller_for(w, commune), ids[commune]
 
     def move(status, reason=None):  # type: ignore[no-untyped-def]
-        with session_scope(engine, write=True) as session:
-            return lifecycle.change_status(session, me, did, status, reason)
+        return deliveries.change_status(services, me, did, status, reason)
 
     before = _snapshot(engine)
     with pytest.raises(Conflict):
         move("accepted")  # not yet delivered
     assert _snapshot(engine) == before
-    with session_scope(engine, write=True) as session:
-        lifecycle.acknowledge(session, me, did, key)
+    deliveries.acknowledge(services, me, did)
     assert move("accepted") == {"id": did, "status": "accepted", "code": "03"}
     before = _snapshot(engine)
     for bad in ("completed", "returned", "accepted"):
@@ -104,69 +99,62 @@ def test_status_moves_along_the_graph_and_anything_else_is_409_changing_nothing(
     assert move("completed")["code"] == "06"
 
 
-def test_returned_needs_a_reason_of_at_most_1000_characters(engine, key):
+def test_returned_needs_a_reason_of_at_most_1000_characters(engine, services, key):
     w = world(engine)
     commune = w.all_communes[0]
-    _, ids = _send(engine, w, [commune])
+    _, ids = _send(services, w, [commune])
     me, did = caller_for(w, commune), ids[commune]
-    with session_scope(engine, write=True) as session:
-        lifecycle.acknowledge(session, me, did, key)
+    deliveries.acknowledge(services, me, did)
     before = _snapshot(engine)
     for reason in (None, "   ", "x" * 1001):
-        with pytest.raises(Unprocessable) as info, session_scope(engine, write=True) as session:
-            lifecycle.change_status(session, me, did, "returned", reason)
+        with pytest.raises(Unprocessable) as info:
+            deliveries.change_status(services, me, did, "returned", reason)
         assert "reason" in info.value.fields
-    with pytest.raises(Unprocessable), session_scope(engine, write=True) as session:
-        lifecycle.change_status(session, me, did, "recalled")
+    with pytest.raises(Unprocessable):
+        deliveries.change_status(services, me, did, "recalled")
     assert _snapshot(engine) == before
-    with session_scope(engine, write=True) as session:
-        out = lifecycle.change_status(session, me, did, "returned", "Gửi nhầm nơi nhận — " + "x" * 970)
+    out = deliveries.change_status(services, me, did, "returned", "Gửi nhầm nơi nhận — " + "x" * 970)
     assert out["code"] == "02"
 
 
-def test_recall_takes_back_unacked_at_once_and_asks_the_acked(engine, key):
+def test_recall_takes_back_unacked_at_once_and_asks_the_acked(engine, services, key):
     w = world(engine)
     a, b, c = w.all_communes[:3]
-    doc, ids = _send(engine, w, [a, b, c])
-    with session_scope(engine, write=True) as session:
-        lifecycle.acknowledge(session, caller_for(w, a), ids[a], key)
-        lifecycle.acknowledge(session, caller_for(w, b), ids[b], key)
-    with session_scope(engine, write=True) as session:
-        out = lifecycle.request_recall(session, caller_for(w, "clerk"), doc, "Sai trích yếu")
+    doc, ids = _send(services, w, [a, b, c])
+    deliveries.acknowledge(services, caller_for(w, a), ids[a])
+    deliveries.acknowledge(services, caller_for(w, b), ids[b])
+    out = deliveries.request_recall(services, caller_for(w, "clerk"), doc, "Sai trích yếu")
     by_id = {d["id"]: d for d in out["deliveries"]}
     assert by_id[ids[c]]["status"] == "recalled" and by_id[ids[c]]["code"] == "15"
     assert by_id[ids[a]]["status"] == by_id[ids[b]]["status"] == "recall_requested"
-    with session_scope(engine, write=True) as session:
-        assert lifecycle.decide_recall(session, caller_for(w, a), ids[a], True)["code"] == "15"
-        assert lifecycle.decide_recall(session, caller_for(w, b), ids[b], False)["code"] == "16"
+    assert deliveries.decide_recall(services, caller_for(w, a), ids[a], True)["code"] == "15"
+    assert deliveries.decide_recall(services, caller_for(w, b), ids[b], False)["code"] == "16"
     before = _snapshot(engine)
-    with pytest.raises(Conflict), session_scope(engine, write=True) as session:
-        lifecycle.decide_recall(session, caller_for(w, a), ids[a], False)  # already decided
-    with pytest.raises(Conflict), session_scope(engine, write=True) as session:
-        lifecycle.change_status(session, caller_for(w, c), ids[c], "accepted")  # recalled
+    with pytest.raises(Conflict):
+        deliveries.decide_recall(services, caller_for(w, a), ids[a], False)  # already decided
+    with pytest.raises(Conflict):
+        deliveries.change_status(services, caller_for(w, c), ids[c], "accepted")  # recalled
     assert _snapshot(engine) == before
     # after refusing, b goes on from where it was
-    with session_scope(engine, write=True) as session:
-        assert lifecycle.change_status(session, caller_for(w, b), ids[b], "accepted")["status"] == "accepted"
+    assert deliveries.change_status(services, caller_for(w, b), ids[b], "accepted")["status"] == "accepted"
     with session_scope(engine) as session:
         history = [e.status for e in session.exec(select(StatusEvent).where(StatusEvent.delivery_id == ids[c]))]
     assert history == ["recall_requested", "recalled"]
 
 
-def test_only_the_sender_can_recall(engine, key):
+def test_only_the_sender_can_recall(engine, services, key):
     w = world(engine)
-    doc, _ = _send(engine, w, [w.all_communes[0]])
+    doc, _ = _send(services, w, [w.all_communes[0]])
     for caller in (caller_for(w, "other_clerk"), caller_for(w, w.all_communes[0])):
-        with pytest.raises(NotFound), session_scope(engine, write=True) as session:
-            lifecycle.request_recall(session, caller, doc)
+        with pytest.raises(NotFound):
+            deliveries.request_recall(services, caller, doc)
 
 
-def test_receipt_json_is_stored_with_the_delivery(engine, key):
+def test_receipt_json_is_stored_with_the_delivery(engine, services, key):
     w = world(engine)
     commune = w.all_communes[0]
-    _, ids = _send(engine, w, [commune])
-    with session_scope(engine, write=True) as session:
-        out = lifecycle.acknowledge(session, caller_for(w, commune), ids[commune], key)
+    _, ids = _send(services, w, [commune])
+    out = deliveries.acknowledge(services, caller_for(w, commune), ids[commune])
     with session_scope(engine) as session:
         stored = session.get(Delivery, ids[commune])
         assert json.loads(stored.receipt) == out["receipt"] and stored.incoming_year == out["receipt"]["incoming_year"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from errors import Unprocessable
-from exchange.documents import inspect_pdf
+from exchange.services.pdf_check import inspect_pdf
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 FILES = sorted(CORPUS.rglob("*.pdf")) if CORPUS.is_dir() else []

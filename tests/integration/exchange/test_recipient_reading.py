@@ -9,8 +9,8 @@ import hashlib
 import pytest
 
 from exchange.models import Delivery, Dispatch, Revision
-from storage.blobs import store_from_app
-from storage.db import session_scope
+from tests.db import store_from_app
+from tests.db import session_scope
 from tests.exchange_fixtures import build_world, make_pdf, store_document
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from certs.trust import trust_roots
 from exchange.models import Revision, SigningSession, utcnow
 from signing.verify import verify
-from storage.db import session_scope
+from tests.db import session_scope
 from tests.exchange_fixtures import snapshot
 from tests.signing_world import (HeldKey, content, issue_held_key, pki_template, record_held_key,  # noqa: F401
                                  signing_world, upload)
@@ -148,7 +148,7 @@ def test_only_the_callers_own_trusted_certificate_is_accepted(client, app, engin
                                agency_name="UBND tỉnh Thử Nghiệm", issuer="stranger")
     before = snapshot(engine, app)
     for cert, code in ((not_me.pem, "certificate_not_yours"), (other_agency.pem, "certificate_not_yours"),
-                       (untrusted.pem, "certificate_untrusted"), ("-----BEGIN CERTIFICATE-----\nAAAA\n", "invalid")):
+                       (untrusted.pem, "certificate_untrusted"), ("-----BEGIN CERTIFICATE-----\nAAAA\n", "certificate_invalid")):
         r = _prepare(client, sw, doc_id, certificate=cert, profile="person")
         assert r.status_code == 422, r.get_json()
         assert r.get_json()["error"]["code"] == code and "certificate" in r.get_json()["error"]["fields"]

@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import pytest
 
-from storage.blobs import store_from_app
-from storage.db import session_scope
+from tests.db import store_from_app
+from tests.db import session_scope
 from tests import signing_world as sw
 from tests.integration.exchange import delivery_support as ds
 from tests.exchange_fixtures import DOCUMENT_METADATA, World, auth, build_world, make_pdf, store_document

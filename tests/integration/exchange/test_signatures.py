@@ -10,11 +10,12 @@ from sqlmodel import select
 from certs.issuance import revoke
 from certs.models import Credential
 from certs.trust import trust_roots
-from exchange import signatures
+from exchange.services import signatures
 from exchange.models import AuditEvent, Revision
 from signing.verify import verify
-from storage.blobs import read_bytes, store_from_app
-from storage.db import session_scope
+from storage.blobs import read_bytes
+from errors import Conflict
+from tests.db import services_of, session_scope, store_from_app
 from tests.exchange_fixtures import caller_for, snapshot
 from tests.signing_world import (content, issue_credentials, pki_template, signing_world,  # noqa: F401 (fixtures)
                                  upload)
@@ -174,8 +175,8 @@ def test_timestamp_service_down_is_503_and_changes_nothing(client, app, engine, 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed once we leave: nobody answers there
-    monkeypatch.setattr("exchange.signatures.local_timestamper",
-                        lambda settings: HTTPTimeStamper(f"http://127.0.0.1:{port}/tsa", timeout=2))
+    monkeypatch.setattr(services_of(app), "timestamper",
+                        lambda: HTTPTimeStamper(f"http://127.0.0.1:{port}/tsa", timeout=2))
     sw = signing_world
     doc_id = upload(client, sw)
     before = snapshot(engine, app)
@@ -194,7 +195,7 @@ def test_a_stale_base_revision_is_409_not_a_fork(client, app, engine, settings, 
         stale = signatures.signable_base(s, caller, doc_id)
     assert _sign(client, sw, doc_id, "signer", profile="person", level="B-B").status_code == 201
     ref = store_from_app(app).put(__import__("io").BytesIO(b"%PDF-1.7 pretend signed"))
-    with pytest.raises(signatures.Conflict) as err:
+    with pytest.raises(Conflict) as err:
         with session_scope(engine, write=True) as s:
             signatures.record_signature(s, caller, stale, ref, profile="person", level="B-B", credential_id=None,
                                         action="document.sign.person")

@@ -58,7 +58,7 @@ def test_a_remote_signature_is_valid_in_pdfsig(signing_pki, nss_db, tmp_path):  
     prepared = prepare(io.BytesIO(make_pdf()), official.pem, level="B-LT", chain=[signing_pki.issuing.asn1],
                        timestamper=signing_pki.timestamper())
     raw = official.key.sign(prepared.digest, padding.PKCS1v15(), Prehashed(hashes.SHA256()))
-    done = complete(prepared.session_state, raw, timestamper=signing_pki.timestamper(),
+    done = complete(prepared.session_state, raw, prepared_pdf=prepared.prepared_pdf, timestamper=signing_pki.timestamper(),
                     validation_context=signing_pki.validation_context())
     blocks = cades(pdfsig(nss_db, done.data(), tmp_path))
     assert len(blocks) == 1 and blocks[0]["Signature Validation"] == "Signature is Valid."

@@ -10,10 +10,11 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from certs.issuance import issue_agency_seal, issue_person_credential, load_signing_credential
-from certs.local import local_timestamper, validation_context
+from certs.fetchers import local_timestamper, validation_context
 from certs.trust import trust_roots
 from signing.sign import sign
-from storage.db import make_engine, session_scope
+from storage.db import make_engine
+from tests.db import session_scope
 from tests.pdfs import make_pdf
 
 AGENCY = ("000.00.31.H59", "Ủy ban nhân dân tỉnh Vĩnh Long")

@@ -15,7 +15,8 @@ from minio import Minio
 from minio.error import S3Error
 
 from settings import S3Settings
-from storage.blobs import BlobStore, FilesystemBlobStore, blob_key
+from storage.blobs import BlobStore, blob_key
+from storage.filesystem import FilesystemBlobStore
 from storage.minio_store import MinioBlobStore
 from tests.s3server import S3Endpoint, moto_s3_server, real_s3_from_env
 

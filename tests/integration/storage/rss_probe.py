@@ -59,7 +59,7 @@ def current_rss_bytes() -> int:
 
 def build_store(spec: dict):  # type: ignore[no-untyped-def]
     if spec["backend"] == "filesystem":
-        from storage.blobs import FilesystemBlobStore
+        from storage.filesystem import FilesystemBlobStore
 
         return FilesystemBlobStore(Path(spec["root"]))
     from settings import S3Settings

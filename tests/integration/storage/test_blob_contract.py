@@ -17,10 +17,10 @@ from storage.blobs import (
     BlobCorrupted,
     BlobNotFound,
     BlobStoreUnavailable,
-    FilesystemBlobStore,
     blob_key,
     read_bytes,
 )
+from storage.filesystem import FilesystemBlobStore
 from tests.integration.storage.conftest import Backend
 from tests.integration.storage.rss_probe import MiB, UnknownLengthStream
 

@@ -5,24 +5,53 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from storage.db import check_connection, make_engine, session_scope, upgrade
+from storage.db import UnitOfWork, check_connection, make_engine
+from storage.migrations import upgrade
 from storage.schema import import_all_models
 from tests.conftest import TEST_DATABASE_URL
 
 
-def test_session_scope_commits_and_rolls_back(engine):
+def _probe_values(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    with UnitOfWork(engine) as uow:
+        return list(uow.session.execute(sa.text("SELECT v FROM probe ORDER BY id")).scalars())
+
+
+def test_unit_of_work_keeps_only_what_is_committed(engine):
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE probe (id INTEGER PRIMARY KEY, v TEXT)")
-    with session_scope(engine, write=True) as s:
-        s.execute(sa.text("INSERT INTO probe (id, v) VALUES (1, 'kept')"))
+    heard: list[str] = []
+    with UnitOfWork(engine, write=True) as uow:
+        uow.session.execute(sa.text("INSERT INTO probe (id, v) VALUES (1, 'kept')"))
+        uow.after_commit(lambda: heard.append("kept"))
+        assert heard == []  # hooks wait for the commit
+        uow.commit()
+        assert heard == ["kept"]
+        uow.session.execute(sa.text("INSERT INTO probe (id, v) VALUES (2, 'after the commit')"))
+        uow.after_commit(lambda: heard.append("never"))
+    with UnitOfWork(engine, write=True) as uow:  # leaving without commit() rolls back
+        uow.session.execute(sa.text("INSERT INTO probe (id, v) VALUES (3, 'not committed')"))
     try:
-        with session_scope(engine, write=True) as s:
-            s.execute(sa.text("INSERT INTO probe (id, v) VALUES (2, 'lost')"))
+        with UnitOfWork(engine, write=True) as uow:
+            uow.session.execute(sa.text("INSERT INTO probe (id, v) VALUES (4, 'lost')"))
+            uow.after_commit(lambda: heard.append("never"))
             raise RuntimeError("boom")
     except RuntimeError:
         pass
-    with session_scope(engine) as s:
-        assert s.execute(sa.text("SELECT v FROM probe ORDER BY id")).scalars().all() == ["kept"]
+    assert _probe_values(engine) == ["kept"]
+    assert heard == ["kept"]
+
+
+def test_a_failing_after_commit_hook_does_not_undo_the_commit(engine, caplog):
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE probe (id INTEGER PRIMARY KEY, v TEXT)")
+    heard: list[str] = []
+    with UnitOfWork(engine, write=True) as uow:
+        uow.session.execute(sa.text("INSERT INTO probe (id, v) VALUES (1, 'kept')"))
+        uow.after_commit(lambda: 1 / 0)  # type: ignore[func-returns-value]
+        uow.after_commit(lambda: heard.append("second"))
+        uow.commit()
+    assert _probe_values(engine) == ["kept"] and heard == ["second"]
+    assert "after-commit hook failed" in caplog.text
 
 
 def test_sqlite_runs_in_wal_with_busy_timeout(tmp_path):
@@ -41,6 +70,7 @@ def test_migrations_build_the_schema_the_models_declare(database_url, tmp_path):
         with engine.begin() as conn:  # start from an empty schema: drop what the fixture made
             for table in reversed(import_all_models().sorted_tables):
                 conn.execute(sa.schema.DropTable(table, if_exists=True))
+            conn.exec_driver_sql("DROP TABLE alembic_version")
         engine.dispose()
     else:
         url = f"sqlite:///{tmp_path / 'migrated.db'}"

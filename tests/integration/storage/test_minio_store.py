@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from flask import Flask
 from minio.error import S3Error
-from minio.retention import Retention
 
-from storage.blobs import BlobStoreUnavailable, blob_key, read_bytes, store_from_app
+from storage.blobs import BlobStoreUnavailable, blob_key, read_bytes
+from tests.db import store_from_app
 from tests.integration.storage.conftest import Backend, closed_port, s3_settings
 from tests.s3server import S3Endpoint
 
@@ -93,7 +93,7 @@ def app_on_dead_s3(settings, caplog):  # type: ignore[no-untyped-def]
     def upload():  # type: ignore[no-untyped-def]
         from flask import request
 
-        return {"sha256": store_from_app().put(request.stream).sha256}
+        return {"sha256": store_from_app(app).put(request.stream).sha256}
 
     yield app
     app.extensions["lienthong.engine"].dispose()
@@ -103,7 +103,7 @@ def app_on_dead_s3(settings, caplog):  # type: ignore[no-untyped-def]
 def test_readyz_names_the_blob_store_when_s3_is_down(app_on_dead_s3: Flask) -> None:
     response = app_on_dead_s3.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"] == {"database": "ok", "blob_store": "unavailable"}
+    assert response.get_json()["checks"] == {"database": "ok", "schema": "ok", "blob_store": "unavailable"}
 
 
 def test_an_upload_while_s3_is_down_is_a_503(app_on_dead_s3: Flask) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from exchange import notify
+from exchange.adapters import notify
 
 
 def _listening(n: notify.Notifier) -> notify.Notifier:

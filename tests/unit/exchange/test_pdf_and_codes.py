@@ -6,8 +6,8 @@ import io
 import pytest
 
 from errors import Unprocessable, UnsupportedMediaType
-from exchange.agencies import code_problem
-from exchange.documents import inspect_pdf
+from exchange.domain.codes import code_problem
+from exchange.services.pdf_check import inspect_pdf
 from tests.exchange_fixtures import encrypted_pdf, make_pdf
 
 

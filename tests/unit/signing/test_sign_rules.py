@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from signing.sign import Identity, is_person_certificate, same_agency, subject_attributes
+from signing.rules import is_person_certificate, same_agency, subject_attributes
+from signing.sign import Identity
 
 ORG_ID = x509.ObjectIdentifier("2.5.4.97")
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -55,9 +56,11 @@ def test_is_person_certificate(c, person) -> None:  # type: ignore[no-untyped-de
 
 
 def test_same_agency_prefers_the_code_then_the_name() -> None:
-    seal = Identity(VL, "", VL, "000.00.00.H62")
-    assert same_agency(cert("A", VL, "000.00.00.H62"), seal)
-    assert not same_agency(cert("A", VL, "000.00.00.H29"), seal)      # same name, other code: not ours
-    assert same_agency(cert("A", "ủy ban nhân dân tỉnh vĩnh long"), seal)  # no code: the name decides
-    assert not same_agency(cert("A", "Ủy ban nhân dân thành phố Hà Nội"), seal)
-    assert not same_agency(cert("A"), seal)
+    code = "000.00.00.H62"
+    assert same_agency(cert("A", VL, code), code, VL)
+    assert not same_agency(cert("A", VL, "000.00.00.H29"), code, VL)      # same name, other code: not ours
+    assert same_agency(cert("A", "ủy ban nhân dân tỉnh vĩnh long"), code, VL)  # no code: the name decides
+    assert not same_agency(cert("A", "Ủy ban nhân dân thành phố Hà Nội"), code, VL)
+    assert not same_agency(cert("A"), code, VL)
+    assert same_agency(cert("A", VL, code), "", VL)  # no code of ours to compare: the name decides
+    assert not same_agency(cert("A", VL), code, "")

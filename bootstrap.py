@@ -1,0 +1,105 @@
+"""The ``Services`` object: everything the service is made of, built once from the settings.
+
+``create_app``, every CLI command and the coming worker use one; the use cases in
+``exchange.services`` take it as their first argument. Building it checks what can be
+checked at start-up (the data folder, the database, the blob store's settings, the trust
+anchors), so that a bad setting stops start-up with one line (:class:`settings.ConfigError`)
+instead of failing a request later.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko_certvalidator import ValidationContext
+from sqlalchemy.engine import Engine
+
+from certs.ca import DevPKI, load_dev_pki
+from certs.fetchers import local_timestamper, validation_context
+from certs.trust import TrustStore, load_trust_store
+from exchange.adapters.caches import DispatchCache, TokenCache
+from exchange.adapters.certs_ports import ExchangeCredentialAudit, ExchangeDirectory
+from exchange.adapters.notify import Notifier
+from exchange.services.receipts import ReceiptKey, load_or_create_key
+from settings import ConfigError, Settings
+from signing.logs import quiet_expected_validation_tracebacks
+from storage.blobs import BlobStore
+from storage.db import DatabaseUnavailable, UnitOfWork, check_connection, describe_url, full_url, make_engine
+from storage.factory import create_blob_store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    trust: TrustStore
+    receipt_key: ReceiptKey
+    notifier: Notifier
+    token_cache: TokenCache
+    dispatch_cache: DispatchCache
+    directory: ExchangeDirectory
+    credential_audit: ExchangeCredentialAudit
+    _pki: DevPKI | None = field(default=None, repr=False)
+    _pki_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def uow(self, *, write: bool = False) -> UnitOfWork:
+        """A new unit of work: ``with services.uow(write=True) as uow: …; uow.commit()``."""
+        return UnitOfWork(self.engine, write=write)
+
+    @property
+    def pki(self) -> DevPKI:
+        """The development PKI (made on first use: a fresh data folder has none yet)."""
+        if self._pki is None:
+            with self._pki_lock:
+                if self._pki is None:
+                    self._pki = load_dev_pki(self.settings)
+        return self._pki
+
+    def validation_context(self, **kwargs: Any) -> ValidationContext:
+        """A new context for one validation (never shared between threads), trusting the
+        anchors loaded at start-up; our own CA's OCSP and CRL are answered in-process."""
+        kwargs.setdefault("trust_roots", self.trust.roots())
+        return validation_context(self.settings, engine=self.engine, **kwargs)
+
+    def timestamper(self) -> TimeStamper:
+        return local_timestamper(self.settings)
+
+    def close(self) -> None:
+        self.notifier.stop()
+        self.engine.dispose()
+
+
+def build(settings: Settings) -> Services:
+    """Build and check everything; :class:`ConfigError` names what is wrong."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the data folder {settings.data_dir}: {exc.strerror}") from None
+    url = settings.effective_database_url
+    engine = make_engine(url)
+    try:
+        check_connection(engine)
+    except DatabaseUnavailable as exc:
+        engine.dispose()
+        raise ConfigError(f"cannot reach the database {describe_url(url)}: {exc}") from None
+    try:
+        blobs = create_blob_store(settings)
+        trust = load_trust_store(settings)
+        receipt_key = load_or_create_key(settings.data_dir)
+    except BaseException:
+        engine.dispose()
+        raise
+    quiet_expected_validation_tracebacks()
+    notifier = Notifier(full_url(engine))
+    # whoever disposes of the engine (a test, a forked worker) also stops its listener thread
+    sa.event.listen(engine, "engine_disposed", lambda _engine: notifier.stop())
+    return Services(
+        settings=settings, engine=engine, blobs=blobs, trust=trust, receipt_key=receipt_key,
+        notifier=notifier, token_cache=TokenCache(settings.token_cache_seconds),
+        dispatch_cache=DispatchCache(), directory=ExchangeDirectory(engine),
+        credential_audit=ExchangeCredentialAudit(),
+    )

@@ -1,0 +1,140 @@
+"""The recipient's side: the inbox (long-poll), ack with a signed receipt, status moves,
+recall decisions, forwarding; and the public key that signs receipts."""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+from flask import Response, current_app
+
+from exchange.domain.enums import Role
+from exchange.domain.lifecycle import REASON_MAX, SETTABLE
+from exchange.http.api.common import DocumentOut, query_input
+from exchange.http.api.dispatch import (CONFLICT, NOT_FOUND, DispatchIn, DispatchOut, Hop, IdempotencyHeaders,
+                                        StatusOut, recipients_of)
+from exchange.http.auth import caller_required, current_caller, services
+from exchange.services import delivery, dispatch, inbox, receipts
+from exchange.services.inbox import LIMIT_MAX, WAIT_MAX
+
+bp = APIBlueprint("api_inbox", __name__, url_prefix="/api/v1", tag="inbox")
+
+
+class InboxQuery(Schema):
+    after = String(load_default="", validate=Length(max=18), metadata={"description": "next_cursor of the last page"})
+    limit = Integer(load_default=50, validate=Range(1, LIMIT_MAX))
+    wait = Float(load_default=0, validate=Range(0, WAIT_MAX),
+                 metadata={"description": "long-poll: answer as soon as something arrives, at most after this many seconds"})
+
+
+class InboxDocument(DocumentOut):
+    size = Integer()
+    revision = Integer(metadata={"description": "the dispatched revision (content_url serves it)"})
+
+
+class InboxItem(Schema):
+    delivery_id = Integer()
+    seq = Integer()
+    document = Nested(InboxDocument(exclude=("issuer", "state", "created_at", "revisions")))
+    sender = String()
+    sender_name = String()
+    addressed_to = String()
+    status = String()
+    code = String(allow_none=True)
+    incoming_number = Integer(allow_none=True)
+    trace = List(Nested(Hop))
+    created_at = String()
+    content_url = String()
+
+
+class InboxOut(Schema):
+    items = List(Nested(InboxItem))
+    next_cursor = String()
+
+
+class AckOut(StatusOut):
+    receipt = Dict(metadata={"description": "signed receipt: JSON with a detached JWS (ES256) in `signature`; "
+                                            "key at GET /api/v1/receipts/key"})
+    incoming_number = Integer(metadata={"description": "số đến, per recipient agency and year"})
+
+
+class StatusIn(Schema):
+    status = String(required=True, validate=OneOf(sorted(s.value for s in SETTABLE)))
+    reason = String(validate=Length(max=REASON_MAX), metadata={"description": "required for returned (02)"})
+
+
+class RecallDecisionIn(Schema):
+    accept = Boolean(required=True)
+    reason = String(load_default="", validate=Length(max=REASON_MAX))
+
+
+class ReceiptKeyOut(Schema):
+    kid = String()
+    alg = String()
+    jwk = Dict()
+    pem = String()
+    how_to_verify = String()
+
+
+@bp.get("/inbox")
+@caller_required(Role.CLERK, allow_agency_system=True)
+@query_input(bp, InboxQuery)
+@bp.doc(tags=["inbox"], summary="Hộp thư đến / the agency's inbox, oldest first (long-poll with wait)",
+        # the hottest endpoint: inbox.poll builds exactly this shape, so the response is described
+        # here rather than re-serialised through @bp.output (which costs more than the poll itself)
+        responses={200: {"description": "deliveries after the cursor, and the next cursor",
+                         "content": {"application/json": {"schema": InboxOut}}}})
+def get_inbox(query: dict[str, Any]) -> Response:
+    body = inbox.poll(services(), current_caller(), query["after"], query["limit"], query["wait"])
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
+
+
+@bp.post("/inbox/<int:delivery_id>/ack")
+@caller_required(Role.CLERK, allow_agency_system=True)
+@bp.output(AckOut)
+@bp.doc(tags=["inbox"], summary="Xác nhận đã nhận / acknowledge (01): số đến and a signed receipt",
+        responses={**CONFLICT, **NOT_FOUND})
+def post_ack(delivery_id: int) -> dict[str, Any]:
+    return delivery.acknowledge(services(), current_caller(), delivery_id)
+
+
+@bp.post("/inbox/<int:delivery_id>/status")
+@caller_required(Role.CLERK, allow_agency_system=True)
+@bp.input(StatusIn, arg_name="body")
+@bp.output(StatusOut)
+@bp.doc(tags=["inbox"], summary="Cập nhật tình trạng / move along the lifecycle (02–06)",
+        responses={**CONFLICT, **NOT_FOUND})
+def post_status(delivery_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    return delivery.change_status(services(), current_caller(), delivery_id, body["status"], body.get("reason"))
+
+
+@bp.post("/inbox/<int:delivery_id>/recall-decision")
+@caller_required(Role.CLERK, allow_agency_system=True)
+@bp.input(RecallDecisionIn, arg_name="body")
+@bp.output(StatusOut)
+@bp.doc(tags=["inbox"], summary="Trả lời yêu cầu thu hồi / accept (15) or refuse (16) a recall",
+        responses={**CONFLICT, **NOT_FOUND})
+def post_recall_decision(delivery_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    return delivery.decide_recall(services(), current_caller(), delivery_id, body["accept"], body["reason"])
+
+
+@bp.post("/inbox/<int:delivery_id>/forward")
+@caller_required(Role.CLERK, allow_agency_system=True)
+@bp.input(IdempotencyHeaders, location="headers", arg_name="headers")
+@bp.input(DispatchIn, arg_name="body")
+@bp.output(DispatchOut, status_code=201)
+@bp.doc(tags=["inbox"], summary="Chuyển tiếp / forward a received document down the tree (file unchanged)",
+        responses={**CONFLICT, **NOT_FOUND, 200: "the same key and body were sent before"})
+def post_forward(delivery_id: int, headers: dict[str, Any], body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    view, created = dispatch.forward_delivery(services(), current_caller(), delivery_id, recipients_of(body),
+                                              headers["idempotency_key"])
+    return view, 201 if created else 200
+
+
+@bp.get("/receipts/key")
+@bp.output(ReceiptKeyOut)
+@bp.doc(tags=["inbox"], summary="Khóa công khai ký biên nhận / the public key that signs receipts", security=[])
+def get_receipt_key() -> dict[str, Any]:
+    return receipts.key_view(services().receipt_key)

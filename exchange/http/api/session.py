@@ -1,0 +1,49 @@
+"""``/api/v1/session``: logging in and out with a web session cookie."""
+from __future__ import annotations
+
+from typing import Any
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import List, String
+from apiflask.validators import Length
+from flask import session as web_session
+
+from exchange.http.auth import client_ip, resolve_caller, services, start_web_session
+from exchange.services import login
+
+bp = APIBlueprint("api_session", __name__, url_prefix="/api/v1", tag="session")
+
+
+class LoginIn(Schema):
+    username = String(required=True, validate=Length(1, 100))
+    password = String(required=True, validate=Length(1, 1000), load_only=True)
+
+
+class SessionOut(Schema):
+    username = String()
+    full_name = String()
+    agency_code = String()
+    roles = List(String())
+
+
+@bp.post("/session")
+@bp.input(LoginIn, arg_name="body")
+@bp.output(SessionOut)
+@bp.doc(tags=["session"], summary="Đăng nhập / log in (web session cookie)", security=[],
+        responses={401: "wrong username or password", 429: "too many failed attempts"})
+def post_session(body: dict[str, Any]) -> dict[str, Any]:
+    user = login.login(services(), body["username"], body["password"], client_ip())
+    start_web_session(user)
+    return {"username": user.username, "full_name": user.full_name, "agency_code": user.agency_code,
+            "roles": user.roles}
+
+
+@bp.delete("/session")
+@bp.output({}, status_code=204)
+@bp.doc(tags=["session"], summary="Đăng xuất / log out", security=[])
+def delete_session() -> str:
+    caller = resolve_caller() if "uid" in web_session else None
+    if caller is not None and caller.token_id is None:
+        login.logout(services(), caller, client_ip())
+    web_session.clear()
+    return ""

@@ -1,0 +1,101 @@
+"""Who is calling an endpoint: ``caller_required`` is the one gate every endpoint goes
+through — 401 without valid credentials, 403 without the role. The caller comes from a
+bearer token or the web session (``exchange.services.login`` decides who it is)."""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from flask import current_app, g, request
+from flask import session as web_session
+
+from errors import Forbidden, Unauthorized
+from exchange.domain.caller import Caller
+from exchange.services import login
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SECURITY = [{"BearerAuth": []}, {"SessionCookie": []}]
+SECURITY_SCHEMES = {
+    "BearerAuth": {"type": "http", "scheme": "bearer",
+                   "description": "Token of a user or of an agency's system (`flask tokens create`)."},
+    "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "session",
+                      "description": "Web session from `POST /api/v1/session`."},
+}
+
+
+def services() -> "Services":
+    return current_app.extensions["lienthong.services"]  # type: ignore[no-any-return]
+
+
+def client_ip() -> str:
+    # behind LIENTHONG_PROXY_HOPS reverse proxies, ProxyFix has set remote_addr from X-Forwarded-For
+    return request.remote_addr or ""
+
+
+def resolve_caller() -> Caller | None:
+    """The request's caller, computed once per request."""
+    if "lienthong_caller" in g:
+        return g.lienthong_caller  # type: ignore[no-any-return]
+    header = request.headers.get("Authorization", "")
+    caller: Caller | None = None
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() == "bearer" and secret.strip():
+            caller = login.caller_for_token(services(), secret.strip())
+    elif isinstance(web_session.get("uid"), int):
+        caller = login.caller_for_web_session(services(), web_session["uid"], str(web_session.get("fp", "")))
+    g.lienthong_caller = caller
+    return caller
+
+
+def current_caller() -> Caller:
+    caller = g.get("caller")
+    if caller is None:
+        raise Unauthorized("cần đăng nhập / authentication required")
+    return caller  # type: ignore[no-any-return]
+
+
+def start_web_session(user: login.Login) -> None:
+    web_session.clear()
+    web_session["uid"] = user.user_id
+    web_session["fp"] = user.fingerprint
+
+
+def caller_required(*roles: str, allow_agency_system: bool = False) -> Callable[[F], F]:
+    """401 without valid credentials; 403 unless the caller is a user holding one of
+    ``roles`` (any role at all when none is named) or, with ``allow_agency_system``, an
+    agency's system. Put it right under the route decorator, so that it runs before the
+    request body is validated (an anonymous caller learns nothing from a 422)."""
+    wanted = frozenset(roles)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            caller = resolve_caller()
+            if caller is None:
+                raise Unauthorized("cần đăng nhập hoặc token hợp lệ / valid credentials required")
+            if not caller.is_user:
+                if not allow_agency_system:
+                    raise Forbidden("token của cơ quan không dùng được ở đây / agency tokens cannot do this")
+            elif not (caller.roles & wanted if wanted else caller.roles):
+                raise Forbidden("không có quyền / you do not have the role for this")
+            g.caller = caller
+            return view(*args, **kwargs)
+
+        spec = dict(getattr(wrapper, "_spec", {}))
+        spec["security"] = SECURITY
+        responses = spec.get("responses")
+        if responses is None:
+            spec["responses"] = {403: "Forbidden: missing role, or another agency's object"}
+        elif isinstance(responses, list):
+            spec["responses"] = sorted(set(responses) | {403})
+        else:
+            spec["responses"] = {403: "Forbidden", **responses}
+        wrapper._spec = spec  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

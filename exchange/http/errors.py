@@ -1,0 +1,197 @@
+"""Every error leaves in one shape: ``{"error": {"code", "message", "fields"?}}`` with the
+status its kind maps to, as JSON under ``/api`` (and for machine clients), or as a small HTML
+page for a browser. No traceback ever reaches a client.
+
+The one map from error kinds (``errors``) to HTTP statuses lives here.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, jsonify, render_template_string, request
+from werkzeug.exceptions import HTTPException
+
+from errors import (BadRequest, Conflict, ErrorCode, Forbidden, Gone, NotFound, PayloadTooLarge, ServiceError,
+                    ServiceUnavailable, TooManyRequests, Unauthorized, Unprocessable, UnsupportedMediaType)
+from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreUnavailable
+from storage.db import DatabaseUnavailable, is_missing_table
+
+log = logging.getLogger(__name__)
+
+STATUS_OF_KIND: dict[type[ServiceError], int] = {
+    BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, Gone: 410,
+    PayloadTooLarge: 413, UnsupportedMediaType: 415, Unprocessable: 422, TooManyRequests: 429,
+    ServiceUnavailable: 503,
+}
+CODE_OF_STATUS: dict[int, ErrorCode] = {
+    400: ErrorCode.BAD_REQUEST, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED, 409: ErrorCode.CONFLICT, 413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 422: ErrorCode.INVALID, 429: ErrorCode.TOO_MANY_REQUESTS,
+}
+JSON_PREFIXES = ("/api/", "/pki/", "/healthz", "/readyz")
+
+# Every error the service returns, whatever the status; the OpenAPI document shows it.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "enum": [c.value for c in ErrorCode], "example": "invalid"},
+                "message": {"type": "string", "example": "Dữ liệu không hợp lệ"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "per-field messages (422)"},
+            },
+        }
+    },
+}
+
+_PAGE = """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ status }} · lienthong</title></head>
+<body><main><h1>{{ status }}</h1><p>{{ message }}</p>
+{% if fields %}<ul>{% for name, text in fields.items() %}<li><b>{{ name }}</b>: {{ text }}</li>{% endfor %}</ul>{% endif %}
+<p><a href="/">lienthong</a></p></main></body></html>"""
+
+
+def status_of(exc: ServiceError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS_OF_KIND:
+            return STATUS_OF_KIND[kind]  # type: ignore[index]
+    return 400
+
+
+def text(value: Any) -> str:
+    """A message in the reader's language."""
+    return str(value)
+
+
+def error_body(code: str, message: Any, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": str(code), "message": text(message)}
+    if fields:
+        error["fields"] = {name: text(value) for name, value in fields.items()}
+    return {"error": error}
+
+
+def validation_fields(detail: Mapping[str, Any]) -> dict[str, str]:
+    """Flatten APIFlask/marshmallow's ``{"json": {"field": ["msg"]}}`` into ``{"field": "msg"}``."""
+    fields: dict[str, str] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, (list, tuple)):
+            fields[prefix or "_"] = "; ".join(str(v) for v in value)
+        else:
+            fields[prefix or "_"] = str(value)
+
+    for _location, per_location in (detail or {}).items():
+        walk("", per_location)
+    return fields
+
+
+def invalid_input(detail: Mapping[str, Any]) -> Unprocessable:
+    """The 422 for marshmallow-style ``{location: {field: [messages]}}`` errors."""
+    return Unprocessable("Dữ liệu không hợp lệ / invalid input", fields=validation_fields(detail))
+
+
+def wants_html() -> bool:
+    """A browser asking for a page, not a program calling the API."""
+    if request.path.startswith(JSON_PREFIXES):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+
+
+def render_error(status: int, code: str, message: Any, fields: Mapping[str, Any] | None = None,
+                 headers: Mapping[str, str] | None = None) -> Response:
+    body = error_body(code, message, fields)
+    if wants_html():
+        response = Response(render_template_string(_PAGE, status=status, lang="vi", **body["error"]),
+                            status=status, mimetype="text/html")
+    else:
+        response = jsonify(body)
+        response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _too_large_message() -> str:
+    limit = current_app.extensions["lienthong.settings"].max_upload_mb
+    return f"tệp lớn quá {limit} MB / the upload is larger than {limit} MB"
+
+
+def register_error_handlers(app: Flask) -> None:
+    if hasattr(app, "error_processor"):  # APIFlask: request validation and abort()
+        @app.error_processor
+        def _apiflask_error(err: Any) -> Response:
+            if err.status_code == 422 or (err.status_code == 400 and err.detail):
+                invalid = invalid_input(err.detail)
+                return render_error(422, invalid.code, invalid.message, invalid.fields, err.headers)
+            if err.status_code == 413:
+                return render_error(413, ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message(), headers=err.headers)
+            code = CODE_OF_STATUS.get(err.status_code, ErrorCode.BAD_REQUEST)
+            return render_error(err.status_code, code, err.message or code, headers=err.headers)
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        return render_error(status_of(exc), exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(BlobStoreUnavailable)
+    def _blob_store_down(exc: Exception) -> Response:
+        log.error("blob store unavailable: %s", exc)
+        return render_error(503, ErrorCode.STORAGE_UNAVAILABLE,
+                            "Kho lưu trữ không phản hồi, hãy thử lại sau / the document store is not answering; "
+                            "try again later")
+
+    @app.errorhandler(BlobCorrupted)
+    def _blob_corrupted(exc: Exception) -> Response:
+        # Integrity failure of our own storage: never serve the bytes; operators must restore.
+        log.critical("stored blob failed its hash check: %s", exc)
+        return render_error(503, ErrorCode.STORAGE_CORRUPTED,
+                            "Tệp lưu trữ bị hỏng, không thể cung cấp; quản trị viên đã được báo / "
+                            "the stored file failed its integrity check and is withheld; the operators were told")
+
+    @app.errorhandler(BlobNotFound)
+    def _blob_missing(exc: Exception) -> Response:
+        log.error("blob missing: %s", exc)
+        return render_error(503, ErrorCode.STORAGE_UNAVAILABLE,
+                            "Tệp lưu trữ bị thiếu; quản trị viên đã được báo / the stored file is missing; "
+                            "the operators were told")
+
+    @app.errorhandler(DatabaseUnavailable)
+    @app.errorhandler(sa.exc.DBAPIError)
+    def _database_error(exc: Exception) -> Response:
+        if is_missing_table(exc):
+            log.error("the database has no schema: run `flask --app app db upgrade`")
+            return render_error(503, ErrorCode.SCHEMA_NOT_MIGRATED,
+                                "Cơ sở dữ liệu chưa được khởi tạo / the database schema is not migrated "
+                                "(flask --app app db upgrade)")
+        if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)):
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.error("database unavailable: %s", first)
+            return render_error(503, ErrorCode.DATABASE_UNAVAILABLE,
+                                "Cơ sở dữ liệu không phản hồi, hãy thử lại sau / the database is not answering; "
+                                "try again later")
+        return _unexpected(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if status == 413:
+            return render_error(413, ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message())
+        code = CODE_OF_STATUS.get(status, ErrorCode.BAD_REQUEST)
+        return render_error(status, code, exc.description or exc.name or code,
+                            headers={k: v for k, v in exc.get_headers() if k == "Allow"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unhandled error")
+        return render_error(500, ErrorCode.INTERNAL_ERROR,
+                            "Đã xảy ra lỗi không mong muốn; lỗi đã được ghi lại / an unexpected error occurred; "
+                            "it has been logged")

@@ -1,0 +1,300 @@
+"""Dispatch (gửi) and forward (chuyển tiếp): one delivery per recipient, in one transaction.
+
+A dispatch is keyed by the sender's ``Idempotency-Key``: the same key with the same request
+returns the first dispatch; with another request it is 409. Recipients are routed to the
+successor of a merged agency (the delivery keeps the code it was addressed to, so the
+redirect shows). Each delivery gets its recipient's next inbox ``seq`` from a gapless counter
+bumped in this transaction (``exchange.adapters.counters``): a poller's cursor can never pass a
+delivery that has not committed yet. The file is never copied: every delivery points to the
+dispatched revision's blob, and a forward reuses its incoming delivery's revision, so the
+bytes (and their signatures) stay identical down the tree.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from errors import Conflict, ErrorCode, NotFound, Unprocessable
+from exchange.adapters import counters, notify
+from exchange.domain.caller import Caller
+from exchange.domain.enums import AgencyLevel, DeliveryStatus, DocumentState, values
+from exchange.domain.lifecycle import DISPATCHABLE, ENDED, edxml_code
+from exchange.domain.times import api_time, vn_today
+from exchange.models import Agency, Delivery, Dispatch, Document, Revision, utcnow
+from exchange.services import audit, directory
+from exchange.services.delivery import own_delivery
+from storage.db import UnitOfWork
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+AGENCY_LEVELS = values(AgencyLevel)
+IDEMPOTENCY_KEY_MAX = 200
+MAX_RECIPIENTS = 20000
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Who a dispatch or forward goes to: explicit codes and/or the descendants of one code."""
+
+    to: tuple[str, ...] = ()
+    children_of: str | None = None
+    level: str | None = None
+
+    def fingerprint(self, op: str, subject_id: int) -> str:
+        body = {"op": op, "subject": subject_id, "to": sorted(set(self.to)),
+                "children_of": self.children_of, "level": self.level}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str:
+    key = (key or "").strip()
+    if not key:
+        raise Unprocessable("Thiếu Idempotency-Key / the Idempotency-Key header is required",
+                            fields={"Idempotency-Key": "required"})
+    if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
+        raise Unprocessable("Idempotency-Key không hợp lệ / invalid Idempotency-Key",
+                            fields={"Idempotency-Key": f"1 to {IDEMPOTENCY_KEY_MAX} printable characters"})
+    return key
+
+
+_AGENCY_COLUMNS = (Agency.id, Agency.code, Agency.level, Agency.successor_id, Agency.valid_from, Agency.valid_to)
+
+
+@dataclass(frozen=True)
+class Target:
+    addressed_id: int
+    addressed_code: str
+    id: int  # the recipient after successor routing
+    code: str
+
+
+def _rows(session: Session, column: Any, wanted: list[Any]) -> list[sa.Row[Any]]:
+    # plain column rows, not ORM objects: a national dispatch resolves thousands of agencies
+    rows: list[sa.Row[Any]] = []
+    for start in range(0, len(wanted), 1000):
+        rows += session.execute(sa.select(*_AGENCY_COLUMNS).where(column.in_(wanted[start:start + 1000]))).all()
+    return rows
+
+
+def _descendant_rows(session: Session, code: str, level: str | None) -> list[sa.Row[Any]]:
+    """Like ``directory.descendants`` (any depth, loop-safe), as column rows."""
+    root = _rows(session, Agency.code, [code])
+    if not root:
+        raise Unprocessable("Mã cơ quan không tồn tại / unknown agency code",
+                            fields={"children_of": f"unknown: {code}"})
+    seen, frontier, found = {root[0].id}, [root[0].id], list[sa.Row[Any]]()
+    while frontier:
+        rows = [r for r in _rows(session, Agency.parent_id, frontier) if r.id not in seen]
+        seen.update(r.id for r in rows)
+        frontier = [r.id for r in rows]
+        found += rows
+    return sorted((r for r in found if level is None or r.level == level), key=lambda r: r.code)
+
+
+def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> list[Target]:
+    """One target per routed recipient, in a stable order; 422 on bad codes."""
+    if not recipients.to and not recipients.children_of:
+        raise Unprocessable("Chưa chọn nơi nhận / no recipients",
+                            fields={"to": "give `to` and/or `children_of`"})
+    if recipients.level is not None and recipients.level not in AGENCY_LEVELS:
+        raise Unprocessable("Cấp không hợp lệ / unknown level",
+                            fields={"level": f"one of {', '.join(AGENCY_LEVELS)}"})
+    if recipients.level is not None and not recipients.children_of:
+        raise Unprocessable("`level` chỉ dùng với `children_of` / `level` needs `children_of`",
+                            fields={"level": "only with children_of"})
+    addressed: list[sa.Row[Any]] = []
+    if recipients.to:
+        wanted = list(dict.fromkeys(recipients.to))
+        found = {r.code: r for r in _rows(session, Agency.code, wanted)}
+        unknown = [code for code in wanted if code not in found]
+        if unknown:
+            raise Unprocessable("Mã cơ quan không tồn tại / unknown agency codes",
+                                fields={"to": "unknown: " + ", ".join(unknown[:20])})
+        addressed += [found[code] for code in wanted]
+    if recipients.children_of:
+        addressed += _descendant_rows(session, recipients.children_of, recipients.level)
+    today = vn_today()
+    out: dict[int, Target] = {}
+    closed: list[str] = []
+    for row in addressed:
+        routed = row
+        if row.successor_id is not None and (row.valid_to is None or row.valid_to < today):
+            found_agency = session.get(Agency, row.id)
+            assert found_agency is not None
+            routed = directory.route(session, found_agency, today)
+        if not directory.is_current(routed, today):
+            closed.append(row.code)
+            continue
+        if routed.id not in out:
+            out[routed.id] = Target(row.id, row.code, routed.id, routed.code)
+    if closed:
+        raise Unprocessable("Cơ quan đã giải thể, không có đơn vị kế thừa / agency closed without successor",
+                            fields={"to": "closed: " + ", ".join(closed[:20])})
+    if sender_agency_id in out:
+        raise Unprocessable("Không gửi cho chính cơ quan mình / cannot send to your own agency",
+                            fields={"to": "the sender itself"})
+    if not out:
+        raise Unprocessable("Không có nơi nhận nào / the selection names no agency",
+                            fields={"children_of": "no agency below it at this level"})
+    if len(out) > MAX_RECIPIENTS:
+        raise Unprocessable("Quá nhiều nơi nhận / too many recipients",
+                            fields={"to": f"at most {MAX_RECIPIENTS}"})
+    return list(out.values())
+
+
+def _replay(session: Session, sender_agency_id: int, key: str, fingerprint: str) -> dict[str, Any] | None:
+    existing = session.exec(select(Dispatch).where(Dispatch.sender_agency_id == sender_agency_id,
+                                                   Dispatch.idempotency_key == key)).one_or_none()
+    if existing is None:
+        return None
+    if existing.request_sha256 != fingerprint:
+        raise Conflict("Idempotency-Key đã dùng cho yêu cầu khác / this Idempotency-Key was used "
+                       "with another request", code=ErrorCode.IDEMPOTENCY_CONFLICT)
+    return dispatch_view(session, existing)
+
+
+def dispatch_view(session: Session, dispatch: Dispatch) -> dict[str, Any]:
+    recipient = sa.orm.aliased(Agency)
+    addressed = sa.orm.aliased(Agency)
+    rows = session.execute(
+        sa.select(Delivery.id, Delivery.status, recipient.code, addressed.code)
+        .join(recipient, recipient.id == Delivery.recipient_agency_id)
+        .join(addressed, addressed.id == Delivery.addressed_agency_id)
+        .where(Delivery.dispatch_id == dispatch.id).order_by(Delivery.id)
+    ).all()
+    return {
+        "id": dispatch.id,
+        "document_id": dispatch.document_id,
+        "forwarded_from": dispatch.forwarded_from_id,
+        "created_at": api_time(dispatch.created_at),
+        "deliveries": [
+            {"id": did, "recipient": rcode, "status": status, "code": edxml_code(status),
+             **({"addressed_to": acode} if acode != rcode else {})}
+            for did, status, rcode, acode in rows
+        ],
+    }
+
+
+def _create(uow: UnitOfWork, svc: "Services", caller: Caller, *, document_id: int, revision_id: int,
+            targets: Sequence[Target], key: str, fingerprint: str,
+            forwarded_from: int | None, trace: list[dict[str, Any]]) -> dict[str, Any]:
+    """Insert the dispatch and its deliveries; return the dispatch's view."""
+    session = uow.session
+    now = utcnow()
+    dispatch = Dispatch(document_id=document_id, revision_id=revision_id, sender_agency_id=caller.agency_id,
+                        created_by_id=caller.user_id, forwarded_from_id=forwarded_from,
+                        idempotency_key=key, request_sha256=fingerprint, created_at=now)
+    session.add(dispatch)
+    session.flush()  # a racing twin with the same key fails here, before any counter moves
+    seqs = counters.bump(session, "inbox", (t.id for t in targets))
+    trace_json = json.dumps(trace, ensure_ascii=False)
+    session.execute(sa.insert(Delivery), [
+        {"dispatch_id": dispatch.id, "document_id": document_id, "recipient_agency_id": t.id,
+         "addressed_agency_id": t.addressed_id, "seq": seqs[t.id], "status": DeliveryStatus.QUEUED,
+         "trace": trace_json, "created_at": now, "updated_at": now} for t in targets])
+    notify.announce(uow, svc.notifier, [(t.id, seqs[t.id]) for t in targets])
+    ids = dict(session.execute(sa.select(Delivery.recipient_agency_id, Delivery.id)
+                               .where(Delivery.dispatch_id == dispatch.id)).all())
+    return {
+        "id": dispatch.id, "document_id": document_id, "forwarded_from": forwarded_from, "created_at": api_time(now),
+        "deliveries": sorted(({"id": ids[t.id], "recipient": t.code, "status": "queued", "code": None,
+                               **({"addressed_to": t.addressed_code} if t.addressed_id != t.id else {})}
+                              for t in targets), key=lambda d: d["id"]),
+    }
+
+
+def _run_idempotent(svc: "Services", caller: Caller, key: str, fingerprint: str,
+                    body: Callable[[UnitOfWork], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """Run ``body(uow)`` once per key; ``(view, created)``. A twin racing on the same key
+    loses on the unique constraint and is answered with the winner's dispatch."""
+    try:
+        with svc.uow(write=True) as uow:
+            replay = _replay(uow.session, caller.agency_id, key, fingerprint)
+            if replay is not None:
+                return replay, False
+            view = body(uow)
+            uow.commit()
+            return view, True
+    except IntegrityError:
+        with svc.uow() as uow:
+            replay = _replay(uow.session, caller.agency_id, key, fingerprint)
+        if replay is None:
+            raise
+        return replay, False
+
+
+def dispatch_document(svc: "Services", caller: Caller, document_id: int, recipients: Recipients,
+                      idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
+    """Send the document's latest revision; ``(view, created)``."""
+    key = check_key(idempotency_key)
+    fingerprint = recipients.fingerprint("dispatch", document_id)
+
+    def body(uow: UnitOfWork) -> dict[str, Any]:
+        session = uow.session
+        document = session.exec(select(Document).where(Document.id == document_id,
+                                                       Document.issuer_agency_id == caller.agency_id)
+                                .with_for_update()).one_or_none()
+        if document is None:
+            raise NotFound("Không tìm thấy văn bản / document not found")
+        issuer = session.get(Agency, caller.agency_id)
+        if document.state not in DISPATCHABLE and not (issuer and issuer.allow_unsigned_info):
+            raise Conflict("Văn bản chưa được đóng dấu số của cơ quan / only a document carrying the "
+                           "agency's seal signature can be sent", code=ErrorCode.NOT_SEALED)
+        revision = session.exec(select(Revision).where(Revision.document_id == document_id)
+                                .order_by(Revision.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
+        if revision is None:
+            raise Conflict("Văn bản chưa có tệp / the document has no file", code=ErrorCode.NO_REVISION)
+        targets = resolve(session, caller.agency_id, recipients)
+        now = utcnow()
+        assert revision.id is not None
+        view = _create(uow, svc, caller, document_id=document_id, revision_id=revision.id,
+                       targets=targets, key=key, fingerprint=fingerprint, forwarded_from=None,
+                       trace=[{"agency": caller.agency_code, "at": api_time(now)}])
+        if document.state == DocumentState.SEALED:
+            document.state = DocumentState.SENT
+            document.updated_at = now
+            session.add(document)
+        audit.record(session, caller, "document.dispatch", f"document:{document_id}",
+                     {"dispatch_id": view["id"], "revision_id": revision.id, "recipients": len(targets),
+                      "to": list(recipients.to), "children_of": recipients.children_of, "level": recipients.level},
+                     agency_ids=[t.id for t in targets])
+        return view
+
+    return _run_idempotent(svc, caller, key, fingerprint, body)
+
+
+def forward_delivery(svc: "Services", caller: Caller, delivery_id: int, recipients: Recipients,
+                     idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
+    """Send on a received document, byte-identical, with one more hop in its trace."""
+    key = check_key(idempotency_key)
+    fingerprint = recipients.fingerprint("forward", delivery_id)
+
+    def body(uow: UnitOfWork) -> dict[str, Any]:
+        session = uow.session
+        incoming = own_delivery(session, caller, delivery_id)
+        if incoming.status in ENDED:
+            raise Conflict(f"Không thể chuyển tiếp văn bản ở trạng thái {incoming.status} / "
+                           f"cannot forward a delivery in status {incoming.status}",
+                           code=ErrorCode.INVALID_TRANSITION)
+        parent = session.get(Dispatch, incoming.dispatch_id)
+        assert parent is not None
+        trace = json.loads(incoming.trace or "[]") + [{"agency": caller.agency_code, "at": api_time(utcnow())}]
+        targets = resolve(session, caller.agency_id, recipients)
+        view = _create(uow, svc, caller, document_id=incoming.document_id, revision_id=parent.revision_id,
+                       targets=targets, key=key, fingerprint=fingerprint, forwarded_from=incoming.id,
+                       trace=trace)
+        audit.record(session, caller, "delivery.forward", f"delivery:{incoming.id}",
+                     {"dispatch_id": view["id"], "document_id": incoming.document_id,
+                      "recipients": len(targets), "to": list(recipients.to),
+                      "children_of": recipients.children_of, "level": recipients.level},
+                     agency_ids=[parent.sender_agency_id, *(t.id for t in targets)])
+        return view
+
+    return _run_idempotent(svc, caller, key, fingerprint, body)

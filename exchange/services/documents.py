@@ -1,0 +1,262 @@
+"""Documents: upload (PDF + metadata), read, list, download — the issuer's side before signing.
+
+Everything that can refuse an upload (metadata, reply-to, the file's form) is checked
+before a byte reaches the blob store; then the blob is stored and the Document, its first
+Revision and the audit event commit in one transaction. A failed commit leaves at most an
+unreferenced, content-addressed blob: harmless, and never half a document.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+
+import sqlalchemy as sa
+from marshmallow import Schema, ValidationError
+from marshmallow.fields import Date, Integer, String
+from marshmallow.validate import Length, OneOf, Range
+from sqlmodel import Session, select
+
+from errors import ErrorCode, NotFound, Unprocessable
+from exchange.domain.caller import Caller
+from exchange.domain.enums import Confidentiality, DeliveryStatus, DocumentState, RevisionKind, Urgency, values
+from exchange.models import Delivery, Dispatch, Document, Revision, utcnow
+from exchange.services import audit
+from exchange.services.pdf_check import inspect_pdf
+from exchange.services.views import document_view
+from storage.blobs import BlobRef, BlobStore
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+CONTENT_CHUNK = 256 * 1024
+
+
+class DocumentMetadataIn(Schema):
+    """The ``metadata`` JSON part of an upload (the API shows it in the OpenAPI document)."""
+    number = String(load_default="", validate=Length(0, 30))
+    notation = String(load_default="", validate=Length(0, 100))
+    doc_type = String(required=True, validate=Length(1, 100))
+    subject = String(required=True, validate=Length(1, 2000))
+    urgency = String(load_default=Urgency.NORMAL.value, validate=OneOf(values(Urgency)))
+    confidentiality = String(load_default=Confidentiality.NORMAL.value, validate=OneOf(values(Confidentiality)))
+    issued_on = Date(load_default=None, allow_none=True)
+    place = String(load_default="", validate=Length(0, 255))
+    signer_name = String(load_default="", validate=Length(0, 255))
+    signer_position = String(load_default="", validate=Length(0, 255))
+    due_on = Date(load_default=None, allow_none=True)
+    reply_to = Integer(load_default=None, allow_none=True, validate=Range(min=1))
+
+
+# --- metadata -----------------------------------------------------------------------------
+
+def parse_metadata(raw: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
+    """The upload's ``metadata`` part, validated field by field (422 lists them all)."""
+    if raw is None or raw == "":
+        raise Unprocessable("thiếu metadata / metadata is missing",
+                            fields={"metadata": "bắt buộc / required"})
+    if isinstance(raw, (str, bytes)):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            raise Unprocessable("metadata không phải JSON / metadata is not JSON",
+                                fields={"metadata": f"JSON không hợp lệ / invalid JSON: {exc}"}) from None
+    if not isinstance(raw, dict):
+        raise Unprocessable("metadata phải là một đối tượng JSON / metadata must be a JSON object",
+                            fields={"metadata": "phải là đối tượng / must be an object"})
+    try:
+        data = DocumentMetadataIn().load(raw)
+    except ValidationError as exc:
+        fields = {f"metadata.{k}": "; ".join(map(str, v)) if isinstance(v, list) else str(v)
+                  for k, v in exc.normalized_messages().items()}
+        raise Unprocessable("metadata không hợp lệ / invalid metadata", fields=fields) from None
+    return check_metadata_rules(data)
+
+
+def check_metadata_rules(data: dict[str, Any]) -> dict[str, Any]:
+    """The rules beyond field types: no secret documents, no due date before the issue date."""
+    if not Confidentiality(data["confidentiality"]).may_travel:
+        raise Unprocessable(
+            "văn bản mật không được trao đổi qua hệ thống này / secret documents may not travel on this system",
+            code=ErrorCode.SECRET_REFUSED,
+            fields={"metadata.confidentiality": "chỉ nhận văn bản thường / only 'normal' is accepted"})
+    if data["issued_on"] and data["due_on"] and data["due_on"] < data["issued_on"]:
+        raise Unprocessable("hạn xử lý trước ngày ban hành / due date before issue date",
+                            fields={"metadata.due_on": "phải sau ngày ban hành / must not precede issued_on"})
+    return data
+
+
+# --- who may read -------------------------------------------------------------------------
+
+def caller_received(session: Session, caller: Caller, document_id: int) -> bool:
+    """True when the caller's agency received this document (and it was not recalled from it)."""
+    found = session.execute(
+        sa.select(Delivery.id).where(Delivery.document_id == document_id,  # type: ignore[arg-type]
+                                     Delivery.recipient_agency_id == caller.agency_id,
+                                     Delivery.status != DeliveryStatus.RECALLED).limit(1)
+    ).first()
+    return found is not None
+
+
+def _received_revision_ids(session: Session, caller: Caller, document_id: int) -> set[int]:
+    """Revisions dispatched to the caller's agency (a recipient reads what it was sent)."""
+    if not caller_received(session, caller, document_id):
+        return set()
+    rows = session.exec(
+        select(Dispatch.revision_id).join(Delivery, Delivery.dispatch_id == Dispatch.id)  # type: ignore[arg-type]
+        .where(Delivery.document_id == document_id, Delivery.recipient_agency_id == caller.agency_id)
+    ).all()
+    return set(rows)
+
+
+def readable(session: Session, caller: Caller, document_id: int) -> tuple[Document, list[Revision]]:
+    """The document and the revisions ``caller`` may read. Another agency's document is
+    NotFound, exactly like a missing one: an agency never learns what others hold."""
+    missing = NotFound("không có văn bản / no such document")
+    document = session.get(Document, document_id)
+    if document is None:
+        raise missing
+    revisions = list(session.exec(select(Revision).where(Revision.document_id == document_id)
+                                  .order_by(Revision.seq)).all())  # type: ignore[arg-type]
+    if document.issuer_agency_id != caller.agency_id:
+        allowed = _received_revision_ids(session, caller, document_id)
+        revisions = [r for r in revisions if r.id in allowed]
+        if not revisions:
+            raise missing
+    return document, revisions
+
+
+def check_reply_to(session: Session, caller: Caller, reply_to: int | None) -> None:
+    if reply_to is None:
+        return
+    try:
+        readable(session, caller, reply_to)
+    except NotFound:
+        raise Unprocessable("văn bản được trả lời không có / the replied-to document does not exist",
+                            fields={"metadata.reply_to": "không có văn bản này / unknown document"}) from None
+
+
+def pick_revision(revisions: list[Revision], seq: int | None) -> Revision:
+    if seq is None:
+        return revisions[-1]
+    for revision in revisions:
+        if revision.seq == seq:
+            return revision
+    raise NotFound(f"không có bản {seq} / no revision {seq}")
+
+
+# --- upload -----------------------------------------------------------------------------
+
+def store_file(store: BlobStore, stream: BinaryIO) -> BlobRef:
+    """Check the file is a usable PDF, then stream it into the blob store. Done outside any
+    write transaction: a 200 MB upload must not hold the database's write lock."""
+    inspect_pdf(stream)
+    return store.put(stream)
+
+
+def create_document(session: Session, caller: Caller, ref: BlobRef, metadata: dict[str, Any]) -> Document:
+    """The Document, its original Revision and the audit event, in the caller's transaction.
+    ``metadata`` comes from :func:`parse_metadata`; ``ref`` from :func:`store_file`."""
+    check_reply_to(session, caller, metadata.get("reply_to"))
+    document = Document(
+        issuer_agency_id=caller.agency_id, created_by_id=caller.user_id,
+        number=metadata["number"], notation=metadata["notation"], doc_type=metadata["doc_type"],
+        subject=metadata["subject"], urgency=metadata["urgency"], confidentiality=metadata["confidentiality"],
+        issued_on=metadata["issued_on"], place=metadata["place"], signer_name=metadata["signer_name"],
+        signer_position=metadata["signer_position"], due_on=metadata["due_on"],
+        reply_to_id=metadata.get("reply_to"), state=DocumentState.DRAFT,
+    )
+    session.add(document)
+    session.flush()
+    assert document.id is not None
+    session.add(Revision(document_id=document.id, seq=1, blob_sha256=ref.sha256, size=ref.size,
+                         kind=RevisionKind.ORIGINAL, created_by_id=caller.user_id))
+    audit.record(session, caller, "document.upload", f"document:{document.id}",
+                 {"sha256": ref.sha256, "size": ref.size})
+    session.flush()
+    return document
+
+
+def upload(svc: "Services", caller: Caller, stream: BinaryIO, metadata: dict[str, Any]) -> dict[str, Any]:
+    """``POST /documents``: refuse what can be refused before storing a byte, store the file,
+    then the document in one transaction. ``metadata``: validated fields (the API's schema,
+    or :func:`parse_metadata`)."""
+    metadata = check_metadata_rules(metadata)
+    with svc.uow() as uow:
+        check_reply_to(uow.session, caller, metadata.get("reply_to"))
+    ref = store_file(svc.blobs, stream)
+    with svc.uow(write=True) as uow:
+        document = create_document(uow.session, caller, ref, metadata)
+        uow.commit()
+        assert document.id is not None
+        document, revisions = readable(uow.session, caller, document.id)
+        return document_view(uow.session, document, revisions)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+def get_document(svc: "Services", caller: Caller, document_id: int) -> dict[str, Any]:
+    with svc.uow() as uow:
+        document, revisions = readable(uow.session, caller, document_id)
+        return document_view(uow.session, document, revisions)
+
+
+def list_documents(session: Session, caller: Caller, *, state: str | None, after: int,
+                   limit: int) -> list[tuple[Document, list[Revision]]]:
+    stmt = select(Document).where(Document.issuer_agency_id == caller.agency_id, Document.id > after)  # type: ignore[operator]
+    if state:
+        stmt = stmt.where(Document.state == state)
+    documents = list(session.exec(stmt.order_by(Document.id).limit(limit)).all())  # type: ignore[arg-type]
+    by_doc: dict[int, list[Revision]] = {d.id: [] for d in documents if d.id is not None}
+    if by_doc:
+        for revision in session.exec(select(Revision).where(Revision.document_id.in_(list(by_doc)))  # type: ignore[attr-defined]
+                                     .order_by(Revision.seq)).all():  # type: ignore[arg-type]
+            by_doc[revision.document_id].append(revision)
+    return [(d, by_doc[d.id]) for d in documents if d.id is not None]
+
+
+def documents_page(svc: "Services", caller: Caller, *, state: str | None, after: int, limit: int) -> dict[str, Any]:
+    """Documents issued by the caller's agency, by id, after the cursor."""
+    with svc.uow() as uow:
+        rows = list_documents(uow.session, caller, state=state, after=after, limit=limit + 1)
+        items = [document_view(uow.session, d, revs) for d, revs in rows[:limit]]
+    return {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit and items else None}
+
+
+@dataclass(frozen=True)
+class Content:
+    """A revision's file, to be streamed: its bytes are hash-checked as they go."""
+    store: BlobStore
+    sha256: str
+    size: int
+    filename: str
+
+    def chunks(self) -> Iterator[bytes]:
+        with self.store.open(self.sha256) as reader:
+            while data := reader.read(CONTENT_CHUNK):
+                yield data
+
+
+def content(svc: "Services", caller: Caller, document_id: int, seq: int | None) -> Content:
+    """A revision the caller may read (the latest by default); a recipient's first download
+    is recorded for the sender to see."""
+    with svc.uow() as uow:
+        document, revisions = readable(uow.session, caller, document_id)
+        revision = pick_revision(revisions, seq)
+    if document.issuer_agency_id != caller.agency_id:
+        mark_fetched(svc, caller, document_id)
+    return Content(svc.blobs, revision.blob_sha256, revision.size, f"document-{document_id}-r{revision.seq}.pdf")
+
+
+def mark_fetched(svc: "Services", caller: Caller, document_id: int) -> int:
+    """Record the first download of a document by a recipient agency (Delivery.fetched_at), so
+    the sender sees that it was fetched. Later downloads cost one indexed read, no write."""
+    unfetched = (Delivery.document_id == document_id, Delivery.recipient_agency_id == caller.agency_id,
+                 Delivery.fetched_at.is_(None))  # type: ignore[union-attr]
+    with svc.engine.connect() as conn:
+        if conn.execute(sa.select(Delivery.id).where(*unfetched).limit(1)).first() is None:  # type: ignore[arg-type]
+            return 0
+    with svc.uow(write=True) as uow:
+        count = uow.session.execute(sa.update(Delivery).where(*unfetched).values(fetched_at=utcnow())).rowcount  # type: ignore[attr-defined]
+        uow.commit()
+    return int(count or 0)

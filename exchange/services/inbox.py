@@ -1,0 +1,190 @@
+"""The inbox an agency's system polls: deliveries to the caller's agency in ``seq`` order.
+
+The cursor is the recipient's own gapless ``seq`` (``exchange.services.dispatch``): seq n+1 cannot
+commit before seq n, so "everything after my cursor" never skips a late commit. A poll that
+finds nothing new usually costs no query at all (``exchange.notify`` keeps a per-agency
+high-water mark, ``exchange.adapters.notify``); otherwise it is one indexed query on ``(recipient_agency_id, seq)``.
+With ``wait`` the request sleeps until news arrives for the agency or the time is up.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from errors import Unprocessable
+from exchange.adapters.caches import DispatchCache
+from exchange.domain.caller import Caller
+from exchange.domain.lifecycle import edxml_code
+from exchange.domain.times import api_time_from_stored
+from exchange.models import Agency, Delivery, Dispatch, Document, Revision
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+LIMIT_MAX = 200
+WAIT_MAX = 60
+UNTRUSTED_WAIT_SLICE_S = 1.0  # without a listener, look again this often
+
+# The page in two steps. The delivery rows (what changes: status, number) come from one
+# indexed query on (recipient_agency_id, seq). What a delivery shows of its dispatch — the
+# document's metadata, the dispatched revision, the sender, the trace — never changes once
+# sent (documents are not edited after dispatch; a dispatch points at one revision), and one
+# dispatch reaches up to thousands of inboxes: it is built once per process and kept in a
+# bounded cache (the Services' DispatchCache), filled by one query for the dispatches a page
+# has not seen yet.
+_ROWS = (
+    # created_at as stored: SQLite's text needs no parsing to be shown (api_time_from_stored)
+    sa.select(Delivery.id, Delivery.seq, Delivery.status, Delivery.incoming_number,
+              sa.type_coerce(Delivery.created_at, sa.String),
+              Delivery.recipient_agency_id, Delivery.addressed_agency_id, Delivery.dispatch_id, Delivery.trace)
+    .where(Delivery.recipient_agency_id == sa.bindparam("agency"), Delivery.seq > sa.bindparam("after"))
+    .order_by(Delivery.seq)
+    .limit(sa.bindparam("limit"))
+)
+_DISPATCHES = (
+    sa.select(Dispatch.id, Revision.seq, Revision.blob_sha256, Revision.size, Agency.code, Agency.name,
+              Document.id, Document.number, Document.notation, Document.doc_type, Document.subject,
+              Document.urgency, Document.confidentiality, Document.issued_on, Document.place,
+              Document.signer_name, Document.signer_position, Document.due_on, Document.reply_to_id)
+    .join(Revision, Revision.id == Dispatch.revision_id)
+    .join(Document, Document.id == Dispatch.document_id)
+    .join(Agency, Agency.id == Dispatch.sender_agency_id)
+    .where(Dispatch.id.in_(sa.bindparam("ids", expanding=True)))
+)
+def parse_cursor(after: str | None) -> int:
+    if after in (None, ""):
+        return 0
+    if not after.isdigit() or len(after) > 18:  # type: ignore[union-attr]
+        raise Unprocessable("Con trỏ không hợp lệ / invalid cursor", fields={"after": "a next_cursor value"})
+    return int(after)  # type: ignore[arg-type]
+
+
+def _day(value: date | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _shared_parts(conn: sa.Connection, caches: DispatchCache, dispatch_ids: set[int]) -> dict[int, dict[str, Any]]:
+    with caches.lock:
+        found = {i: part for i in dispatch_ids if (part := caches.shared.get(i)) is not None}
+    missing = [i for i in dispatch_ids if i not in found]
+    if missing:
+        for (dispatch_id, revision_seq, sha256, size, sender_code, sender_name, doc_id, number, notation,
+             doc_type, subject, urgency, confidentiality, issued_on, place, signer_name, signer_position,
+             due_on, reply_to) in conn.execute(_DISPATCHES, {"ids": missing}):
+            found[dispatch_id] = {
+                "document": {
+                    "id": doc_id, "sha256": sha256, "size": size, "revision": revision_seq,
+                    "number": number, "notation": notation, "doc_type": doc_type, "subject": subject,
+                    "urgency": urgency, "confidentiality": confidentiality, "issued_on": _day(issued_on),
+                    "place": place, "signer_name": signer_name, "signer_position": signer_position,
+                    "due_on": _day(due_on), "reply_to": reply_to,
+                },
+                "sender": sender_code,
+                "sender_name": sender_name,
+                "content_url": f"/api/v1/documents/{doc_id}/content?revision={revision_seq}",
+            }
+        with caches.lock:
+            for dispatch_id in missing:
+                if dispatch_id in found:
+                    caches.shared[dispatch_id] = found[dispatch_id]
+    return found
+
+
+def _hops(caches: DispatchCache, traces: set[str]) -> dict[str, Any]:
+    with caches.lock:
+        known = {t: hops for t in traces if (hops := caches.traces.get(t)) is not None}
+    parsed = {t: json.loads(t or "[]") for t in traces if t not in known}
+    if parsed:
+        with caches.lock:
+            for trace, hops in parsed.items():
+                caches.traces[trace] = hops
+    return {**known, **parsed}
+
+
+def _items(conn: sa.Connection, caches: DispatchCache, rows: list[Any]) -> list[dict[str, Any]]:
+    shared = _shared_parts(conn, caches, {row[7] for row in rows})
+    hops_by_trace = _hops(caches, {row[8] for row in rows})
+    redirected = {row[6] for row in rows if row[6] != row[5]}
+    codes = dict(conn.execute(sa.select(Agency.id, Agency.code).where(Agency.id.in_(redirected))).all()) \
+        if redirected else {}
+    out = []
+    for delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace in rows:
+        item: dict[str, Any] = {
+            "delivery_id": delivery_id,
+            "seq": seq,
+            **shared[dispatch_id],
+            "status": status,
+            "code": edxml_code(status),
+            "incoming_number": incoming_number,
+            "trace": hops_by_trace[trace],
+            "created_at": api_time_from_stored(created_at),
+        }
+        if addressed_id != recipient_id:
+            item["addressed_to"] = codes.get(addressed_id)
+        out.append(item)
+    return out
+
+
+def _read_rows(conn: sa.Connection, params: dict[str, int]) -> list[Any]:
+    """The page's delivery rows, as one statement outside any explicit transaction: on
+    PostgreSQL in autocommit (no BEGIN/ROLLBACK round trips), on SQLite straight through the
+    driver (its own implicit read transaction; the engine would add BEGIN and ROLLBACK)."""
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="AUTOCOMMIT").execute(_ROWS, params).all()
+    compiled = _compiled.get(conn.dialect.name)
+    if compiled is None:
+        compiled = _compiled[conn.dialect.name] = _ROWS.compile(dialect=conn.dialect)
+    bound = compiled.construct_params(params)
+    args = tuple(bound[name] for name in compiled.positiontup) if compiled.positional else bound
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+_compiled: dict[str, sa.sql.compiler.Compiled] = {}  # the statement compiled once per dialect
+
+
+def fetch(svc: "Services", agency_id: int, after: int, limit: int) -> list[dict[str, Any]]:
+    """One indexed query, or none when this process knows nothing newer exists."""
+    notifier = svc.notifier
+    if notifier.nothing_after(agency_id, after):
+        return []
+    token = notifier.snapshot(agency_id)
+    with svc.engine.connect() as conn:
+        rows = _read_rows(conn, {"agency": agency_id, "after": after, "limit": limit})
+        items = _items(conn, svc.dispatch_cache, rows) if rows else []
+    if len(rows) < limit:
+        notifier.record_exhausted(agency_id, rows[-1][1] if rows else after, token)
+    return items
+
+
+def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int = 50,
+         wait: float = 0) -> dict[str, Any]:
+    """The caller's agency's deliveries after the cursor, oldest first; waits up to ``wait`` s."""
+    cursor = parse_cursor(after)
+    if not 1 <= limit <= LIMIT_MAX:
+        raise Unprocessable("limit không hợp lệ / invalid limit", fields={"limit": f"1 to {LIMIT_MAX}"})
+    if not 0 <= wait <= WAIT_MAX:
+        raise Unprocessable("wait không hợp lệ / invalid wait", fields={"wait": f"0 to {WAIT_MAX} seconds"})
+    notifier = svc.notifier
+    deadline = time.monotonic() + wait
+    event = notifier.subscribe(caller.agency_id) if wait > 0 else None
+    try:
+        while True:
+            items = fetch(svc, caller.agency_id, cursor, limit)
+            remaining = deadline - time.monotonic()
+            if items or event is None or remaining <= 0:
+                break
+            event.wait(remaining if notifier.listening else min(remaining, UNTRUSTED_WAIT_SLICE_S))
+            event.clear()
+    finally:
+        if event is not None:
+            notifier.unsubscribe(caller.agency_id, event)
+    return {"items": items, "next_cursor": str(items[-1]["seq"] if items else cursor)}

@@ -1,0 +1,157 @@
+"""Who is calling: bearer tokens and web sessions resolved to a :class:`Caller`, and logging in.
+
+Tokens are looked up by the SHA-256 of the secret and the stored hash is compared in
+constant time; a revoked token is as good as none. Login is rate-limited per username and
+client address: 5 failures in 5 minutes give 429 for the rest of the window. The limiter
+keeps no state of its own: it counts the ``session.login_failed`` events of the audit chain
+(in the database), so every app process sees the same count.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from errors import TooManyRequests, Unauthorized
+from exchange.adapters import audit_log
+from exchange.domain.caller import Caller
+from exchange.domain.enums import CallerKind
+from exchange.models import Agency, ApiToken, AuditEvent, User, utcnow
+from exchange.services.accounts import authenticate, hash_secret
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW = timedelta(minutes=5)
+TOKEN_TOUCH_EVERY = timedelta(hours=1)  # last_used_at is kept coarse: no write per request
+
+_T, _U, _A = ApiToken.__table__, User.__table__, Agency.__table__  # type: ignore[attr-defined]
+# One indexed lookup in plain SQL (no ORM objects): every authenticated request runs it, so
+# its cost is most of an empty inbox poll's. SQLAlchemy caches the compiled statement.
+_TOKEN_LOOKUP = (
+    sa.select(_T.c.id, _T.c.secret_sha256, _T.c.revoked_at, _T.c.last_used_at, _T.c.user_id,
+              _U.c.username, _U.c.roles, _U.c.active, _A.c.id.label("agency_id"), _A.c.code)
+    .select_from(_T.outerjoin(_U, _U.c.id == _T.c.user_id)
+                 .join(_A, _A.c.id == sa.func.coalesce(_T.c.agency_id, _U.c.agency_id)))
+    .where(_T.c.secret_sha256 == sa.bindparam("digest"))
+)
+
+
+def _user_caller(user: User, agency: Agency, token_id: int | None) -> Caller:
+    assert user.id is not None and agency.id is not None
+    return Caller(CallerKind.USER, agency.id, agency.code, user.id, user.username, user.role_set, token_id)
+
+
+def _lookup_token(conn: sa.Connection, digest: str) -> tuple[Caller | None, int | None]:
+    """The caller the secret's digest stands for, and the token id when its last use is stale."""
+    row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
+    if row is None or not hmac.compare_digest(row.secret_sha256.encode(), digest.encode()) or row.revoked_at is not None:
+        return None, None
+    if row.user_id is not None:
+        if not row.active:
+            return None, None
+        roles = frozenset(r for r in row.roles.split(",") if r)
+        caller = Caller(CallerKind.USER, row.agency_id, row.code, row.user_id, row.username, roles, row.id)
+    else:
+        caller = Caller(CallerKind.AGENCY, row.agency_id, row.code, None, None, frozenset(), row.id)
+    stale = row.last_used_at is None or row.last_used_at < utcnow() - TOKEN_TOUCH_EVERY
+    return caller, (row.id if stale else None)
+
+
+def caller_for_token(svc: "Services", secret: str) -> Caller | None:
+    """The caller a bearer secret stands for, or None (unknown, revoked, inactive user)."""
+    digest = hash_secret(secret)
+    key = (id(svc), digest)
+    caller = svc.token_cache.get(key)
+    if caller is not None:
+        return caller
+    with svc.engine.connect() as conn:
+        caller, touch = _lookup_token(conn, digest)
+    if caller is None:
+        return None
+    if touch is not None:
+        with svc.uow(write=True) as uow:
+            uow.session.execute(sa.update(ApiToken).where(ApiToken.id == touch).values(last_used_at=utcnow()))  # type: ignore[arg-type]
+            uow.commit()
+    svc.token_cache.put(key, caller)
+    return caller
+
+
+def session_fingerprint(user: User) -> str:
+    """Changes when the password does, which ends the user's other web sessions."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def caller_for_web_session(svc: "Services", user_id: int, fingerprint: str) -> Caller | None:
+    with svc.uow() as uow:
+        row = uow.session.exec(select(User, Agency).join(Agency, Agency.id == User.agency_id)  # type: ignore[arg-type]
+                               .where(User.id == user_id)).first()
+    if row is None:
+        return None
+    user, agency = row
+    if not user.active or not hmac.compare_digest(fingerprint, session_fingerprint(user)):
+        return None
+    return _user_caller(user, agency, None)
+
+
+def _recent_failures(session: Session, username: str, ip: str) -> int:
+    rows = session.exec(
+        select(AuditEvent.details).where(
+            AuditEvent.action == "session.login_failed",
+            AuditEvent.object == f"user:{username}",
+            AuditEvent.at >= utcnow() - LOGIN_WINDOW,  # type: ignore[operator]
+        )
+    ).all()
+    return sum(1 for details in rows if json.loads(details).get("ip") == ip)
+
+
+@dataclass(frozen=True)
+class Login:
+    """A successful login: what the web session keeps and what the client is shown."""
+    user_id: int
+    fingerprint: str
+    username: str
+    full_name: str
+    agency_code: str
+    roles: list[str]
+
+
+def login(svc: "Services", username: str, password: str, ip: str) -> Login:
+    """Check a password, rate-limited, auditing success and failure. A failure's audit event
+    is committed before the refusal is raised (it is what the limiter counts)."""
+    with svc.uow(write=True) as uow:
+        session = uow.session
+        if _recent_failures(session, username, ip) >= LOGIN_MAX_FAILURES:
+            raise TooManyRequests("đăng nhập sai quá nhiều lần, thử lại sau 5 phút / too many failed logins; "
+                                  "try again in 5 minutes")
+        user = authenticate(session, username, password)
+        if user is None:
+            known = session.exec(select(User, Agency).join(Agency, Agency.id == User.agency_id)  # type: ignore[arg-type]
+                                 .where(User.username == username)).first()
+            audit_log.record(session, actor=username, agency_code=known[1].code if known else "",
+                             action="session.login_failed", object=f"user:{username}", details={"ip": ip},
+                             agency_ids=[known[1].id] if known else [])
+            uow.commit()
+            raise Unauthorized("sai tên đăng nhập hoặc mật khẩu / wrong username or password")
+        agency = session.get(Agency, user.agency_id)
+        assert agency is not None and user.id is not None
+        audit_log.record(session, actor=user.username, agency_code=agency.code, action="session.login",
+                         object=f"user:{user.username}", details={"ip": ip}, agency_ids=[user.agency_id])
+        uow.commit()
+    return Login(user.id, session_fingerprint(user), user.username, user.full_name, agency.code,
+                 sorted(user.role_set))
+
+
+def logout(svc: "Services", caller: Caller, ip: str) -> None:
+    """A live web session ends: say so in the trail."""
+    with svc.uow(write=True) as uow:
+        audit_log.record(uow.session, actor=caller.actor, agency_code=caller.agency_code, action="session.logout",
+                         object=f"user:{caller.username}", details={"ip": ip}, agency_ids=[caller.agency_id])
+        uow.commit()
