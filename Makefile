@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app app
 TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk openssl
 TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl
 
-.PHONY: run test venv system-deps bench clean
+.PHONY: run test lint venv system-deps bench clean
 
 $(BIN)/.installed-dev: requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed-dev system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The code's shape, checked before the tests in CI: lint, types, the layers' import rules.
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(BIN)/.installed-dev system-deps
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -166,7 +166,7 @@ def stream(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
 
 
-# --- rows for tests/integration/exchange/test_security_matrix.py ------------------------
+# --- rows for tests/integration/exchange/http/test_security_matrix.py ------------------------
 # ``ctx`` there has .world, .client, .app, .engine and .document(who); these make what the
 # signing endpoints need so that the rightful caller (called last) gets a 2xx.
 

@@ -40,7 +40,7 @@ def add_agency(session: Session, code: str, parent_code: str | None, level: str 
     return agency
 
 
-# --- rows of the security matrix (tests/integration/exchange/test_security_matrix.py) -----------
+# --- rows of the security matrix (tests/integration/exchange/http/test_security_matrix.py) -----------
 
 def _dispatched(ctx, to: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     from exchange.services.dispatch import Recipients, dispatch_document

@@ -96,7 +96,6 @@ def test_session_cookie_works_for_documents(client, world):
 
 
 def test_verification_of_a_stored_document(client, world):
-    pytest.importorskip("signing.verify")
     doc_id = upload_via_api(client, world.headers("clerk")).json["id"]
     report = client.get(f"/api/v1/documents/{doc_id}/verification", headers=world.headers("auditor"))
     assert report.status_code == 200 and report.json["indication"] == "NO_SIGNATURE"
@@ -111,7 +110,6 @@ def test_verification_of_a_stored_document(client, world):
 
 
 def test_verify_any_pdf(client, world):
-    pytest.importorskip("signing.verify")
     import io
 
     r = client.post("/api/v1/verify", headers=world.headers("auditor"), content_type="multipart/form-data",

@@ -1,4 +1,4 @@
-"""Pure checks: agency codes and the light PDF inspection (no database, no app)."""
+"""The light PDF inspection before a byte is stored (no database, no app)."""
 from __future__ import annotations
 
 import io
@@ -6,20 +6,8 @@ import io
 import pytest
 
 from errors import Unprocessable, UnsupportedMediaType
-from exchange.domain.codes import code_problem
 from exchange.services.pdf_check import inspect_pdf
 from tests.exchange_fixtures import encrypted_pdf, make_pdf
-
-
-@pytest.mark.parametrize("code", ["000.00.00.H62", "002.00.20.H13", "000.00.00.G22", "000.01.01.H62", "A1.B2"])
-def test_well_formed_codes(code):
-    assert code_problem(code) is None
-
-
-@pytest.mark.parametrize("code", ["", "H62", "000.00.00.h62", "000..00.H62", ".000.00.H62", "000.00.00.H62.",
-                                  "000 00 00 H62", "000.00.00.Ĥ62", "0" * 33 + ".A1", None, 62])
-def test_malformed_codes(code):
-    assert code_problem(code) is not None
 
 
 def test_a_pdf_passes_and_the_stream_is_rewound():

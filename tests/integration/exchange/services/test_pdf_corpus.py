@@ -10,7 +10,7 @@ import pytest
 from errors import Unprocessable
 from exchange.services.pdf_check import inspect_pdf
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[4].parent / "shared" / "corpus"
 FILES = sorted(CORPUS.rglob("*.pdf")) if CORPUS.is_dir() else []
 
 
