@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from minio import Minio  # noqa: E402
 
 from settings import S3Settings  # noqa: E402
-from storage.blobs import FilesystemBlobStore  # noqa: E402
+from storage.filesystem import FilesystemBlobStore  # noqa: E402
 from storage.minio_store import MinioBlobStore  # noqa: E402
 from tests.s3server import MOTO_ACCESS_KEY, MOTO_SECRET_KEY, S3Endpoint, real_s3_from_env  # noqa: E402
 

@@ -51,9 +51,10 @@ def main() -> None:
     from certs.ca import load_dev_pki
     from certs.issuance import issue_person_credential, load_signing_credential
     from certs.keystore import storage_key
-    from certs.local import local_timestamper, validation_context
+    from certs.fetchers import local_timestamper, validation_context
     from settings import Settings
-    from storage.db import engine_from_app, make_engine, session_scope
+    from storage.db import make_engine
+    from tests.db import engine_from_app, session_scope
     from storage.schema import import_all_models
 
     folder = Path(tempfile.mkdtemp(prefix="bench-certs-"))

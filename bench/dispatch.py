@@ -1,9 +1,9 @@
 """One dispatch to 3,321 communes (all of Vietnam's communes after the 2025 reform) beside a
 bare bulk insert of the same delivery rows, same database, same run.
 
-*ours* = ``exchange.dispatch.dispatch_document`` with ``children_of`` the root and
+*ours* = ``exchange.services.dispatch.dispatch_document`` with ``children_of`` the root and
 ``level=commune``: recipients resolved through the directory, gapless per-recipient ``seq``
-bumped by upsert, deliveries bulk-inserted, NOTIFY payloads, audit event, and the response
+bumped by upsert, deliveries bulk-inserted, NOTIFY payloads, audit event and its outbox row, and the response
 view read back. *bare* = one ``INSERT`` executemany of the same 3,321 delivery rows (values
 precomputed) in one transaction. Rounds alternate; the median counts.
 
@@ -29,11 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from exchange.auth import Caller  # noqa: E402
-from exchange.dispatch import Recipients, dispatch_document  # noqa: E402
+import bootstrap  # noqa: E402
+from exchange.domain.caller import Caller  # noqa: E402
+from exchange.domain.enums import CallerKind  # noqa: E402
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision, utcnow  # noqa: E402
-from storage.db import make_engine, normalise_url, session_scope  # noqa: E402
+from exchange.services.dispatch import Recipients, dispatch_document  # noqa: E402
+from settings import Settings  # noqa: E402
+from storage.db import make_engine, normalise_url  # noqa: E402
 from storage.schema import import_all_models  # noqa: E402
+from tests.db import session_scope  # noqa: E402
 
 COMMUNES = 3321
 PROVINCES = 34  # after the 2025 reform
@@ -82,8 +86,8 @@ def build(engine: sa.Engine) -> tuple[Caller, int, int]:
         revision = Revision(document_id=doc.id, seq=1, blob_sha256="0" * 64, size=1, kind="signed")
         session.add(revision)
         session.flush()
-        caller = Caller("agency", root.id, ROOT, None, None, frozenset(), None)  # type: ignore[arg-type]
-        return caller, doc.id, revision.id  # type: ignore[return-value]
+        assert root.id is not None and doc.id is not None and revision.id is not None
+        return Caller(CallerKind.AGENCY, root.id, ROOT, None, None, frozenset(), None), doc.id, revision.id
 
 
 def bare_insert(engine: sa.Engine, caller: Caller, doc: int, revision: int, round_no: int) -> float:
@@ -104,9 +108,9 @@ def bare_insert(engine: sa.Engine, caller: Caller, doc: int, revision: int, roun
     return time.perf_counter() - started
 
 
-def ours(engine: sa.Engine, caller: Caller, doc: int, round_no: int) -> float:
+def ours(services: bootstrap.Services, caller: Caller, doc: int, round_no: int) -> float:
     started = time.perf_counter()
-    view, created = dispatch_document(engine, caller, doc, Recipients(children_of=ROOT, level="commune"),
+    view, created = dispatch_document(services, caller, doc, Recipients(children_of=ROOT, level="commune"),
                                       f"ours-{round_no}")
     elapsed = time.perf_counter() - started
     assert created and len(view["deliveries"]) == COMMUNES
@@ -118,16 +122,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()
-    with database(args.database_url) as url:
-        engine = make_engine(url)
+    with database(args.database_url) as url, tempfile.TemporaryDirectory() as data_dir:
+        services = bootstrap.build(Settings(data_dir=Path(data_dir), database_url=url))
+        engine = services.engine
         caller, doc, revision = build(engine)
         times: dict[str, list[float]] = {"ours": [], "bare": []}
         for r in range(args.rounds + 1):  # the first round warms caches and is not counted
-            o, b = ours(engine, caller, doc, r), bare_insert(engine, caller, doc, revision, r)
+            o, b = ours(services, caller, doc, r), bare_insert(engine, caller, doc, revision, r)
             if r:
                 times["ours"].append(o)
                 times["bare"].append(b)
-        engine.dispose()
+        services.close()
     kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"database: {kind}; {COMMUNES} recipients; median of {args.rounds} rounds")

@@ -50,23 +50,23 @@ def bench_app():  # type: ignore[no-untyped-def]
     return app
 
 
-def seed(url: str) -> dict[str, str]:
+def seed(url: str, data_dir: Path) -> dict[str, str]:
     """The test world, 50 deliveries for one commune; returns tokens and the empty cursor."""
-    from exchange.dispatch import Recipients, dispatch_document
-    from storage.db import make_engine, session_scope
-    from storage.schema import import_all_models
+    from exchange.services.dispatch import Recipients, dispatch_document
+    from storage.migrations import upgrade
+    from tests.db import build_services, session_scope
     from tests.exchange_fixtures import build_world, caller_for
     from tests.integration.exchange.delivery_support import sealed_document
 
-    engine = make_engine(url)
-    import_all_models().create_all(engine)
-    with session_scope(engine, write=True) as session:
+    upgrade(url)
+    services = build_services(url, data_dir)
+    with session_scope(services.engine, write=True) as session:
         world = build_world(session)
     full, empty = world.all_communes[:2]
-    doc = sealed_document(engine, world)
+    doc = sealed_document(services.engine, world)
     for i in range(50):
-        dispatch_document(engine, caller_for(world, "clerk"), doc, Recipients(to=(full, empty)), f"bench-{i}")
-    engine.dispose()
+        dispatch_document(services, caller_for(world, "clerk"), doc, Recipients(to=(full, empty)), f"bench-{i}")
+    services.close()
     return {"full": world.agency_tokens[full], "empty": world.agency_tokens[empty], "cursor": "50"}
 
 
@@ -93,7 +93,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, database(args.database_url or None) as url:
         if not args.database_url:
             url = f"sqlite:///{tmp}/lienthong.db"
-        tokens = seed(url)
+        tokens = seed(url, Path(tmp))
         env = {"LIENTHONG_DATA_DIR": tmp, "LIENTHONG_DATABASE_URL": url}
         with gunicorn("inbox:bench_app()", env, probe="/api/v1/hello", pythonpath=str(ROOT / "bench")) as base:
             empty_url = f"{base}/api/v1/inbox?after={tokens['cursor']}"

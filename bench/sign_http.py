@@ -24,10 +24,11 @@ N = int(os.environ.get("BENCH_N", "20"))
 def main() -> None:
     from app import create_app
     from certs.issuance import load_signing_credential
-    from certs.local import local_timestamper, validation_context
+    from certs.fetchers import local_timestamper, validation_context
     from settings import Settings
     from signing.sign import sign
-    from storage.db import make_engine, session_scope
+    from storage.db import make_engine
+    from tests.db import session_scope
     from storage.schema import import_all_models
     from tests.exchange_fixtures import make_pdf, upload_via_api
     from tests.signing_world import build_signing_world

@@ -57,8 +57,9 @@ def main() -> None:
 
     from app import create_app
     from settings import Settings
-    from storage.blobs import FilesystemBlobStore
-    from storage.db import make_engine, session_scope
+    from storage.filesystem import FilesystemBlobStore
+    from storage.db import make_engine
+    from tests.db import session_scope
     from storage.schema import import_all_models
     from tests.exchange_fixtures import DOCUMENT_METADATA, auth, build_world
 
