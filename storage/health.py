@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify
 
 from storage.blobs import BlobStore, BlobStoreUnavailable
@@ -28,8 +29,8 @@ def readyz() -> tuple[Response, int]:
         check_connection(engine)
         checks["database"] = "ok"
         checks["schema"] = "ok" if schema_is_current(engine) else "not_migrated"
-    except DatabaseUnavailable as exc:
-        log.warning("readiness: database unavailable: %s", exc)
+    except (DatabaseUnavailable, sa.exc.SQLAlchemyError) as exc:
+        log.warning("readiness: database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
         checks["database"] = checks["schema"] = "unavailable"
     try:
         store.check()

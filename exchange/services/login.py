@@ -68,8 +68,7 @@ def _lookup_token(conn: sa.Connection, digest: str) -> tuple[Caller | None, int 
 def caller_for_token(svc: "Services", secret: str) -> Caller | None:
     """The caller a bearer secret stands for, or None (unknown, revoked, inactive user)."""
     digest = hash_secret(secret)
-    key = (id(svc), digest)
-    caller = svc.token_cache.get(key)
+    caller = svc.token_cache.get(digest)
     if caller is not None:
         return caller
     with svc.engine.connect() as conn:
@@ -80,7 +79,7 @@ def caller_for_token(svc: "Services", secret: str) -> Caller | None:
         with svc.uow(write=True) as uow:
             uow.session.execute(sa.update(ApiToken).where(ApiToken.id == touch).values(last_used_at=utcnow()))  # type: ignore[arg-type]
             uow.commit()
-    svc.token_cache.put(key, caller)
+    svc.token_cache.put(digest, caller)
     return caller
 
 
