@@ -78,8 +78,10 @@ def test_two_apps_in_one_process_never_share_cached_callers(app_with_ttl, engine
     by the other app's cache beyond its own ttl, and each starts empty."""
     first, second = app_with_ttl(60), app_with_ttl(60)
     world = _world(engine)
-    headers = auth(world.agency_tokens[world.province])
-    assert first.test_client().get("/api/v1/inbox", headers=headers).status_code == 200
-    assert services_of(second).token_cache.get("anything") is None
+    secret = world.agency_tokens[world.province]
+    assert first.test_client().get("/api/v1/inbox", headers=auth(secret)).status_code == 200
+    digest = accounts.hash_secret(secret)
+    assert services_of(first).token_cache.get(digest) is not None
+    assert services_of(second).token_cache.get(digest) is None
     accounts.revoke_token(services_of(second), world.agency_token_ids[world.province])
-    assert second.test_client().get("/api/v1/inbox", headers=headers).status_code == 401
+    assert second.test_client().get("/api/v1/inbox", headers=auth(secret)).status_code == 401
