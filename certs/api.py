@@ -6,12 +6,12 @@ import binascii
 from urllib.parse import unquote
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy.engine import Engine
 
-from certs import responders
+from certs import operations, responders
 from certs.ca import load_dev_pki
 from errors import PayloadTooLarge, UnsupportedMediaType
 from settings import Settings
-from storage.db import UnitOfWork
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
 
@@ -22,8 +22,8 @@ def _settings() -> Settings:
     return current_app.extensions["lienthong.settings"]
 
 
-def _read() -> UnitOfWork:
-    return UnitOfWork(current_app.extensions["lienthong.engine"])
+def _engine() -> Engine:
+    return current_app.extensions["lienthong.engine"]  # type: ignore[no-any-return]
 
 
 def _body() -> bytes:
@@ -50,8 +50,7 @@ def ca_pem() -> Response:
 @bp.get("/crl")
 def crl() -> Response:
     settings = _settings()
-    with _read() as uow:
-        data = responders.current_crl(uow.session, settings)
+    data = operations.current_crl(_engine(), settings)
     return _binary(data, "application/pkix-crl")
 
 
@@ -64,8 +63,7 @@ def root_crl() -> Response:
 def ocsp() -> Response:
     # RFC 6960: every answer, malformed request included, is an OCSPResponse with 200.
     body = _body()
-    with _read() as uow:
-        data = responders.ocsp_response(uow.session, _settings(), body)
+    data = operations.ocsp_answer(_engine(), _settings(), body)
     return _binary(data, "application/ocsp-response")
 
 
@@ -76,8 +74,7 @@ def ocsp_get(encoded: str) -> Response:
         body = base64.b64decode(unquote(encoded), validate=True)
     except (ValueError, binascii.Error):
         body = b""  # answered as malformedRequest below
-    with _read() as uow:
-        data = responders.ocsp_response(uow.session, _settings(), body[:MAX_REQUEST_BYTES])
+    data = operations.ocsp_answer(_engine(), _settings(), body[:MAX_REQUEST_BYTES])
     return _binary(data, "application/ocsp-response")
 
 

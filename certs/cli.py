@@ -8,22 +8,22 @@ import click
 from cryptography.hazmat.primitives import hashes
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.engine import Engine
 
-from certs import images, keystore
+from certs import images, keystore, operations
 from certs.ca import init_dev_pki
-from certs.issuance import CredentialNotFound, import_pkcs12, issue_agency_seal, issue_person_credential, revoke
+from certs.issuance import CredentialNotFound
 from certs.ports import CREDENTIAL_AUDIT_KEY, DIRECTORY_KEY, AgencyInfo, CredentialAudit, PersonInfo
 from certs.responders import REASONS
 from settings import Settings
-from storage.db import UnitOfWork
 
 
 def _settings() -> Settings:
     return current_app.extensions["lienthong.settings"]
 
 
-def _write() -> UnitOfWork:
-    return UnitOfWork(current_app.extensions["lienthong.engine"], write=True)
+def _engine() -> Engine:
+    return current_app.extensions["lienthong.engine"]  # type: ignore[no-any-return]
 
 
 def _audit() -> CredentialAudit | None:
@@ -94,21 +94,15 @@ def issue_command(username: str | None, agency: str | None, image: str | None, f
                   position: str | None, agency_code: str | None, agency_name: str | None) -> None:
     if bool(username) == bool(agency):
         raise click.UsageError("give exactly one of --user or --agency")
-    settings = _settings()
     image_png = _read_image(image)
-    init_dev_pki(settings)
     try:
-        with _write() as uow:
-            if username:
-                person = _person(username, full_name, position, agency_code, agency_name)
-                row = issue_person_credential(uow.session, settings, username=username, full_name=person.full_name,
-                                              position=person.position, agency_code=person.agency_code,
-                                              agency_name=person.agency_name, image_png=image_png, audit=_audit())
-            else:
-                info = _agency(agency or "", agency_name)
-                row = issue_agency_seal(uow.session, settings, agency_code=info.code, agency_name=info.name,
-                                        image_png=image_png, audit=_audit())
-            uow.commit()
+        if username:
+            person = _person(username, full_name, position, agency_code, agency_name)
+            row = operations.issue_for_person(_engine(), _settings(), username, person, image_png=image_png,
+                                              audit=_audit())
+        else:
+            info = _agency(agency or "", agency_name)
+            row = operations.issue_for_agency(_engine(), _settings(), info, image_png=image_png, audit=_audit())
     except (ValueError, keystore.KeyStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"credential {row.id} issued: serial {row.serial}, subject {row.subject}, key in {row.key_store}")
@@ -120,9 +114,7 @@ def issue_command(username: str | None, agency: str | None, image: str | None, f
 @with_appcontext
 def revoke_command(serial: str, reason: str) -> None:
     try:
-        with _write() as uow:
-            row = revoke(uow.session, _settings(), serial, reason, audit=_audit())
-            uow.commit()
+        row = operations.revoke_serial(_engine(), _settings(), serial, reason, audit=_audit())
     except (CredentialNotFound, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"credential {row.id} revoked: serial {row.serial}, reason {row.revocation_reason}")
@@ -141,15 +133,12 @@ def import_command(file: str, username: str | None, agency: str | None, image: s
     password = os.environ.get("LIENTHONG_P12_PASSWORD")
     if password is None:
         password = click.prompt("PKCS#12 password", hide_input=True, default="", show_default=False)
-    settings = _settings()
-    init_dev_pki(settings)
     try:
-        with _write() as uow:
-            row = import_pkcs12(uow.session, settings, data=Path(file).read_bytes(),
-                                password=password.encode("utf-8") if password else None,
-                                owner_kind="user" if username else "agency", owner_ref=username or agency or "",
-                                image_png=_read_image(image), audit=_audit())
-            uow.commit()
+        row = operations.import_credential(_engine(), _settings(), data=Path(file).read_bytes(),
+                                           password=password.encode("utf-8") if password else None,
+                                           owner_kind="user" if username else "agency",
+                                           owner_ref=username or agency or "", image_png=_read_image(image),
+                                           audit=_audit())
     except (ValueError, keystore.KeyStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"credential {row.id} imported: serial {row.serial}, subject {row.subject}")
