@@ -22,7 +22,7 @@ from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from settings import Settings, load_or_create_secret
+from settings import ConfigError, Settings, load_or_create_secret
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -37,7 +37,10 @@ def pki_dir(settings: Settings) -> Path:
 
 def storage_key(settings: Settings) -> bytes:
     """The password of every PKCS#12 file we write: 32 random bytes made once, mode 0600."""
-    raw = load_or_create_secret(pki_dir(settings) / ".storage_key")
+    try:
+        raw = load_or_create_secret(pki_dir(settings) / ".storage_key")
+    except ConfigError as exc:  # read while signing, not at start-up: a key store fault, not a setting
+        raise KeyStoreError(exc.message) from None
     return raw.hex().encode("ascii")
 
 
