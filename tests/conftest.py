@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote
@@ -42,31 +43,34 @@ def _create_schema(engine: sa.Engine, metadata: sa.MetaData) -> None:
         conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head_revision()})
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database (schema created from the models) for one test."""
-    metadata = import_all_models()
+@contextmanager
+def empty_database(tmp_path: Path, name: str = "test") -> Iterator[str]:
+    """The URL of a database with nothing in it (no table, no ``alembic_version``): an SQLite
+    file in ``tmp_path``, or a fresh PostgreSQL schema, dropped afterwards."""
     if not TEST_DATABASE_URL:
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        engine = make_engine(url)
-        _create_schema(engine, metadata)
-        engine.dispose()
-        yield url
+        yield f"sqlite:///{tmp_path / f'{name}.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin = make_engine(TEST_DATABASE_URL)
     with admin.begin() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = _with_search_path(TEST_DATABASE_URL, schema)
-    engine = make_engine(url)
-    _create_schema(engine, metadata)
-    engine.dispose()
     try:
-        yield url
+        yield _with_search_path(TEST_DATABASE_URL, schema)
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh database (schema created from the models) for one test."""
+    metadata = import_all_models()
+    with empty_database(tmp_path) as url:
+        engine = make_engine(url)
+        _create_schema(engine, metadata)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture

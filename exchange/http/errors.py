@@ -57,6 +57,12 @@ _PAGE = """<!doctype html>
 <p><a href="/">lienthong</a></p></main></body></html>"""
 
 
+def code_of_status(status: int) -> ErrorCode:
+    """The code for an HTTP error raised without one of ours (werkzeug's, ``abort``): a 5xx
+    is the service's failure, never the client's ``bad_request``."""
+    return CODE_OF_STATUS.get(status, ErrorCode.INTERNAL_ERROR if status >= 500 else ErrorCode.BAD_REQUEST)
+
+
 def status_of(exc: ServiceError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS_OF_KIND:
@@ -135,7 +141,7 @@ def register_error_handlers(app: Flask) -> None:
                 return render_error(422, invalid.code, invalid.message, invalid.fields, err.headers)
             if err.status_code == 413:
                 return render_error(413, ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message(), headers=err.headers)
-            code = CODE_OF_STATUS.get(err.status_code, ErrorCode.BAD_REQUEST)
+            code = code_of_status(err.status_code)
             return render_error(err.status_code, code, err.message or code, headers=err.headers)
 
     @app.errorhandler(ServiceError)
@@ -185,7 +191,7 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if status == 413:
             return render_error(413, ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message())
-        code = CODE_OF_STATUS.get(status, ErrorCode.BAD_REQUEST)
+        code = code_of_status(status)
         return render_error(status, code, exc.description or exc.name or code,
                             headers={k: v for k, v in exc.get_headers() if k == "Allow"})
 

@@ -241,7 +241,9 @@ def _decide_recall(session: Session, caller: Caller, delivery_id: int, accept: b
     audit.record(session, caller, "delivery.recall_decision", f"delivery:{delivery.id}",
                  {"accept": accept, "code": status.edxml_code, "forwarded_recalled": [d.id for d in cascaded[0]],
                   "forwarded_pending": [d.id for d in cascaded[1]]},
-                 agency_ids=[_sender_of(session, delivery)])
+                 # the copies taken back with it change their recipients' inboxes: the news is theirs too
+                 agency_ids=[_sender_of(session, delivery),
+                             *(d.recipient_agency_id for d in cascaded[0] + cascaded[1])])
     return status_view(delivery)
 
 

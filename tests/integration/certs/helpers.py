@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from pathlib import Path
 
 import pypdfium2 as pdfium
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
@@ -11,6 +16,7 @@ from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
+from certs.ca import build_certificate, leaf_extensions, name, new_rsa_key
 from certs.issuance import issue_person_credential
 from certs.models import Credential
 from settings import Settings
@@ -43,3 +49,25 @@ def sign_pdf(pdf: bytes, signer: Signer, *, timestamper: TimeStamper | None = No
     out = signers.PdfSigner(meta, signer, timestamper=timestamper).sign_pdf(
         IncrementalPdfFileWriter(io.BytesIO(pdf)), output=io.BytesIO())
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class ForeignP12:
+    path: Path
+    cert: x509.Certificate
+    ca: x509.Certificate
+
+
+def foreign_p12(path: Path, password: bytes, *, full_name: str = NAME, agency_name: str = AGENCY) -> ForeignP12:
+    """A "real CA" credential: issued by some other CA (a root of its own), handed over as a
+    password-protected .p12 written to ``path``."""
+    ca_key = new_rsa_key()
+    ca = build_certificate(subject=name("Other CA"), public_key=ca_key.public_key(), issuer_cert=None,
+                           issuer_key=ca_key, days=365,
+                           extensions=[(x509.BasicConstraints(ca=True, path_length=0), True)])
+    key = new_rsa_key()
+    cert = build_certificate(subject=name(full_name, o=agency_name), public_key=key.public_key(), issuer_cert=ca,
+                             issuer_key=ca_key, days=30, extensions=leaf_extensions())
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"real", key, cert, [ca], serialization.BestAvailableEncryption(password)))
+    return ForeignP12(path, cert, ca)

@@ -8,12 +8,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from sqlmodel import select
 
-from certs.ca import build_certificate, leaf_extensions, load_dev_pki, name, new_rsa_key
+from certs.ca import load_dev_pki
 from certs.ports import DIRECTORY_KEY as EXTENSION_KEY, AgencyInfo, PersonInfo
 from certs.keystore import storage_key
 from certs.models import Credential
 from tests.db import engine_from_app, session_scope
-from tests.integration.certs.helpers import AGENCY, AGENCY_CODE, NAME
+from tests.integration.certs.helpers import AGENCY, AGENCY_CODE, NAME, foreign_p12
 
 
 def _rows(app) -> list[Credential]:  # type: ignore[no-untyped-def]
@@ -116,17 +116,8 @@ def test_revoke_by_serial(app):
 
 
 def test_import_p12_reencrypts_with_our_storage_key(app, settings, tmp_path, monkeypatch):
-    # A "real CA" credential: issued here by some other CA, handed over as a password-protected .p12.
-    ca_key = new_rsa_key()
-    ca = build_certificate(subject=name("Other CA"), public_key=ca_key.public_key(), issuer_cert=None,
-                           issuer_key=ca_key, days=365,
-                           extensions=[(x509.BasicConstraints(ca=True, path_length=0), True)])
-    key = new_rsa_key()
-    cert = build_certificate(subject=name(NAME, o=AGENCY), public_key=key.public_key(), issuer_cert=ca,
-                             issuer_key=ca_key, days=30, extensions=leaf_extensions())
-    p12 = tmp_path / "real.p12"
-    p12.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"real", key, cert, [ca], serialization.BestAvailableEncryption(b"mat-khau")))
+    foreign = foreign_p12(tmp_path / "real.p12", b"mat-khau")
+    p12, cert, ca = foreign.path, foreign.cert, foreign.ca
     runner = app.test_cli_runner()
     monkeypatch.setenv("LIENTHONG_P12_PASSWORD", "wrong")
     assert runner.invoke(args=["pki", "import-p12", str(p12), "--user", "lanh"]).exit_code == 1
