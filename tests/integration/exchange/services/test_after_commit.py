@@ -109,8 +109,8 @@ class _RecacheBeforeCommit:
             raise sa.exc.OperationalError("COMMIT", {}, Exception("the database went away"))
 
 
-def _cache_key(services: Any, secret: str) -> tuple[int, str]:
-    return (id(services), hash_secret(secret))  # as exchange.services.login keys its lookups
+def _cache_key(services: Any, secret: str) -> str:
+    return hash_secret(secret)  # as exchange.services.login keys its lookups (the cache is the Services' own)
 
 
 @pytest.mark.parametrize("commit_fails", [True, False], ids=["rolled-back", "committed"])
