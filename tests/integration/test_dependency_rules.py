@@ -126,7 +126,8 @@ def test_the_package_init_contract_lists_every_package() -> None:
 
 
 def test_every_single_file_module_at_the_root_is_in_the_graph() -> None:
-    assert set(CONFIG["root_modules"]) == {p.stem for p in ROOT.glob("*.py")}
+    # gunicorn.conf.py is not a module (no importable name): gunicorn executes it
+    assert set(CONFIG["root_modules"]) == {p.stem for p in ROOT.glob("*.py") if p.stem.isidentifier()}
 
 
 def test_every_contract_uses_a_type_that_sees_the_root_modules() -> None:
