@@ -159,10 +159,6 @@ class DevPKI:
         return to_asn1_cert(self.issuing)
 
     @property
-    def ocsp_asn1(self) -> asn1_x509.Certificate:
-        return to_asn1_cert(self.ocsp)
-
-    @property
     def tsa_asn1(self) -> asn1_x509.Certificate:
         return to_asn1_cert(self.tsa)
 

@@ -28,6 +28,9 @@ _NUMBERED = re.compile(r"^(\d{4})_")
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # a file is named by its revision id alone (0004_audit_login_index.py): Alembic's default
+    # would append the message's slug again after the id next_revision_id made from it
+    cfg.set_main_option("file_template", "%%(rev)s")
     cfg.attributes["sqlalchemy_url"] = normalise_url(url)
     return cfg
 

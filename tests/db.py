@@ -5,11 +5,13 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from storage.blobs import BlobStore
-from storage.db import UnitOfWork
+from storage.db import UnitOfWork, make_engine
+from storage.schema import import_all_models
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -41,3 +43,14 @@ def build_services(database_url: str, data_dir: Any) -> "Services":
     from settings import Settings
 
     return bootstrap.build(Settings(data_dir=data_dir, database_url=database_url, testing=True))
+
+
+def drop_everything(url: str) -> None:
+    """Empty the test's database of every table (the fixture made them from the models, stamped
+    at head), for a test that runs the migrations themselves from the start."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(import_all_models().sorted_tables):
+            conn.execute(sa.schema.DropTable(table, if_exists=True))
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    engine.dispose()

@@ -25,8 +25,5 @@ class Caller:
     def is_user(self) -> bool:
         return self.kind == CallerKind.USER
 
-    def has_any(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
-
 
 CLI_ACTOR = "cli"  # how the audit trail names an operator at the command line

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import re
 
-from errors import Unprocessable
-
 CODE_MAX = 35
 # Dot-separated groups of digits and capitals. Later amendments add groups, so the number of
 # groups is not fixed; empty groups are not allowed.
@@ -21,11 +19,3 @@ def code_problem(code: object) -> str | None:
         return ("mã định danh phải theo dạng QCVN 102, ví dụ 000.00.00.H62 / code must be in the "
                 "QCVN 102 form (digits, A–Z and dots), e.g. 000.00.00.H62")
     return None
-
-
-def validate_code(code: object) -> str:
-    problem = code_problem(code)
-    if problem:
-        raise Unprocessable(problem, fields={"code": problem})
-    assert isinstance(code, str)
-    return code

@@ -20,6 +20,9 @@ import ctypes
 import threading
 from typing import Callable, TypeVar
 
+import gevent
+from gevent import monkey
+
 T = TypeVar("T")
 
 
@@ -59,21 +62,12 @@ def _gevent_threadpool():  # type: ignore[no-untyped-def]
     deadline could fire and every other request of the worker would wait. In the hub's
     thread pool the work runs on an OS thread and the request's greenlet waits cooperatively.
     """
-    try:
-        from gevent import monkey
-    except ImportError:
-        return None
     if not monkey.is_module_patched("threading"):
         return None
-    import gevent
-
     return gevent.get_hub().threadpool
 
 
 def _in_gevent_threadpool(pool, fn: Callable[[], T], timeout_s: float) -> T:  # type: ignore[no-untyped-def]
-    import gevent
-    from gevent import monkey
-
     real_ident = monkey.get_original("_thread", "get_ident")
     idents: list[int] = []
 

@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from gevent import monkey
+
 _SCALE = 1.0  # 72 dpi: every glyph change shows, a 3-page document renders in ~30 ms
 _DIFF = 48  # grey levels: a change smaller than this is anti-aliasing, not content
 _INK = 160  # grey level under which a pixel of the signed page counts as ink
@@ -34,10 +36,6 @@ _MIN_INK = 12  # pixels: less ink than this under a signature is nothing to hide
 
 def _native_lock() -> Any:
     """An OS-level lock even under gevent: renders run on gevent's native thread pool."""
-    try:
-        from gevent import monkey
-    except ImportError:
-        return threading.Lock()
     if monkey.is_module_patched("threading"):
         return monkey.get_original("_thread", "allocate_lock")()
     return threading.Lock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
+# beside the interpreter running the tests: a git worktree has no .venv of its own
+GUNICORN = Path(sys.executable).parent / "gunicorn"
 WORKERS = 2
 WORKER_CLASS = "gevent"
 
@@ -22,16 +25,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def gunicorn_argv(app_spec: str, port: int, *, workers: int = WORKERS) -> list[str]:
+    return [str(GUNICORN), "-k", WORKER_CLASS, "-w", str(workers), "--worker-connections", "1000",
+            "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--graceful-timeout", "5", app_spec]
+
+
+def server_env(env: dict[str, str], pythonpath: str = "") -> dict[str, str]:
+    return {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{pythonpath}" if pythonpath else str(ROOT)}
+
+
 @contextmanager
 def gunicorn(app_spec: str, env: dict[str, str], *, probe: str = "/healthz", workers: int = WORKERS,
              pythonpath: str = "") -> Iterator[str]:
     """Serve ``app_spec`` (e.g. ``app:create_app()``); yields the base URL once ``probe`` answers."""
     port = free_port()
-    full_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{pythonpath}" if pythonpath else str(ROOT)}
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-k", WORKER_CLASS, "-w", str(workers), "--worker-connections", "1000",
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--graceful-timeout", "5", app_spec],
-        env=full_env, cwd=ROOT)
+    server = subprocess.Popen(gunicorn_argv(app_spec, port, workers=workers), env=server_env(env, pythonpath),
+                              cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -9,6 +9,7 @@ from storage.db import UnitOfWork, check_connection, make_engine
 from storage.migrations import upgrade
 from storage.schema import import_all_models
 from tests.conftest import TEST_DATABASE_URL
+from tests.db import drop_everything
 
 
 def _probe_values(engine) -> list[str]:  # type: ignore[no-untyped-def]
@@ -66,12 +67,7 @@ def test_migrations_build_the_schema_the_models_declare(database_url, tmp_path):
     """Alembic's head must equal the models: no table or column left out of a migration."""
     if TEST_DATABASE_URL:
         url = database_url
-        engine = make_engine(url)
-        with engine.begin() as conn:  # start from an empty schema: drop what the fixture made
-            for table in reversed(import_all_models().sorted_tables):
-                conn.execute(sa.schema.DropTable(table, if_exists=True))
-            conn.exec_driver_sql("DROP TABLE alembic_version")
-        engine.dispose()
+        drop_everything(url)
     else:
         url = f"sqlite:///{tmp_path / 'migrated.db'}"
     upgrade(url)

@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 
 from errors import Conflict, NotFound
-from exchange.domain.codes import validate_code
 from exchange.services import directory as agencies
 from exchange.services.directory_import import import_csv
 from exchange.models import Agency, AuditEvent
@@ -61,16 +60,12 @@ def test_route_follows_successors_and_stops_on_loops(engine):
             agencies.route(s, a, date(2025, 7, 1))
 
 
-def test_validate_and_get_by_code(engine):
+def test_get_by_code(engine):
     with session_scope(engine, write=True) as s:
         _add(s, "400.00.00.H04", "province")
         assert agencies.get_by_code(s, "400.00.00.H04").level == "province"
         with pytest.raises(NotFound):
             agencies.get_by_code(s, "400.00.00.H05")
-    assert validate_code("400.00.00.H04") == "400.00.00.H04"
-    with pytest.raises(Exception) as err:
-        validate_code("400-00")
-    assert err.value.fields and "code" in err.value.fields
 
 
 GOOD_CSV = """code,name,level,parent_code
