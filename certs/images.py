@@ -118,7 +118,7 @@ def seal_placeholder(agency_name: str, *, size: int = 500) -> bytes:
         widths = [draw.textlength(ch, font=font) for ch in text]
         total = sum(widths) + 0.1 * font_size * (len(text) - 1)
     angle = -math.pi / 2 - (total / ring) / 2
-    for ch, w in zip(text, widths):
+    for ch, w in zip(text, widths, strict=True):
         mid = angle + (w / 2) / ring
         glyph = Image.new("RGBA", (font_size * 2, font_size * 2), (0, 0, 0, 0))
         ImageDraw.Draw(glyph).text((font_size, font_size), ch, font=font, fill=SEAL_RED, anchor="mm")

@@ -356,7 +356,7 @@ def render_html(report: Report, lang: str = "vi") -> str:
     template = env.from_string(_TEMPLATE.read_text(encoding="utf-8"))
     data = report.to_json()
     rows = []
-    for sig, raw in zip(report.signatures, data["signatures"]):
+    for sig, raw in zip(report.signatures, data["signatures"], strict=True):
         svi, sen = verdict_text(sig.indication, sig.sub_indication, sig.modification)
         rows.append({**raw, "verdict": svi if lang == "vi" else sen})
     verdict = _DOC_VERDICT[report.indication][0 if lang == "vi" else 1]

@@ -52,7 +52,8 @@ def _user_caller(user: User, agency: Agency, token_id: int | None) -> Caller:
 def _lookup_token(conn: sa.Connection, digest: str) -> tuple[Caller | None, int | None]:
     """The caller the secret's digest stands for, and the token id when its last use is stale."""
     row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
-    if row is None or not hmac.compare_digest(row.secret_sha256.encode(), digest.encode()) or row.revoked_at is not None:
+    if (row is None or not hmac.compare_digest(row.secret_sha256.encode(), digest.encode())
+            or row.revoked_at is not None):
         return None, None
     if row.user_id is not None:
         if not row.active:
