@@ -112,8 +112,9 @@ def _revocation_pointers(builder: x509.CertificateBuilder, settings: Settings, *
     return builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
 
 
-def build_certificate(*, subject: x509.Name, public_key: CertificatePublicKeyTypes, issuer_cert: x509.Certificate | None,
-                      issuer_key: PrivateKey, days: int, extensions: list[tuple[x509.ExtensionType, bool]],
+def build_certificate(*, subject: x509.Name, public_key: CertificatePublicKeyTypes,
+                      issuer_cert: x509.Certificate | None, issuer_key: PrivateKey, days: int,
+                      extensions: list[tuple[x509.ExtensionType, bool]],
                       settings: Settings | None = None, crl: str | None = None, with_ocsp: bool = False,
                       now: datetime | None = None) -> x509.Certificate:
     now = now or datetime.now(timezone.utc)
