@@ -194,9 +194,8 @@ def _status(session: Session, pki: DevPKI, serial: int
     if row is None:
         return ocsp.OCSPCertStatus.UNKNOWN, None, None
     if row.revoked_at is not None:
-        when = row.revoked_at if row.revoked_at.tzinfo else row.revoked_at.replace(tzinfo=timezone.utc)
         reason = parse_reason(row.revocation_reason) if row.revocation_reason else None
-        return ocsp.OCSPCertStatus.REVOKED, when, reason
+        return ocsp.OCSPCertStatus.REVOKED, row.revoked_at, reason
     return ocsp.OCSPCertStatus.GOOD, None, None
 
 
