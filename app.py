@@ -8,6 +8,7 @@ from typing import Iterator, NoReturn
 
 from apiflask import APIFlask
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import bootstrap
@@ -57,10 +58,12 @@ def _create(settings: Settings) -> Flask:
         # served over HTTPS (base_url says so): the cookie never travels in clear
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Vietnamese as it is, not \\u escapes
+    assert isinstance(app.json, DefaultJSONProvider)
+    app.json.ensure_ascii = False  # Vietnamese as it is, not \\u escapes
     if settings.proxy_hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,  # type: ignore[method-assign]
-                                x_host=settings.proxy_hops)
+        middleware = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+                              x_host=settings.proxy_hops)
+        app.wsgi_app = middleware  # type: ignore[method-assign]  # Flask's documented way to add middleware
     app.extensions.update({
         "lienthong.services": services, "lienthong.settings": settings, "lienthong.engine": services.engine,
         "lienthong.blobs": services.blobs, DIRECTORY_KEY: services.directory,

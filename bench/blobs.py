@@ -134,7 +134,7 @@ def one_round(ops: tuple[Put, Get], size: int, count: int) -> tuple[float, float
     handles = [put(data) for data in blobs]
     put_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    for handle, data in zip(handles, blobs):
+    for handle, data in zip(handles, blobs, strict=True):
         assert get(handle) == len(data)
     return put_seconds, time.perf_counter() - started
 

@@ -108,7 +108,7 @@ def main() -> None:
                 runs["empty"].append(wrk(empty_url, tokens["empty"], args.seconds, args.connections))
                 runs["fifty"].append(wrk(full_url, tokens["full"], args.seconds, args.connections))
     kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-    ratio = {k: statistics.median(r / h for r, h in zip(runs[k], runs["hello"])) for k in ("empty", "fifty")}
+    ratio = {k: statistics.median(r / h for r, h in zip(runs[k], runs["hello"], strict=True)) for k in ("empty", "fifty")}
     best = {k: max(v) for k, v in runs.items()}
     print(f"gunicorn -k {WORKER_CLASS} -w {WORKERS}; {kind}; wrk -t1 -c{args.connections} -d{args.seconds}s; "
           f"{args.rounds} alternating rounds (req/s: best; ratios: median of the per-round ratios)")

@@ -20,7 +20,8 @@ from typing import Iterator
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certs.keystore import PrivateKey, open_p12, pki_dir, save_p12, to_asn1_cert
@@ -66,6 +67,14 @@ def normalise_serial(text: str) -> str:
         raise ValueError(f"{text!r} is not a hexadecimal serial number") from None
 
 
+def issuer_public_key(cert: x509.Certificate) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
+    """The key of one of our issuers (RSA or EC, as ``keystore.PrivateKey``)."""
+    key = cert.public_key()
+    if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+        raise ValueError(f"unsupported issuer key type {type(key).__name__}")
+    return key
+
+
 def new_rsa_key(bits: int = LEAF_KEY_BITS) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
@@ -103,8 +112,9 @@ def _revocation_pointers(builder: x509.CertificateBuilder, settings: Settings, *
     return builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
 
 
-def build_certificate(*, subject: x509.Name, public_key, issuer_cert: x509.Certificate | None,  # type: ignore[no-untyped-def]
-                      issuer_key: PrivateKey, days: int, extensions: list[tuple[x509.ExtensionType, bool]],
+def build_certificate(*, subject: x509.Name, public_key: CertificatePublicKeyTypes,
+                      issuer_cert: x509.Certificate | None, issuer_key: PrivateKey, days: int,
+                      extensions: list[tuple[x509.ExtensionType, bool]],
                       settings: Settings | None = None, crl: str | None = None, with_ocsp: bool = False,
                       now: datetime | None = None) -> x509.Certificate:
     now = now or datetime.now(timezone.utc)
@@ -123,7 +133,7 @@ def build_certificate(*, subject: x509.Name, public_key, issuer_cert: x509.Certi
     )
     if issuer_cert is not None:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key(issuer_cert)), critical=False)
     for ext, critical in extensions:
         builder = builder.add_extension(ext, critical=critical)
     if settings is not None and crl is not None:
@@ -212,9 +222,10 @@ def _save(settings: Settings, pki: DevPKI) -> None:
 
 
 def _load(settings: Settings) -> DevPKI:
-    loaded = {role: open_p12(settings, rel) for role, rel in FILES.items()}
-    return DevPKI(**{role: cert for role, (_, cert) in loaded.items()},
-                  **{f"{role}_key": key for role, (key, _) in loaded.items()})
+    (root_key, root), (issuing_key, issuing), (ocsp_key, ocsp), (tsa_key, tsa) = (
+        open_p12(settings, FILES[role]) for role in ("root", "issuing", "ocsp", "tsa"))
+    return DevPKI(root=root, issuing=issuing, ocsp=ocsp, tsa=tsa, root_key=root_key,
+                  issuing_key=issuing_key, ocsp_key=ocsp_key, tsa_key=tsa_key)
 
 
 def is_initialised(settings: Settings) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.timestamps import TimeStamper
@@ -20,6 +20,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 from pyhanko_certvalidator.fetchers.requests_fetchers.cert_fetch_client import RequestsCertificateFetcher
 from pyhanko_certvalidator.fetchers.requests_fetchers.crl_client import RequestsCRLFetcher
 from pyhanko_certvalidator.fetchers.requests_fetchers.ocsp_client import RequestsOCSPFetcher
+from pyhanko_certvalidator.fetchers.requests_fetchers.util import RequestsFetcherMixin
 from sqlalchemy.engine import Engine
 
 from certs import responders
@@ -74,7 +75,7 @@ def _local_answers(settings: Settings, engine: Engine) -> tuple[dict[str, Callab
     return gets, {ocsp_url(settings): ocsp}
 
 
-class _LocalFirst:
+class _LocalFirst(RequestsFetcherMixin):
     """Mixin over the ``requests`` fetchers: our own URLs are answered in-process."""
 
     _local_get: dict[str, Callable[[], _LocalResponse]]
@@ -83,14 +84,14 @@ class _LocalFirst:
     def _get(self, url: str, *, acceptable_content_types: Iterable[str]) -> Awaitable[Any]:
         answer = self._local_get.get(url)
         if answer is None:
-            return super()._get(url, acceptable_content_types=acceptable_content_types)  # type: ignore[misc]
+            return super()._get(url, acceptable_content_types=acceptable_content_types)
         return _done(answer)
 
     def _post(self, url: str, data: bytes, *, content_type: str,
               acceptable_content_types: Iterable[str]) -> Awaitable[Any]:
         answer = self._local_post.get(url)
         if answer is None:
-            return super()._post(url, data, content_type=content_type,  # type: ignore[misc]
+            return super()._post(url, data, content_type=content_type,
                                  acceptable_content_types=acceptable_content_types)
         return _done(lambda: answer(data))
 
@@ -112,6 +113,9 @@ class _LocalCertificateFetcher(_LocalFirst, RequestsCertificateFetcher):
     pass
 
 
+_Fetcher = TypeVar("_Fetcher", _LocalOCSPFetcher, _LocalCRLFetcher, _LocalCertificateFetcher)
+
+
 class LocalFirstFetcherBackend(RequestsFetcherBackend):
     """Fetchers answering our own CA's URLs in-process and others over HTTP."""
 
@@ -124,12 +128,14 @@ class LocalFirstFetcherBackend(RequestsFetcherBackend):
         gets, posts = _local_answers(self.settings, self.engine)
         budget = FetchBudget(self.limits)
         timeout = self.per_request_timeout
-        made = []
-        for cls in (_LocalOCSPFetcher, _LocalCRLFetcher, _LocalCertificateFetcher):
+
+        def local(cls: type[_Fetcher]) -> _Fetcher:
             fetcher = cls(per_request_timeout=timeout, budget=budget)
             fetcher._local_get, fetcher._local_post = gets, posts
-            made.append(fetcher)
-        return Fetchers(ocsp_fetcher=made[0], crl_fetcher=made[1], cert_fetcher=made[2])
+            return fetcher
+
+        return Fetchers(ocsp_fetcher=local(_LocalOCSPFetcher), crl_fetcher=local(_LocalCRLFetcher),
+                        cert_fetcher=local(_LocalCertificateFetcher))
 
 
 def local_timestamper(settings: Settings) -> TimeStamper:

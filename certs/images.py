@@ -27,6 +27,7 @@ class ImageError(ValueError):
 
 def _font_file(package: str, filename: str) -> Path:
     module = __import__(package)
+    assert module.__file__ is not None  # the font packages are regular packages, not namespaces
     return Path(module.__file__).resolve().parent / "files" / filename
 
 
@@ -118,13 +119,13 @@ def seal_placeholder(agency_name: str, *, size: int = 500) -> bytes:
         widths = [draw.textlength(ch, font=font) for ch in text]
         total = sum(widths) + 0.1 * font_size * (len(text) - 1)
     angle = -math.pi / 2 - (total / ring) / 2
-    for ch, w in zip(text, widths):
+    for ch, w in zip(text, widths, strict=True):
         mid = angle + (w / 2) / ring
         glyph = Image.new("RGBA", (font_size * 2, font_size * 2), (0, 0, 0, 0))
         ImageDraw.Draw(glyph).text((font_size, font_size), ch, font=font, fill=SEAL_RED, anchor="mm")
-        rotated = glyph.rotate(-math.degrees(mid + math.pi / 2), resample=Image.BICUBIC)
+        rotated = glyph.rotate(-math.degrees(mid + math.pi / 2), resample=Image.Resampling.BICUBIC)
         gx = c + ring * math.cos(mid) - rotated.width / 2
         gy = c + ring * math.sin(mid) - rotated.height / 2
         img.alpha_composite(rotated, (int(gx), int(gy)))
         angle += (w + 0.1 * font_size) / ring
-    return _png(img.resize((size, size), Image.LANCZOS))
+    return _png(img.resize((size, size), Image.Resampling.LANCZOS))

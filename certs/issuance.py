@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
+from pyhanko.sign.signers import Signer
 from sqlmodel import Session, select
 
 from certs import images, keystore
@@ -119,7 +120,7 @@ def import_pkcs12(session: Session, settings: Settings, *, data: bytes, password
     if owner_kind not in ("user", "agency"):
         raise ValueError("owner_kind must be 'user' or 'agency'")
     key, cert, chain = keystore.load_pkcs12(data, password)
-    if cert.public_key().public_numbers() != key.public_key().public_numbers():
+    if cert.public_key() != key.public_key():
         raise ValueError("the PKCS#12 key does not match its certificate")
     label = f"lienthong-import-{secrets.token_hex(8)}"
     key_ref = f"pki/credentials/{label}.p12"
@@ -208,6 +209,7 @@ def _build_signing_credential(settings: Settings, row: Credential) -> SigningCre
     cert = x509.load_der_x509_certificate(row.certificate)
     asn1_cert = keystore.to_asn1_cert(cert)
     pki = load_dev_pki(settings)
+    signer: Signer
     if row.key_store == "pkcs11":
         chain = [pki.issuing_asn1]
         signer = keystore.pkcs11_signer(settings, row.key_ref, asn1_cert, chain)

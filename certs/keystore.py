@@ -10,7 +10,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -23,6 +23,9 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from settings import ConfigError, Settings, load_or_create_secret
+
+if TYPE_CHECKING:
+    from pyhanko.sign.pkcs11 import PKCS11Signer
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -117,7 +120,8 @@ class CachedKeySigner(SimpleSigner):
                          cert_registry=SimpleCertificateStore.from_certs(chain))
 
     def __repr__(self) -> str:
-        return f"CachedKeySigner({self.signing_cert.subject.human_friendly!r})"
+        cert = self.signing_cert
+        return f"CachedKeySigner({cert.subject.human_friendly if cert is not None else None!r})"
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism_spec = self.get_signature_mechanism_for_digest(digest_algorithm)
@@ -128,7 +132,7 @@ class CachedKeySigner(SimpleSigner):
         hash_algo = get_pyca_cryptography_hash(digest_algorithm)
         key = self._key
         if mechanism == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
-            return key.sign(data, padding.PKCS1v15(), hash_algo)  # type: ignore[arg-type]
+            return key.sign(data, padding.PKCS1v15(), hash_algo)
         if mechanism == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
             return key.sign(data, ec.ECDSA(hash_algo))
         return super().sign_raw(data, digest_algorithm)
@@ -236,7 +240,7 @@ def pkcs11_store_certificate(settings: Settings, label: str, key_id: bytes, cert
 
 
 def pkcs11_signer(settings: Settings, key_label: str, signing_cert: asn1_x509.Certificate,
-                  chain: list[asn1_x509.Certificate]):  # type: ignore[no-untyped-def]
+                  chain: list[asn1_x509.Certificate]) -> PKCS11Signer:
     """A pyHanko PKCS#11 signer on the shared session, its objects looked up once."""
     from pyhanko.sign.pkcs11 import PKCS11Signer
 
@@ -247,6 +251,7 @@ def pkcs11_signer(settings: Settings, key_label: str, signing_cert: asn1_x509.Ce
             spec = self._select_pkcs11_signing_params(digest_algorithm, sign_kwargs=self.sign_kwargs(data))
             payload = spec.pre_sign_transform(data) if spec.pre_sign_transform else data
             key = self._key_handle
+            assert key is not None  # loaded once, below, before the signer is handed out
 
             def perform() -> bytes:
                 with pkcs11_operation_lock:

@@ -11,19 +11,22 @@ import hashlib
 import logging
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from asn1crypto import cms, core, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509 import ocsp
 from pyhanko.sign import general
 from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.timestamps import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from certs.ca import DevPKI, load_dev_pki, serial_hex
+from certs.ca import DevPKI, issuer_public_key, load_dev_pki, serial_hex
 from certs.keystore import PrivateKey, pki_dir, write_private
 from certs.models import Credential
 from settings import Settings
@@ -58,7 +61,7 @@ def _issuer_name(pki: DevPKI) -> str:
 
 def revoked_credentials(session: Session, settings: Settings) -> list[Credential]:
     pki = load_dev_pki(settings)
-    query = select(Credential).where(Credential.revoked_at.is_not(None),  # type: ignore[union-attr]
+    query = select(Credential).where(col(Credential.revoked_at).is_not(None),
                                      Credential.issuer == _issuer_name(pki))
     return list(session.exec(query))
 
@@ -75,7 +78,7 @@ def _build_crl(issuer: x509.Certificate, key: PrivateKey, entries: list[tuple[in
         .next_update(now + validity)
         # Milliseconds since the epoch: increases across processes without shared state.
         .add_extension(x509.CRLNumber(int(time.time() * 1000)), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key()),  # type: ignore[arg-type]
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key(issuer)),
                        critical=False)
     )
     for serial, when, reason in entries:
@@ -86,7 +89,7 @@ def _build_crl(issuer: x509.Certificate, key: PrivateKey, entries: list[tuple[in
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
-def _cached_crl(path, wanted: set[int], validity: timedelta) -> bytes | None:  # type: ignore[no-untyped-def]
+def _cached_crl(path: Path, wanted: set[int], validity: timedelta) -> bytes | None:
     """The stored CRL if it lists exactly ``wanted`` and has more than half its life left."""
     try:
         data = path.read_bytes()
@@ -191,9 +194,8 @@ def _status(session: Session, pki: DevPKI, serial: int
     if row is None:
         return ocsp.OCSPCertStatus.UNKNOWN, None, None
     if row.revoked_at is not None:
-        when = row.revoked_at if row.revoked_at.tzinfo else row.revoked_at.replace(tzinfo=timezone.utc)
         reason = parse_reason(row.revocation_reason) if row.revocation_reason else None
-        return ocsp.OCSPCertStatus.REVOKED, when, reason
+        return ocsp.OCSPCertStatus.REVOKED, row.revoked_at, reason
     return ocsp.OCSPCertStatus.GOOD, None, None
 
 
@@ -206,14 +208,17 @@ class DevTimeStamper(DummyTimeStamper):
     """
 
     def __init__(self, pki: DevPKI) -> None:
-        self._key = pki.tsa_key
-        super().__init__(tsa_cert=pki.tsa_asn1, tsa_key=None,  # type: ignore[arg-type]
-                         certs_to_embed=[pki.issuing_asn1, pki.root_asn1])
+        key = pki.tsa_key
+        assert isinstance(key, rsa.RSAPrivateKey)  # certs.ca makes it so: pyHanko's stamper signs with RSA only
+        self._key = key
+        super().__init__(tsa_cert=pki.tsa_asn1, tsa_key=None,
+                         certs_to_embed=SimpleCertificateStore.from_certs([pki.issuing_asn1, pki.root_asn1]))
 
     def __repr__(self) -> str:
         return "DevTimeStamper()"
 
-    def _build_tst_info(self, message_imprint, dt, req):  # type: ignore[no-untyped-def]
+    def _build_tst_info(self, message_imprint: tsp.MessageImprint, dt: datetime, req: tsp.TimeStampReq
+                        ) -> tsp.TSTInfo:
         info = super()._build_tst_info(message_imprint, dt.astimezone(timezone.utc), req)
         info["policy"] = tsp.ObjectIdentifier(TSA_POLICY_OID)
         return info
@@ -227,7 +232,7 @@ class DevTimeStamper(DummyTimeStamper):
             simple_cms_attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
             simple_cms_attribute("message_digest", digest),
         ])
-        signature = self._key.sign(signed_attrs.dump(), PKCS1v15(),  # type: ignore[call-arg, union-attr]
+        signature = self._key.sign(signed_attrs.dump(), PKCS1v15(),
                                    get_pyca_cryptography_hash(md_algorithm.upper()))
         return signature, signed_attrs
 

@@ -129,7 +129,8 @@ async def async_prepare(pdf_stream: IO[bytes], certificate: asn1_x509.Certificat
             appearance_text_params=stamps.text_params(
                 identity.display_name if profile == "person" else identity.organization or identity.display_name,
                 when))
-        prepared, output = tbs.digest_tbs_document(output=io.BytesIO())
+        output = io.BytesIO()
+        prepared, _ = tbs.digest_tbs_document(output=output)
         attrs = await external.signed_attrs(prepared.document_digest, DIGEST_ALGORITHM,
                                             attr_settings=PdfCMSSignedAttributes(signing_time=when), use_pades=True)
     except SigningError as exc:
@@ -187,7 +188,7 @@ async def async_complete(state: bytes | str | dict[str, Any], raw_signature: byt
         cms_obj = await external.async_sign_prescribed_attributes(
             DIGEST_ALGORITHM, signed_attrs=cms.CMSAttributes.load(attrs_der),
             timestamper=timestamper if level != "B-B" else None)
-        buf = io.BytesIO(prepared_pdf)
+        buf: IO[bytes] = io.BytesIO(prepared_pdf)
         await PdfTBSDocument.async_finish_signing(buf, PreparedByteRangeDigest(
             base64.b64decode(s["document_digest"]), s["reserved_region_start"], s["reserved_region_end"]), cms_obj)
         written = False  # into the caller's output already

@@ -8,21 +8,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-PASSED = "PASSED"
-INDETERMINATE = "INDETERMINATE"
-FAILED = "FAILED"
-NO_SIGNATURE = "NO_SIGNATURE"
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
+
+
+class Indication(StrEnum):
+    """A signature's (or the document's) main indication; the values are what other programs read."""
+    PASSED = "PASSED"
+    INDETERMINATE = "INDETERMINATE"
+    FAILED = "FAILED"
+    NO_SIGNATURE = "NO_SIGNATURE"
+
+
+PASSED = Indication.PASSED
+INDETERMINATE = Indication.INDETERMINATE
+FAILED = Indication.FAILED
+NO_SIGNATURE = Indication.NO_SIGNATURE
 
 # Worst first: the document's indication is the worst of its signatures'.
-_SEVERITY = {PASSED: 0, NO_SIGNATURE: 1, INDETERMINATE: 2, FAILED: 3}
+_SEVERITY: dict[str, int] = {PASSED: 0, NO_SIGNATURE: 1, INDETERMINATE: 2, FAILED: 3}
 
 
-def worse(a: str, b: str) -> str:
+def worse(a: Indication, b: Indication) -> Indication:
     """The worse of two indications."""
     return a if _SEVERITY[a] >= _SEVERITY[b] else b
+
+
+def indication_of(sub: AdESFailure | AdESIndeterminate) -> Indication:
+    """The main indication a sub-indication belongs to, as pyHanko's own classes say: a name
+    alone is not enough (NOT_YET_VALID is both a failure and an indeterminate one)."""
+    return FAILED if isinstance(sub, AdESFailure) else INDETERMINATE
 
 
 @dataclass(frozen=True)
@@ -73,8 +91,8 @@ class Finding:
 @dataclass(frozen=True)
 class SignatureResult:
     field: str | None
-    indication: str
-    sub_indication: str | None
+    indication: Indication
+    sub_indication: str | None  # the ETSI name, e.g. HASH_FAILURE
     kind: str = "signature"  # signature | doc_timestamp
     signer: Signer = Signer()
     intact: bool = False
@@ -114,7 +132,7 @@ class SignatureResult:
 
 @dataclass(frozen=True)
 class Report:
-    indication: str
+    indication: Indication
     sub_indication: str | None
     signatures: tuple[SignatureResult, ...] = ()
     findings: tuple[Finding, ...] = ()
@@ -158,7 +176,7 @@ def build_report(signatures: list[SignatureResult], findings: list[Finding], *, 
         indication, sub = NO_SIGNATURE, None
     for f in findings:
         if f.field is None and f.severity in (FAILED, INDETERMINATE) and _SEVERITY[f.severity] > _SEVERITY[indication]:
-            indication, sub = f.severity, _FINDING_SUB.get(f.code, "FORMAT_FAILURE")
+            indication, sub = Indication(f.severity), _FINDING_SUB.get(f.code, "FORMAT_FAILURE")
     vi, en = _messages(indication, signatures, findings)
     return Report(indication=indication, sub_indication=sub, signatures=tuple(signatures),
                   findings=tuple(findings), validated_at=validated_at, sha256=sha256, size=size,
@@ -262,7 +280,7 @@ def finding_text(code: str) -> tuple[str, str]:
     return _FINDINGS.get(code, (code, code))
 
 
-def verdict_text(indication: str, sub_indication: str | None, modification: str | None = None) -> tuple[str, str]:
+def verdict_text(indication: Indication, sub_indication: str | None, modification: str | None = None) -> tuple[str, str]:
     vi, en = _VERDICT[indication]
     if indication == FAILED and modification == "other" and sub_indication == "FORMAT_FAILURE":
         # What a clerk needs to hear: the document changed, not "the format is wrong".
@@ -274,7 +292,7 @@ def verdict_text(indication: str, sub_indication: str | None, modification: str 
     return vi, en
 
 
-def _messages(indication: str, signatures: list[SignatureResult],
+def _messages(indication: Indication, signatures: list[SignatureResult],
               findings: list[Finding]) -> tuple[list[str], list[str]]:
     dvi, den = _DOC_VERDICT[indication]
     vi, en = [dvi], [den]
@@ -309,7 +327,15 @@ def _vietnam_time(iso: str | None) -> str | None:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return t.isoformat() if t else None
+    """The API's one time format (``exchange.domain.times.api_time``, which signing may not
+    import): RFC 3339, UTC, whole seconds, ``Z``."""
+    if t is None:
+        return None
+    if t.tzinfo is None:
+        # a file's signingTime may be a GeneralizedTime without an offset (asn1crypto gives it
+        # naive): read as UTC rather than let one odd file break the report
+        t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,7 +382,7 @@ def render_html(report: Report, lang: str = "vi") -> str:
     template = env.from_string(_TEMPLATE.read_text(encoding="utf-8"))
     data = report.to_json()
     rows = []
-    for sig, raw in zip(report.signatures, data["signatures"]):
+    for sig, raw in zip(report.signatures, data["signatures"], strict=True):
         svi, sen = verdict_text(sig.indication, sig.sub_indication, sig.modification)
         rows.append({**raw, "verdict": svi if lang == "vi" else sen})
     verdict = _DOC_VERDICT[report.indication][0 if lang == "vi" else 1]

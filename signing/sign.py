@@ -102,7 +102,7 @@ def seekable(pdf_stream: IO[bytes]) -> IO[bytes]:
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
     shutil.copyfileobj(pdf_stream, spool, 1 << 20)
     spool.seek(0)
-    return spool  # type: ignore[return-value]
+    return spool
 
 
 def open_document(pdf_stream: IO[bytes]) -> IncrementalPdfFileWriter:
@@ -281,9 +281,10 @@ def build_signer(writer: IncrementalPdfFileWriter, signer: signers.Signer, ident
         signer_key_usage={"digital_signature"})
     style = (stamps.person_style(identity.position, identity.image_png) if profile == "person"
              else stamps.seal_style(identity.organization or identity.display_name, identity.image_png))
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
     pdf_signer = signers.PdfSigner(
         meta, signer, timestamper=timestamper if level != "B-B" else None, stamp_style=style,
-        new_field_spec=fields.SigFieldSpec(name, on_page=page, box=tuple(int(round(v)) for v in box)))
+        new_field_spec=fields.SigFieldSpec(name, on_page=page, box=(x1, y1, x2, y2)))
     return pdf_signer, name
 
 

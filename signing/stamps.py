@@ -23,6 +23,8 @@ from pyhanko.pdf_utils import layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.pdf_utils.xref import ObjectStream
 from pyhanko.stamp import TextStampStyle
 
 from errors import Unprocessable
@@ -109,7 +111,7 @@ class _ReusedSubsetAccumulator(GlyphAccumulator):
 
     font_key = ""  # which font file: part of the cache key
 
-    def _extract_subset(self, options=None):  # type: ignore[no-untyped-def]
+    def _extract_subset(self, options: subset.Options | None = None) -> None:
         if not self.use_raw_gids:  # CFF fonts: leave to pyHanko
             return super()._extract_subset(options)
         cmap = self.tt.getBestCmap()
@@ -136,7 +138,8 @@ class _ReusedSubsetAccumulator(GlyphAccumulator):
 
 @dataclass(frozen=True)
 class _ReusedSubsetFactory(GlyphAccumulatorFactory):
-    def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:  # type: ignore[no-untyped-def]
+    def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: ObjectStream | None = None
+                           ) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()
         engine = _ReusedSubsetAccumulator(
@@ -198,7 +201,7 @@ def seal_style(agency_name: str, image_png: bytes | None) -> TextStampStyle:
         text_box_style=TextBoxStyle(font=font_factory(), font_size=7, leading=9, text_color=RED),
         inner_content_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins(left=2, right=SEAL_SIZE + 2)),
+            margins=layout.Margins(left=2, right=SEAL_SIZE + 2)),  # type: ignore[arg-type]  # pyHanko says int; points are not
         background=_image(image_png) if image_png else None,
         background_opacity=1.0,
         background_layout=layout.SimpleBoxLayoutRule(

@@ -29,12 +29,14 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO, Callable, Iterable
 
 from asn1crypto import x509
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 
-from signing.checks import annotations, byterange, hidden, increments, visual
+from signing.checks import byterange, hidden, increments, visual
+from signing.checks.annotations import diff_policy
 from signing.checks.deadline import VerificationTimeout, call_with_deadline
 from signing.checks.trailer import StandardTrailerReader
-from signing.report import (FAILED, INDETERMINATE, PASSED, Finding, Report, Revocation, SignatureResult, Signer,
-                            Timestamp, build_report, worse)
+from signing.report import (FAILED, INDETERMINATE, PASSED, Finding, Indication, Report, Revocation, SignatureResult,
+                            Signer, Timestamp, build_report, indication_of, worse)
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,8 @@ ValidationContextFactory = Callable[..., Any]
 _COVERAGE = {"ENTIRE_FILE": "entire_file", "ENTIRE_REVISION": "entire_revision",
              "CONTIGUOUS_BLOCK_FROM_START": "partial", "UNCLEAR": "partial"}
 # pyHanko's default diff policy + annotations (stateless rules: safe to share between threads).
-_DIFF_POLICY = annotations.diff_policy()
-_TRUST_SUBS_FAILED = {"REVOKED", "HASH_FAILURE", "SIG_CRYPTO_FAILURE", "FORMAT_FAILURE", "NOT_YET_VALID"}
+_DIFF_POLICY = diff_policy()
+_FORMAT_FAILURE = AdESFailure.FORMAT_FAILURE.name
 
 
 def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
@@ -125,8 +127,7 @@ class _Verification:
         for emb in embedded:
             results.append(self._check_signature(emb))
 
-        ends = [_signed_end(e) for e in embedded]
-        ends = [e for e in ends if e is not None]
+        ends = [end for e in embedded if (end := _signed_end(e)) is not None]
         if ends or results:
             results = self._check_increments(results, embedded, min(ends) if ends else 0)
         results = self._check_hidden(results, final_sig_objects)
@@ -153,7 +154,7 @@ class _Verification:
                 continue
             results, findings = prefix.run()
             reason = f"the update appended after byte {end} cannot be read: {_describe(error)}"
-            return ([replace(_fail(r, "FORMAT_FAILURE", [reason]), modification="other") for r in results],
+            return ([replace(_fail(r, AdESFailure.FORMAT_FAILURE, [reason]), modification="other") for r in results],
                     findings + [Finding("UNACCOUNTED_BYTES", FAILED, None, reason)])
         return None
 
@@ -202,11 +203,13 @@ class _Verification:
                 # attack updates): a change that is not even valid PDF is not harmless.
                 self.findings.append(Finding("MODIFIED_AFTER_SIGNING", FAILED, emb.field_name,
                                              f"a later revision is malformed: {_describe(diff_failed)}"))
-                result = replace(_fail(result, "FORMAT_FAILURE", ["a later revision is malformed"]), modification="other")
+                result = replace(_fail(result, AdESFailure.FORMAT_FAILURE, ["a later revision is malformed"]),
+                                 modification="other")
             else:
                 self.findings.append(Finding("CHANGES_NOT_ANALYSED", INDETERMINATE, emb.field_name,
                                              _describe(diff_failed)))
-                result = _cap(result, INDETERMINATE, "FORMAT_FAILURE", "later revisions could not be analysed")
+                result = _cap(result, INDETERMINATE, AdESFailure.FORMAT_FAILURE,
+                              "later revisions could not be analysed")
                 result = replace(result, modification="unknown")
         result = self._check_byterange(emb, result)
         if status is not None and (diff_failed or result.modification in ("form_filling", "annotations")):
@@ -243,7 +246,7 @@ class _Verification:
     def _result(self, emb: Any, status: Any, error: Exception | None, source: str) -> SignatureResult:
         kind = "doc_timestamp" if emb.sig_object_type == "/DocTimeStamp" else "signature"
         signer = _signer(_safe(lambda: emb.signer_cert))
-        base = SignatureResult(field=emb.field_name, indication=FAILED, sub_indication="FORMAT_FAILURE", kind=kind,
+        base = SignatureResult(field=emb.field_name, indication=FAILED, sub_indication=_FORMAT_FAILURE, kind=kind,
                                signer=signer, docmdp=_safe(lambda: int(emb.docmdp_level.value)),
                                revision=emb.signed_revision)
         if status is None:
@@ -265,31 +268,30 @@ class _Verification:
                          timestamp=timestamp, revocation=revocation, chain=_chain(status))
         docmdp_ok = getattr(status, "docmdp_ok", None)
         if not status.intact:
-            return replace(result, indication=FAILED, sub_indication="HASH_FAILURE")
+            return _verdict(result, AdESFailure.HASH_FAILURE)
         if not status.valid:
-            return replace(result, indication=FAILED, sub_indication="SIG_CRYPTO_FAILURE")
+            return _verdict(result, AdESFailure.SIG_CRYPTO_FAILURE)
         if coverage not in ("entire_file", "entire_revision"):
             self.findings.append(Finding("NONSTANDARD_COVERAGE", FAILED, emb.field_name, str(status.coverage)))
-            return replace(result, indication=FAILED, sub_indication="FORMAT_FAILURE")
+            return _verdict(result, AdESFailure.FORMAT_FAILURE)
         if modification == "other" or docmdp_ok is False:
             code = "DOCMDP_VIOLATION" if docmdp_ok is False and modification != "other" else "MODIFIED_AFTER_SIGNING"
             self.findings.append(Finding(code, FAILED, emb.field_name, f"modification level {level}"))
-            return replace(result, indication=FAILED, sub_indication="FORMAT_FAILURE")
+            return _verdict(result, AdESFailure.FORMAT_FAILURE)
         if modification in ("form_filling", "annotations"):
             code = "ANNOTATIONS_ADDED" if modification == "annotations" else "PERMITTED_CHANGES"
             self.findings.append(Finding(code, "INFO", emb.field_name))
         if revoked:
-            return replace(result, indication=FAILED, sub_indication="REVOKED")
+            return _verdict(result, AdESFailure.REVOKED)
         if not status.trusted:
-            sub = getattr(status.trust_problem_indic, "name", None) or "NO_CERTIFICATE_CHAIN_FOUND"
-            if (sub == "CERTIFICATE_CHAIN_GENERAL_FAILURE" and status.validation_path is not None
+            problem = status.trust_problem_indic or AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND
+            if (problem is AdESIndeterminate.CERTIFICATE_CHAIN_GENERAL_FAILURE and status.validation_path is not None
                     and revocation.source == "none"):
                 # The chain reaches an anchor; only revocation data is missing (a B-B/B-T file
                 # validated offline): ETSI's "try later", and the clerk is told why.
-                sub = "TRY_LATER"
+                problem = AdESIndeterminate.TRY_LATER
                 self.findings.append(Finding("NO_REVOCATION_DATA", "INFO", emb.field_name))
-            indication = FAILED if sub in _TRUST_SUBS_FAILED else INDETERMINATE
-            return replace(result, indication=indication, sub_indication=sub)
+            return _verdict(result, problem)
         if source == "fetched":
             self.findings.append(Finding("REVOCATION_FETCHED", "INFO", emb.field_name))
         return replace(result, indication=PASSED, sub_indication=None)
@@ -299,20 +301,19 @@ class _Verification:
         reason = _describe(error) if error else "validation failed"
         intact = _hash_matches(emb)
         if intact is False:
-            return replace(base, intact=False, indication=FAILED, sub_indication="HASH_FAILURE", reasons=(reason,))
+            return replace(_verdict(base, AdESFailure.HASH_FAILURE), intact=False, reasons=(reason,))
         changed = _modified_after_signing(emb)
         if changed:
             self.findings.append(Finding("MODIFIED_AFTER_SIGNING", FAILED, emb.field_name, changed))
-            return replace(base, intact=bool(intact), indication=FAILED, sub_indication="FORMAT_FAILURE",
+            return replace(_verdict(base, AdESFailure.FORMAT_FAILURE), intact=bool(intact),
                            modification="other", reasons=(reason, changed))
-        sub = getattr(getattr(error, "ades_subindication", None), "name", None)
+        sub = getattr(error, "ades_subindication", None)
         # GENERIC means pyHanko could not say why (unknown /SubFilter, broken CMS): a
         # signature nobody can validate is FAILED, never "perhaps valid".
-        if sub and sub != "GENERIC":
-            indication = FAILED if sub in _TRUST_SUBS_FAILED else INDETERMINATE
-            return replace(base, intact=bool(intact), indication=indication, sub_indication=sub, reasons=(reason,))
+        if isinstance(sub, (AdESFailure, AdESIndeterminate)) and sub is not AdESIndeterminate.GENERIC:
+            return replace(_verdict(base, sub), intact=bool(intact), reasons=(reason,))
         self.findings.append(Finding("VALIDATION_ERROR", FAILED, emb.field_name, reason))
-        return replace(base, intact=bool(intact), indication=FAILED, sub_indication="FORMAT_FAILURE",
+        return replace(_verdict(base, AdESFailure.FORMAT_FAILURE), intact=bool(intact),
                        modification="unknown", reasons=(reason,))
 
     def _malformed(self, name: str, value: Any, exc: Exception) -> SignatureResult:
@@ -323,7 +324,7 @@ class _Verification:
             pass
         detail = "; ".join(problems) or _describe(exc)
         self.findings.append(Finding("SIGNATURE_MALFORMED", FAILED, name, detail))
-        return SignatureResult(field=name, indication=FAILED, sub_indication="FORMAT_FAILURE",
+        return SignatureResult(field=name, indication=FAILED, sub_indication=_FORMAT_FAILURE,
                                reasons=tuple(problems) or (_describe(exc),))
 
     # -- hardening ---------------------------------------------------------------------------
@@ -333,7 +334,7 @@ class _Verification:
         if not problems:
             return result
         self.findings.append(Finding("BYTERANGE_INVALID", FAILED, emb.field_name, "; ".join(problems)))
-        return _fail(result, "FORMAT_FAILURE", problems)
+        return _fail(result, AdESFailure.FORMAT_FAILURE, problems)
 
     def _check_visual(self, emb: Any, result: SignatureResult) -> SignatureResult:
         end = _signed_end(emb)
@@ -346,14 +347,14 @@ class _Verification:
             raise
         except Exception as exc:  # noqa: BLE001 - cannot show the pages match: never PASSED
             self.findings.append(Finding("VISUAL_CHECK_UNAVAILABLE", INDETERMINATE, emb.field_name, _describe(exc)))
-            return _cap(result, INDETERMINATE, "FORMAT_FAILURE", "pages could not be compared")
+            return _cap(result, INDETERMINATE, AdESFailure.FORMAT_FAILURE, "pages could not be compared")
         if not problems:
             return result
         for p in problems:
             code = ("PAGE_COUNT_CHANGED" if "page(s)" in p else
                     "CONTENT_COVERED" if "covers" in p else "VISUAL_CHANGE")
             self.findings.append(Finding(code, FAILED, emb.field_name, p))
-        return replace(_fail(result, "FORMAT_FAILURE", problems), modification="other")
+        return replace(_fail(result, AdESFailure.FORMAT_FAILURE, problems), modification="other")
 
     def _check_increments(self, results: list[SignatureResult], embedded: list[Any],
                           after: int) -> list[SignatureResult]:
@@ -361,7 +362,7 @@ class _Verification:
         if not problems:
             return results
         self.findings.append(Finding("UNACCOUNTED_BYTES", FAILED, None, "; ".join(problems)))
-        return [replace(_fail(r, "FORMAT_FAILURE", problems), modification="other") for r in results]
+        return [replace(_fail(r, AdESFailure.FORMAT_FAILURE, problems), modification="other") for r in results]
 
     def _check_hidden(self, results: list[SignatureResult], final_sig_objects: set[int]) -> list[SignatureResult]:
         problems, names = hidden.check(self.data, self.reader, final_sig_objects)
@@ -369,10 +370,10 @@ class _Verification:
             return results
         self.findings.append(Finding("SIGNATURE_HIDDEN", FAILED, None, "; ".join(problems)))
         # Listed as signatures so that nobody reads the report as "never signed".
-        hidden_results = [SignatureResult(field=name, indication=FAILED, sub_indication="FORMAT_FAILURE",
+        hidden_results = [SignatureResult(field=name, indication=FAILED, sub_indication=_FORMAT_FAILURE,
                                           modification="other", reasons=tuple(problems)) for name in names]
         if not results and not hidden_results:
-            hidden_results = [SignatureResult(field=None, indication=FAILED, sub_indication="FORMAT_FAILURE",
+            hidden_results = [SignatureResult(field=None, indication=FAILED, sub_indication=_FORMAT_FAILURE,
                                               modification="other", reasons=tuple(problems))]
         return hidden_results + results
 
@@ -383,7 +384,7 @@ class _Verification:
             from pyhanko.sign.validation.dss import DocumentSecurityStore
             from pyhanko_certvalidator import ValidationContext
 
-            kwargs = {"trust_roots": self.trust_roots, "other_certs": self.other_certs, "allow_fetching": False,
+            kwargs: dict[str, Any] = {"trust_roots": self.trust_roots, "other_certs": self.other_certs, "allow_fetching": False,
                       "revocation_mode": "hard-fail", "crls": [], "ocsps": []}
             dss = _safe(lambda: DocumentSecurityStore.read_dss(self.reader))
             self.has_dss = dss is not None
@@ -406,16 +407,21 @@ class _Verification:
 
 # -- helpers -----------------------------------------------------------------------------------
 
-def _fail(result: SignatureResult, sub: str, reasons: list[str]) -> SignatureResult:
+def _verdict(result: SignatureResult, sub: AdESFailure | AdESIndeterminate) -> SignatureResult:
+    return replace(result, indication=indication_of(sub), sub_indication=sub.name)
+
+
+def _fail(result: SignatureResult, sub: AdESFailure, reasons: list[str]) -> SignatureResult:
     return replace(result, indication=FAILED, sub_indication=result.sub_indication if result.indication == FAILED
-                   else sub, reasons=result.reasons + tuple(reasons))
+                   else sub.name, reasons=result.reasons + tuple(reasons))
 
 
-def _cap(result: SignatureResult, indication: str, sub: str, reason: str) -> SignatureResult:
+def _cap(result: SignatureResult, indication: Indication, sub: AdESFailure | AdESIndeterminate,
+         reason: str) -> SignatureResult:
     """Make the result at least as bad as ``indication`` (never better)."""
     if worse(result.indication, indication) == result.indication:
         return replace(result, reasons=result.reasons + (reason,))
-    return replace(result, indication=indication, sub_indication=sub, reasons=result.reasons + (reason,))
+    return replace(result, indication=indication, sub_indication=sub.name, reasons=result.reasons + (reason,))
 
 
 def _signed_end(emb: Any) -> int | None:

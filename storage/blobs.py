@@ -17,7 +17,10 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Protocol
+from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Protocol
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 CHUNK = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -52,7 +55,7 @@ def blob_key(sha256: str) -> str:
 
 
 class BlobStore(Protocol):
-    def put(self, stream: BinaryIO) -> BlobRef:
+    def put(self, stream: IO[bytes]) -> BlobRef:
         """Store the stream's bytes (read in chunks, never whole) and return their address."""
 
     def open(self, sha256: str) -> BinaryIO:
@@ -73,12 +76,20 @@ def read_bytes(store: BlobStore, sha256: str) -> bytes:
         return reader.read()
 
 
+class RawReader(Protocol):
+    """What :class:`HashCheckingReader` reads from: an unbuffered file, an HTTP response."""
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
 class HashCheckingReader(io.RawIOBase):
     """Wraps a raw stream and checks the SHA-256 and size it was promised. When the size is
     known the check runs before the final chunk is returned, so the last bytes of a corrupted
     blob are never released."""
 
-    def __init__(self, raw: BinaryIO, expected_sha256: str, expected_size: int | None,
+    def __init__(self, raw: RawReader, expected_sha256: str, expected_size: int | None,
                  on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
         self._raw = raw
@@ -92,11 +103,11 @@ class HashCheckingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         if self._done:
             return 0
         view = memoryview(buffer).cast("B")
-        n = self._raw.readinto(view)  # type: ignore[attr-defined]
+        n = self._raw.readinto(view)
         if not n:
             self._finish()
             return 0
@@ -113,7 +124,7 @@ class HashCheckingReader(io.RawIOBase):
 
     def readall(self) -> bytes:
         # RawIOBase.readall reads 8 KiB at a time: far too slow for blobs of many megabytes.
-        parts = []
+        parts: list[bytes] = []
         while True:
             chunk = self.read(CHUNK)
             if not chunk:
@@ -138,7 +149,7 @@ class HashCheckingReader(io.RawIOBase):
                 super().close()
 
 
-def hash_into(stream: BinaryIO, out: BinaryIO) -> tuple["hashlib._Hash", int]:
+def hash_into(stream: IO[bytes], out: IO[bytes]) -> tuple["hashlib._Hash", int]:
     """Copy ``stream`` to ``out`` chunk by chunk, hashing as it goes. Errors of the source
     stream pass through unchanged (they are the caller's: a client that went away is not a
     store that is down); failures to write become BlobStoreUnavailable."""

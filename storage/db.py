@@ -10,11 +10,13 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine, make_url
-from sqlmodel import Session
+from sqlalchemy.orm import Mapped
+from sqlalchemy.sql.dml import UpdateBase
+from sqlmodel import Session, col
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,12 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def key(column: int | None) -> Mapped[int]:
+    """``sqlmodel.col`` for an integer primary key. The model says ``Optional[int]`` because an
+    object has no id before its INSERT; a row read back always has one, and this says so."""
+    return cast("Mapped[int]", col(column))
 
 
 def normalise_url(url: str) -> str:
@@ -120,6 +128,14 @@ def is_missing_table(exc: BaseException) -> bool:
     if getattr(exc.orig, "sqlstate", None) == "42P01":  # PostgreSQL undefined_table
         return True
     return "no such table" in str(exc.orig)
+
+
+def execute_dml(session: Session, statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE; the number of rows it matched. (``Session.execute`` is typed
+    as returning a plain ``Result``: for these statements it is a ``CursorResult``.)"""
+    result = session.execute(statement)
+    assert isinstance(result, sa.CursorResult)
+    return result.rowcount
 
 
 class UnitOfWork:

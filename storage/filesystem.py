@@ -6,7 +6,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from storage.blobs import CHUNK, BlobNotFound, BlobRef, BlobStoreUnavailable, HashCheckingReader, blob_key, hash_into
 
@@ -46,7 +46,7 @@ class FilesystemBlobStore:
             except OSError:
                 pass  # another process swept it first, or it is not ours to remove
 
-    def put(self, stream: BinaryIO) -> BlobRef:
+    def put(self, stream: IO[bytes]) -> BlobRef:
         self._ensure_dirs()
         try:
             fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
@@ -90,7 +90,7 @@ class FilesystemBlobStore:
         except OSError as exc:
             raise BlobStoreUnavailable(f"cannot read {path}: {exc.strerror}") from None
         size = os.fstat(raw.fileno()).st_size
-        return io.BufferedReader(HashCheckingReader(raw, sha256, size), buffer_size=CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(HashCheckingReader(raw, sha256, size), buffer_size=CHUNK)
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()

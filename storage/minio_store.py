@@ -37,13 +37,14 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import IO, TYPE_CHECKING, BinaryIO, Iterator, cast
 
 import certifi
 import urllib3
 from minio import Minio
+from minio.datatypes import Object
 from minio.error import MinioException, S3Error
-from minio.helpers import check_bucket_name
+from minio.helpers import DictType, check_bucket_name
 from minio.retention import Retention
 from minio.time import from_iso8601utc
 
@@ -56,6 +57,12 @@ from storage.blobs import (
     blob_key,
     hash_into,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+    from urllib3 import BaseHTTPResponse
+
+    from settings import S3Settings
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +99,7 @@ class MinioBlobStore:
         self._bucket_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, s3, *, spool_dir: Path | None = None,  # type: ignore[no-untyped-def]
+    def from_settings(cls, s3: S3Settings, *, spool_dir: Path | None = None,
                       connect_timeout: float = 3.0, read_timeout: float = 60.0,
                       retries: int = 2) -> "MinioBlobStore":
         """Build the store from :class:`settings.S3Settings`. No network I/O here: the bucket
@@ -114,14 +121,15 @@ class MinioBlobStore:
 
     # -- the BlobStore interface ---------------------------------------------------------
 
-    def put(self, stream: BinaryIO) -> BlobRef:
+    def put(self, stream: IO[bytes]) -> BlobRef:
         self._ensure_bucket()
         if self.spool_dir is not None:
             try:
                 self.spool_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise BlobStoreUnavailable(f"cannot create the spool folder: {exc.strerror}") from None
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY, dir=self.spool_dir) as spool:
+        spool_dir = None if self.spool_dir is None else str(self.spool_dir)
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY, dir=spool_dir) as spool:
             digest, size = hash_into(stream, spool)  # errors of the caller's stream pass through
             ref = BlobRef(digest.hexdigest(), size)
             key = blob_key(ref.sha256)
@@ -131,7 +139,8 @@ class MinioBlobStore:
                 return ref
             # A stored object of the wrong size is damaged: a new version on top heals it.
             spool.seek(0)
-            self._upload(key, spool, size, base64.b64encode(digest.digest()).decode())
+            # typeshed's SpooledTemporaryFile is an IO[bytes], not the BinaryIO the SDK asks for
+            self._upload(key, cast(BinaryIO, spool), size, base64.b64encode(digest.digest()).decode())
         return ref
 
     def open(self, sha256: str) -> BinaryIO:
@@ -142,7 +151,7 @@ class MinioBlobStore:
         length = response.headers.get("content-length")
         body = _ResponseBody(response, self.endpoint)
         reader = HashCheckingReader(body, sha256, int(length) if length is not None else None)
-        return io.BufferedReader(reader, buffer_size=CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(reader, buffer_size=CHUNK)
 
     def exists(self, sha256: str) -> bool:
         self._ensure_bucket()
@@ -153,6 +162,7 @@ class MinioBlobStore:
         found = self._head(blob_key(sha256))
         if found is None:
             raise BlobNotFound(sha256)
+        assert found.size is not None  # a HEAD answer always carries the object's length
         return BlobRef(sha256, found.size)
 
     def check(self) -> None:
@@ -195,7 +205,7 @@ class MinioBlobStore:
                 ) from None
             raise
 
-    def _head(self, key: str):  # type: ignore[no-untyped-def]
+    def _head(self, key: str) -> Object | None:
         """The object's stat, or None when absent."""
         try:
             with self._errors("stat"):
@@ -212,28 +222,28 @@ class MinioBlobStore:
     def _upload(self, key: str, spool: BinaryIO, size: int, checksum_b64: str) -> None:
         retention = self._retention()
         single_part = size <= self.part_size
-        metadata = None
+        metadata: DictType | None = None
         if single_part:
             # The SDK forwards x-amz-* keys as headers unchanged. MinIO verifies the checksum;
             # moto (and S3) refuse object-lock puts without one.
             metadata = {"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-sha256": checksum_b64}
         with self._errors("put"):
             result = self.client.put_object(
-                self.bucket, key, spool, size, metadata=metadata,  # type: ignore[arg-type]
+                self.bucket, key, spool, size, metadata=metadata,
                 part_size=self.part_size, num_parallel_uploads=self.parallel_uploads,
                 retention=retention if single_part else None,
             )
             if retention is not None and not single_part:
                 self.client.set_object_retention(self.bucket, key, retention, version_id=result.version_id)
 
-    def _keep_retained(self, key: str, existing) -> None:  # type: ignore[no-untyped-def]
+    def _keep_retained(self, key: str, existing: Object) -> None:
         """A blob stored again must be retained as long as a fresh one would be: it may have
         been stored before retention was configured, or a crash may have hit between a
         multipart upload and its retention."""
         wanted = self._retention()
         if wanted is None:
             return
-        until = from_iso8601utc(existing.metadata.get("x-amz-object-lock-retain-until-date"))
+        until = from_iso8601utc((existing.metadata or {}).get("x-amz-object-lock-retain-until-date"))
         if until is not None and until >= wanted.retain_until_date - _RETENTION_SLACK:
             return
         with self._errors("set retention"):
@@ -261,7 +271,7 @@ class _ResponseBody(io.RawIOBase):
     """An SDK GET response as a raw stream whose network errors are BlobStoreUnavailable,
     and whose close gives the connection back to the pool."""
 
-    def __init__(self, response, endpoint: str) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, response: BaseHTTPResponse, endpoint: str) -> None:
         super().__init__()
         self._response = response
         self._endpoint = endpoint
@@ -269,9 +279,9 @@ class _ResponseBody(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         try:
-            return self._response.readinto(buffer)
+            return self._response.readinto(memoryview(buffer))
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise BlobStoreUnavailable(
                 f"S3 get on {self._endpoint} broke off: {_describe(exc)}") from None

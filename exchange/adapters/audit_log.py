@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from exchange.models import Agency, AuditEvent, AuditHead, OutboxEvent, utcnow
 
@@ -68,7 +68,7 @@ def record(session: Session, *, actor: str, agency_code: str, action: str, objec
     details = dict(details or {})
     concerned = sorted(set(agency_ids))
     if not concerned and agency_code:
-        found = session.execute(sa.select(Agency.id).where(Agency.code == agency_code)).scalar()
+        found = session.execute(sa.select(col(Agency.id)).where(col(Agency.code) == agency_code)).scalar()
         concerned = [found] if found is not None else []
     head = _lock_head(session)
     seq = head.last_seq + 1
@@ -103,12 +103,14 @@ def _events(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
     after = 0
     while True:
         rows = session.exec(
-            select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
+            select(AuditEvent).where(col(AuditEvent.seq) > after).order_by(col(AuditEvent.seq)).limit(batch)
         ).all()
         if not rows:
             return
         yield from rows
-        after = rows[-1].seq  # type: ignore[assignment]
+        last = rows[-1].seq
+        assert last is not None  # read from the table
+        after = last
         session.expunge_all()
 
 

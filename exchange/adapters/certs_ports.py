@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from certs.ports import AgencyInfo, PersonInfo
 from exchange.adapters import audit_log
@@ -20,7 +20,7 @@ class ExchangeDirectory:
 
     def person(self, username: str) -> PersonInfo:
         with UnitOfWork(self._engine) as uow:
-            row = uow.session.exec(select(User, Agency).join(Agency, Agency.id == User.agency_id)  # type: ignore[arg-type]
+            row = uow.session.exec(select(User, Agency).join(Agency, col(Agency.id) == User.agency_id)
                                    .where(User.username == username)).first()
         if row is None:
             raise LookupError(f"no user {username}")
@@ -45,7 +45,7 @@ class ExchangeCredentialAudit:
                details: dict[str, Any]) -> None:
         agency: Agency | None
         if owner_kind == "user":
-            row = session.exec(select(Agency).join(User, User.agency_id == Agency.id)  # type: ignore[arg-type]
+            row = session.exec(select(Agency).join(User, col(User.agency_id) == Agency.id)
                                .where(User.username == owner_ref)).first()
             agency = row
         else:

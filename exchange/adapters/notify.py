@@ -1,7 +1,7 @@
 """Wake-ups for long-polling inboxes, and the high-water marks that make an empty poll free.
 
-One ``Notifier`` per ``Services`` object (one per process and database). It keeps, per recipient agency, the highest inbox
-``seq`` known to be committed (the *mark*). A poll whose cursor is at or past the mark answers
+One ``Notifier`` per ``Services`` object (one per process and database). It keeps, per recipient
+agency, the highest inbox ``seq`` known to be committed (the *mark*). A poll whose cursor is at or past the mark answers
 "nothing new" without touching the database; a poll for an agency without a mark runs its one
 indexed query and, when that query finds the inbox exhausted, records the mark.
 

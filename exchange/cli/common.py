@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def services() -> "Services":
-    return current_app.extensions["lienthong.services"]  # type: ignore[no-any-return]
+    return current_app.extensions["lienthong.services"]
 
 
 @contextmanager

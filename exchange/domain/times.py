@@ -18,11 +18,12 @@ def api_time(at: datetime | None) -> str | None:
 
 def api_time_from_stored(value: str | datetime | None) -> str | None:
     """The same format from a value read without the column type: SQLite's stored UTC text
-    (``2026-11-26 11:08:16.259355``), or a datetime."""
+    (``2026-11-26 11:08:16.259355``, naive: SQLite keeps no offset), or PostgreSQL's
+    ``timestamptz``, which the driver gives aware."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        return api_time(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+        return api_time(value)
     return value[:10] + "T" + value[11:19] + "Z"
 
 

@@ -66,7 +66,7 @@ def code_of_status(status: int) -> ErrorCode:
 def status_of(exc: ServiceError) -> int:
     for kind in type(exc).__mro__:
         if kind in STATUS_OF_KIND:
-            return STATUS_OF_KIND[kind]  # type: ignore[index]
+            return STATUS_OF_KIND[kind]
     return 400
 
 

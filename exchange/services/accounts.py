@@ -75,6 +75,7 @@ def add_user(session: Session, *, username: str, agency_code: str, roles: str | 
         raise Unprocessable("dữ liệu người dùng không hợp lệ / invalid user", fields=problems)
     role_list = parse_roles(roles)
     agency = directory.get_by_code(session, agency_code)
+    assert agency.id is not None  # read from the directory
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise Conflict(f"tên đăng nhập {username} đã có / username {username} is taken",
                        fields={"username": "đã có / taken"})
@@ -83,7 +84,7 @@ def add_user(session: Session, *, username: str, agency_code: str, roles: str | 
     session.add(user)
     session.flush()
     audit_log.record(session, actor=actor, agency_code=agency.code, action="user.create",
-                     object=f"user:{username}", details={"roles": role_list}, agency_ids=[agency.id or 0])
+                     object=f"user:{username}", details={"roles": role_list}, agency_ids=[agency.id])
     return user
 
 

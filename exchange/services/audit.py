@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from exchange.adapters import audit_log
 from exchange.adapters.audit_log import ChainCheck
@@ -36,10 +36,10 @@ def event_view(event: AuditEvent) -> dict[str, Any]:
 
 def list_events(session: Session, *, agency_codes: list[str] | None, after: int = 0,
                 limit: int = 100) -> list[AuditEvent]:
-    stmt = select(AuditEvent).where(AuditEvent.seq > after)  # type: ignore[operator]
+    stmt = select(AuditEvent).where(col(AuditEvent.seq) > after)
     if agency_codes is not None:
-        stmt = stmt.where(AuditEvent.agency_code.in_(agency_codes))  # type: ignore[attr-defined]
-    return list(session.exec(stmt.order_by(AuditEvent.seq).limit(limit)).all())
+        stmt = stmt.where(col(AuditEvent.agency_code).in_(agency_codes))
+    return list(session.exec(stmt.order_by(col(AuditEvent.seq)).limit(limit)).all())
 
 
 def visible_events(svc: "Services", caller: Caller, *, after: int, limit: int) -> dict[str, Any]:

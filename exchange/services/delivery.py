@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from errors import Conflict, ErrorCode, NotFound, Unprocessable
 from exchange.adapters import counters
@@ -55,7 +55,7 @@ def own_delivery(session: Session, caller: Caller, delivery_id: int, *, lock: bo
 
 def _statuses(session: Session, delivery_id: int) -> list[str]:
     return list(session.exec(select(StatusEvent.status).where(StatusEvent.delivery_id == delivery_id)
-                             .order_by(StatusEvent.id)))  # type: ignore[arg-type]
+                             .order_by(col(StatusEvent.id))))
 
 
 # ---- ack -----------------------------------------------------------------------------
@@ -80,9 +80,9 @@ def _acknowledge(session: Session, svc: "Services", caller: Caller, delivery_id:
     number = counters.bump_one(session, f"incoming:{year}", caller.agency_id)
     dispatch, revision, document, sender = session.exec(
         select(Dispatch, Revision, Document, Agency)
-        .join(Revision, Revision.id == Dispatch.revision_id)
-        .join(Document, Document.id == Dispatch.document_id)
-        .join(Agency, Agency.id == Dispatch.sender_agency_id)
+        .join(Revision, col(Revision.id) == Dispatch.revision_id)
+        .join(Document, col(Document.id) == Dispatch.document_id)
+        .join(Agency, col(Agency.id) == Dispatch.sender_agency_id)
         .where(Dispatch.id == delivery.dispatch_id)
     ).one()
     receipt = svc.receipt_key.sign({
@@ -161,9 +161,9 @@ def _request_recall(session: Session, caller: Caller, document_id: int, reason: 
         raise Unprocessable("Lý do quá dài / reason too long",
                             fields={"reason": f"at most {REASON_MAX} characters"})
     deliveries = list(session.exec(
-        select(Delivery).join(Dispatch, Dispatch.id == Delivery.dispatch_id)
+        select(Delivery).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
         .where(Delivery.document_id == document_id, Dispatch.sender_agency_id == caller.agency_id)
-        .order_by(Delivery.id).with_for_update()
+        .order_by(col(Delivery.id)).with_for_update()
     ))
     if not deliveries:
         raise NotFound("Không tìm thấy văn bản đã gửi / no dispatched document with this id")
@@ -200,9 +200,9 @@ def recall_forwarded_copies(session: Session, origins: list[Delivery], actor: st
     frontier = [d.id for d in origins]
     while frontier:
         copies = session.exec(
-            select(Delivery).join(Dispatch, Dispatch.id == Delivery.dispatch_id)
-            .where(Dispatch.forwarded_from_id.in_(frontier))  # type: ignore[union-attr]
-            .order_by(Delivery.id).with_for_update()
+            select(Delivery).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
+            .where(col(Dispatch.forwarded_from_id).in_(frontier))
+            .order_by(col(Delivery.id)).with_for_update()
         ).all()
         frontier = []
         for copy in copies:
@@ -212,7 +212,7 @@ def recall_forwarded_copies(session: Session, origins: list[Delivery], actor: st
             if copy.acked_at is None:
                 add_event(session, copy, S.RECALLED, actor, reason, at=at)
                 recalled.append(copy)
-                frontier.append(copy.id)  # type: ignore[arg-type]
+                frontier.append(copy.id)
             else:
                 pending.append(copy)
     return recalled, pending

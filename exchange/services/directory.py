@@ -6,15 +6,16 @@ children are found by ``parent_id``, level by level, however deep the tree goes.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from errors import Conflict, ErrorCode, NotFound, Unprocessable
 from exchange.adapters import audit_log
 from exchange.domain.caller import CLI_ACTOR
 from exchange.domain.times import api_date
 from exchange.models import Agency
+from storage.db import key
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -32,12 +33,22 @@ def find_by_codes(session: Session, codes: Iterable[str]) -> dict[str, Agency]:
     found: dict[str, Agency] = {}
     for start in range(0, len(wanted), 500):  # keep IN lists a reasonable size
         chunk = wanted[start:start + 500]
-        for agency in session.exec(select(Agency).where(Agency.code.in_(chunk))).all():  # type: ignore[attr-defined]
+        for agency in session.exec(select(Agency).where(col(Agency.code).in_(chunk))).all():
             found[agency.code] = agency
     return found
 
 
-def is_current(agency: Agency, on: date | None = None) -> bool:
+class Dated(Protocol):
+    """An agency, or a row of its columns: what ``is_current`` reads."""
+
+    @property
+    def valid_from(self) -> date | None: ...
+
+    @property
+    def valid_to(self) -> date | None: ...
+
+
+def is_current(agency: Dated, on: date | None = None) -> bool:
     on = on or date.today()
     return (agency.valid_from is None or agency.valid_from <= on) and (
         agency.valid_to is None or on <= agency.valid_to)
@@ -73,10 +84,10 @@ def descendants(session: Session, code: str, level: str | None = None) -> list[A
     seen = {root.id}
     frontier = [root.id]
     while frontier:
-        rows = []
+        rows: list[Agency] = []
         for start in range(0, len(frontier), 500):
             chunk = frontier[start:start + 500]
-            rows.extend(session.exec(select(Agency).where(Agency.parent_id.in_(chunk))).all())  # type: ignore[union-attr]
+            rows.extend(session.exec(select(Agency).where(col(Agency.parent_id).in_(chunk))).all())
         frontier = []
         for agency in rows:
             if agency.id in seen:  # a damaged tree with a loop must not hang us
@@ -103,7 +114,7 @@ def codes_of(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     found: dict[int, str] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start:start + 500]
-        found.update(session.exec(select(Agency.id, Agency.code).where(Agency.id.in_(chunk))).all())  # type: ignore[union-attr,arg-type]
+        found.update(session.exec(select(key(Agency.id), Agency.code).where(col(Agency.id).in_(chunk))).all())
     return found
 
 

@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, Sequence
 
 from sqlmodel import Session
 
@@ -37,7 +37,7 @@ class ImportResult:
         return not self.errors
 
 
-def _read_rows(path_or_stream: str | Path | IO[str] | IO[bytes]) -> tuple[list[str] | None, list[tuple[int, dict[str, str]]]]:
+def _read_rows(path_or_stream: str | Path | IO[str] | IO[bytes]) -> tuple[Sequence[str] | None, list[tuple[int, dict[str, str]]]]:
     if isinstance(path_or_stream, (str, Path)):
         text = Path(path_or_stream).read_text(encoding="utf-8-sig")
     else:
@@ -100,7 +100,8 @@ def import_csv(session: Session, path_or_stream: str | Path | IO[str] | IO[bytes
                 dates[column] = date.fromisoformat(raw) if raw else None
             except ValueError:
                 result.errors.append((line, f"{column} {raw!r} không phải ngày YYYY-MM-DD / is not a YYYY-MM-DD date"))
-        if dates.get("valid_from") and dates.get("valid_to") and dates["valid_to"] < dates["valid_from"]:
+        valid_from, valid_to = dates.get("valid_from"), dates.get("valid_to")
+        if valid_from and valid_to and valid_to < valid_from:
             result.errors.append((line, "valid_to trước valid_from / valid_to precedes valid_from"))
         if (row.get("successor_code") or "").strip() == code and code:
             result.errors.append((line, "cơ quan không thể kế thừa chính nó / an agency cannot succeed itself"))
@@ -134,12 +135,12 @@ def import_csv(session: Session, path_or_stream: str | Path | IO[str] | IO[bytes
     for _line, row in rows:
         code = row["code"].strip()
         agency = agencies.get(code)
-        fields_ = {"name": row["name"].strip(), "level": row["level"].strip(),
-                   "short_name": (row.get("short_name") or "").strip()[:100]}
+        fields_: dict[str, Any] = {"name": row["name"].strip(), "level": row["level"].strip(),
+                                   "short_name": (row.get("short_name") or "").strip()[:100]}
         for column in ("valid_from", "valid_to"):
             raw = (row.get(column) or "").strip()
             if raw or column in row:
-                fields_[column] = date.fromisoformat(raw) if raw else None  # type: ignore[assignment]
+                fields_[column] = date.fromisoformat(raw) if raw else None
         if agency is None:
             agency = Agency(code=code, **fields_)
             result.created += 1

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from errors import Conflict, ErrorCode, NotFound, Unprocessable
 from exchange.adapters import counters, notify
@@ -64,7 +64,8 @@ def check_key(key: str | None) -> str:
     return key
 
 
-_AGENCY_COLUMNS = (Agency.id, Agency.code, Agency.level, Agency.successor_id, Agency.valid_from, Agency.valid_to)
+_AGENCY_COLUMNS = (col(Agency.id), col(Agency.code), col(Agency.level), col(Agency.successor_id),
+                   col(Agency.valid_from), col(Agency.valid_to))
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> 
     out: dict[int, Target] = {}
     closed: list[str] = []
     for row in addressed:
-        routed = row
+        routed: sa.Row[Any] | Agency = row
         if row.successor_id is not None and (row.valid_to is None or row.valid_to < today):
             found_agency = session.get(Agency, row.id)
             assert found_agency is not None
@@ -132,8 +133,10 @@ def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> 
         if not directory.is_current(routed, today):
             closed.append(row.code)
             continue
-        if routed.id not in out:
-            out[routed.id] = Target(row.id, row.code, routed.id, routed.code)
+        routed_id = routed.id
+        assert routed_id is not None  # read from the table
+        if routed_id not in out:
+            out[routed_id] = Target(row.id, row.code, routed_id, routed.code)
     if closed:
         raise Unprocessable("Cơ quan đã giải thể, không có đơn vị kế thừa / agency closed without successor",
                             fields={"to": "closed: " + ", ".join(closed[:20])})
@@ -164,10 +167,10 @@ def dispatch_view(session: Session, dispatch: Dispatch) -> dict[str, Any]:
     recipient = sa.orm.aliased(Agency)
     addressed = sa.orm.aliased(Agency)
     rows = session.execute(
-        sa.select(Delivery.id, Delivery.status, recipient.code, addressed.code)
-        .join(recipient, recipient.id == Delivery.recipient_agency_id)
-        .join(addressed, addressed.id == Delivery.addressed_agency_id)
-        .where(Delivery.dispatch_id == dispatch.id).order_by(Delivery.id)
+        sa.select(col(Delivery.id), col(Delivery.status), col(recipient.code), col(addressed.code))
+        .join(recipient, col(recipient.id) == Delivery.recipient_agency_id)
+        .join(addressed, col(addressed.id) == Delivery.addressed_agency_id)
+        .where(col(Delivery.dispatch_id) == dispatch.id).order_by(col(Delivery.id))
     ).all()
     return {
         "id": dispatch.id,
@@ -200,8 +203,8 @@ def _create(uow: UnitOfWork, svc: "Services", caller: Caller, *, document_id: in
          "addressed_agency_id": t.addressed_id, "seq": seqs[t.id], "status": DeliveryStatus.QUEUED,
          "trace": trace_json, "created_at": now, "updated_at": now} for t in targets])
     notify.announce(uow, svc.notifier, [(t.id, seqs[t.id]) for t in targets])
-    ids = dict(session.execute(sa.select(Delivery.recipient_agency_id, Delivery.id)
-                               .where(Delivery.dispatch_id == dispatch.id)).all())
+    ids = dict(session.execute(sa.select(col(Delivery.recipient_agency_id), col(Delivery.id))
+                               .where(col(Delivery.dispatch_id) == dispatch.id)).all())
     return {
         "id": dispatch.id, "document_id": document_id, "forwarded_from": forwarded_from, "created_at": api_time(now),
         "deliveries": sorted(({"id": ids[t.id], "recipient": t.code, "status": "queued", "code": None,
@@ -248,7 +251,7 @@ def dispatch_document(svc: "Services", caller: Caller, document_id: int, recipie
             raise Conflict("Văn bản chưa được đóng dấu số của cơ quan / only a document carrying the "
                            "agency's seal signature can be sent", code=ErrorCode.NOT_SEALED)
         revision = session.exec(select(Revision).where(Revision.document_id == document_id)
-                                .order_by(Revision.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
+                                .order_by(col(Revision.seq).desc()).limit(1)).first()
         if revision is None:
             raise Conflict("Văn bản chưa có tệp / the document has no file", code=ErrorCode.NO_REVISION)
         targets = resolve(session, caller.agency_id, recipients)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, ValidationError
 from marshmallow.fields import Date, Integer, String
 from marshmallow.validate import Length, OneOf, Range
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from errors import ErrorCode, NotFound, Unprocessable
 from exchange.domain.caller import Caller
@@ -25,6 +25,7 @@ from exchange.services import audit
 from exchange.services.pdf_check import inspect_pdf
 from exchange.services.views import document_view
 from storage.blobs import BlobRef, BlobStore
+from storage.db import execute_dml
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -91,9 +92,9 @@ def check_metadata_rules(data: dict[str, Any]) -> dict[str, Any]:
 def caller_received(session: Session, caller: Caller, document_id: int) -> bool:
     """True when the caller's agency received this document (and it was not recalled from it)."""
     found = session.execute(
-        sa.select(Delivery.id).where(Delivery.document_id == document_id,  # type: ignore[arg-type]
-                                     Delivery.recipient_agency_id == caller.agency_id,
-                                     Delivery.status != DeliveryStatus.RECALLED).limit(1)
+        sa.select(col(Delivery.id)).where(col(Delivery.document_id) == document_id,
+                                          col(Delivery.recipient_agency_id) == caller.agency_id,
+                                          col(Delivery.status) != DeliveryStatus.RECALLED).limit(1)
     ).first()
     return found is not None
 
@@ -103,7 +104,7 @@ def _received_revision_ids(session: Session, caller: Caller, document_id: int) -
     if not caller_received(session, caller, document_id):
         return set()
     rows = session.exec(
-        select(Dispatch.revision_id).join(Delivery, Delivery.dispatch_id == Dispatch.id)  # type: ignore[arg-type]
+        select(Dispatch.revision_id).join(Delivery, col(Delivery.dispatch_id) == Dispatch.id)
         .where(Delivery.document_id == document_id, Delivery.recipient_agency_id == caller.agency_id)
     ).all()
     return set(rows)
@@ -117,7 +118,7 @@ def readable(session: Session, caller: Caller, document_id: int) -> tuple[Docume
     if document is None:
         raise missing
     revisions = list(session.exec(select(Revision).where(Revision.document_id == document_id)
-                                  .order_by(Revision.seq)).all())  # type: ignore[arg-type]
+                                  .order_by(col(Revision.seq))).all())
     if document.issuer_agency_id != caller.agency_id:
         allowed = _received_revision_ids(session, caller, document_id)
         revisions = [r for r in revisions if r.id in allowed]
@@ -203,14 +204,14 @@ def get_document(svc: "Services", caller: Caller, document_id: int) -> dict[str,
 
 def list_documents(session: Session, caller: Caller, *, state: str | None, after: int,
                    limit: int) -> list[tuple[Document, list[Revision]]]:
-    stmt = select(Document).where(Document.issuer_agency_id == caller.agency_id, Document.id > after)  # type: ignore[operator]
+    stmt = select(Document).where(Document.issuer_agency_id == caller.agency_id, col(Document.id) > after)
     if state:
         stmt = stmt.where(Document.state == state)
-    documents = list(session.exec(stmt.order_by(Document.id).limit(limit)).all())  # type: ignore[arg-type]
+    documents = list(session.exec(stmt.order_by(col(Document.id)).limit(limit)).all())
     by_doc: dict[int, list[Revision]] = {d.id: [] for d in documents if d.id is not None}
     if by_doc:
-        for revision in session.exec(select(Revision).where(Revision.document_id.in_(list(by_doc)))  # type: ignore[attr-defined]
-                                     .order_by(Revision.seq)).all():  # type: ignore[arg-type]
+        for revision in session.exec(select(Revision).where(col(Revision.document_id).in_(list(by_doc)))
+                                     .order_by(col(Revision.seq))).all():
             by_doc[revision.document_id].append(revision)
     return [(d, by_doc[d.id]) for d in documents if d.id is not None]
 
@@ -251,12 +252,12 @@ def content(svc: "Services", caller: Caller, document_id: int, seq: int | None) 
 def mark_fetched(svc: "Services", caller: Caller, document_id: int) -> int:
     """Record the first download of a document by a recipient agency (Delivery.fetched_at), so
     the sender sees that it was fetched. Later downloads cost one indexed read, no write."""
-    unfetched = (Delivery.document_id == document_id, Delivery.recipient_agency_id == caller.agency_id,
-                 Delivery.fetched_at.is_(None))  # type: ignore[union-attr]
+    unfetched = (col(Delivery.document_id) == document_id, col(Delivery.recipient_agency_id) == caller.agency_id,
+                 col(Delivery.fetched_at).is_(None))
     with svc.engine.connect() as conn:
-        if conn.execute(sa.select(Delivery.id).where(*unfetched).limit(1)).first() is None:  # type: ignore[arg-type]
+        if conn.execute(sa.select(col(Delivery.id)).where(*unfetched).limit(1)).first() is None:
             return 0
     with svc.uow(write=True) as uow:
-        count = uow.session.execute(sa.update(Delivery).where(*unfetched).values(fetched_at=utcnow())).rowcount  # type: ignore[attr-defined]
+        count = execute_dml(uow.session, sa.update(Delivery).where(*unfetched).values(fetched_at=utcnow()))
         uow.commit()
     return int(count or 0)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import time
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlmodel import col
 
 from errors import Unprocessable
 from exchange.adapters.caches import DispatchCache
@@ -21,6 +24,7 @@ from exchange.domain.caller import Caller
 from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import api_time_from_stored
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision
+from storage.db import key
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -38,29 +42,31 @@ UNTRUSTED_WAIT_SLICE_S = 1.0  # without a listener, look again this often
 # has not seen yet.
 _ROWS = (
     # created_at as stored: SQLite's text needs no parsing to be shown (api_time_from_stored)
-    sa.select(Delivery.id, Delivery.seq, Delivery.status, Delivery.incoming_number,
+    sa.select(key(Delivery.id), col(Delivery.seq), col(Delivery.status), col(Delivery.incoming_number),
               sa.type_coerce(Delivery.created_at, sa.String),
-              Delivery.recipient_agency_id, Delivery.addressed_agency_id, Delivery.dispatch_id, Delivery.trace)
-    .where(Delivery.recipient_agency_id == sa.bindparam("agency"), Delivery.seq > sa.bindparam("after"))
-    .order_by(Delivery.seq)
+              col(Delivery.recipient_agency_id), col(Delivery.addressed_agency_id), col(Delivery.dispatch_id),
+              col(Delivery.trace))
+    .where(col(Delivery.recipient_agency_id) == sa.bindparam("agency"), col(Delivery.seq) > sa.bindparam("after"))
+    .order_by(col(Delivery.seq))
     .limit(sa.bindparam("limit"))
 )
 _DISPATCHES = (
-    sa.select(Dispatch.id, Revision.seq, Revision.blob_sha256, Revision.size, Agency.code, Agency.name,
-              Document.id, Document.number, Document.notation, Document.doc_type, Document.subject,
-              Document.urgency, Document.confidentiality, Document.issued_on, Document.place,
-              Document.signer_name, Document.signer_position, Document.due_on, Document.reply_to_id)
-    .join(Revision, Revision.id == Dispatch.revision_id)
-    .join(Document, Document.id == Dispatch.document_id)
-    .join(Agency, Agency.id == Dispatch.sender_agency_id)
-    .where(Dispatch.id.in_(sa.bindparam("ids", expanding=True)))
+    sa.select(key(Dispatch.id), col(Revision.seq), col(Revision.blob_sha256), col(Revision.size), col(Agency.code),
+              col(Agency.name), col(Document.id), col(Document.number), col(Document.notation),
+              col(Document.doc_type), col(Document.subject), col(Document.urgency), col(Document.confidentiality),
+              col(Document.issued_on), col(Document.place), col(Document.signer_name), col(Document.signer_position),
+              col(Document.due_on), col(Document.reply_to_id))
+    .join(Revision, col(Revision.id) == Dispatch.revision_id)
+    .join(Document, col(Document.id) == Dispatch.document_id)
+    .join(Agency, col(Agency.id) == Dispatch.sender_agency_id)
+    .where(col(Dispatch.id).in_(sa.bindparam("ids", expanding=True)))
 )
 def parse_cursor(after: str | None) -> int:
     if after in (None, ""):
         return 0
-    if not after.isdigit() or len(after) > 18:  # type: ignore[union-attr]
+    if not after.isdigit() or len(after) > 18:
         raise Unprocessable("Con trỏ không hợp lệ / invalid cursor", fields={"after": "a next_cursor value"})
-    return int(after)  # type: ignore[arg-type]
+    return int(after)
 
 
 def _day(value: date | str | None) -> str | None:
@@ -105,12 +111,12 @@ def _hops(caches: DispatchCache, traces: set[str]) -> dict[str, Any]:
     return {**known, **parsed}
 
 
-def _items(conn: sa.Connection, caches: DispatchCache, rows: list[Any]) -> list[dict[str, Any]]:
+def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> list[dict[str, Any]]:
     shared = _shared_parts(conn, caches, {row[7] for row in rows})
     hops_by_trace = _hops(caches, {row[8] for row in rows})
     redirected = {row[6] for row in rows if row[6] != row[5]}
-    codes = dict(conn.execute(sa.select(Agency.id, Agency.code).where(Agency.id.in_(redirected))).all()) \
-        if redirected else {}
+    codes = dict(conn.execute(sa.select(col(Agency.id), col(Agency.code))
+                              .where(col(Agency.id).in_(redirected))).all()) if redirected else {}
     out = []
     for delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace in rows:
         item: dict[str, Any] = {
@@ -129,7 +135,7 @@ def _items(conn: sa.Connection, caches: DispatchCache, rows: list[Any]) -> list[
     return out
 
 
-def _read_rows(conn: sa.Connection, params: dict[str, int]) -> list[Any]:
+def _read_rows(conn: sa.Connection, params: dict[str, int]) -> Sequence[Any]:
     """The page's delivery rows, as one statement outside any explicit transaction: on
     PostgreSQL in autocommit (no BEGIN/ROLLBACK round trips), on SQLite straight through the
     driver (its own implicit read transaction; the engine would add BEGIN and ROLLBACK)."""
@@ -137,10 +143,12 @@ def _read_rows(conn: sa.Connection, params: dict[str, int]) -> list[Any]:
         return conn.execution_options(isolation_level="AUTOCOMMIT").execute(_ROWS, params).all()
     compiled = _compiled.get(conn.dialect.name)
     if compiled is None:
-        compiled = _compiled[conn.dialect.name] = _ROWS.compile(dialect=conn.dialect)
+        compiled = _compiled[conn.dialect.name] = _compile_rows(conn.dialect)
     bound = compiled.construct_params(params)
-    args = tuple(bound[name] for name in compiled.positiontup) if compiled.positional else bound
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    args = tuple(bound[name] for name in compiled.positiontup or ()) if compiled.positional else bound
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a connection checked out of the pool
+    cursor = driver.cursor()
     try:
         cursor.execute(str(compiled), args)
         return cursor.fetchall()
@@ -148,7 +156,13 @@ def _read_rows(conn: sa.Connection, params: dict[str, int]) -> list[Any]:
         cursor.close()
 
 
-_compiled: dict[str, sa.sql.compiler.Compiled] = {}  # the statement compiled once per dialect
+_compiled: dict[str, SQLCompiler] = {}  # the statement compiled once per dialect
+
+
+def _compile_rows(dialect: Dialect) -> SQLCompiler:
+    compiled = _ROWS.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)  # what a SELECT compiles to
+    return compiled
 
 
 def fetch(svc: "Services", agency_id: int, after: int, limit: int) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from errors import TooManyRequests, Unauthorized
 from exchange.adapters import audit_log
@@ -32,7 +32,7 @@ LOGIN_MAX_FAILURES = 5
 LOGIN_WINDOW = timedelta(minutes=5)
 TOKEN_TOUCH_EVERY = timedelta(hours=1)  # last_used_at is kept coarse: no write per request
 
-_T, _U, _A = ApiToken.__table__, User.__table__, Agency.__table__  # type: ignore[attr-defined]
+_T, _U, _A = (sa.inspect(model).local_table for model in (ApiToken, User, Agency))
 # One indexed lookup in plain SQL (no ORM objects): every authenticated request runs it, so
 # its cost is most of an empty inbox poll's. SQLAlchemy caches the compiled statement.
 _TOKEN_LOOKUP = (
@@ -52,7 +52,8 @@ def _user_caller(user: User, agency: Agency, token_id: int | None) -> Caller:
 def _lookup_token(conn: sa.Connection, digest: str) -> tuple[Caller | None, int | None]:
     """The caller the secret's digest stands for, and the token id when its last use is stale."""
     row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
-    if row is None or not hmac.compare_digest(row.secret_sha256.encode(), digest.encode()) or row.revoked_at is not None:
+    if (row is None or not hmac.compare_digest(row.secret_sha256.encode(), digest.encode())
+            or row.revoked_at is not None):
         return None, None
     if row.user_id is not None:
         if not row.active:
@@ -77,7 +78,7 @@ def caller_for_token(svc: "Services", secret: str) -> Caller | None:
         return None
     if touch is not None:
         with svc.uow(write=True) as uow:
-            uow.session.execute(sa.update(ApiToken).where(ApiToken.id == touch).values(last_used_at=utcnow()))  # type: ignore[arg-type]
+            uow.session.execute(sa.update(ApiToken).where(col(ApiToken.id) == touch).values(last_used_at=utcnow()))
             uow.commit()
     svc.token_cache.put(digest, caller)
     return caller
@@ -90,7 +91,7 @@ def session_fingerprint(user: User) -> str:
 
 def caller_for_web_session(svc: "Services", user_id: int, fingerprint: str) -> Caller | None:
     with svc.uow() as uow:
-        row = uow.session.exec(select(User, Agency).join(Agency, Agency.id == User.agency_id)  # type: ignore[arg-type]
+        row = uow.session.exec(select(User, Agency).join(Agency, col(Agency.id) == User.agency_id)
                                .where(User.id == user_id)).first()
     if row is None:
         return None
@@ -105,7 +106,7 @@ def _recent_failures(session: Session, username: str, ip: str) -> int:
         select(AuditEvent.details).where(
             AuditEvent.action == "session.login_failed",
             AuditEvent.object == f"user:{username}",
-            AuditEvent.at >= utcnow() - LOGIN_WINDOW,  # type: ignore[operator]
+            AuditEvent.at >= utcnow() - LOGIN_WINDOW,
         )
     ).all()
     return sum(1 for details in rows if json.loads(details).get("ip") == ip)
@@ -132,11 +133,11 @@ def login(svc: "Services", username: str, password: str, ip: str) -> Login:
                                   "try again in 5 minutes")
         user = authenticate(session, username, password)
         if user is None:
-            known = session.exec(select(User, Agency).join(Agency, Agency.id == User.agency_id)  # type: ignore[arg-type]
+            known = session.exec(select(User, Agency).join(Agency, col(Agency.id) == User.agency_id)
                                  .where(User.username == username)).first()
             audit_log.record(session, actor=username, agency_code=known[1].code if known else "",
                              action="session.login_failed", object=f"user:{username}", details={"ip": ip},
-                             agency_ids=[known[1].id] if known else [])
+                             agency_ids=[known[1].id] if known and known[1].id is not None else [])
             uow.commit()
             raise Unauthorized("sai tên đăng nhập hoặc mật khẩu / wrong username or password")
         agency = session.get(Agency, user.agency_id)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from asn1crypto import x509 as asn1_x509
 from pyhanko_certvalidator import CertificateValidator
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, RevokedError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from certs.ca import serial_hex
 from certs.models import Credential
@@ -37,6 +37,7 @@ from signing.rules import is_person_certificate, normalise_name, same_agency, su
 from signing.sign import run_sync
 from signing.stamps import Appearance
 from storage.blobs import read_bytes
+from storage.db import execute_dml
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -132,9 +133,8 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
 def forget_old_sessions(session: Session) -> int:
     """Delete sessions that expired more than ``EXPIRED_KEPT`` ago. Until then an expired
     session still answers 410 rather than 404."""
-    result = session.execute(sa.delete(SigningSession).where(SigningSession.completed_at.is_(None),  # type: ignore[union-attr]
-                                                             SigningSession.expires_at < utcnow() - EXPIRED_KEPT))
-    return result.rowcount or 0
+    return execute_dml(session, sa.delete(SigningSession).where(col(SigningSession.completed_at).is_(None),
+                                                                col(SigningSession.expires_at) < utcnow() - EXPIRED_KEPT))
 
 
 def session_json(row: SigningSession) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from certs.credentials import SigningCredential
 from certs.issuance import CredentialNotFound, CredentialRevoked, load_signing_credential
@@ -88,7 +88,7 @@ def own_document(session: Session, caller: Caller, document_id: int, *, lock: bo
 
 def latest_revision(session: Session, document_id: int) -> Revision:
     revision = session.exec(select(Revision).where(Revision.document_id == document_id)
-                            .order_by(Revision.seq.desc()).limit(1)).first()  # type: ignore[attr-defined]
+                            .order_by(col(Revision.seq).desc()).limit(1)).first()
     if revision is None:  # a document is always created with its first revision
         raise NotFound("văn bản chưa có tệp / the document has no file")
     return revision
@@ -121,8 +121,8 @@ def pick_credential(session: Session, caller: Caller, profile: str, credential_i
         return row
     rows = session.exec(select(Credential).where(Credential.owner_kind == owner_kind,
                                                  Credential.owner_ref == owner_ref,
-                                                 Credential.key_store.in_(SERVER_KEY_STORES))  # type: ignore[attr-defined]
-                        .order_by(Credential.created_at.desc(), Credential.id.desc())).all()  # type: ignore[union-attr]
+                                                 col(Credential.key_store).in_(SERVER_KEY_STORES))
+                        .order_by(col(Credential.created_at).desc(), col(Credential.id).desc())).all()
     now = utcnow()
     for row in rows:
         if row.revoked_at is None and row.not_before <= now < row.not_after:
@@ -153,11 +153,11 @@ def spooled_copy(store: BlobStore, sha256: str) -> IO[bytes]:
         while chunk := reader.read(1 << 20):
             out.write(chunk)
     out.seek(0)
-    return out  # type: ignore[return-value]
+    return out
 
 
 def output_buffer() -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX, mode="w+b")  # type: ignore[return-value]
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX, mode="w+b")
 
 
 @contextmanager
@@ -238,7 +238,7 @@ def summary_for(svc: "Services", caller: Caller, document_id: int) -> dict[str, 
         document, visible = readable(session, caller, document_id)
         upto = visible[-1].seq
         revisions = list(session.exec(select(Revision).where(Revision.document_id == document_id,
-                                                             Revision.seq <= upto).order_by(Revision.seq)).all())  # type: ignore[arg-type]
+                                                             Revision.seq <= upto).order_by(col(Revision.seq))).all())
         internal = document.issuer_agency_id == caller.agency_id
         return {"document_id": document.id, "state": document.state,
                 "signatures": signatures_summary(session, revisions, internal=internal)}
@@ -268,7 +268,7 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
         used_id = row.id
     with spooled_copy(svc.blobs, base.sha256) as source, output_buffer() as output:
         with services_answering():
-            result = sign(source, credential, profile=SigningProfile(profile).value, level=level,  # type: ignore[arg-type]
+            result = sign(source, credential, profile=SigningProfile(profile).value, level=level,  # type: ignore[arg-type]  # checked strings, not signing's Literals
                           appearance=appearance, timestamper=svc.timestamper(),
                           validation_context=svc.validation_context(for_signing=True), output=output)
         result.output.seek(0)

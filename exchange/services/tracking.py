@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from errors import NotFound
 from exchange.domain.caller import Caller
@@ -28,27 +28,27 @@ def deliveries_view(session: Session, caller: Caller, document_id: int) -> dict[
     """Sender side: every recipient's status and history. The issuing agency sees every hop,
     forwards included; an agency that forwarded the document sees its own dispatches."""
     document = session.get(Document, document_id)
-    stmt = (sa.select(Delivery, Dispatch.sender_agency_id, Dispatch.forwarded_from_id)
-            .join(Dispatch, Dispatch.id == Delivery.dispatch_id)
-            .where(Delivery.document_id == document_id).order_by(Delivery.id))
+    stmt = (sa.select(Delivery, col(Dispatch.sender_agency_id), col(Dispatch.forwarded_from_id))
+            .join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
+            .where(col(Delivery.document_id) == document_id).order_by(col(Delivery.id)))
     if document is None or document.issuer_agency_id != caller.agency_id:
-        stmt = stmt.where(Dispatch.sender_agency_id == caller.agency_id)
+        stmt = stmt.where(col(Dispatch.sender_agency_id) == caller.agency_id)
     rows = session.execute(stmt).all()
     if document is None or (document.issuer_agency_id != caller.agency_id and not rows):
         raise NotFound("Không tìm thấy văn bản / document not found")
     ids = [d.id for d, _, _ in rows]
     events: dict[int, list[StatusEvent]] = {i: [] for i in ids}
     for start in range(0, len(ids), 1000):
-        for event in session.exec(select(StatusEvent).where(StatusEvent.delivery_id.in_(ids[start:start + 1000]))  # type: ignore[attr-defined]
-                                  .order_by(StatusEvent.id)):
+        for event in session.exec(select(StatusEvent).where(col(StatusEvent.delivery_id).in_(ids[start:start + 1000]))
+                                  .order_by(col(StatusEvent.id))):
             events[event.delivery_id].append(event)
     agency_ids = {d.recipient_agency_id for d, _, _ in rows} | {d.addressed_agency_id for d, _, _ in rows} | {
         s for _, s, _ in rows}
     codes: dict[int, str] = {}
     agency_list = sorted(agency_ids)
     for start in range(0, len(agency_list), 1000):
-        codes.update(session.execute(sa.select(Agency.id, Agency.code)
-                                     .where(Agency.id.in_(agency_list[start:start + 1000]))).all())  # type: ignore[arg-type, attr-defined]
+        codes.update(session.execute(sa.select(col(Agency.id), col(Agency.code))
+                                     .where(col(Agency.id).in_(agency_list[start:start + 1000]))).all())
     out = []
     for delivery, sender_id, forwarded_from in rows:
         trace = json.loads(delivery.trace or "[]")

@@ -22,6 +22,7 @@ from typing import Callable, TypeVar
 
 import gevent
 from gevent import monkey
+from gevent.threadpool import ThreadPool
 
 T = TypeVar("T")
 
@@ -35,13 +36,14 @@ def call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
     pool = _gevent_threadpool()
     if pool is not None:
         return _in_gevent_threadpool(pool, fn, timeout_s)
-    box: dict[str, object] = {}
+    results: list[T] = []
+    errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            box["result"] = fn()
+            results.append(fn())
         except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
-            box["error"] = exc
+            errors.append(exc)
 
     worker = threading.Thread(target=work, name="lienthong-verify", daemon=True)
     worker.start()
@@ -50,12 +52,12 @@ def call_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
         _raise_in(worker.ident, VerificationTimeout)
         worker.join(0.5)
         raise VerificationTimeout(f"validation exceeded {timeout_s:.1f} s")
-    if "error" in box:
-        raise box["error"]  # type: ignore[misc]
-    return box["result"]  # type: ignore[return-value]
+    if errors:
+        raise errors[0]
+    return results[0]
 
 
-def _gevent_threadpool():  # type: ignore[no-untyped-def]
+def _gevent_threadpool() -> ThreadPool | None:
     """gevent's pool of real OS threads when gevent has patched `threading` (gunicorn -k gevent).
 
     There a `threading.Thread` is a greenlet: CPU-bound validation would never yield, so no
@@ -67,7 +69,7 @@ def _gevent_threadpool():  # type: ignore[no-untyped-def]
     return gevent.get_hub().threadpool
 
 
-def _in_gevent_threadpool(pool, fn: Callable[[], T], timeout_s: float) -> T:  # type: ignore[no-untyped-def]
+def _in_gevent_threadpool(pool: ThreadPool, fn: Callable[[], T], timeout_s: float) -> T:
     real_ident = monkey.get_original("_thread", "get_ident")
     idents: list[int] = []
 
@@ -80,7 +82,7 @@ def _in_gevent_threadpool(pool, fn: Callable[[], T], timeout_s: float) -> T:  # 
 
     job = pool.spawn(work)
     try:
-        return job.get(timeout=timeout_s)  # type: ignore[no-any-return]
+        return job.get(timeout=timeout_s)
     except gevent.Timeout:
         if idents:
             _raise_in(idents[0], VerificationTimeout)

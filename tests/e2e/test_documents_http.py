@@ -56,8 +56,8 @@ def _big_pdf(megabytes: int) -> bytes:
     shift = len(padded) - len(pdf)
     head, _, rest = padded.rpartition(b"xref\n")
     lines = rest.split(b"\n")
-    fixed = [lines[0], lines[1]] + [b"%010d 00000 n " % (int(l[:10]) + shift) if l.endswith(b" n ") else l
-                                    for l in lines[2:]]
+    fixed = [lines[0], lines[1]] + [b"%010d 00000 n " % (int(line[:10]) + shift) if line.endswith(b" n ") else line
+                                    for line in lines[2:]]
     out = head + b"xref\n" + b"\n".join(fixed)
     start = int(out.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
     return out.replace(b"startxref\n%d\n" % start, b"startxref\n%d\n" % (start + shift))

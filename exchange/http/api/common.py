@@ -67,12 +67,16 @@ def query_input(bp: APIBlueprint, schema_cls: type[Schema], arg_name: str = "que
                 raise invalid_input({"query": exc.messages}) from None
             return view(*args, **kwargs)
 
-        wrapper._spec = described._spec  # type: ignore[attr-defined]
+        wrapper._spec = described._spec  # type: ignore[attr-defined]  # APIFlask reads a view's OpenAPI from _spec
         return wrapper
 
     return decorate
 
 
+# Any: in @bp.doc(responses=...) these sit beside plain descriptions, a mix APIFlask handles
+# but its ResponsesType cannot express.
+PDF_RESPONSE: Any
+REPORT_RESPONSE: Any
 PDF_RESPONSE = {"description": "the PDF (ETag = its SHA-256)",
                 "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 REPORT_RESPONSE = {"description": "verification report: JSON (`indication`, `signatures`, ...) or HTML",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, Integer, List, Nested
@@ -10,6 +10,7 @@ from apiflask.validators import OneOf, Range
 from flask import Response, request
 from marshmallow import ValidationError
 from marshmallow.fields import String
+from marshmallow.types import StrSequenceOrSet
 
 from exchange.domain.enums import DocumentState, Role, values
 from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut
@@ -24,7 +25,8 @@ class JSONNested(Nested):
     """A multipart form part holding a JSON object, validated like a nested schema (so the
     OpenAPI document shows its fields, and errors name them: ``metadata.urgency``)."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     partial: bool | StrSequenceOrSet | None = None, **kwargs: Any) -> Any:
         if isinstance(value, (str, bytes)):
             try:
                 value = json.loads(value)
@@ -32,7 +34,7 @@ class JSONNested(Nested):
                 raise ValidationError(f"JSON không hợp lệ / invalid JSON: {exc}") from None
         if not isinstance(value, dict):
             raise ValidationError("phải là một đối tượng JSON / must be a JSON object")
-        return super()._deserialize(value, attr, data, **kwargs)
+        return super()._deserialize(value, attr, data, partial=partial, **kwargs)
 
 
 class UploadIn(Schema):

@@ -98,7 +98,8 @@ def _appearance(body: dict[str, Any]) -> Appearance | None:
         return None
     page = body.get("page") or -1
     try:
-        return Appearance(page=page - 1 if page > 0 else page, box=tuple(float(v) for v in body["box"]))  # type: ignore[arg-type]
+        x1, y1, x2, y2 = (float(v) for v in body["box"])  # four, as the schema says
+        return Appearance(page=page - 1 if page > 0 else page, box=(x1, y1, x2, y2))
     except ValueError as exc:
         raise Unprocessable("vị trí con dấu không hợp lệ / invalid stamp position", fields={"box": str(exc)}) from None
 

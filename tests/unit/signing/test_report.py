@@ -1,10 +1,13 @@
 """The report's JSON contract (other programs read these names), verdict rules and the HTML page."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
-from signing.report import (FAILED, INDETERMINATE, NO_SIGNATURE, PASSED, Finding, Revocation, SignatureResult, Signer,
-                            Timestamp, build_report, render_html)
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
+
+from signing.report import (FAILED, INDETERMINATE, NO_SIGNATURE, PASSED, Finding, Indication, Revocation,
+                            SignatureResult, Signer, Timestamp, build_report, indication_of, render_html)
 
 SIG_KEYS = {"field", "indication", "sub_indication", "signer", "intact", "trusted", "coverage", "modification",
             "signing_time", "timestamp", "revocation"}
@@ -28,7 +31,7 @@ def test_json_keeps_the_contract_names():
     assert set(s["signer"]) >= {"name", "organization", "serial"}
     assert set(s["timestamp"]) == {"time", "tsa", "valid"}
     assert set(s["revocation"]) == {"status", "source"}
-    assert s["signing_time"] == "2026-11-26T09:00:00+00:00"
+    assert s["signing_time"] == "2026-11-26T09:00:00Z"
 
 
 def test_document_indication_is_the_worst_signature():
@@ -67,3 +70,18 @@ def test_html_is_printable_escaped_and_bilingual():
     assert 'lang="en"' in en and "Digital signature verification report" in en
     assert "Ủy ban" in vi
     assert "26/11/2026 16:00:00 (+07:00)" in vi  # times shown in Vietnam's zone
+
+
+def test_indications_keep_the_strings_other_programs_read():
+    assert [i.value for i in Indication] == ["PASSED", "INDETERMINATE", "FAILED", "NO_SIGNATURE"]
+    assert (PASSED, INDETERMINATE, FAILED, NO_SIGNATURE) == ("PASSED", "INDETERMINATE", "FAILED", "NO_SIGNATURE")
+    data = json.loads(json.dumps(build_report([sig(FAILED, "HASH_FAILURE")], []).to_json()))
+    assert (data["indication"], data["signatures"][0]["indication"]) == ("FAILED", "FAILED")
+
+
+def test_pyhankos_own_classes_decide_a_sub_indications_indication():
+    assert indication_of(AdESFailure.HASH_FAILURE) == FAILED
+    assert indication_of(AdESIndeterminate.TRY_LATER) == INDETERMINATE
+    # one name, two meanings: the class says which
+    assert indication_of(AdESFailure.NOT_YET_VALID) == FAILED
+    assert indication_of(AdESIndeterminate.NOT_YET_VALID) == INDETERMINATE

@@ -59,7 +59,7 @@ def test_the_sender_sees_each_recipients_status_and_history(engine, services, tm
     a, b = w.all_communes[:2]
     view, _ = dispatch_document(services, caller_for(w, "clerk"), doc, Recipients(to=(a, b)), "k")
     ids = {d["recipient"]: d["id"] for d in view["deliveries"]}
-    key = receipts.load_or_create_key(tmp_path)
+    receipts.load_or_create_key(tmp_path)
     deliveries.acknowledge(services, caller_for(w, a), ids[a])
     deliveries.change_status(services, caller_for(w, a), ids[a], "accepted")
     seen = {d["recipient"]: d for d in document_deliveries_of(services, caller_for(w, "clerk"), doc)}
@@ -78,7 +78,7 @@ def test_only_the_recipient_forwards_and_not_a_returned_delivery(engine, service
     for outsider in (caller_for(w, "clerk"), caller_for(w, w.districts[1]), caller_for(w, "other_clerk")):
         with pytest.raises(NotFound):
             forward_delivery(services, outsider, incoming, Recipients(children_of=district), "x")
-    key = receipts.load_or_create_key(tmp_path)
+    receipts.load_or_create_key(tmp_path)
     deliveries.acknowledge(services, caller_for(w, district), incoming)
     deliveries.change_status(services, caller_for(w, district), incoming, "returned", "Không thuộc thẩm quyền")
     with pytest.raises(Conflict):
@@ -94,7 +94,7 @@ def test_a_recall_reaches_the_copies_a_district_forwarded(engine, services, tmp_
     """Province recalls; the district (acked) accepts; its unacked commune copy is recalled at
     once, the acked one is asked and recalled when it accepts."""
     w = world(engine)
-    key = receipts.load_or_create_key(tmp_path)
+    receipts.load_or_create_key(tmp_path)
     doc, district, incoming = _province_to_district(services, w)
     deliveries.acknowledge(services, caller_for(w, district), incoming)
     view, _ = forward_delivery(services, caller_for(w, district), incoming,
@@ -118,7 +118,7 @@ def test_a_recall_reaches_the_copies_a_district_forwarded(engine, services, tmp_
 
 def test_a_refused_recall_leaves_the_forwarded_copies_alone(engine, services, tmp_path):
     w = world(engine)
-    key = receipts.load_or_create_key(tmp_path)
+    receipts.load_or_create_key(tmp_path)
     doc, district, incoming = _province_to_district(services, w)
     deliveries.acknowledge(services, caller_for(w, district), incoming)
     view, _ = forward_delivery(services, caller_for(w, district), incoming,
