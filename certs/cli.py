@@ -23,7 +23,7 @@ def _settings() -> Settings:
 
 
 def _engine() -> Engine:
-    return current_app.extensions["lienthong.engine"]  # type: ignore[no-any-return]
+    return current_app.extensions["lienthong.engine"]
 
 
 def _audit() -> CredentialAudit | None:
