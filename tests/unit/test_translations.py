@@ -67,6 +67,13 @@ def test_a_message_renders_in_the_language_asked_for():
     assert translate(None, "en") == "None"
 
 
+def test_message_parameters_may_be_messages_in_the_same_language():
+    nested = _l("the agency cannot seal yet: %(detail)s", detail=_l("the document has no intact person signature"))
+    assert translate(nested, "vi") == ("Chưa thể ký số của cơ quan: văn bản chưa có chữ ký hợp lệ của người có "
+                                       "thẩm quyền")
+    assert translate(nested, "en") == "the agency cannot seal yet: the document has no intact person signature"
+
+
 def test_language_tags_fall_back_to_vietnamese():
     assert DEFAULT_LANGUAGE == "vi"
     assert [language(tag) for tag in ("en", "en-US", "EN_gb", "vi-VN", "fr", "", None)] == \
