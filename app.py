@@ -9,6 +9,7 @@ from typing import Iterator, NoReturn
 from apiflask import APIFlask
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import Babel  # type: ignore[import-untyped]  # no type hints shipped
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import bootstrap
@@ -21,10 +22,11 @@ from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
 from exchange.http.api import agencies, audit, dispatch, documents, inbox, session, signatures, verification
 from exchange.http.auth import SECURITY_SCHEMES
-from exchange.http.errors import ERROR_SCHEMA, register_error_handlers
+from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
 from settings import ConfigError, Settings, load_or_create_secret
 from storage import health
 from storage.migrations import db_cli
+from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 
 # gunicorn halts ("App failed to load") on this code instead of respawning workers forever
 EXIT_CONFIG_ERROR = 4
@@ -57,7 +59,9 @@ def _create(settings: Settings) -> Flask:
         SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="session",
         # served over HTTPS (base_url says so): the cookie never travels in clear
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        BABEL_DEFAULT_LOCALE=DEFAULT_LANGUAGE, BABEL_TRANSLATION_DIRECTORIES=str(CATALOGUE_DIR),
     )
+    Babel(app, locale_selector=request_language)
     assert isinstance(app.json, DefaultJSONProvider)
     app.json.ensure_ascii = False  # Vietnamese as it is, not \\u escapes
     if settings.proxy_hops:

@@ -29,6 +29,7 @@ from signing.logs import quiet_expected_validation_tracebacks
 from storage.blobs import BlobStore
 from storage.db import DatabaseUnavailable, UnitOfWork, check_connection, describe_url, full_url, make_engine
 from storage.factory import create_blob_store
+from translations import LANGUAGES, catalogue
 
 
 @dataclass
@@ -79,6 +80,11 @@ def build(settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create the data folder {settings.data_dir}: {exc.strerror}") from None
+    try:
+        for lang in LANGUAGES:
+            catalogue(lang)  # compiled when its .po is newer, loaded now rather than on the first refusal
+    except OSError as exc:
+        raise ConfigError(f"cannot load the message catalogue {exc.filename}: {exc.strerror}") from None
     url = settings.effective_database_url
     engine = make_engine(url)
     try:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from translations import DEFAULT_LANGUAGE, LANGUAGES
+
 
 class ConfigError(Exception):
     """A setting that stops start-up. Raised only while the service is being built (never
@@ -85,6 +87,7 @@ class Settings:
     pkcs11_pin: str | None = field(default=None, repr=False)  # never logged
     token_cache_seconds: float = 2.0
     proxy_hops: int = 0  # reverse proxies in front of the service whose X-Forwarded-* headers are trusted
+    language: str = DEFAULT_LANGUAGE  # what the CLI prints in; the API follows each request's Accept-Language
     testing: bool = False
 
     @property
@@ -155,6 +158,7 @@ class Settings:
             pkcs11_pin=get("PKCS11_PIN") or None,
             token_cache_seconds=_seconds(get("TOKEN_CACHE_SECONDS", "2"), "LIENTHONG_TOKEN_CACHE_SECONDS"),
             proxy_hops=_proxy_hops(get("PROXY_HOPS", "0")),
+            language=_language(get("LANGUAGE", DEFAULT_LANGUAGE)),
         )
 
 
@@ -163,6 +167,13 @@ def _proxy_hops(value: str) -> int:
     if hops > 5:
         raise ConfigError(f"LIENTHONG_PROXY_HOPS={hops}: count the reverse proxies in front of the service (0–5)")
     return hops
+
+
+def _language(value: str) -> str:
+    lang = value.strip().lower() or DEFAULT_LANGUAGE
+    if lang not in LANGUAGES:
+        raise ConfigError(f"LIENTHONG_LANGUAGE={value!r}; use one of {', '.join(LANGUAGES)}")
+    return lang
 
 
 def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:

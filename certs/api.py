@@ -12,6 +12,7 @@ from certs import operations, responders
 from certs.ca import load_dev_pki
 from errors import PayloadTooLarge, UnsupportedMediaType
 from settings import Settings
+from translations import _l
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
 
@@ -28,10 +29,10 @@ def _engine() -> Engine:
 
 def _body() -> bytes:
     if (request.content_length or 0) > MAX_REQUEST_BYTES:
-        raise PayloadTooLarge(f"request larger than {MAX_REQUEST_BYTES} bytes")
+        raise PayloadTooLarge(_l("request larger than %(max)s bytes", max=MAX_REQUEST_BYTES))
     data = request.get_data(cache=False)
     if len(data) > MAX_REQUEST_BYTES:
-        raise PayloadTooLarge(f"request larger than {MAX_REQUEST_BYTES} bytes")
+        raise PayloadTooLarge(_l("request larger than %(max)s bytes", max=MAX_REQUEST_BYTES))
     return data
 
 
@@ -81,5 +82,5 @@ def ocsp_get(encoded: str) -> Response:
 @bp.post("/tsa")
 def tsa() -> Response:
     if request.mimetype != "application/timestamp-query":
-        raise UnsupportedMediaType("send an RFC 3161 request as application/timestamp-query")
+        raise UnsupportedMediaType(_l("send an RFC 3161 request as application/timestamp-query"))
     return _binary(responders.tsa_response(_settings(), _body()), "application/timestamp-reply")

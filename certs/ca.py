@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certs.keystore import PrivateKey, open_p12, pki_dir, save_p12, to_asn1_cert
 from settings import Settings
+from translations import _l
 
 ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")
 CA_KEY_BITS = 3072
@@ -64,7 +65,7 @@ def normalise_serial(text: str) -> str:
     try:
         return serial_hex(int(cleaned, 16))
     except ValueError:
-        raise ValueError(f"{text!r} is not a hexadecimal serial number") from None
+        raise ValueError(_l("%(serial)r is not a hexadecimal serial number", serial=text)) from None
 
 
 def issuer_public_key(cert: x509.Certificate) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:

@@ -16,6 +16,7 @@ from certs.issuance import CredentialNotFound
 from certs.ports import CREDENTIAL_AUDIT_KEY, DIRECTORY_KEY, AgencyInfo, CredentialAudit, PersonInfo
 from certs.responders import REASONS
 from settings import Settings
+from translations import _l, translate
 
 
 def _settings() -> Settings:
@@ -30,15 +31,26 @@ def _audit() -> CredentialAudit | None:
     return current_app.extensions.get(CREDENTIAL_AUDIT_KEY)
 
 
+def _text(message: object) -> str:
+    """``message`` in the operator's language (``LIENTHONG_LANGUAGE``)."""
+    return translate(message, _settings().language)
+
+
+def _refused(exc: Exception) -> click.ClickException:
+    # the libraries' refusals carry one message, translatable or not
+    return click.ClickException(_text(exc.args[0] if len(exc.args) == 1 else exc))
+
+
 def _read_image(path: str | None) -> bytes | None:
     if path is None:
         return None
     try:
         return images.check_png(Path(path).read_bytes())
     except OSError as exc:
-        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+        message = _l("cannot read %(path)s: %(error)s", path=path, error=exc.strerror)
+        raise click.ClickException(_text(message)) from None
     except images.ImageError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _refused(exc) from None
 
 
 @click.group("pki", help="Development PKI and signing credentials (Hạ tầng khóa công khai).")
@@ -50,9 +62,10 @@ def pki_cli() -> None:
 @with_appcontext
 def init_command() -> None:
     pki, created = init_dev_pki(_settings())
-    verb = "created" if created else "already present"
     fingerprint = pki.root.fingerprint(hashes.SHA256()).hex()
-    click.echo(f"development PKI {verb}: root CA SHA-256 {fingerprint}")
+    done = (_l("development PKI created: root CA SHA-256 %(fingerprint)s", fingerprint=fingerprint) if created
+            else _l("development PKI already present: root CA SHA-256 %(fingerprint)s", fingerprint=fingerprint))
+    click.echo(_text(done))
 
 
 def _person(username: str, full_name: str | None, position: str | None, agency_code: str | None,
@@ -61,12 +74,12 @@ def _person(username: str, full_name: str | None, position: str | None, agency_c
         return PersonInfo(full_name, position or "", agency_code, agency_name)
     directory = current_app.extensions.get(DIRECTORY_KEY)
     if directory is None:
-        raise click.UsageError("no user directory is registered: give --full-name, --position, "
-                               "--agency-code and --agency-name")
+        raise click.UsageError(_text(_l("no user directory is registered: give --full-name, --position, "
+                                        "--agency-code and --agency-name")))
     try:
         return directory.person(username)
     except LookupError:
-        raise click.ClickException(f"unknown user {username!r}") from None
+        raise click.ClickException(_text(_l("unknown user %(username)r", username=username))) from None
 
 
 def _agency(code: str, agency_name: str | None) -> AgencyInfo:
@@ -74,11 +87,11 @@ def _agency(code: str, agency_name: str | None) -> AgencyInfo:
         return AgencyInfo(code, agency_name)
     directory = current_app.extensions.get(DIRECTORY_KEY)
     if directory is None:
-        raise click.UsageError("no agency directory is registered: give --agency-name")
+        raise click.UsageError(_text(_l("no agency directory is registered: give --agency-name")))
     try:
         return directory.agency(code)
     except LookupError:
-        raise click.ClickException(f"unknown agency {code!r}") from None
+        raise click.ClickException(_text(_l("unknown agency %(code)r", code=code))) from None
 
 
 @pki_cli.command("issue", help="Issue a personal (--user) or agency seal (--agency) signing credential.")
@@ -93,7 +106,7 @@ def _agency(code: str, agency_name: str | None) -> AgencyInfo:
 def issue_command(username: str | None, agency: str | None, image: str | None, full_name: str | None,
                   position: str | None, agency_code: str | None, agency_name: str | None) -> None:
     if bool(username) == bool(agency):
-        raise click.UsageError("give exactly one of --user or --agency")
+        raise click.UsageError(_text(_l("give exactly one of --user or --agency")))
     image_png = _read_image(image)
     try:
         if username:
@@ -104,8 +117,9 @@ def issue_command(username: str | None, agency: str | None, image: str | None, f
             info = _agency(agency or "", agency_name)
             row = operations.issue_for_agency(_engine(), _settings(), info, image_png=image_png, audit=_audit())
     except (ValueError, keystore.KeyStoreError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"credential {row.id} issued: serial {row.serial}, subject {row.subject}, key in {row.key_store}")
+        raise _refused(exc) from None
+    click.echo(_text(_l("credential %(id)s issued: serial %(serial)s, subject %(subject)s, key in %(store)s",
+                        id=row.id, serial=row.serial, subject=row.subject, store=row.key_store)))
 
 
 @pki_cli.command("revoke", help="Revoke a credential by certificate serial (hex) and regenerate the CRL.")
@@ -116,8 +130,9 @@ def revoke_command(serial: str, reason: str) -> None:
     try:
         row = operations.revoke_serial(_engine(), _settings(), serial, reason, audit=_audit())
     except (CredentialNotFound, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"credential {row.id} revoked: serial {row.serial}, reason {row.revocation_reason}")
+        raise _refused(exc) from None
+    click.echo(_text(_l("credential %(id)s revoked: serial %(serial)s, reason %(reason)s", id=row.id,
+                        serial=row.serial, reason=row.revocation_reason)))
 
 
 @pki_cli.command("import-p12", help="Import a real CA's credential (PKCS#12). "
@@ -129,10 +144,10 @@ def revoke_command(serial: str, reason: str) -> None:
 @with_appcontext
 def import_command(file: str, username: str | None, agency: str | None, image: str | None) -> None:
     if bool(username) == bool(agency):
-        raise click.UsageError("give exactly one of --user or --agency")
+        raise click.UsageError(_text(_l("give exactly one of --user or --agency")))
     password = os.environ.get("LIENTHONG_P12_PASSWORD")
     if password is None:
-        password = click.prompt("PKCS#12 password", hide_input=True, default="", show_default=False)
+        password = click.prompt(_text(_l("PKCS#12 password")), hide_input=True, default="", show_default=False)
     try:
         row = operations.import_credential(_engine(), _settings(), data=Path(file).read_bytes(),
                                            password=password.encode("utf-8") if password else None,
@@ -140,5 +155,6 @@ def import_command(file: str, username: str | None, agency: str | None, image: s
                                            owner_ref=username or agency or "", image_png=_read_image(image),
                                            audit=_audit())
     except (ValueError, keystore.KeyStoreError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"credential {row.id} imported: serial {row.serial}, subject {row.subject}")
+        raise _refused(exc) from None
+    click.echo(_text(_l("credential %(id)s imported: serial %(serial)s, subject %(subject)s", id=row.id,
+                        serial=row.serial, subject=row.subject)))

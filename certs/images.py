@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from translations import _l
+
 SIGNATURE_BLUE = (20, 40, 160, 255)
 SEAL_RED = (210, 25, 30, 255)
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -50,18 +52,18 @@ def _png(image: Image.Image) -> bytes:
 def check_png(data: bytes) -> bytes:
     """Accept a PNG of sane size; return it unchanged (refuse anything else)."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise ImageError(f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        raise ImageError(_l("the image is larger than %(limit)s MB", limit=MAX_IMAGE_BYTES // (1024 * 1024)))
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.format != "PNG":
-                raise ImageError("the image must be a PNG")
+                raise ImageError(_l("the image must be a PNG"))
             if max(img.size) > MAX_IMAGE_SIDE:
-                raise ImageError(f"the image is larger than {MAX_IMAGE_SIDE} pixels on a side")
+                raise ImageError(_l("the image is larger than %(limit)s pixels on a side", limit=MAX_IMAGE_SIDE))
             img.verify()
     except ImageError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for broken files
-        raise ImageError(f"the image cannot be read as PNG: {type(exc).__name__}") from None
+        raise ImageError(_l("the image cannot be read as PNG: %(error)s", error=type(exc).__name__)) from None
     return data
 
 

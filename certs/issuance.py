@@ -25,6 +25,7 @@ from certs.ports import CredentialAudit
 from certs.models import Credential, utcnow
 from certs.responders import current_crl, parse_reason
 from settings import Settings
+from translations import _l
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def issue_person_credential(session: Session, settings: Settings, *, username: s
     for label, value in (("username", username), ("full_name", full_name), ("agency_code", agency_code),
                          ("agency_name", agency_name)):
         if not value or not value.strip():
-            raise ValueError(f"{label} must not be empty")
+            raise ValueError(_l("%(field)s must not be empty", field=label))
     image = images.check_png(image_png) if image_png else images.signature_placeholder(full_name)
     subject = name(full_name.strip(), o=agency_name.strip(), title=position.strip() or None,
                    org_id=agency_code.strip())
@@ -106,7 +107,7 @@ def issue_agency_seal(session: Session, settings: Settings, *, agency_code: str,
                       image_png: bytes | None = None, audit: CredentialAudit | None = None) -> Credential:
     """The agency's seal certificate: CN=O=agency name, organizationIdentifier=code."""
     if not agency_code.strip() or not agency_name.strip():
-        raise ValueError("agency_code and agency_name must not be empty")
+        raise ValueError(_l("agency_code and agency_name must not be empty"))
     image = images.check_png(image_png) if image_png else images.seal_placeholder(agency_name)
     subject = name(agency_name.strip(), o=agency_name.strip(), org_id=agency_code.strip())
     return _issue(session, settings, owner_kind="agency", owner_ref=agency_code, subject=subject,
@@ -121,7 +122,7 @@ def import_pkcs12(session: Session, settings: Settings, *, data: bytes, password
         raise ValueError("owner_kind must be 'user' or 'agency'")
     key, cert, chain = keystore.load_pkcs12(data, password)
     if cert.public_key() != key.public_key():
-        raise ValueError("the PKCS#12 key does not match its certificate")
+        raise ValueError(_l("the PKCS#12 key does not match its certificate"))
     label = f"lienthong-import-{secrets.token_hex(8)}"
     key_ref = f"pki/credentials/{label}.p12"
     keystore.write_private(settings.data_dir / key_ref,
@@ -150,7 +151,7 @@ def revoke(session: Session, settings: Settings, serial: str, reason: str = "uns
     wanted = normalise_serial(serial)
     row = session.exec(select(Credential).where(Credential.serial == wanted)).first()
     if row is None:
-        raise CredentialNotFound(f"no credential with serial {wanted}")
+        raise CredentialNotFound(_l("no credential with serial %(serial)s", serial=wanted))
     if row.revoked_at is None:
         row.revoked_at = datetime.now(timezone.utc).replace(microsecond=0)
         row.revocation_reason = reason
@@ -185,11 +186,11 @@ def load_signing_credential(session: Session, settings: Settings, credential_id:
     """
     row = session.get(Credential, credential_id)
     if row is None:
-        raise CredentialNotFound(f"no credential {credential_id}")
+        raise CredentialNotFound(_l("no credential %(id)s", id=credential_id))
     if row.revoked_at is not None:
-        raise CredentialRevoked(f"credential {credential_id} is revoked")
+        raise CredentialRevoked(_l("credential %(id)s is revoked", id=credential_id))
     if row.not_after < utcnow():
-        raise CredentialRevoked(f"credential {credential_id} has expired")
+        raise CredentialRevoked(_l("credential %(id)s has expired", id=credential_id))
     # A token's signer is only good while the library keeps its session (see keystore).
     generation = keystore.pkcs11_generation() if row.key_store == "pkcs11" else 0
     cache_key = (str(settings.data_dir.resolve()), credential_id, generation)

@@ -41,6 +41,7 @@ from signing import stamps
 from signing.sign import (Identity, Level, Profile, SignResult, finish_result, backfill_revocation, build_signer,
                           check_options, open_document, rewind, run_sync, signing_failure)
 from signing.stamps import Appearance
+from translations import _l
 
 DIGEST_ALGORITHM = "sha256"
 SESSION_TTL = timedelta(minutes=15)
@@ -69,8 +70,8 @@ def load_certificate(certificate: asn1_x509.Certificate | bytes | str) -> asn1_x
         cert.native  # noqa: B018 - parse everything now, not later
         return cert
     except Exception as exc:
-        raise Unprocessable("Chứng thư số không hợp lệ / invalid certificate", code=ErrorCode.CERTIFICATE_INVALID,
-                            fields={"certificate": "not a PEM or DER X.509 certificate"}) from exc
+        raise Unprocessable(_l("invalid certificate"), code=ErrorCode.CERTIFICATE_INVALID,
+                            fields={"certificate": _l("not a PEM or DER X.509 certificate")}) from exc
 
 
 def _signature_size(cert: asn1_x509.Certificate) -> int:
@@ -79,8 +80,8 @@ def _signature_size(cert: asn1_x509.Certificate) -> int:
         return (key.key_size + 7) // 8
     if isinstance(key, ec.EllipticCurvePublicKey):
         return 2 * ((key.curve.key_size + 7) // 8) + 9  # DER ECDSA-Sig-Value, worst case
-    raise Unprocessable("Loại khóa không được hỗ trợ / unsupported key type", code=ErrorCode.CERTIFICATE_INVALID,
-                        fields={"certificate": "RSA or EC"})
+    raise Unprocessable(_l("unsupported key type"), code=ErrorCode.CERTIFICATE_INVALID,
+                        fields={"certificate": _l("RSA or EC")})
 
 
 def verify_raw_signature(cert: asn1_x509.Certificate, signed_data: bytes, signature: bytes) -> bool:
@@ -157,7 +158,7 @@ def _load_state(state: bytes | str | dict[str, Any]) -> dict[str, Any]:
             raise ValueError("version")
         return data
     except Exception as exc:
-        raise Unprocessable("Phiên ký không hợp lệ / invalid signing session", code=ErrorCode.INVALID_SESSION) from exc
+        raise Unprocessable(_l("invalid signing session"), code=ErrorCode.INVALID_SESSION) from exc
 
 
 async def async_complete(state: bytes | str | dict[str, Any], raw_signature: bytes, *, prepared_pdf: bytes,
@@ -169,18 +170,18 @@ async def async_complete(state: bytes | str | dict[str, Any], raw_signature: byt
     :class:`errors.Unprocessable`, an expired session :class:`errors.Gone`; nothing is produced."""
     s = _load_state(state)
     if hashlib.sha256(prepared_pdf).hexdigest() != s.get("pdf_sha256"):
-        raise Unprocessable("Tệp đã chuẩn bị không khớp với phiên ký / the prepared PDF does not belong to this "
-                            "signing session", code=ErrorCode.INVALID_SESSION)
+        raise Unprocessable(_l("the prepared PDF does not belong to this signing session"),
+                            code=ErrorCode.INVALID_SESSION)
     if datetime.now(timezone.utc) >= datetime.fromisoformat(s["expires_at"]):
-        raise Gone("Phiên ký đã hết hạn / the signing session has expired")
+        raise Gone(_l("the signing session has expired"))
     level = s["level"]
     check_options(s["profile"], level, timestamper, validation_context)
     cert = asn1_x509.Certificate.load(base64.b64decode(s["certificate"]))
     chain = [asn1_x509.Certificate.load(base64.b64decode(c)) for c in s["chain"]]
     attrs_der = base64.b64decode(s["signed_attrs"])
     if not isinstance(raw_signature, (bytes, bytearray)) or not verify_raw_signature(cert, attrs_der, raw_signature):
-        raise Unprocessable("Chữ ký không khớp với chứng thư số / the signature does not match the certificate",
-                            code=ErrorCode.BAD_SIGNATURE, fields={"signature": "does not verify"})
+        raise Unprocessable(_l("the signature does not match the certificate"),
+                            code=ErrorCode.BAD_SIGNATURE, fields={"signature": _l("does not verify")})
     external = signers.ExternalSigner(signing_cert=cert, cert_registry=SimpleCertificateStore.from_certs(chain),
                                       signature_value=bytes(raw_signature))
     start = output.tell() if output is not None else 0

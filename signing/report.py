@@ -14,6 +14,8 @@ from typing import Any
 
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 
+from translations import Message, _l, language, translate
+
 
 class Indication(StrEnum):
     """A signature's (or the document's) main indication; the values are what other programs read."""
@@ -83,9 +85,9 @@ class Finding:
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        vi, en = finding_text(self.code)
+        text = finding_text(self.code)
         return {"code": self.code, "severity": self.severity, "field": self.field, "detail": self.detail,
-                "vi": vi, "en": en}
+                "vi": translate(text, "vi"), "en": translate(text, "en")}
 
 
 @dataclass(frozen=True)
@@ -139,12 +141,12 @@ class Report:
     validated_at: datetime | None = None
     sha256: str | None = None
     size: int | None = None
-    messages_vi: tuple[str, ...] = field(default=(), compare=False)
-    messages_en: tuple[str, ...] = field(default=(), compare=False)
+    message_ids: tuple[Message | str, ...] = field(default=(), compare=False)
 
     @property
     def messages(self) -> dict[str, list[str]]:
-        return {"vi": list(self.messages_vi), "en": list(self.messages_en)}
+        """The verdict in plain words, in both languages (``vi``, ``en``: names other programs read)."""
+        return {lang: [translate(m, lang) for m in self.message_ids] for lang in ("vi", "en")}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -177,91 +179,76 @@ def build_report(signatures: list[SignatureResult], findings: list[Finding], *, 
     for f in findings:
         if f.field is None and f.severity in (FAILED, INDETERMINATE) and _SEVERITY[f.severity] > _SEVERITY[indication]:
             indication, sub = Indication(f.severity), _FINDING_SUB.get(f.code, "FORMAT_FAILURE")
-    vi, en = _messages(indication, signatures, findings)
     return Report(indication=indication, sub_indication=sub, signatures=tuple(signatures),
                   findings=tuple(findings), validated_at=validated_at, sha256=sha256, size=size,
-                  messages_vi=tuple(vi), messages_en=tuple(en))
+                  message_ids=tuple(_messages(indication, signatures, findings)))
 
 
 # ---------------------------------------------------------------------------------------------
 # Texts. A clerk reads these: plain words, no jargon, Vietnamese first.
 
 _VERDICT = {
-    PASSED: ("Chữ ký hợp lệ", "The signature is valid"),
-    INDETERMINATE: ("Chưa xác định được chữ ký có hợp lệ hay không", "The signature could not be confirmed as valid"),
-    FAILED: ("Chữ ký không hợp lệ", "The signature is not valid"),
-    NO_SIGNATURE: ("Tài liệu không có chữ ký số", "The document carries no digital signature"),
+    PASSED: _l("The signature is valid"),
+    INDETERMINATE: _l("The signature could not be confirmed as valid"),
+    FAILED: _l("The signature is not valid"),
+    NO_SIGNATURE: _l("The document carries no digital signature"),
 }
 
 _DOC_VERDICT = {
-    PASSED: ("Tài liệu hợp lệ: mọi chữ ký đều hợp lệ", "Document valid: every signature is valid"),
-    INDETERMINATE: ("Chưa xác định được: cần kiểm tra thêm", "Indeterminate: further checks are needed"),
-    FAILED: ("Tài liệu không hợp lệ", "Document not valid"),
-    NO_SIGNATURE: ("Tài liệu không có chữ ký số", "The document carries no digital signature"),
+    PASSED: _l("Document valid: every signature is valid"),
+    INDETERMINATE: _l("Indeterminate: further checks are needed"),
+    FAILED: _l("Document not valid"),
+    NO_SIGNATURE: _l("The document carries no digital signature"),
 }
 
 _SUB = {
-    "HASH_FAILURE": ("Tài liệu đã bị sửa đổi sau khi ký", "The document was changed after it was signed"),
-    "SIG_CRYPTO_FAILURE": ("Giá trị chữ ký không khớp với chứng thư số", "The signature value does not match the certificate"),
-    "FORMAT_FAILURE": ("Cấu trúc chữ ký hoặc tệp PDF không đúng quy định", "The signature or the PDF file is malformed"),
-    "NO_CERTIFICATE_CHAIN_FOUND": ("Chứng thư số không thuộc tổ chức cung cấp dịch vụ tin cậy",
-                                   "The certificate does not chain to a trusted authority"),
-    "NO_SIGNING_CERTIFICATE_FOUND": ("Không tìm thấy chứng thư số của người ký", "The signer's certificate is missing"),
-    "REVOKED": ("Chứng thư số đã bị thu hồi", "The certificate has been revoked"),
-    "REVOKED_NO_POE": ("Chứng thư số đã bị thu hồi", "The certificate has been revoked"),
-    "OUT_OF_BOUNDS_NO_POE": ("Chứng thư số đã hết hạn hoặc chưa có hiệu lực tại thời điểm kiểm tra",
-                             "The certificate was expired or not yet valid at validation time"),
-    "OUT_OF_BOUNDS_NOT_REVOKED": ("Chứng thư số đã hết hạn", "The certificate has expired"),
-    "EXPIRED": ("Chứng thư số đã hết hạn", "The certificate has expired"),
-    "NOT_YET_VALID": ("Chứng thư số chưa có hiệu lực", "The certificate is not yet valid"),
-    "CRYPTO_CONSTRAINTS_FAILURE": ("Thuật toán hoặc độ dài khoá không còn an toàn",
-                                   "The algorithm or key size is no longer considered secure"),
-    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": ("Thuật toán hoặc độ dài khoá không còn an toàn",
-                                          "The algorithm or key size is no longer considered secure"),
-    "SIG_CONSTRAINTS_FAILURE": ("Chữ ký không đáp ứng yêu cầu định dạng", "The signature does not meet the format constraints"),
-    "CHAIN_CONSTRAINTS_FAILURE": ("Chuỗi chứng thư số không đáp ứng yêu cầu", "The certificate chain does not meet the constraints"),
-    "CERTIFICATE_CHAIN_GENERAL_FAILURE": ("Không kiểm tra được chuỗi chứng thư số", "The certificate chain could not be checked"),
-    "TRY_LATER": ("Chưa có thông tin thu hồi chứng thư số; hãy thử lại sau",
-                  "No revocation information is available yet; try again later"),
-    "REVOCATION_OUT_OF_BOUNDS_NO_POE": ("Thông tin thu hồi chứng thư số không còn hiệu lực",
-                                        "The revocation information is out of date"),
-    "NO_POE": ("Không chứng minh được thời điểm ký", "The time of signing cannot be proven"),
-    "TIMESTAMP_ORDER_FAILURE": ("Thứ tự dấu thời gian không hợp lệ", "The timestamps are out of order"),
-    "GENERIC": ("Không xác định được kết quả", "The result could not be determined"),
+    "HASH_FAILURE": _l("The document was changed after it was signed"),
+    "SIG_CRYPTO_FAILURE": _l("The signature value does not match the certificate"),
+    "FORMAT_FAILURE": _l("The signature or the PDF file is malformed"),
+    "NO_CERTIFICATE_CHAIN_FOUND": _l("The certificate does not chain to a trusted authority"),
+    "NO_SIGNING_CERTIFICATE_FOUND": _l("The signer's certificate is missing"),
+    "REVOKED": _l("The certificate has been revoked"),
+    "REVOKED_NO_POE": _l("The certificate has been revoked"),
+    "OUT_OF_BOUNDS_NO_POE": _l("The certificate was expired or not yet valid at validation time"),
+    "OUT_OF_BOUNDS_NOT_REVOKED": _l("The certificate has expired"),
+    "EXPIRED": _l("The certificate has expired"),
+    "NOT_YET_VALID": _l("The certificate is not yet valid"),
+    "CRYPTO_CONSTRAINTS_FAILURE": _l("The algorithm or key size is no longer considered secure"),
+    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": _l("The algorithm or key size is no longer considered secure"),
+    "SIG_CONSTRAINTS_FAILURE": _l("The signature does not meet the format constraints"),
+    "CHAIN_CONSTRAINTS_FAILURE": _l("The certificate chain does not meet the constraints"),
+    "CERTIFICATE_CHAIN_GENERAL_FAILURE": _l("The certificate chain could not be checked"),
+    "TRY_LATER": _l("No revocation information is available yet; try again later"),
+    "REVOCATION_OUT_OF_BOUNDS_NO_POE": _l("The revocation information is out of date"),
+    "NO_POE": _l("The time of signing cannot be proven"),
+    "TIMESTAMP_ORDER_FAILURE": _l("The timestamps are out of order"),
+    "GENERIC": _l("The result could not be determined"),
 }
 
 _FINDINGS = {
-    "MODIFIED_AFTER_SIGNING": ("Tài liệu đã bị sửa đổi sau khi ký", "The document was changed after it was signed"),
-    "PERMITTED_CHANGES": ("Tài liệu có thay đổi được phép sau khi ký (điền biểu mẫu, thêm chữ ký)",
-                          "The document has permitted changes after signing (form filling, further signatures)"),
-    "ANNOTATIONS_ADDED": ("Tài liệu có thêm ghi chú sau khi ký", "Annotations were added after signing"),
-    "NONSTANDARD_COVERAGE": ("Chữ ký không bao phủ toàn bộ tài liệu đã ký", "The signature does not cover the whole signed document"),
-    "UNACCOUNTED_BYTES": ("Có dữ liệu được thêm vào sau khi ký mà không được khai báo (tấn công lưu tăng dần)",
-                          "Data was appended after signing without being declared (incremental saving attack)"),
-    "VISUAL_CHANGE": ("Nội dung hiển thị của trang đã thay đổi sau khi ký", "What a page shows changed after signing"),
-    "PAGE_COUNT_CHANGED": ("Số trang đã thay đổi sau khi ký", "The number of pages changed after signing"),
-    "CONTENT_COVERED": ("Nội dung đã ký bị che phủ bởi nội dung thêm sau", "Signed content is covered by content added later"),
-    "SIGNATURE_HIDDEN": ("Một chữ ký trong phiên bản trước đã bị ẩn khỏi tài liệu", "A signature of an earlier revision was hidden from the document"),
-    "SIGNATURE_MALFORMED": ("Chữ ký bị lỗi cấu trúc (thiếu hoặc sai /Contents, /ByteRange)",
-                            "The signature is malformed (missing or wrong /Contents or /ByteRange)"),
-    "BYTERANGE_INVALID": ("Vùng dữ liệu được ký (/ByteRange) không hợp lệ", "The signed byte range (/ByteRange) is invalid"),
-    "UNREADABLE": ("Không đọc được tệp PDF", "The PDF file cannot be read"),
-    "NOT_PDF": ("Tệp không phải là PDF", "The file is not a PDF"),
-    "TIMEOUT": ("Kiểm tra vượt quá thời gian cho phép; tệp có cấu trúc bất thường",
-                "Validation exceeded its time budget; the file has an abnormal structure"),
-    "VALIDATION_ERROR": ("Lỗi khi kiểm tra chữ ký", "An error occurred while checking the signature"),
-    "DOCMDP_VIOLATION": ("Thay đổi sau khi ký vi phạm quyền mà người ký chứng thực cho phép",
-                         "A change after signing breaks what the certifying signer permitted"),
-    "CHANGES_NOT_ANALYSED": ("Không phân tích được các thay đổi sau khi ký", "The changes made after signing could not be analysed"),
-    "VISUAL_CHECK_UNAVAILABLE": ("Không so sánh được hình ảnh trang", "The pages could not be compared visually"),
-    "ENCRYPTED": ("Tệp PDF được mã hoá", "The PDF file is encrypted"),
-    "PASSWORD_REQUIRED": ("Tệp PDF được bảo vệ bằng mật khẩu nên không kiểm tra được chữ ký",
-                          "The PDF is password-protected, so its signatures cannot be checked"),
-    "ONLINE_CHECK_UNAVAILABLE": ("Không tra cứu trực tuyến được tình trạng chứng thư số",
-                                 "The certificate status could not be checked online"),
-    "REVOCATION_FETCHED": ("Thông tin thu hồi được tra cứu trực tuyến", "Revocation information was fetched online"),
-    "NO_REVOCATION_DATA": ("Tệp không kèm thông tin thu hồi chứng thư số (nên ký ở mức PAdES B-LT)",
-                           "The file carries no revocation information (sign at PAdES B-LT)"),
+    "MODIFIED_AFTER_SIGNING": _l("The document was changed after it was signed"),
+    "PERMITTED_CHANGES": _l("The document has permitted changes after signing (form filling, further signatures)"),
+    "ANNOTATIONS_ADDED": _l("Annotations were added after signing"),
+    "NONSTANDARD_COVERAGE": _l("The signature does not cover the whole signed document"),
+    "UNACCOUNTED_BYTES": _l("Data was appended after signing without being declared (incremental saving attack)"),
+    "VISUAL_CHANGE": _l("What a page shows changed after signing"),
+    "PAGE_COUNT_CHANGED": _l("The number of pages changed after signing"),
+    "CONTENT_COVERED": _l("Signed content is covered by content added later"),
+    "SIGNATURE_HIDDEN": _l("A signature of an earlier revision was hidden from the document"),
+    "SIGNATURE_MALFORMED": _l("The signature is malformed (missing or wrong /Contents or /ByteRange)"),
+    "BYTERANGE_INVALID": _l("The signed byte range (/ByteRange) is invalid"),
+    "UNREADABLE": _l("The PDF file cannot be read"),
+    "NOT_PDF": _l("The file is not a PDF"),
+    "TIMEOUT": _l("Validation exceeded its time budget; the file has an abnormal structure"),
+    "VALIDATION_ERROR": _l("An error occurred while checking the signature"),
+    "DOCMDP_VIOLATION": _l("A change after signing breaks what the certifying signer permitted"),
+    "CHANGES_NOT_ANALYSED": _l("The changes made after signing could not be analysed"),
+    "VISUAL_CHECK_UNAVAILABLE": _l("The pages could not be compared visually"),
+    "ENCRYPTED": _l("The PDF file is encrypted"),
+    "PASSWORD_REQUIRED": _l("The PDF is password-protected, so its signatures cannot be checked"),
+    "ONLINE_CHECK_UNAVAILABLE": _l("The certificate status could not be checked online"),
+    "REVOCATION_FETCHED": _l("Revocation information was fetched online"),
+    "NO_REVOCATION_DATA": _l("The file carries no revocation information (sign at PAdES B-LT)"),
 }
 
 _FINDING_SUB = {
@@ -273,44 +260,37 @@ _FINDING_SUB = {
     "PASSWORD_REQUIRED": "FORMAT_FAILURE",
 }
 
-_KIND = {"signature": ("Chữ ký", "Signature"), "doc_timestamp": ("Dấu thời gian tài liệu", "Document timestamp")}
+_KIND = {"signature": _l("Signature"), "doc_timestamp": _l("Document timestamp")}
 
 
-def finding_text(code: str) -> tuple[str, str]:
-    return _FINDINGS.get(code, (code, code))
+def finding_text(code: str) -> Message | str:
+    return _FINDINGS.get(code, code)
 
 
-def verdict_text(indication: Indication, sub_indication: str | None, modification: str | None = None) -> tuple[str, str]:
-    vi, en = _VERDICT[indication]
+def verdict_text(indication: Indication, sub_indication: str | None, modification: str | None = None) -> Message:
+    verdict = _VERDICT[indication]
     if indication == FAILED and modification == "other" and sub_indication == "FORMAT_FAILURE":
         # What a clerk needs to hear: the document changed, not "the format is wrong".
-        svi, sen = _SUB["HASH_FAILURE"]
-        return f"{vi}: {svi}", f"{en}: {sen}"
+        return _l("%(verdict)s: %(reason)s", verdict=verdict, reason=_SUB["HASH_FAILURE"])
     if sub_indication and sub_indication in _SUB:
-        svi, sen = _SUB[sub_indication]
-        return f"{vi}: {svi}", f"{en}: {sen}"
-    return vi, en
+        return _l("%(verdict)s: %(reason)s", verdict=verdict, reason=_SUB[sub_indication])
+    return verdict
 
 
 def _messages(indication: Indication, signatures: list[SignatureResult],
-              findings: list[Finding]) -> tuple[list[str], list[str]]:
-    dvi, den = _DOC_VERDICT[indication]
-    vi, en = [dvi], [den]
+              findings: list[Finding]) -> list[Message | str]:
+    messages: list[Message | str] = [_DOC_VERDICT[indication]]
     for s in signatures:
-        kvi, ken = _KIND.get(s.kind, _KIND["signature"])
-        who = s.signer.name or s.field or "?"
-        svi, sen = verdict_text(s.indication, s.sub_indication, s.modification)
-        vi.append(f"{kvi} \u201c{who}\u201d: {svi}")
-        en.append(f"{ken} \u201c{who}\u201d: {sen}")
+        messages.append(_l("%(kind)s “%(who)s”: %(verdict)s", kind=_KIND.get(s.kind, _KIND["signature"]),
+                           who=s.signer.name or s.field or "?",
+                           verdict=verdict_text(s.indication, s.sub_indication, s.modification)))
     seen: set[str] = set()
     for f in findings:
         if f.code in seen or f.severity == "INFO" and f.code in ("REVOCATION_FETCHED",):
             continue
         seen.add(f.code)
-        fvi, fen = finding_text(f.code)
-        vi.append(fvi)
-        en.append(fen)
-    return vi, en
+        messages.append(finding_text(f.code))
+    return messages
 
 
 def _vietnam_time(iso: str | None) -> str | None:
@@ -344,31 +324,21 @@ def _iso(t: datetime | None) -> str | None:
 _TEMPLATE = Path(__file__).with_name("templates") / "verification_report.html"
 
 _LABELS = {
-    "vi": {"title": "Kết quả kiểm tra chữ ký số", "field": "Trường chữ ký", "signer": "Người ký", "org": "Cơ quan, tổ chức",
-           "serial": "Số hiệu chứng thư", "issuer": "Tổ chức cấp", "signing_time": "Thời điểm ký",
-           "timestamp": "Dấu thời gian", "tsa": "Đơn vị cấp dấu thời gian", "revocation": "Tình trạng thu hồi",
-           "coverage": "Phạm vi ký", "modification": "Thay đổi sau khi ký", "intact": "Toàn vẹn", "trusted": "Tin cậy",
-           "chain": "Chuỗi chứng thư", "findings": "Phát hiện", "yes": "Có", "no": "Không", "validated_at": "Thời điểm kiểm tra",
-           "sha256": "Mã băm SHA-256", "kind": "Loại", "valid": "hợp lệ", "invalid": "không hợp lệ", "none": "—"},
-    "en": {"title": "Digital signature verification report", "field": "Signature field", "signer": "Signer",
-           "org": "Organisation", "serial": "Certificate serial", "issuer": "Issuer", "signing_time": "Signing time",
-           "timestamp": "Timestamp", "tsa": "Timestamp authority", "revocation": "Revocation status",
-           "coverage": "Coverage", "modification": "Changes after signing", "intact": "Intact", "trusted": "Trusted",
-           "chain": "Certificate chain", "findings": "Findings", "yes": "Yes", "no": "No", "validated_at": "Validated at",
-           "sha256": "SHA-256", "kind": "Kind", "valid": "valid", "invalid": "not valid", "none": "—"},
+    "title": _l("Digital signature verification report"), "field": _l("Signature field"), "signer": _l("Signer"),
+    "org": _l("Organisation"), "serial": _l("Certificate serial"), "issuer": _l("Issuer"),
+    "signing_time": _l("Signing time"), "timestamp": _l("Timestamp"), "tsa": _l("Timestamp authority"),
+    "revocation": _l("Revocation status"), "coverage": _l("Coverage"), "modification": _l("Changes after signing"),
+    "intact": _l("Intact"), "trusted": _l("Trusted"), "chain": _l("Certificate chain"), "findings": _l("Findings"),
+    "yes": _l("Yes"), "no": _l("No"), "validated_at": _l("Validated at"), "sha256": _l("SHA-256"), "kind": _l("Kind"),
+    "valid": _l("valid"), "invalid": _l("not valid"), "none": "—",
 }
 
 _VALUES = {
-    "vi": {"entire_file": "toàn bộ tệp", "entire_revision": "toàn bộ phiên bản đã ký", "partial": "một phần",
-           "unknown": "không rõ", "none": "không có", "lta_updates": "bổ sung thông tin kiểm tra dài hạn",
-           "form_filling": "điền biểu mẫu / thêm chữ ký", "annotations": "thêm ghi chú", "other": "thay đổi khác",
-           "good": "chưa bị thu hồi", "revoked": "đã bị thu hồi", "embedded": "có sẵn trong tệp",
-           "fetched": "tra cứu trực tuyến", "signature": "Chữ ký", "doc_timestamp": "Dấu thời gian tài liệu"},
-    "en": {"entire_file": "entire file", "entire_revision": "entire signed revision", "partial": "partial",
-           "unknown": "unknown", "none": "none", "lta_updates": "long-term validation data added",
-           "form_filling": "form filling / further signatures", "annotations": "annotations added", "other": "other changes",
-           "good": "not revoked", "revoked": "revoked", "embedded": "embedded in the file", "fetched": "fetched online",
-           "signature": "Signature", "doc_timestamp": "Document timestamp"},
+    "entire_file": _l("entire file"), "entire_revision": _l("entire signed revision"), "partial": _l("partial"),
+    "unknown": _l("unknown"), "none": _l("none"), "lta_updates": _l("long-term validation data added"),
+    "form_filling": _l("form filling / further signatures"), "annotations": _l("annotations added"),
+    "other": _l("other changes"), "good": _l("not revoked"), "revoked": _l("revoked"),
+    "embedded": _l("embedded in the file"), "fetched": _l("fetched online"), **_KIND,
 }
 
 
@@ -376,17 +346,19 @@ def render_html(report: Report, lang: str = "vi") -> str:
     """A printable UTF-8 HTML page of the report, in Vietnamese (default) or English."""
     import jinja2
 
-    lang = lang if lang in _LABELS else "vi"
+    lang = language(lang)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["vntime"] = _vietnam_time
     template = env.from_string(_TEMPLATE.read_text(encoding="utf-8"))
     data = report.to_json()
     rows = []
     for sig, raw in zip(report.signatures, data["signatures"], strict=True):
-        svi, sen = verdict_text(sig.indication, sig.sub_indication, sig.modification)
-        rows.append({**raw, "verdict": svi if lang == "vi" else sen})
-    verdict = _DOC_VERDICT[report.indication][0 if lang == "vi" else 1]
+        rows.append({**raw, "verdict": translate(verdict_text(sig.indication, sig.sub_indication, sig.modification),
+                                                 lang)})
+    verdict = translate(_DOC_VERDICT[report.indication], lang)
     findings = [{**f, "text": f[lang]} for f in data["findings"]]
-    return template.render(lang=lang, L=_LABELS[lang], V=_VALUES[lang], report=data, verdict=verdict,
+    labels = {key: translate(text, lang) for key, text in _LABELS.items()}
+    values = {key: translate(text, lang) for key, text in _VALUES.items()}
+    return template.render(lang=lang, L=labels, V=values, report=data, verdict=verdict,
                            signatures=rows, findings=findings,
                            messages=data["messages"][lang], other_lang="en" if lang == "vi" else "vi")

@@ -41,6 +41,7 @@ from signing import stamps
 from signing.errors import DocumentLocked, RevocationUnavailable, SealRefused, SigningFailed, TimestampUnavailable
 from signing.rules import ORG_ID, is_person_certificate, same_agency, subject_attributes
 from signing.stamps import Appearance
+from translations import _l
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +116,10 @@ def open_document(pdf_stream: IO[bytes]) -> IncrementalPdfFileWriter:
     except Unprocessable:
         raise
     except Exception as exc:  # pyHanko raises many types for broken input
-        raise Unprocessable("Tệp không phải PDF hợp lệ / the file is not a valid PDF",
+        raise Unprocessable(_l("the file is not a valid PDF"),
                             code=ErrorCode.PDF_DAMAGED) from exc
     if encrypted:
-        raise Unprocessable("Không ký được tệp PDF đã mã hóa / encrypted PDFs cannot be signed",
+        raise Unprocessable(_l("encrypted PDFs cannot be signed"),
                             code=ErrorCode.PDF_ENCRYPTED)
     return writer
 
@@ -126,8 +127,7 @@ def open_document(pdf_stream: IO[bytes]) -> IncrementalPdfFileWriter:
 def refuse_if_locked(reader: PdfFileReader) -> None:
     info = read_certification_data(reader)
     if info is not None and info.permission == fields.MDPPerm.NO_CHANGES:
-        raise DocumentLocked("Văn bản đã được chứng thực không cho phép thay đổi (DocMDP P=1) / "
-                             "the document is certified with no changes allowed")
+        raise DocumentLocked(_l("the document is certified with no changes allowed"))
 
 
 def signature_is_intact(sig: EmbeddedPdfSignature) -> bool:
@@ -155,10 +155,10 @@ def find_agency_person_signature(signatures: list[EmbeddedPdfSignature], identit
             continue
         if signature_is_intact(sig):
             return sig
-    detail = ("chữ ký cá nhân trên văn bản không thuộc cơ quan này / the person signature belongs to another agency"
+    detail = (_l("the person signature belongs to another agency")
               if others else
-              "văn bản chưa có chữ ký hợp lệ của người có thẩm quyền / the document has no intact person signature")
-    raise SealRefused(f"Chưa thể ký số của cơ quan: {detail}")
+              _l("the document has no intact person signature"))
+    raise SealRefused(_l("the agency cannot seal yet: %(detail)s", detail=detail))
 
 
 # --------------------------------------------------------------------------- placement
@@ -168,7 +168,7 @@ def page_refs(reader: PdfFileReader) -> list[generic.Reference]:
     def walk(node_ref: generic.IndirectObject, depth: int) -> None:
         node = node_ref.get_object()
         if depth > 64:
-            raise Unprocessable("Cây trang PDF quá sâu / page tree too deep", code=ErrorCode.PDF_DAMAGED)
+            raise Unprocessable(_l("page tree too deep"), code=ErrorCode.PDF_DAMAGED)
         if node.get("/Type") == "/Pages" or "/Kids" in node:
             for kid in node["/Kids"]:
                 walk(kid, depth + 1)
@@ -220,11 +220,11 @@ def placement(reader: PdfFileReader, profile: str, appearance: Appearance | None
     """(0-based page index, box) for the new stamp."""
     pages = page_refs(reader)
     if not pages:
-        raise Unprocessable("PDF không có trang nào / the PDF has no pages", code=ErrorCode.PDF_DAMAGED)
+        raise Unprocessable(_l("the PDF has no pages"), code=ErrorCode.PDF_DAMAGED)
     if appearance is not None:
         index = appearance.page if appearance.page >= 0 else len(pages) + appearance.page
         if not 0 <= index < len(pages):
-            raise Unprocessable("Trang không tồn tại / no such page", fields={"page": "out of range"})
+            raise Unprocessable(_l("no such page"), fields={"page": _l("out of range")})
         return index, appearance.box
     last = len(pages) - 1
     person_box = stamps.default_person_box(_media_box(reader, pages[last]))
@@ -250,15 +250,15 @@ def check_options(profile: str, level: str, timestamper: TimeStamper | None,
     (``revocation_later``: remote prepare, whose revocation data comes at complete())."""
     problems = {}
     if profile not in PROFILES:
-        problems["profile"] = f"one of {', '.join(PROFILES)}"
+        problems["profile"] = _l("one of %(values)s", values=", ".join(PROFILES))
     if level not in LEVELS:
-        problems["level"] = f"one of {', '.join(LEVELS)}"
+        problems["level"] = _l("one of %(values)s", values=", ".join(LEVELS))
     if problems:
-        raise Unprocessable("Tham số ký không hợp lệ / invalid signing options", fields=problems)
+        raise Unprocessable(_l("invalid signing options"), fields=problems)
     if level != "B-B" and timestamper is None:
-        raise TimestampUnavailable("Chưa cấu hình dịch vụ cấp dấu thời gian / no timestamp service configured")
+        raise TimestampUnavailable(_l("no timestamp service configured"))
     if level in ("B-LT", "B-LTA") and validation_context is None and not revocation_later:
-        raise RevocationUnavailable("Chưa cấu hình kiểm tra thu hồi chứng thư / no revocation checking configured")
+        raise RevocationUnavailable(_l("no revocation checking configured"))
 
 
 def build_signer(writer: IncrementalPdfFileWriter, signer: signers.Signer, identity: Identity, *, profile: str,
@@ -319,14 +319,13 @@ def signing_failure(exc: Exception) -> ServiceError:
         chain.append(cur)
         cur = cur.__cause__ or cur.__context__
     if any(isinstance(e, RevokedError) for e in chain):
-        return SigningFailed("Chứng thư số đã bị thu hồi / the signing certificate is revoked",
+        return SigningFailed(_l("the signing certificate is revoked"),
                              code=ErrorCode.CERTIFICATE_REVOKED)
     if any(isinstance(e, InsufficientRevinfoError) for e in chain) or any(
             isinstance(e, (OSError, asyncio.TimeoutError)) for e in chain):
-        return RevocationUnavailable("Không kiểm tra được trạng thái chứng thư (OCSP/CRL/TSA không phản hồi) / "
-                                     "revocation or timestamp service unavailable")
-    return SigningFailed("Không ký được văn bản: chứng thư số không hợp lệ / signing failed: "
-                         f"the certificate could not be validated ({type(exc).__name__})")
+        return RevocationUnavailable(_l("revocation or timestamp service unavailable"))
+    return SigningFailed(_l("signing failed: the certificate could not be validated (%(error)s)",
+                            error=type(exc).__name__))
 
 
 async def finish_result(result_output: IO[bytes], field_name: str, level: str, when: datetime) -> SignResult:
@@ -348,8 +347,8 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
     (``w+b``) when given; otherwise the result is in memory. Nothing is written on refusal."""
     check_options(profile, level, timestamper, validation_context)
     if credential.kind != profile:
-        raise Unprocessable("Chứng thư số không dùng được cho loại chữ ký này / credential does not match the profile",
-                            fields={"profile": f"credential is for '{credential.kind}'"})
+        raise Unprocessable(_l("credential does not match the profile"),
+                            fields={"profile": _l("credential is for '%(kind)s'", kind=credential.kind)})
     writer = open_document(pdf_stream)
     identity = Identity.of(credential)
     pdf_signer, name = build_signer(writer, credential.signer, identity, profile=profile, level=level,

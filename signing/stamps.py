@@ -28,6 +28,7 @@ from pyhanko.pdf_utils.xref import ObjectStream
 from pyhanko.stamp import TextStampStyle
 
 from errors import Unprocessable
+from translations import _l
 
 FONT_PATH = Path(__file__).parent / "fonts" / "NotoSans-Vietnamese.ttf"
 VN_TZ = timezone(timedelta(hours=7), "ICT")
@@ -57,8 +58,8 @@ class Appearance:
         except (TypeError, ValueError):
             ok = False
         if not ok or not isinstance(self.page, int):
-            raise Unprocessable("Vị trí chữ ký không hợp lệ / invalid stamp position",
-                                fields={"box": "(x1, y1, x2, y2) in points, at least 20 × 20"})
+            raise Unprocessable(_l("invalid stamp position"),
+                                fields={"box": _l("(x1, y1, x2, y2) in points, at least 20 × 20")})
 
 
 def format_time(when: datetime) -> str:

@@ -384,8 +384,8 @@ class _Verification:
             from pyhanko.sign.validation.dss import DocumentSecurityStore
             from pyhanko_certvalidator import ValidationContext
 
-            kwargs: dict[str, Any] = {"trust_roots": self.trust_roots, "other_certs": self.other_certs, "allow_fetching": False,
-                      "revocation_mode": "hard-fail", "crls": [], "ocsps": []}
+            kwargs: dict[str, Any] = {"trust_roots": self.trust_roots, "other_certs": self.other_certs,
+                                      "allow_fetching": False, "revocation_mode": "hard-fail", "crls": [], "ocsps": []}
             dss = _safe(lambda: DocumentSecurityStore.read_dss(self.reader))
             self.has_dss = dss is not None
             vc = _safe(lambda: dss.as_validation_context(kwargs)) if dss is not None else None

@@ -6,15 +6,17 @@ import os
 import click
 from flask.cli import AppGroup
 
-from exchange.cli.common import refusals_exit, services
+from exchange.cli.common import echo, refusals_exit, services, text
 from exchange.services import accounts
+from translations import Message, _l
 
 users_cli = AppGroup("users", help="Người dùng / users.")
 tokens_cli = AppGroup("tokens", help="API tokens.")
 
 
-def _password(prompt: str) -> str:
-    return os.environ.get("LIENTHONG_PASSWORD") or click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+def _password(prompt: Message) -> str:
+    return os.environ.get("LIENTHONG_PASSWORD") or click.prompt(text(prompt), hide_input=True,
+                                                                confirmation_prompt=True)
 
 
 @users_cli.command("create", help="Create a user; the password comes from the prompt or LIENTHONG_PASSWORD.")
@@ -24,20 +26,20 @@ def _password(prompt: str) -> str:
 @click.option("--full-name", required=True)
 @click.option("--position", default="")
 def users_create(username: str, agency_code: str, roles: str, full_name: str, position: str) -> None:
-    password = _password("Mật khẩu / password")
+    password = _password(_l("password"))
     with refusals_exit():
         user_id = accounts.create_user(services(), username=username, agency_code=agency_code, roles=roles,
                                        full_name=full_name, position=position, password=password)
-    click.echo(f"người dùng / user {username} (id {user_id}) đã tạo / created")
+    echo(_l("user %(username)s (id %(id)s) created", username=username, id=user_id))
 
 
 @users_cli.command("passwd", help="Set a user's password (prompt or LIENTHONG_PASSWORD); ends their web sessions.")
 @click.argument("username")
 def users_passwd(username: str) -> None:
-    password = _password("Mật khẩu mới / new password")
+    password = _password(_l("new password"))
     with refusals_exit():
         accounts.change_password(services(), username, password)
-    click.echo(f"đã đổi mật khẩu / password changed: {username}")
+    echo(_l("password changed: %(username)s", username=username))
 
 
 @users_cli.command("roles", help="Replace a user's roles, e.g. clerk,signer (empty string: none).")
@@ -54,7 +56,7 @@ def users_roles(username: str, roles: str) -> None:
 def users_deactivate(username: str) -> None:
     with refusals_exit():
         accounts.change_active(services(), username, False)
-    click.echo(f"đã khóa / deactivated: {username}")
+    echo(_l("deactivated: %(username)s", username=username))
 
 
 @users_cli.command("activate", help="Let a deactivated user in again.")
@@ -62,7 +64,7 @@ def users_deactivate(username: str) -> None:
 def users_activate(username: str) -> None:
     with refusals_exit():
         accounts.change_active(services(), username, True)
-    click.echo(f"đã mở khóa / activated: {username}")
+    echo(_l("activated: %(username)s", username=username))
 
 
 @tokens_cli.command("create", help="Create a token for a user or an agency's system; prints only the secret.")
@@ -71,7 +73,7 @@ def users_activate(username: str) -> None:
 @click.option("--name", default="")
 def tokens_create(username: str | None, agency_code: str | None, name: str) -> None:
     if (username is None) == (agency_code is None):
-        raise click.UsageError("give exactly one of --user or --agency")
+        raise click.UsageError(text(_l("give exactly one of --user or --agency")))
     with refusals_exit():
         token_id, secret = accounts.create_token(services(), username=username, agency_code=agency_code, name=name)
     click.echo(f"token id {token_id}", err=True)  # stderr: stdout carries the secret alone
@@ -83,4 +85,4 @@ def tokens_create(username: str | None, agency_code: str | None, name: str) -> N
 def tokens_revoke(token_id: int) -> None:
     with refusals_exit():
         accounts.revoke_token(services(), token_id)
-    click.echo(f"token {token_id} đã thu hồi / revoked")
+    echo(_l("token %(id)s revoked", id=token_id))

@@ -7,10 +7,11 @@ from datetime import datetime
 import click
 from flask.cli import AppGroup
 
-from exchange.cli.common import refusals_exit, services
+from exchange.cli.common import echo, refusals_exit, services, text
 from exchange.domain.times import vn_today
 from exchange.services.directory import merge_agencies
 from exchange.services.directory_import import import_agencies
+from translations import _l
 
 agencies_cli = AppGroup("agencies", help="Danh bạ cơ quan / the agency directory.")
 
@@ -22,10 +23,10 @@ def agencies_import(csv_file: str) -> None:
         result = import_agencies(services(), csv_file)
     if not result.ok:
         for line, message in result.errors:
-            click.echo(f"{csv_file}:{line}: {message}", err=True)
-        click.echo("không nhập gì / nothing imported", err=True)
+            click.echo(f"{csv_file}:{line}: {text(message)}", err=True)
+        echo(_l("nothing imported"), err=True)
         sys.exit(1)
-    click.echo(f"tạo mới / created: {result.created}, cập nhật / updated: {result.updated}")
+    echo(_l("created: %(created)s, updated: %(updated)s", created=result.created, updated=result.updated))
 
 
 @agencies_cli.command("merge", help="Merge OLD_CODE into another agency: mail for it goes there from --on.")
@@ -37,4 +38,4 @@ def agencies_merge(old_code: str, into_code: str, effective: datetime | None) ->
     day = effective.date() if effective else vn_today()
     with refusals_exit():
         merge_agencies(services(), old_code, into_code, day)
-    click.echo(f"{old_code} → {into_code} từ ngày / from {day.isoformat()}")
+    echo(_l("%(old)s → %(new)s from %(day)s", old=old_code, new=into_code, day=day.isoformat()))

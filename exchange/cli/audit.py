@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import sys
 
-import click
 from flask.cli import AppGroup
 
-from exchange.cli.common import services
+from exchange.cli.common import echo, services
 from exchange.services.audit import verify_chain
+from translations import _l
 
 audit_cli = AppGroup("audit", help="Nhật ký kiểm toán / the audit chain.")
 
@@ -16,8 +16,8 @@ audit_cli = AppGroup("audit", help="Nhật ký kiểm toán / the audit chain.")
 def audit_verify() -> None:
     check = verify_chain(services())
     if check.ok:
-        click.echo(f"chuỗi nhật ký nguyên vẹn / audit chain intact: {check.checked} events")
+        echo(_l("audit chain intact: %(count)s events", count=check.checked))
     else:
-        click.echo(f"chuỗi nhật ký bị hỏng tại sự kiện / audit chain broken at event {check.first_broken} "
-                   f"({check.checked} checked before it)", err=True)
+        echo(_l("audit chain broken at event %(event)s (%(count)s checked before it)", event=check.first_broken,
+                count=check.checked), err=True)
         sys.exit(1)

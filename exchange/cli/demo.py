@@ -4,8 +4,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from exchange.cli.common import refusals_exit, services
+from exchange.cli.common import echo, refusals_exit, services, text
 from exchange.services.demo import seed_demo
+from translations import _l
 
 demo_cli = AppGroup("demo", help="Dữ liệu thử / a demo world.")
 
@@ -17,16 +18,16 @@ def demo_seed(if_missing: bool, no_credentials: bool) -> None:
     with refusals_exit():
         result = seed_demo(services(), if_missing=if_missing, issue_credentials=not no_credentials)
     if result is None:
-        click.echo("đã có dữ liệu thử / the demo exists: nothing done", err=True)
+        echo(_l("the demo exists: nothing done"), err=True)
         return
-    click.echo(f"{result.agencies} cơ quan / agencies")
-    click.echo("Mật khẩu (chỉ hiện một lần) / passwords (shown once):")
+    echo(_l("%(count)s agencies", count=result.agencies))
+    echo(_l("passwords (shown once):"))
     for username, code, password in result.passwords:
         click.echo(f"  {username:<20} {code:<15} {password}")
-    click.echo("Token hệ thống của cơ quan (chỉ hiện một lần) / agency system tokens (shown once):")
+    echo(_l("agency system tokens (shown once):"))
     for code, secret in result.tokens:
         click.echo(f"  {code:<15} {secret}")
     for line in result.credentials:
-        click.echo(f"  chứng thư / credential: {line}")
+        click.echo("  " + text(_l("credential: %(credential)s", credential=line)))
     for warning in result.warnings:
-        click.echo(f"cảnh báo / warning: {warning}", err=True)
+        echo(_l("warning: %(warning)s", warning=warning), err=True)

@@ -12,6 +12,7 @@ from flask import session as web_session
 from errors import Forbidden, Unauthorized
 from exchange.domain.caller import Caller
 from exchange.services import login
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -55,7 +56,7 @@ def resolve_caller() -> Caller | None:
 def current_caller() -> Caller:
     caller = g.get("caller")
     if caller is None:
-        raise Unauthorized("cần đăng nhập / authentication required")
+        raise Unauthorized(_l("authentication required"))
     return caller
 
 
@@ -77,12 +78,12 @@ def caller_required(*roles: str, allow_agency_system: bool = False) -> Callable[
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             caller = resolve_caller()
             if caller is None:
-                raise Unauthorized("cần đăng nhập hoặc token hợp lệ / valid credentials required")
+                raise Unauthorized(_l("valid credentials required"))
             if not caller.is_user:
                 if not allow_agency_system:
-                    raise Forbidden("token của cơ quan không dùng được ở đây / agency tokens cannot do this")
+                    raise Forbidden(_l("agency tokens cannot do this"))
             elif not (caller.roles & wanted if wanted else caller.roles):
-                raise Forbidden("không có quyền / you do not have the role for this")
+                raise Forbidden(_l("you do not have the role for this"))
             g.caller = caller
             return view(*args, **kwargs)
 

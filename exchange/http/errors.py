@@ -10,13 +10,15 @@ import logging
 from typing import Any, Mapping
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, jsonify, render_template_string, request
+from flask import Flask, Response, current_app, has_request_context, jsonify, render_template_string, request
+from flask_babel import get_locale  # type: ignore[import-untyped]  # no type hints shipped
 from werkzeug.exceptions import HTTPException
 
 from errors import (BadRequest, Conflict, ErrorCode, Forbidden, Gone, NotFound, PayloadTooLarge, ServiceError,
                     ServiceUnavailable, TooManyRequests, Unauthorized, Unprocessable, UnsupportedMediaType)
 from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreUnavailable
 from storage.db import DatabaseUnavailable, is_missing_table
+from translations import DEFAULT_LANGUAGE, LANGUAGES, Message, _l, translate
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,14 @@ CODE_OF_STATUS: dict[int, ErrorCode] = {
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 422: ErrorCode.INVALID, 429: ErrorCode.TOO_MANY_REQUESTS,
 }
 JSON_PREFIXES = ("/api/", "/pki/", "/healthz", "/readyz")
+# For the HTTP errors no code of ours raised (an unknown URL, a wrong method): werkzeug's own
+# descriptions are in English only.
+MESSAGE_OF_STATUS: dict[int, Message] = {
+    400: _l("the request cannot be understood"), 401: _l("authentication required"),
+    403: _l("you may not do this"), 404: _l("nothing is found at this address"),
+    405: _l("this method is not allowed here"), 409: _l("the request conflicts with the current state"),
+    415: _l("this media type is not supported"), 429: _l("too many requests; try again later"),
+}
 
 # Every error the service returns, whatever the status; the OpenAPI document shows it.
 ERROR_SCHEMA: dict[str, Any] = {
@@ -53,7 +63,8 @@ ERROR_SCHEMA: dict[str, Any] = {
 _PAGE = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8"><title>{{ status }} · lienthong</title></head>
 <body><main><h1>{{ status }}</h1><p>{{ message }}</p>
-{% if fields %}<ul>{% for name, text in fields.items() %}<li><b>{{ name }}</b>: {{ text }}</li>{% endfor %}</ul>{% endif %}
+{% if fields %}<ul>{% for name, text in fields.items() %}<li><b>{{ name }}</b>: {{ text }}</li>{% endfor %}</ul>
+{% endif %}
 <p><a href="/">lienthong</a></p></main></body></html>"""
 
 
@@ -70,9 +81,20 @@ def status_of(exc: ServiceError) -> int:
     return 400
 
 
+def request_language() -> str:
+    """Flask-Babel's locale selector: the best of our languages in ``Accept-Language``, else Vietnamese."""
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+
+
+def reader_language() -> str:
+    """The request's language as Flask-Babel settled it (Vietnamese outside a request)."""
+    locale = get_locale() if has_request_context() else None
+    return str(locale) if locale else DEFAULT_LANGUAGE
+
+
 def text(value: Any) -> str:
     """A message in the reader's language."""
-    return str(value)
+    return translate(value, reader_language())
 
 
 def error_body(code: str, message: Any, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -91,9 +113,9 @@ def validation_fields(detail: Mapping[str, Any]) -> dict[str, str]:
             for key, sub in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), sub)
         elif isinstance(value, (list, tuple)):
-            fields[prefix or "_"] = "; ".join(str(v) for v in value)
+            fields[prefix or "_"] = "; ".join(text(v) for v in value)
         else:
-            fields[prefix or "_"] = str(value)
+            fields[prefix or "_"] = text(value)
 
     for _location, per_location in (detail or {}).items():
         walk("", per_location)
@@ -102,7 +124,7 @@ def validation_fields(detail: Mapping[str, Any]) -> dict[str, str]:
 
 def invalid_input(detail: Mapping[str, Any]) -> Unprocessable:
     """The 422 for marshmallow-style ``{location: {field: [messages]}}`` errors."""
-    return Unprocessable("Dữ liệu không hợp lệ / invalid input", fields=validation_fields(detail))
+    return Unprocessable(_l("invalid input"), fields=validation_fields(detail))
 
 
 def wants_html() -> bool:
@@ -117,7 +139,7 @@ def render_error(status: int, code: str, message: Any, fields: Mapping[str, Any]
                  headers: Mapping[str, str] | None = None) -> Response:
     body = error_body(code, message, fields)
     if wants_html():
-        response = Response(render_template_string(_PAGE, status=status, lang="vi", **body["error"]),
+        response = Response(render_template_string(_PAGE, status=status, lang=reader_language(), **body["error"]),
                             status=status, mimetype="text/html")
     else:
         response = jsonify(body)
@@ -127,9 +149,9 @@ def render_error(status: int, code: str, message: Any, fields: Mapping[str, Any]
     return response
 
 
-def _too_large_message() -> str:
+def _too_large_message() -> Message:
     limit = current_app.extensions["lienthong.settings"].max_upload_mb
-    return f"tệp lớn quá {limit} MB / the upload is larger than {limit} MB"
+    return _l("the upload is larger than %(limit)s MB", limit=limit)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -142,7 +164,8 @@ def register_error_handlers(app: Flask) -> None:
             if err.status_code == 413:
                 return render_error(413, ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message(), headers=err.headers)
             code = code_of_status(err.status_code)
-            return render_error(err.status_code, code, err.message or code, headers=err.headers)
+            return render_error(err.status_code, code, MESSAGE_OF_STATUS.get(err.status_code, err.message or code),
+                                headers=err.headers)
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
@@ -152,23 +175,20 @@ def register_error_handlers(app: Flask) -> None:
     def _blob_store_down(exc: Exception) -> Response:
         log.error("blob store unavailable: %s", exc)
         return render_error(503, ErrorCode.STORAGE_UNAVAILABLE,
-                            "Kho lưu trữ không phản hồi, hãy thử lại sau / the document store is not answering; "
-                            "try again later")
+                            _l("the document store is not answering; try again later"))
 
     @app.errorhandler(BlobCorrupted)
     def _blob_corrupted(exc: Exception) -> Response:
         # Integrity failure of our own storage: never serve the bytes; operators must restore.
         log.critical("stored blob failed its hash check: %s", exc)
         return render_error(503, ErrorCode.STORAGE_CORRUPTED,
-                            "Tệp lưu trữ bị hỏng, không thể cung cấp; quản trị viên đã được báo / "
-                            "the stored file failed its integrity check and is withheld; the operators were told")
+                            _l("the stored file failed its integrity check and is withheld; the operators were told"))
 
     @app.errorhandler(BlobNotFound)
     def _blob_missing(exc: Exception) -> Response:
         log.error("blob missing: %s", exc)
         return render_error(503, ErrorCode.STORAGE_UNAVAILABLE,
-                            "Tệp lưu trữ bị thiếu; quản trị viên đã được báo / the stored file is missing; "
-                            "the operators were told")
+                            _l("the stored file is missing; the operators were told"))
 
     @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(sa.exc.DBAPIError)
@@ -176,14 +196,12 @@ def register_error_handlers(app: Flask) -> None:
         if is_missing_table(exc):
             log.error("the database has no schema: run `flask --app app db upgrade`")
             return render_error(503, ErrorCode.SCHEMA_NOT_MIGRATED,
-                                "Cơ sở dữ liệu chưa được khởi tạo / the database schema is not migrated "
-                                "(flask --app app db upgrade)")
+                                _l("the database schema is not migrated (flask --app app db upgrade)"))
         if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)):
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.error("database unavailable: %s", first)
             return render_error(503, ErrorCode.DATABASE_UNAVAILABLE,
-                                "Cơ sở dữ liệu không phản hồi, hãy thử lại sau / the database is not answering; "
-                                "try again later")
+                                _l("the database is not answering; try again later"))
         return _unexpected(exc)
 
     @app.errorhandler(HTTPException)
@@ -192,12 +210,11 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             return render_error(413, ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message())
         code = code_of_status(status)
-        return render_error(status, code, exc.description or exc.name or code,
+        return render_error(status, code, MESSAGE_OF_STATUS.get(status, exc.description or exc.name or code),
                             headers={k: v for k, v in exc.get_headers() if k == "Allow"})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
         return render_error(500, ErrorCode.INTERNAL_ERROR,
-                            "Đã xảy ra lỗi không mong muốn; lỗi đã được ghi lại / an unexpected error occurred; "
-                            "it has been logged")
+                            _l("an unexpected error occurred; it has been logged"))

@@ -21,6 +21,7 @@ from exchange.domain.caller import CLI_ACTOR
 from exchange.domain.enums import Role, values
 from exchange.models import Agency, ApiToken, User, utcnow
 from exchange.services import directory
+from translations import Message, _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -52,33 +53,32 @@ def parse_roles(roles: str | Iterable[str]) -> list[str]:
     items = [r for r in items if r]
     unknown = [r for r in items if r not in ROLES]
     if unknown:
-        message = f"vai trò không có / unknown roles: {', '.join(unknown)} (use {', '.join(ROLES)})"
+        message = _l("unknown roles: %(unknown)s (use %(roles)s)", unknown=", ".join(unknown), roles=", ".join(ROLES))
         raise Unprocessable(message, fields={"roles": message})
     return sorted(set(items), key=ROLES.index)
 
 
 def add_user(session: Session, *, username: str, agency_code: str, roles: str | Iterable[str], full_name: str,
              position: str = "", password: str, actor: str = CLI_ACTOR) -> User:
-    problems: dict[str, str] = {}
+    problems: dict[str, Message] = {}
     if not _USERNAME.match(username or ""):
-        problems["username"] = ("2–100 ký tự a-z, 0-9, '.', '_', '-' / 2–100 characters of "
-                                "a-z, 0-9, '.', '_', '-'")
+        problems["username"] = _l("2–100 characters of a-z, 0-9, '.', '_', '-'")
     if not full_name or len(full_name) > 255:
-        problems["full_name"] = "bắt buộc, tối đa 255 ký tự / required, at most 255 characters"
+        problems["full_name"] = _l("required, at most 255 characters")
     if len(position) > 255:
-        problems["position"] = "tối đa 255 ký tự / at most 255 characters"
+        problems["position"] = _l("at most %(max)s characters", max=255)
     try:
         _check_password(password)
     except Unprocessable as exc:
         problems.update(exc.fields or {})
     if problems:
-        raise Unprocessable("dữ liệu người dùng không hợp lệ / invalid user", fields=problems)
+        raise Unprocessable(_l("invalid user"), fields=problems)
     role_list = parse_roles(roles)
     agency = directory.get_by_code(session, agency_code)
     assert agency.id is not None  # read from the directory
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
-        raise Conflict(f"tên đăng nhập {username} đã có / username {username} is taken",
-                       fields={"username": "đã có / taken"})
+        raise Conflict(_l("username %(username)s is taken", username=username),
+                       fields={"username": _l("taken")})
     user = User(username=username, full_name=full_name, position=position, agency_id=agency.id,
                 roles=",".join(role_list), password_hash=_hasher.hash(password))
     session.add(user)
@@ -90,7 +90,7 @@ def add_user(session: Session, *, username: str, agency_code: str, roles: str | 
 
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        message = f"ít nhất {MIN_PASSWORD} ký tự / at least {MIN_PASSWORD} characters"
+        message = _l("at least %(min)s characters", min=MIN_PASSWORD)
         raise Unprocessable(message, fields={"password": message})
 
 
@@ -134,7 +134,7 @@ def set_roles(session: Session, username: str, roles: str | Iterable[str], *, ac
 def get_user(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username)).one_or_none()
     if user is None:
-        raise NotFound(f"không có người dùng {username} / no user {username}")
+        raise NotFound(_l("no user %(username)s", username=username))
     return user
 
 
@@ -158,18 +158,18 @@ def add_token(session: Session, *, user_id: int | None = None, agency_id: int | 
     """A new token for a user or an agency's system. The secret is returned once, here;
     only its SHA-256 is stored."""
     if (user_id is None) == (agency_id is None):
-        raise Unprocessable("token cho một người dùng hoặc một cơ quan / a token belongs to a user or an agency",
-                            fields={"owner": "give exactly one of user or agency"})
+        raise Unprocessable(_l("a token belongs to a user or an agency"),
+                            fields={"owner": _l("give exactly one of user or agency")})
     if user_id is not None:
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound("không có người dùng / no such user")
+            raise NotFound(_l("no such user"))
         agency = session.get(Agency, user.agency_id)
         owner = f"user:{user.username}"
     else:
         agency = session.get(Agency, agency_id)
         if agency is None:
-            raise NotFound("không có cơ quan / no such agency")
+            raise NotFound(_l("no such agency"))
         owner = f"agency:{agency.code}"
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user_id, agency_id=agency_id, name=name[:100], secret_sha256=hash_secret(secret))
@@ -183,7 +183,7 @@ def add_token(session: Session, *, user_id: int | None = None, agency_id: int | 
 def revoke(session: Session, token_id: int, *, actor: str = CLI_ACTOR) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"không có token {token_id} / no token {token_id}")
+        raise NotFound(_l("no token %(id)s", id=token_id))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
@@ -243,8 +243,8 @@ def create_token(svc: "Services", *, username: str | None = None, agency_code: s
             token, secret = add_token(uow.session, agency_id=directory.get_by_code(uow.session, agency_code).id,
                                       name=name)
         else:
-            raise Unprocessable("token cho một người dùng hoặc một cơ quan / a token belongs to a user or an agency",
-                                fields={"owner": "give exactly one of user or agency"})
+            raise Unprocessable(_l("a token belongs to a user or an agency"),
+                                fields={"owner": _l("give exactly one of user or agency")})
         uow.commit()
     assert token.id is not None
     return token.id, secret

@@ -23,6 +23,7 @@ from exchange.models import Agency, Delivery, Dispatch, Document, Revision, Stat
 from exchange.services import audit
 from exchange.services.receipts import RECEIPT_TYPE
 from exchange.services.views import status_view
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -49,7 +50,7 @@ def own_delivery(session: Session, caller: Caller, delivery_id: int, *, lock: bo
         stmt = stmt.with_for_update()
     delivery = session.exec(stmt).one_or_none()
     if delivery is None:
-        raise NotFound("Không tìm thấy văn bản đến / delivery not found")
+        raise NotFound(_l("delivery not found"))
     return delivery
 
 
@@ -73,8 +74,8 @@ def _acknowledge(session: Session, svc: "Services", caller: Caller, delivery_id:
         return {"receipt": json.loads(delivery.receipt), "incoming_number": delivery.incoming_number,
                 **status_view(delivery)}
     if delivery.status != S.QUEUED:
-        raise Conflict(f"Không thể xác nhận văn bản ở trạng thái {delivery.status} / "
-                       f"cannot acknowledge a delivery in status {delivery.status}", code=ErrorCode.INVALID_TRANSITION)
+        raise Conflict(_l("cannot acknowledge a delivery in status %(status)s", status=delivery.status),
+                       code=ErrorCode.INVALID_TRANSITION)
     now = utcnow()
     year = vn_year(now)
     number = counters.bump_one(session, f"incoming:{year}", caller.agency_id)
@@ -121,21 +122,21 @@ def change_status(svc: "Services", caller: Caller, delivery_id: int, status: str
 def _change_status(session: Session, caller: Caller, delivery_id: int, status: str,
                    reason: str | None) -> dict[str, Any]:
     if status not in SETTABLE:
-        raise Unprocessable("Trạng thái không hợp lệ / unknown status",
-                            fields={"status": f"one of {', '.join(sorted(SETTABLE))}"})
+        raise Unprocessable(_l("unknown status"),
+                            fields={"status": _l("one of %(values)s", values=", ".join(sorted(SETTABLE)))})
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX:
-        raise Unprocessable("Lý do quá dài / reason too long",
-                            fields={"reason": f"at most {REASON_MAX} characters"})
+        raise Unprocessable(_l("reason too long"),
+                            fields={"reason": _l("at most %(max)s characters", max=REASON_MAX)})
     if status == S.RETURNED and not reason:
-        raise Unprocessable("Cần nêu lý do trả lại / a reason is required to return a document",
-                            fields={"reason": "required for status returned (02)"})
+        raise Unprocessable(_l("a reason is required to return a document"),
+                            fields={"reason": _l("required for status returned (02)")})
     delivery = own_delivery(session, caller, delivery_id, lock=True)
     assert delivery.id is not None
     current = working_status(delivery.status, _statuses(session, delivery.id))
     if not may_move(delivery.status, current, status):
-        raise Conflict(f"Không thể chuyển từ {delivery.status} sang {status} / "
-                       f"cannot move from {delivery.status} to {status}", code=ErrorCode.INVALID_TRANSITION)
+        raise Conflict(_l("cannot move from %(old)s to %(new)s", old=delivery.status, new=status),
+                       code=ErrorCode.INVALID_TRANSITION)
     previous = delivery.status
     target = S(status)
     add_event(session, delivery, target, caller.actor, reason)
@@ -158,15 +159,15 @@ def request_recall(svc: "Services", caller: Caller, document_id: int, reason: st
 def _request_recall(session: Session, caller: Caller, document_id: int, reason: str) -> dict[str, Any]:
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX:
-        raise Unprocessable("Lý do quá dài / reason too long",
-                            fields={"reason": f"at most {REASON_MAX} characters"})
+        raise Unprocessable(_l("reason too long"),
+                            fields={"reason": _l("at most %(max)s characters", max=REASON_MAX)})
     deliveries = list(session.exec(
         select(Delivery).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
         .where(Delivery.document_id == document_id, Dispatch.sender_agency_id == caller.agency_id)
         .order_by(col(Delivery.id)).with_for_update()
     ))
     if not deliveries:
-        raise NotFound("Không tìm thấy văn bản đã gửi / no dispatched document with this id")
+        raise NotFound(_l("no dispatched document with this id"))
     recalled, pending = [], []
     now = utcnow()
     for delivery in deliveries:
@@ -179,7 +180,7 @@ def _request_recall(session: Session, caller: Caller, document_id: int, reason: 
         else:
             pending.append(delivery)
     if not recalled and not pending:
-        raise Conflict("Không còn văn bản nào để thu hồi / nothing left to recall", code=ErrorCode.INVALID_TRANSITION)
+        raise Conflict(_l("nothing left to recall"), code=ErrorCode.INVALID_TRANSITION)
     more_recalled, more_pending = recall_forwarded_copies(session, recalled, caller.actor, reason, now)
     recalled += more_recalled
     pending += more_pending
@@ -229,7 +230,7 @@ def decide_recall(svc: "Services", caller: Caller, delivery_id: int, accept: boo
 def _decide_recall(session: Session, caller: Caller, delivery_id: int, accept: bool, reason: str) -> dict[str, Any]:
     delivery = own_delivery(session, caller, delivery_id, lock=True)
     if delivery.status != S.RECALL_REQUESTED:
-        raise Conflict("Không có yêu cầu thu hồi đang chờ / no recall request is pending",
+        raise Conflict(_l("no recall request is pending"),
                        code=ErrorCode.INVALID_TRANSITION)
     status = S.RECALLED if accept else S.RECALL_REFUSED
     add_event(session, delivery, status, caller.actor, (reason or "").strip()[:REASON_MAX])

@@ -23,6 +23,7 @@ from exchange.models import Agency
 from exchange.services import accounts
 from exchange.services.directory import find_by_codes
 from settings import Settings
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -87,7 +88,7 @@ def seed_demo(svc: "Services", *, if_missing: bool = False, issue_credentials: b
         if province_exists(uow.session):
             if if_missing:
                 return None
-            raise Conflict(f"{PROVINCE_CODE} đã có / already exists (use --if-missing)")
+            raise Conflict(_l("%(code)s already exists (use --if-missing)", code=PROVINCE_CODE))
         result = seed(uow.session, svc.settings if issue_credentials else None, audit=svc.credential_audit)
         uow.commit()
     return result

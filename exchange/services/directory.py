@@ -16,6 +16,7 @@ from exchange.domain.caller import CLI_ACTOR
 from exchange.domain.times import api_date
 from exchange.models import Agency
 from storage.db import key
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 def get_by_code(session: Session, code: str) -> Agency:
     agency = session.exec(select(Agency).where(Agency.code == code)).one_or_none()
     if agency is None:
-        raise NotFound(f"không có cơ quan mã {code} / no agency with code {code}")
+        raise NotFound(_l("no agency with code %(code)s", code=code))
     return agency
 
 
@@ -66,8 +67,8 @@ def route(session: Session, agency: Agency, on: date | None = None) -> Agency:
         if nxt is None:
             break
         if nxt.id in seen:
-            raise Conflict(f"danh bạ có vòng kế thừa quanh {agency.code} / the directory's successor "
-                           f"chain loops from {agency.code}", code=ErrorCode.DIRECTORY_LOOP)
+            raise Conflict(_l("the directory's successor chain loops from %(code)s", code=agency.code),
+                           code=ErrorCode.DIRECTORY_LOOP)
         seen.add(nxt.id)
         current = nxt
     return current
@@ -148,8 +149,8 @@ def merge(session: Session, old_code: str, into_code: str, effective: date, *, a
     code stays in the directory (codes are never reused)."""
     old, new = get_by_code(session, old_code), get_by_code(session, into_code)
     if old.id == new.id:
-        raise Unprocessable("không thể sáp nhập vào chính nó / cannot merge an agency into itself",
-                            fields={"into": "phải là cơ quan khác / must be another agency"})
+        raise Unprocessable(_l("cannot merge an agency into itself"),
+                            fields={"into": _l("must be another agency")})
     old.successor_id, old.valid_to = new.id, effective - timedelta(days=1)
     session.add(old)
     session.flush()

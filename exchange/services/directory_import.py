@@ -17,6 +17,7 @@ from exchange.domain.codes import code_problem
 from exchange.domain.enums import AgencyLevel, values
 from exchange.models import Agency
 from exchange.services.directory import find_by_codes, route
+from translations import Message, _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -30,14 +31,15 @@ AGENCY_LEVELS = values(AgencyLevel)
 class ImportResult:
     created: int = 0
     updated: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, Message]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
 
-def _read_rows(path_or_stream: str | Path | IO[str] | IO[bytes]) -> tuple[Sequence[str] | None, list[tuple[int, dict[str, str]]]]:
+def _read_rows(path_or_stream: str | Path | IO[str] | IO[bytes]
+               ) -> tuple[Sequence[str] | None, list[tuple[int, dict[str, str]]]]:
     if isinstance(path_or_stream, (str, Path)):
         text = Path(path_or_stream).read_text(encoding="utf-8-sig")
     else:
@@ -67,11 +69,11 @@ def import_csv(session: Session, path_or_stream: str | Path | IO[str] | IO[bytes
     try:
         header, rows = _read_rows(path_or_stream)
     except (UnicodeDecodeError, csv.Error) as exc:
-        result.errors.append((1, f"không đọc được tệp CSV (UTF-8) / unreadable CSV: {exc}"))
+        result.errors.append((1, _l("unreadable CSV (UTF-8 expected): %(error)s", error=str(exc))))
         return result
     missing = [c for c in CSV_COLUMNS if c not in (header or [])]
     if missing:
-        result.errors.append((1, f"thiếu cột / missing columns: {', '.join(missing)}"))
+        result.errors.append((1, _l("missing columns: %(columns)s", columns=", ".join(missing))))
         return result
 
     in_file: dict[str, int] = {}
@@ -81,30 +83,32 @@ def import_csv(session: Session, path_or_stream: str | Path | IO[str] | IO[bytes
         if problem:
             result.errors.append((line, problem))
         elif code in in_file:
-            result.errors.append((line, f"mã {code} trùng dòng {in_file[code]} / duplicate of line {in_file[code]}"))
+            result.errors.append((line, _l("code %(code)s duplicates line %(line)s", code=code, line=in_file[code])))
         else:
             in_file[code] = line
         name = (row.get("name") or "").strip()
         if not name or len(name) > 255:
-            result.errors.append((line, "tên trống hoặc dài quá 255 ký tự / name empty or longer than 255"))
+            result.errors.append((line, _l("name empty or longer than 255")))
         level = (row.get("level") or "").strip()
         if level not in AGENCY_LEVELS:
-            result.errors.append((line, f"cấp {level!r} không hợp lệ / level must be one of {', '.join(AGENCY_LEVELS)}"))
+            result.errors.append((line, _l("level %(level)r must be one of %(levels)s", level=level,
+                                           levels=", ".join(AGENCY_LEVELS))))
         parent = (row.get("parent_code") or "").strip()
         if parent and parent == code:
-            result.errors.append((line, "cơ quan không thể là cấp trên của chính nó / an agency cannot be its own parent"))
+            result.errors.append((line, _l("an agency cannot be its own parent")))
         dates = {}
         for column in ("valid_from", "valid_to"):
             raw = (row.get(column) or "").strip()
             try:
                 dates[column] = date.fromisoformat(raw) if raw else None
             except ValueError:
-                result.errors.append((line, f"{column} {raw!r} không phải ngày YYYY-MM-DD / is not a YYYY-MM-DD date"))
+                result.errors.append((line, _l("%(column)s %(value)r is not a YYYY-MM-DD date", column=column,
+                                               value=raw)))
         valid_from, valid_to = dates.get("valid_from"), dates.get("valid_to")
         if valid_from and valid_to and valid_to < valid_from:
-            result.errors.append((line, "valid_to trước valid_from / valid_to precedes valid_from"))
+            result.errors.append((line, _l("valid_to precedes valid_from")))
         if (row.get("successor_code") or "").strip() == code and code:
-            result.errors.append((line, "cơ quan không thể kế thừa chính nó / an agency cannot succeed itself"))
+            result.errors.append((line, _l("an agency cannot succeed itself")))
 
     existing = find_by_codes(session, list(in_file) + [(r.get(c) or "").strip() for _, r in rows
                                                        for c in ("parent_code", "successor_code")])
@@ -113,21 +117,21 @@ def import_csv(session: Session, path_or_stream: str | Path | IO[str] | IO[bytes
     for line, row in rows:
         parent = (row.get("parent_code") or "").strip()
         if parent and parent not in in_file and parent not in existing:
-            result.errors.append((line, f"không có cơ quan cấp trên {parent} / unknown parent_code {parent}"))
+            result.errors.append((line, _l("unknown parent_code %(code)s", code=parent)))
         successor = (row.get("successor_code") or "").strip()
         if successor and successor not in in_file and successor not in existing:
-            result.errors.append((line, f"không có cơ quan kế thừa {successor} / unknown successor_code {successor}"))
+            result.errors.append((line, _l("unknown successor_code %(code)s", code=successor)))
     # a loop among the file's own parent links would make a tree with no root
     for code, line in in_file.items():
         seen, cur = {code}, parents_in_file.get(code)
         while cur and cur in parents_in_file:
             if cur in seen:
-                result.errors.append((line, f"vòng cấp trên qua {cur} / parent loop through {cur}"))
+                result.errors.append((line, _l("parent loop through %(code)s", code=cur)))
                 break
             seen.add(cur)
             cur = parents_in_file.get(cur)
     if result.errors:
-        result.errors.sort()
+        result.errors.sort(key=lambda error: error[0])  # by line; messages have no order
         return result
 
     savepoint = session.begin_nested()  # a successor loop is only visible once written
@@ -163,7 +167,7 @@ def import_csv(session: Session, path_or_stream: str | Path | IO[str] | IO[bytes
         try:
             route(session, agencies[row["code"].strip()], date.max)
         except Conflict:
-            result.errors.append((line, "vòng kế thừa / successor loop"))
+            result.errors.append((line, _l("successor loop")))
     if result.errors:
         savepoint.rollback()
         result.created = result.updated = 0

@@ -30,6 +30,7 @@ from exchange.models import Agency, Delivery, Dispatch, Document, Revision, utcn
 from exchange.services import audit, directory
 from exchange.services.delivery import own_delivery
 from storage.db import UnitOfWork
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -56,11 +57,11 @@ class Recipients:
 def check_key(key: str | None) -> str:
     key = (key or "").strip()
     if not key:
-        raise Unprocessable("Thiếu Idempotency-Key / the Idempotency-Key header is required",
-                            fields={"Idempotency-Key": "required"})
+        raise Unprocessable(_l("the Idempotency-Key header is required"),
+                            fields={"Idempotency-Key": _l("required")})
     if len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable():
-        raise Unprocessable("Idempotency-Key không hợp lệ / invalid Idempotency-Key",
-                            fields={"Idempotency-Key": f"1 to {IDEMPOTENCY_KEY_MAX} printable characters"})
+        raise Unprocessable(_l("invalid Idempotency-Key"), fields={
+            "Idempotency-Key": _l("1 to %(max)s printable characters", max=IDEMPOTENCY_KEY_MAX)})
     return key
 
 
@@ -88,8 +89,8 @@ def _descendant_rows(session: Session, code: str, level: str | None) -> list[sa.
     """Like ``directory.descendants`` (any depth, loop-safe), as column rows."""
     root = _rows(session, Agency.code, [code])
     if not root:
-        raise Unprocessable("Mã cơ quan không tồn tại / unknown agency code",
-                            fields={"children_of": f"unknown: {code}"})
+        raise Unprocessable(_l("unknown agency code"),
+                            fields={"children_of": _l("unknown: %(codes)s", codes=code)})
     seen, frontier, found = {root[0].id}, [root[0].id], list[sa.Row[Any]]()
     while frontier:
         rows = [r for r in _rows(session, Agency.parent_id, frontier) if r.id not in seen]
@@ -102,22 +103,22 @@ def _descendant_rows(session: Session, code: str, level: str | None) -> list[sa.
 def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> list[Target]:
     """One target per routed recipient, in a stable order; 422 on bad codes."""
     if not recipients.to and not recipients.children_of:
-        raise Unprocessable("Chưa chọn nơi nhận / no recipients",
-                            fields={"to": "give `to` and/or `children_of`"})
+        raise Unprocessable(_l("no recipients"),
+                            fields={"to": _l("give `to` and/or `children_of`")})
     if recipients.level is not None and recipients.level not in AGENCY_LEVELS:
-        raise Unprocessable("Cấp không hợp lệ / unknown level",
-                            fields={"level": f"one of {', '.join(AGENCY_LEVELS)}"})
+        raise Unprocessable(_l("unknown level"),
+                            fields={"level": _l("one of %(values)s", values=", ".join(AGENCY_LEVELS))})
     if recipients.level is not None and not recipients.children_of:
-        raise Unprocessable("`level` chỉ dùng với `children_of` / `level` needs `children_of`",
-                            fields={"level": "only with children_of"})
+        raise Unprocessable(_l("`level` needs `children_of`"),
+                            fields={"level": _l("only with children_of")})
     addressed: list[sa.Row[Any]] = []
     if recipients.to:
         wanted = list(dict.fromkeys(recipients.to))
         found = {r.code: r for r in _rows(session, Agency.code, wanted)}
         unknown = [code for code in wanted if code not in found]
         if unknown:
-            raise Unprocessable("Mã cơ quan không tồn tại / unknown agency codes",
-                                fields={"to": "unknown: " + ", ".join(unknown[:20])})
+            raise Unprocessable(_l("unknown agency codes"),
+                                fields={"to": _l("unknown: %(codes)s", codes=", ".join(unknown[:20]))})
         addressed += [found[code] for code in wanted]
     if recipients.children_of:
         addressed += _descendant_rows(session, recipients.children_of, recipients.level)
@@ -138,17 +139,17 @@ def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> 
         if routed_id not in out:
             out[routed_id] = Target(row.id, row.code, routed_id, routed.code)
     if closed:
-        raise Unprocessable("Cơ quan đã giải thể, không có đơn vị kế thừa / agency closed without successor",
-                            fields={"to": "closed: " + ", ".join(closed[:20])})
+        raise Unprocessable(_l("agency closed without successor"),
+                            fields={"to": _l("closed: %(codes)s", codes=", ".join(closed[:20]))})
     if sender_agency_id in out:
-        raise Unprocessable("Không gửi cho chính cơ quan mình / cannot send to your own agency",
-                            fields={"to": "the sender itself"})
+        raise Unprocessable(_l("cannot send to your own agency"),
+                            fields={"to": _l("the sender itself")})
     if not out:
-        raise Unprocessable("Không có nơi nhận nào / the selection names no agency",
-                            fields={"children_of": "no agency below it at this level"})
+        raise Unprocessable(_l("the selection names no agency"),
+                            fields={"children_of": _l("no agency below it at this level")})
     if len(out) > MAX_RECIPIENTS:
-        raise Unprocessable("Quá nhiều nơi nhận / too many recipients",
-                            fields={"to": f"at most {MAX_RECIPIENTS}"})
+        raise Unprocessable(_l("too many recipients"),
+                            fields={"to": _l("at most %(max)s", max=MAX_RECIPIENTS)})
     return list(out.values())
 
 
@@ -158,8 +159,8 @@ def _replay(session: Session, sender_agency_id: int, key: str, fingerprint: str)
     if existing is None:
         return None
     if existing.request_sha256 != fingerprint:
-        raise Conflict("Idempotency-Key đã dùng cho yêu cầu khác / this Idempotency-Key was used "
-                       "with another request", code=ErrorCode.IDEMPOTENCY_CONFLICT)
+        raise Conflict(_l("this Idempotency-Key was used with another request"),
+                       code=ErrorCode.IDEMPOTENCY_CONFLICT)
     return dispatch_view(session, existing)
 
 
@@ -245,15 +246,15 @@ def dispatch_document(svc: "Services", caller: Caller, document_id: int, recipie
                                                        Document.issuer_agency_id == caller.agency_id)
                                 .with_for_update()).one_or_none()
         if document is None:
-            raise NotFound("Không tìm thấy văn bản / document not found")
+            raise NotFound(_l("document not found"))
         issuer = session.get(Agency, caller.agency_id)
         if document.state not in DISPATCHABLE and not (issuer and issuer.allow_unsigned_info):
-            raise Conflict("Văn bản chưa được đóng dấu số của cơ quan / only a document carrying the "
-                           "agency's seal signature can be sent", code=ErrorCode.NOT_SEALED)
+            raise Conflict(_l("only a document carrying the agency's seal signature can be sent"),
+                           code=ErrorCode.NOT_SEALED)
         revision = session.exec(select(Revision).where(Revision.document_id == document_id)
                                 .order_by(col(Revision.seq).desc()).limit(1)).first()
         if revision is None:
-            raise Conflict("Văn bản chưa có tệp / the document has no file", code=ErrorCode.NO_REVISION)
+            raise Conflict(_l("the document has no file"), code=ErrorCode.NO_REVISION)
         targets = resolve(session, caller.agency_id, recipients)
         now = utcnow()
         assert revision.id is not None
@@ -283,8 +284,7 @@ def forward_delivery(svc: "Services", caller: Caller, delivery_id: int, recipien
         session = uow.session
         incoming = own_delivery(session, caller, delivery_id)
         if incoming.status in ENDED:
-            raise Conflict(f"Không thể chuyển tiếp văn bản ở trạng thái {incoming.status} / "
-                           f"cannot forward a delivery in status {incoming.status}",
+            raise Conflict(_l("cannot forward a delivery in status %(status)s", status=incoming.status),
                            code=ErrorCode.INVALID_TRANSITION)
         parent = session.get(Dispatch, incoming.dispatch_id)
         assert parent is not None

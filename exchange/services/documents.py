@@ -26,6 +26,7 @@ from exchange.services.pdf_check import inspect_pdf
 from exchange.services.views import document_view
 from storage.blobs import BlobRef, BlobStore
 from storage.db import execute_dml
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -54,23 +55,22 @@ class DocumentMetadataIn(Schema):
 def parse_metadata(raw: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
     """The upload's ``metadata`` part, validated field by field (422 lists them all)."""
     if raw is None or raw == "":
-        raise Unprocessable("thiếu metadata / metadata is missing",
-                            fields={"metadata": "bắt buộc / required"})
+        raise Unprocessable(_l("metadata is missing"), fields={"metadata": _l("required")})
     if isinstance(raw, (str, bytes)):
         try:
             raw = json.loads(raw)
         except ValueError as exc:
-            raise Unprocessable("metadata không phải JSON / metadata is not JSON",
-                                fields={"metadata": f"JSON không hợp lệ / invalid JSON: {exc}"}) from None
+            raise Unprocessable(_l("metadata is not JSON"),
+                                fields={"metadata": _l("invalid JSON: %(error)s", error=str(exc))}) from None
     if not isinstance(raw, dict):
-        raise Unprocessable("metadata phải là một đối tượng JSON / metadata must be a JSON object",
-                            fields={"metadata": "phải là đối tượng / must be an object"})
+        raise Unprocessable(_l("metadata must be a JSON object"),
+                            fields={"metadata": _l("must be an object")})
     try:
         data = DocumentMetadataIn().load(raw)
     except ValidationError as exc:
         fields = {f"metadata.{k}": "; ".join(map(str, v)) if isinstance(v, list) else str(v)
                   for k, v in exc.normalized_messages().items()}
-        raise Unprocessable("metadata không hợp lệ / invalid metadata", fields=fields) from None
+        raise Unprocessable(_l("invalid metadata"), fields=fields) from None
     return check_metadata_rules(data)
 
 
@@ -78,12 +78,12 @@ def check_metadata_rules(data: dict[str, Any]) -> dict[str, Any]:
     """The rules beyond field types: no secret documents, no due date before the issue date."""
     if not Confidentiality(data["confidentiality"]).may_travel:
         raise Unprocessable(
-            "văn bản mật không được trao đổi qua hệ thống này / secret documents may not travel on this system",
+            _l("secret documents may not travel on this system"),
             code=ErrorCode.SECRET_REFUSED,
-            fields={"metadata.confidentiality": "chỉ nhận văn bản thường / only 'normal' is accepted"})
+            fields={"metadata.confidentiality": _l("only 'normal' is accepted")})
     if data["issued_on"] and data["due_on"] and data["due_on"] < data["issued_on"]:
-        raise Unprocessable("hạn xử lý trước ngày ban hành / due date before issue date",
-                            fields={"metadata.due_on": "phải sau ngày ban hành / must not precede issued_on"})
+        raise Unprocessable(_l("due date before issue date"),
+                            fields={"metadata.due_on": _l("must not precede issued_on")})
     return data
 
 
@@ -113,7 +113,7 @@ def _received_revision_ids(session: Session, caller: Caller, document_id: int) -
 def readable(session: Session, caller: Caller, document_id: int) -> tuple[Document, list[Revision]]:
     """The document and the revisions ``caller`` may read. Another agency's document is
     NotFound, exactly like a missing one: an agency never learns what others hold."""
-    missing = NotFound("không có văn bản / no such document")
+    missing = NotFound(_l("no such document"))
     document = session.get(Document, document_id)
     if document is None:
         raise missing
@@ -133,8 +133,8 @@ def check_reply_to(session: Session, caller: Caller, reply_to: int | None) -> No
     try:
         readable(session, caller, reply_to)
     except NotFound:
-        raise Unprocessable("văn bản được trả lời không có / the replied-to document does not exist",
-                            fields={"metadata.reply_to": "không có văn bản này / unknown document"}) from None
+        raise Unprocessable(_l("the replied-to document does not exist"),
+                            fields={"metadata.reply_to": _l("unknown document")}) from None
 
 
 def pick_revision(revisions: list[Revision], seq: int | None) -> Revision:
@@ -143,7 +143,7 @@ def pick_revision(revisions: list[Revision], seq: int | None) -> Revision:
     for revision in revisions:
         if revision.seq == seq:
             return revision
-    raise NotFound(f"không có bản {seq} / no revision {seq}")
+    raise NotFound(_l("no revision %(seq)s", seq=seq))
 
 
 # --- upload -----------------------------------------------------------------------------

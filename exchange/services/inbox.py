@@ -25,6 +25,7 @@ from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import api_time_from_stored
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision
 from storage.db import key
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -65,7 +66,7 @@ def parse_cursor(after: str | None) -> int:
     if after in (None, ""):
         return 0
     if not after.isdigit() or len(after) > 18:
-        raise Unprocessable("Con trỏ không hợp lệ / invalid cursor", fields={"after": "a next_cursor value"})
+        raise Unprocessable(_l("invalid cursor"), fields={"after": _l("a next_cursor value")})
     return int(after)
 
 
@@ -184,9 +185,9 @@ def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int =
     """The caller's agency's deliveries after the cursor, oldest first; waits up to ``wait`` s."""
     cursor = parse_cursor(after)
     if not 1 <= limit <= LIMIT_MAX:
-        raise Unprocessable("limit không hợp lệ / invalid limit", fields={"limit": f"1 to {LIMIT_MAX}"})
+        raise Unprocessable(_l("invalid limit"), fields={"limit": _l("1 to %(max)s", max=LIMIT_MAX)})
     if not 0 <= wait <= WAIT_MAX:
-        raise Unprocessable("wait không hợp lệ / invalid wait", fields={"wait": f"0 to {WAIT_MAX} seconds"})
+        raise Unprocessable(_l("invalid wait"), fields={"wait": _l("0 to %(max)s seconds", max=WAIT_MAX)})
     notifier = svc.notifier
     deadline = time.monotonic() + wait
     event = notifier.subscribe(caller.agency_id) if wait > 0 else None

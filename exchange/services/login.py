@@ -24,6 +24,7 @@ from exchange.domain.caller import Caller
 from exchange.domain.enums import CallerKind
 from exchange.models import Agency, ApiToken, AuditEvent, User, utcnow
 from exchange.services.accounts import authenticate, hash_secret
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -129,8 +130,7 @@ def login(svc: "Services", username: str, password: str, ip: str) -> Login:
     with svc.uow(write=True) as uow:
         session = uow.session
         if _recent_failures(session, username, ip) >= LOGIN_MAX_FAILURES:
-            raise TooManyRequests("đăng nhập sai quá nhiều lần, thử lại sau 5 phút / too many failed logins; "
-                                  "try again in 5 minutes")
+            raise TooManyRequests(_l("too many failed logins; try again in 5 minutes"))
         user = authenticate(session, username, password)
         if user is None:
             known = session.exec(select(User, Agency).join(Agency, col(Agency.id) == User.agency_id)
@@ -139,7 +139,7 @@ def login(svc: "Services", username: str, password: str, ip: str) -> Login:
                              action="session.login_failed", object=f"user:{username}", details={"ip": ip},
                              agency_ids=[known[1].id] if known and known[1].id is not None else [])
             uow.commit()
-            raise Unauthorized("sai tên đăng nhập hoặc mật khẩu / wrong username or password")
+            raise Unauthorized(_l("wrong username or password"))
         agency = session.get(Agency, user.agency_id)
         assert agency is not None and user.id is not None
         audit_log.record(session, actor=user.username, agency_code=agency.code, action="session.login",

@@ -6,6 +6,7 @@ import re
 from typing import BinaryIO
 
 from errors import ErrorCode, Unprocessable, UnsupportedMediaType
+from translations import _l
 
 HEADER_WINDOW = 1024  # PDF 1.7 §7.5.2 readers accept the header within the first 1024 bytes
 TAIL_WINDOW = 32 * 1024  # some producers leave padding or junk after the last %%EOF
@@ -27,8 +28,8 @@ def inspect_pdf(stream: BinaryIO) -> int:
     stream.seek(max(0, size - TAIL_WINDOW))
     tail = stream.read()
     matches = list(_STARTXREF.finditer(tail))
-    damaged = Unprocessable("tệp PDF bị cắt cụt hoặc hỏng / the PDF is truncated or damaged",
-                            code=ErrorCode.PDF_DAMAGED, fields={"file": "PDF không trọn vẹn / incomplete PDF"})
+    damaged = Unprocessable(_l("the PDF is truncated or damaged"),
+                            code=ErrorCode.PDF_DAMAGED, fields={"file": _l("incomplete PDF")})
     if not matches:
         stream.seek(0)
         raise damaged
@@ -47,9 +48,8 @@ def inspect_pdf(stream: BinaryIO) -> int:
     if not trailer:
         raise damaged
     if b"/Encrypt" in trailer:
-        raise Unprocessable("tệp PDF được mã hóa: hãy gửi bản không đặt mật khẩu / the PDF is encrypted; "
-                            "send it without a password", code=ErrorCode.PDF_ENCRYPTED,
-                            fields={"file": "PDF có mật khẩu / encrypted PDF"})
+        raise Unprocessable(_l("the PDF is encrypted; send it without a password"), code=ErrorCode.PDF_ENCRYPTED,
+                            fields={"file": _l("encrypted PDF")})
     return size
 
 
@@ -69,8 +69,8 @@ def _trailer_at(section: bytes) -> bytes:
 
 
 def not_pdf() -> UnsupportedMediaType:
-    return UnsupportedMediaType("tệp không phải PDF / the file is not a PDF", code=ErrorCode.NOT_PDF,
-                                fields={"file": "cần tệp PDF / a PDF is required"})
+    return UnsupportedMediaType(_l("the file is not a PDF"), code=ErrorCode.NOT_PDF,
+                                fields={"file": _l("a PDF is required")})
 
 
 def require_pdf_header(stream: BinaryIO) -> None:

@@ -38,6 +38,7 @@ from signing.sign import run_sync
 from signing.stamps import Appearance
 from storage.blobs import read_bytes
 from storage.db import execute_dml
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -54,14 +55,14 @@ def check_certificate_chain(svc: "Services", cert: asn1_x509.Certificate) -> lis
     try:
         path = run_sync(validator.async_validate_usage({"digital_signature"}))
     except RevokedError:
-        raise Unprocessable("chứng thư số đã bị thu hồi / the certificate is revoked", code=ErrorCode.CERTIFICATE_REVOKED,
-                            fields={"certificate": "revoked"}) from None
+        raise Unprocessable(_l("the certificate is revoked"), code=ErrorCode.CERTIFICATE_REVOKED,
+                            fields={"certificate": _l("revoked")}) from None
     except (PathBuildingError, PathValidationError) as exc:
-        raise Unprocessable("chứng thư số không thuộc chuỗi tin cậy của hệ thống / the certificate does not chain "
-                            "to a trusted root", code=ErrorCode.CERTIFICATE_UNTRUSTED,
-                            fields={"certificate": f"untrusted ({type(exc).__name__})"}) from None
+        raise Unprocessable(_l("the certificate does not chain to a trusted root"),
+                            code=ErrorCode.CERTIFICATE_UNTRUSTED,
+                            fields={"certificate": _l("untrusted (%(error)s)", error=type(exc).__name__)}) from None
     except Exception as exc:  # noqa: BLE001 - a malformed certificate is the client's problem
-        raise Unprocessable("chứng thư số không dùng được để ký / the certificate cannot sign",
+        raise Unprocessable(_l("the certificate cannot sign"),
                             code=ErrorCode.CERTIFICATE_INVALID, fields={"certificate": type(exc).__name__}) from None
     chain = [c for c in path.iter_certs(include_root=False) if c.sha256 != cert.sha256]
     return chain
@@ -75,15 +76,15 @@ def check_certificate_owner(session: Session, caller: Caller, cert: asn1_x509.Ce
     agency = session.get(Agency, caller.agency_id)
     problem = None
     if not same_agency(cert, caller.agency_code, agency.name if agency else ""):
-        problem = "chứng thư số không thuộc cơ quan của bạn / the certificate is not of your agency"
+        problem = _l("the certificate is not of your agency")
     elif profile == SigningProfile.PERSON:
         user = session.get(User, caller.user_id)
         if not is_person_certificate(cert):
-            problem = "đây không phải chứng thư số cá nhân / not a personal certificate"
+            problem = _l("not a personal certificate")
         elif user is None or normalise_name(s.get("common_name")) != normalise_name(user.full_name):
-            problem = "chứng thư số không mang tên bạn / the certificate does not name you"
+            problem = _l("the certificate does not name you")
     elif is_person_certificate(cert):
-        problem = "đây không phải chứng thư số của cơ quan / not an agency seal certificate"
+        problem = _l("not an agency seal certificate")
     if problem:
         raise Unprocessable(problem, code=ErrorCode.CERTIFICATE_NOT_YOURS, fields={"certificate": problem})
 
@@ -133,8 +134,9 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
 def forget_old_sessions(session: Session) -> int:
     """Delete sessions that expired more than ``EXPIRED_KEPT`` ago. Until then an expired
     session still answers 410 rather than 404."""
-    return execute_dml(session, sa.delete(SigningSession).where(col(SigningSession.completed_at).is_(None),
-                                                                col(SigningSession.expires_at) < utcnow() - EXPIRED_KEPT))
+    stale = sa.delete(SigningSession).where(col(SigningSession.completed_at).is_(None),
+                                            col(SigningSession.expires_at) < utcnow() - EXPIRED_KEPT)
+    return execute_dml(session, stale)
 
 
 def session_json(row: SigningSession) -> dict[str, Any]:
@@ -150,25 +152,25 @@ def _own_session(session: Session, caller: Caller, session_id: str, *, lock: boo
         stmt = stmt.with_for_update()
     row = session.exec(stmt).first()
     if row is None or row.created_by_id is None or row.created_by_id != caller.user_id:
-        raise NotFound("không có phiên ký này / no such signing session", code=ErrorCode.SESSION_NOT_FOUND)
+        raise NotFound(_l("no such signing session"), code=ErrorCode.SESSION_NOT_FOUND)
     return row
 
 
 def _check_open(row: SigningSession) -> None:
     if row.completed_at is not None:
-        raise Conflict("phiên ký đã hoàn tất / the signing session is already completed", code=ErrorCode.SESSION_COMPLETED)
+        raise Conflict(_l("the signing session is already completed"), code=ErrorCode.SESSION_COMPLETED)
     if row.expires_at <= utcnow():
-        raise Gone("phiên ký đã hết hạn, hãy chuẩn bị lại / the signing session has expired; prepare again")
+        raise Gone(_l("the signing session has expired; prepare again"))
 
 
 def decode_signature(text: str) -> bytes:
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise Unprocessable("chữ ký không phải base64 / the signature is not base64",
-                            fields={"signature": "base64 expected"}) from None
+        raise Unprocessable(_l("the signature is not base64"),
+                            fields={"signature": _l("base64 expected")}) from None
     if not raw:
-        raise Unprocessable("chữ ký rỗng / empty signature", fields={"signature": "empty"})
+        raise Unprocessable(_l("empty signature"), fields={"signature": _l("empty")})
     return raw
 
 

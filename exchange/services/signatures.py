@@ -42,6 +42,7 @@ from settings import Settings
 from signing.sign import sign, signing_failure
 from signing.stamps import Appearance
 from storage.blobs import BlobRef, BlobStore
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -71,8 +72,7 @@ def check_role(caller: Caller, profile: str) -> None:
     """A person signature needs ``signer``; the agency seal needs ``clerk``."""
     role = PROFILE_ROLE[SigningProfile(profile)]
     if not caller.is_user or role not in caller.roles:
-        raise Forbidden(f"cần vai trò {role} để ký loại '{profile}' / "
-                        f"the '{role}' role is needed for a {profile} signature")
+        raise Forbidden(_l("the '%(role)s' role is needed for a %(profile)s signature", role=role, profile=profile))
 
 
 def own_document(session: Session, caller: Caller, document_id: int, *, lock: bool = False) -> Document:
@@ -82,7 +82,7 @@ def own_document(session: Session, caller: Caller, document_id: int, *, lock: bo
         stmt = stmt.with_for_update()
     document = session.exec(stmt).first()
     if document is None or document.issuer_agency_id != caller.agency_id:
-        raise NotFound("không có văn bản / no such document")
+        raise NotFound(_l("no such document"))
     return document
 
 
@@ -90,15 +90,14 @@ def latest_revision(session: Session, document_id: int) -> Revision:
     revision = session.exec(select(Revision).where(Revision.document_id == document_id)
                             .order_by(col(Revision.seq).desc()).limit(1)).first()
     if revision is None:  # a document is always created with its first revision
-        raise NotFound("văn bản chưa có tệp / the document has no file")
+        raise NotFound(_l("the document has no file"))
     return revision
 
 
 def signable_base(session: Session, caller: Caller, document_id: int) -> Base:
     document = own_document(session, caller, document_id)
     if document.state in CLOSED_TO_SIGNATURES:
-        raise Conflict(f"văn bản đã ở trạng thái '{document.state}', không ký thêm được / "
-                       f"the document is already {document.state}; it takes no further signature",
+        raise Conflict(_l("the document is already %(state)s; it takes no further signature", state=document.state),
                        code=ErrorCode.DOCUMENT_CLOSED)
     revision = latest_revision(session, document_id)
     return Base(document_id, revision.seq, revision.blob_sha256)
@@ -112,12 +111,11 @@ def pick_credential(session: Session, caller: Caller, profile: str, credential_i
     if credential_id is not None:
         row = session.get(Credential, credential_id)
         if row is None or row.owner_kind != owner_kind or row.owner_ref != owner_ref:
-            raise NotFound("không có chứng thư số này / no such credential",
-                           code=ErrorCode.CREDENTIAL_NOT_FOUND, fields={"credential_id": "không thuộc về bạn / not yours"})
+            raise NotFound(_l("no such credential"),
+                           code=ErrorCode.CREDENTIAL_NOT_FOUND, fields={"credential_id": _l("not yours")})
         if row.key_store not in SERVER_KEY_STORES:
-            raise Conflict("khóa của chứng thư số này không nằm trên máy chủ: hãy ký từ xa / this credential's key "
-                           "is not held by the service; use remote signing", code=ErrorCode.KEY_NOT_HELD,
-                           fields={"credential_id": "remote signing only"})
+            raise Conflict(_l("this credential's key is not held by the service; use remote signing"),
+                           code=ErrorCode.KEY_NOT_HELD, fields={"credential_id": _l("remote signing only")})
         return row
     rows = session.exec(select(Credential).where(Credential.owner_kind == owner_kind,
                                                  Credential.owner_ref == owner_ref,
@@ -127,11 +125,11 @@ def pick_credential(session: Session, caller: Caller, profile: str, credential_i
     for row in rows:
         if row.revoked_at is None and row.not_before <= now < row.not_after:
             return row
-    what = "người ký" if profile == SigningProfile.PERSON else "cơ quan"
+    person = profile == SigningProfile.PERSON
     if rows:
-        raise Conflict(f"chứng thư số của {what} đã bị thu hồi hoặc hết hạn / the {profile} credential is "
-                       "revoked or expired", code=ErrorCode.CREDENTIAL_REVOKED)
-    raise Conflict(f"{what} chưa có chứng thư số / no {profile} credential has been issued",
+        raise Conflict(_l("the person credential is revoked or expired") if person
+                       else _l("the seal credential is revoked or expired"), code=ErrorCode.CREDENTIAL_REVOKED)
+    raise Conflict(_l("no person credential has been issued") if person else _l("no seal credential has been issued"),
                    code=ErrorCode.NO_CREDENTIAL)
 
 
@@ -140,10 +138,10 @@ def load_credential(session: Session, settings: Settings, row: Credential) -> Si
         assert row.id is not None
         return load_signing_credential(session, settings, row.id)
     except CredentialRevoked as exc:
-        raise Conflict(f"chứng thư số đã bị thu hồi hoặc hết hạn / the credential is revoked or expired ({exc})",
+        raise Conflict(_l("the credential is revoked or expired (%(reason)s)", reason=exc.args[0]),
                        code=ErrorCode.CREDENTIAL_REVOKED) from None
     except CredentialNotFound:
-        raise NotFound("không có chứng thư số này / no such credential", code=ErrorCode.CREDENTIAL_NOT_FOUND) from None
+        raise NotFound(_l("no such credential"), code=ErrorCode.CREDENTIAL_NOT_FOUND) from None
 
 
 def spooled_copy(store: BlobStore, sha256: str) -> IO[bytes]:
@@ -178,8 +176,8 @@ def record_signature(session: Session, caller: Caller, base: Base, ref: BlobRef,
     document = own_document(session, caller, base.document_id, lock=True)
     latest = latest_revision(session, base.document_id)
     if latest.seq != base.seq or document.state in CLOSED_TO_SIGNATURES:
-        raise Conflict("văn bản vừa được ký bởi người khác, hãy tải lại và ký lại / the document changed while "
-                       "it was being signed; reload it and sign again", code=ErrorCode.REVISION_CONFLICT)
+        raise Conflict(_l("the document changed while it was being signed; reload it and sign again"),
+                       code=ErrorCode.REVISION_CONFLICT)
     revision = Revision(document_id=base.document_id, seq=base.seq + 1, blob_sha256=ref.sha256, size=ref.size,
                         kind=RevisionKind.SIGNED, profile=profile, level=level, credential_id=credential_id,
                         created_by_id=caller.user_id)
@@ -187,7 +185,7 @@ def record_signature(session: Session, caller: Caller, base: Base, ref: BlobRef,
     try:
         session.flush()
     except sa.exc.IntegrityError:  # (document_id, seq) is unique: the database's own word on a race
-        raise Conflict("văn bản vừa được ký bởi người khác / the document changed while it was being signed",
+        raise Conflict(_l("the document changed while it was being signed"),
                        code=ErrorCode.REVISION_CONFLICT) from None
     document.state = state_after_signature(document.state, profile)
     document.updated_at = utcnow()

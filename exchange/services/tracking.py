@@ -14,6 +14,7 @@ from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import api_time
 from exchange.models import Agency, Delivery, Dispatch, Document, StatusEvent
 from exchange.services.views import history_view
+from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -35,7 +36,7 @@ def deliveries_view(session: Session, caller: Caller, document_id: int) -> dict[
         stmt = stmt.where(col(Dispatch.sender_agency_id) == caller.agency_id)
     rows = session.execute(stmt).all()
     if document is None or (document.issuer_agency_id != caller.agency_id and not rows):
-        raise NotFound("Không tìm thấy văn bản / document not found")
+        raise NotFound(_l("document not found"))
     ids = [d.id for d, _, _ in rows]
     events: dict[int, list[StatusEvent]] = {i: [] for i in ids}
     for start in range(0, len(ids), 1000):

@@ -149,7 +149,8 @@ def _compare_docs(signed: Any, final: Any, areas: list[Area], deadline: float) -
                 elif not area.signature:
                     cover_draw.rectangle(box, fill=255)
             if outside.getbbox():
-                problems.append(f"page {index + 1}: what the page shows changed outside the fields changed after signing")
+                problems.append(f"page {index + 1}: what the page shows changed outside the fields changed "
+                                "after signing")
                 continue
             ink = s_content.point(lambda v: 255 if v < _INK else 0)
             covered = ImageChops.multiply(diff, ink)
@@ -158,7 +159,8 @@ def _compare_docs(signed: Any, final: Any, areas: list[Area], deadline: float) -
                 continue
             shown_ink = s_full.point(lambda v: 255 if v < _INK else 0)
             if ImageChops.multiply(ImageChops.multiply(diff, shown_ink), annot_mask).getbbox():
-                problems.append(f"page {index + 1}: an annotation changed after signing covers or removes signed content")
+                problems.append(f"page {index + 1}: an annotation changed after signing covers or removes "
+                                "signed content")
                 continue
             for area in page_areas:
                 if area.signature and _mostly_covered(covered, ink, _to_pixels(fp, area.rect, f_full.size)):

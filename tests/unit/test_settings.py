@@ -17,6 +17,7 @@ def test_no_environment_gives_embedded_defaults():
     assert s.effective_database_url.endswith("var/lienthong.db")
     assert s.port == 5000 and s.base_url == "http://127.0.0.1:5000"
     assert s.max_upload_mb == 200
+    assert s.language == "vi"
 
 
 def test_environment_selects_postgres_and_minio():
@@ -38,6 +39,11 @@ def test_environment_selects_postgres_and_minio():
     assert "sk-very-secret" not in repr(s)
 
 
+def test_the_cli_language_is_vietnamese_or_english():
+    assert Settings.from_env({"LIENTHONG_LANGUAGE": "en"}).language == "en"
+    assert Settings.from_env({"LIENTHONG_LANGUAGE": " VI "}).language == "vi"
+
+
 @pytest.mark.parametrize("env, fragment", [
     ({"LIENTHONG_DATABASE_URL": "mysql://root@localhost/x"}, "unknown scheme 'mysql'"),
     ({"LIENTHONG_PORT": "eighty"}, "LIENTHONG_PORT"),
@@ -52,6 +58,7 @@ def test_environment_selects_postgres_and_minio():
     ({"LIENTHONG_MAX_UPLOAD_MB": "0"}, "at least 1"),
     ({"LIENTHONG_PROXY_HOPS": "two"}, "LIENTHONG_PROXY_HOPS"),
     ({"LIENTHONG_PROXY_HOPS": "9"}, "reverse proxies"),
+    ({"LIENTHONG_LANGUAGE": "fr"}, "LIENTHONG_LANGUAGE='fr'; use one of vi, en"),
 ])
 def test_bad_settings_raise_one_line(env, fragment):
     with pytest.raises(ConfigError) as info:

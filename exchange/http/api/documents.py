@@ -17,6 +17,7 @@ from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import documents
 from exchange.services.documents import DocumentMetadataIn
+from translations import _l
 
 bp = APIBlueprint("api_documents", __name__, url_prefix="/api/v1", tag="documents")
 
@@ -31,9 +32,9 @@ class JSONNested(Nested):
             try:
                 value = json.loads(value)
             except ValueError as exc:
-                raise ValidationError(f"JSON không hợp lệ / invalid JSON: {exc}") from None
+                raise ValidationError([_l("invalid JSON: %(error)s", error=str(exc))]) from None
         if not isinstance(value, dict):
-            raise ValidationError("phải là một đối tượng JSON / must be a JSON object")
+            raise ValidationError([_l("must be a JSON object")])
         return super()._deserialize(value, attr, data, partial=partial, **kwargs)
 
 

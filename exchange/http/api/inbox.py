@@ -26,7 +26,8 @@ class InboxQuery(Schema):
     after = String(load_default="", validate=Length(max=18), metadata={"description": "next_cursor of the last page"})
     limit = Integer(load_default=50, validate=Range(1, LIMIT_MAX))
     wait = Float(load_default=0, validate=Range(0, WAIT_MAX),
-                 metadata={"description": "long-poll: answer as soon as something arrives, at most after this many seconds"})
+                 metadata={"description": "long-poll: answer as soon as something arrives, "
+                                          "at most after this many seconds"})
 
 
 class InboxDocument(DocumentOut):

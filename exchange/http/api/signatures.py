@@ -14,6 +14,7 @@ from exchange.http.api.common import DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import remote_signing, signatures
 from signing.stamps import Appearance
+from translations import _l
 
 bp = APIBlueprint("api_signatures", __name__, url_prefix="/api/v1", tag="signatures")
 
@@ -36,9 +37,9 @@ class SignIn(Schema):
     @validates_schema
     def _placement(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if data.get("page") is not None and data.get("box") is None:
-            raise ValidationError("box is required when page is given", "box")
+            raise ValidationError([_l("box is required when page is given")], "box")
         if data.get("page") == 0:
-            raise ValidationError("pages are numbered from 1 (or -1 for the last)", "page")
+            raise ValidationError([_l("pages are numbered from 1 (or -1 for the last)")], "page")
 
 
 class PrepareIn(Schema):
@@ -101,7 +102,7 @@ def _appearance(body: dict[str, Any]) -> Appearance | None:
         x1, y1, x2, y2 = (float(v) for v in body["box"])  # four, as the schema says
         return Appearance(page=page - 1 if page > 0 else page, box=(x1, y1, x2, y2))
     except ValueError as exc:
-        raise Unprocessable("vị trí con dấu không hợp lệ / invalid stamp position", fields={"box": str(exc)}) from None
+        raise Unprocessable(_l("invalid stamp position"), fields={"box": str(exc)}) from None
 
 
 _SIGN_ERRORS = {404: "another agency's document, or a credential that is not the caller's",

@@ -10,6 +10,7 @@ from flask import Response, request
 
 from exchange.http.api.common import REPORT_RESPONSE, ContentQuery
 from exchange.http.auth import caller_required, current_caller, services
+from exchange.http.errors import reader_language
 from exchange.services import verification
 from signing.report import Report, render_html
 
@@ -25,7 +26,7 @@ def _render(report: Report) -> Response | dict[str, Any]:
         request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
         and "application/json" not in request.accept_mimetypes.values())
     if wants_html:
-        lang = request.args.get("lang") or request.accept_languages.best_match(["vi", "en"]) or "vi"
+        lang = request.args.get("lang") or reader_language()
         return Response(render_html(report, lang), mimetype="text/html")
     return report.to_json()
 

@@ -25,12 +25,12 @@ def test_pki_init_is_idempotent(app, settings):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["pki", "init"])
     assert first.exit_code == 0, first.output
-    assert "created" in first.output
+    assert "đã tạo" in first.output
     root_pem = (settings.data_dir / "pki" / "root.pem").read_bytes()
     key_files = {p.name: p.read_bytes() for p in (settings.data_dir / "pki").glob("*.p12")}
     second = runner.invoke(args=["pki", "init"])
     assert second.exit_code == 0, second.output
-    assert "already present" in second.output
+    assert "đã có sẵn" in second.output
     assert first.output.split()[-1] == second.output.split()[-1]  # the same root fingerprint
     assert (settings.data_dir / "pki" / "root.pem").read_bytes() == root_pem
     assert {p.name: p.read_bytes() for p in (settings.data_dir / "pki").glob("*.p12")} == key_files
@@ -86,7 +86,7 @@ def test_issue_looks_people_and_agencies_up_in_the_registered_directory(app, tmp
     result = runner.invoke(args=["pki", "issue", "--agency", AGENCY_CODE, "--image", str(seal_png)])
     assert result.exit_code == 0, result.output
     unknown = runner.invoke(args=["pki", "issue", "--user", "nobody"])
-    assert unknown.exit_code == 1 and "unknown user" in unknown.output
+    assert unknown.exit_code == 1 and "không có người dùng 'nobody'" in unknown.output
     person, seal = _rows(app)
     assert (person.owner_kind, seal.owner_kind) == ("user", "agency")
     assert seal.image_png == seal_png.read_bytes()

@@ -16,6 +16,7 @@ from signing.sign import sign
 from signing.stamps import Appearance
 from tests.pdfs import make_pdf
 from tests.signing_pki import AGENCY_B, SigningPKI, offline_statuses, person, seal, signing_pki  # noqa: F401 (fixtures)
+from translations import translate
 
 
 def _sign(pki: SigningPKI, pdf: bytes, cred, **kw):  # type: ignore[no-untyped-def]
@@ -71,8 +72,10 @@ def test_seal_refused_without_person_signature(signing_pki, seal):  # type: igno
 def test_seal_refused_after_a_person_of_another_agency(signing_pki, seal):  # type: ignore[no-untyped-def]
     outsider = signing_pki.credential(signing_pki.issue_person("Trần Văn Bình", "Giám đốc", AGENCY_B))
     signed = _sign(signing_pki, make_pdf(), outsider, level="B-B")
-    with pytest.raises(SealRefused, match="another agency"):
+    with pytest.raises(SealRefused, match="chữ ký cá nhân trên văn bản không thuộc cơ quan này") as err:
         _sign(signing_pki, signed.data(), seal, profile="seal")
+    assert translate(err.value.message, "en") == ("the agency cannot seal yet: "
+                                                  "the person signature belongs to another agency")
 
 
 def test_seal_refused_when_the_person_signature_is_broken(signing_pki, person, seal):  # type: ignore[no-untyped-def]

@@ -55,8 +55,20 @@ def test_messages_are_clear_in_both_languages():
     assert report.messages["vi"][0] == "Tài liệu không hợp lệ"
     assert "Tài liệu đã bị sửa đổi sau khi ký" in " ".join(report.messages["vi"])
     assert "changed after it was signed" in " ".join(report.messages["en"])
-    ok = build_report([sig(PASSED)], [])
-    assert any("Chữ ký hợp lệ" in m for m in ok.messages["vi"])
+    assert report.messages["en"][1] == ("Signature \u201cSig1\u201d: The signature is not valid: "
+                                        "The document was changed after it was signed")
+    ok = build_report([sig(PASSED, signer=Signer("Nguyễn Văn A"))], [])
+    assert ok.messages == {"vi": ["Tài liệu hợp lệ: mọi chữ ký đều hợp lệ",
+                                  "Chữ ký \u201cNguyễn Văn A\u201d: Chữ ký hợp lệ"],
+                           "en": ["Document valid: every signature is valid",
+                                  "Signature \u201cNguyễn Văn A\u201d: The signature is valid"]}
+
+
+def test_findings_keep_both_texts_under_vi_and_en():
+    finding = Finding("PASSWORD_REQUIRED", FAILED).to_json()
+    assert finding["vi"] == "Tệp PDF được bảo vệ bằng mật khẩu nên không kiểm tra được chữ ký"
+    assert finding["en"] == "The PDF is password-protected, so its signatures cannot be checked"
+    assert Finding("SOMETHING_NEW", "INFO").to_json()["vi"] == "SOMETHING_NEW"  # a code with no text yet
 
 
 def test_html_is_printable_escaped_and_bilingual():
@@ -68,6 +80,9 @@ def test_html_is_printable_escaped_and_bilingual():
     assert vi.startswith("<!doctype html>") and 'lang="vi"' in vi and "Kết quả kiểm tra chữ ký số" in vi
     assert "<script>alert" not in vi and "&lt;script&gt;" in vi
     assert 'lang="en"' in en and "Digital signature verification report" in en
+    assert "Chữ ký hợp lệ" in vi and "Người ký" in vi and "Tin cậy" in vi
+    assert "The signature is valid" in en and "Signer" in en and "Kết quả" not in en and "Người ký" not in en
+    assert 'lang="vi"' in render_html(report, lang="fr")  # anything else: Vietnamese
     assert "Ủy ban" in vi
     assert "26/11/2026 16:00:00 (+07:00)" in vi  # times shown in Vietnam's zone
 

@@ -151,7 +151,10 @@ def test_a_revoked_credential_is_refused_with_a_clear_message(client, app, engin
     before = snapshot(engine, app)
     r = _sign(client, sw, doc_id, "signer", profile="person")
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "credential_revoked", r.get_json()
-    assert "thu hồi" in r.get_json()["error"]["message"] and "revoked" in r.get_json()["error"]["message"]
+    assert r.get_json()["error"]["message"] == "chứng thư số của người ký đã bị thu hồi hoặc hết hạn"
+    english = client.post(f"/api/v1/documents/{doc_id}/signatures", json={"profile": "person"},
+                          headers={**sw.headers("signer"), "Accept-Language": "en"})
+    assert english.get_json()["error"]["message"] == "the person credential is revoked or expired"
     r = _sign(client, sw, doc_id, "signer", profile="person", credential_id=sw.credentials["signer"])
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "credential_revoked"
     assert snapshot(engine, app) == before

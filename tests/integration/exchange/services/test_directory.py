@@ -13,6 +13,7 @@ from exchange.services.directory_import import import_csv
 from exchange.models import Agency, AuditEvent
 from tests.db import session_scope
 from tests.exchange_fixtures import auth, build_world
+from translations import translate
 
 
 def _add(s, code, level="other", parent=None, **kw):
@@ -169,7 +170,9 @@ def test_import_refuses_bad_dates_unknown_successors_and_loops(engine):
     loop_only = "\n".join(bad.splitlines()[:1] + bad.splitlines()[4:]) + "\n"
     with session_scope(engine, write=True) as s:
         result = import_csv(s, io.StringIO(loop_only))
-        assert not result.ok and all("loop" in message for _, message in result.errors)
+        assert not result.ok
+        assert {translate(message, "vi") for _, message in result.errors} == {"vòng kế thừa"}
+        assert {translate(message, "en") for _, message in result.errors} == {"successor loop"}
     with session_scope(engine) as s:
         assert s.exec(sa.select(sa.func.count()).select_from(Agency)).scalar() == 0
 

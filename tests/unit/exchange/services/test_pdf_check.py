@@ -8,6 +8,7 @@ import pytest
 from errors import Unprocessable, UnsupportedMediaType
 from exchange.services.pdf_check import inspect_pdf
 from tests.exchange_fixtures import encrypted_pdf, make_pdf
+from translations import translate
 
 
 def test_a_pdf_passes_and_the_stream_is_rewound():
@@ -36,7 +37,9 @@ def test_not_a_pdf_is_415(data):
 def test_truncated_pdfs_are_422(cut):
     with pytest.raises(Unprocessable) as err:
         inspect_pdf(io.BytesIO(make_pdf()[:-cut]))
-    assert err.value.fields == {"file": "PDF không trọn vẹn / incomplete PDF"}
+    fields = err.value.fields or {}
+    assert {name: translate(text, "vi") for name, text in fields.items()} == {"file": "PDF không trọn vẹn"}
+    assert translate(fields["file"], "en") == "incomplete PDF"
 
 
 def test_a_wrong_startxref_is_forgiven_when_a_trailer_is_there():
