@@ -140,7 +140,7 @@ def test_every_contract_uses_a_type_that_sees_the_root_modules() -> None:
 
 WIRING = {"storage.health", "storage.migrations", "certs.api", "certs.cli"}
 FLASK_FREE = ["signing", "storage", "certs", "exchange.domain", "exchange.models", "exchange.adapters",
-              "exchange.services", "errors", "settings", "bootstrap"]
+              "exchange.services", "errors", "settings", "bootstrap", "translations"]
 NO_FLASK = "import sys\n" + "".join(f"sys.modules[{name!r}] = None\n" for name in FLASK_FAMILY)
 
 
