@@ -201,7 +201,7 @@ def _create(uow: UnitOfWork, svc: "Services", caller: Caller, *, document_id: in
     trace_json = json.dumps(trace, ensure_ascii=False)
     session.execute(sa.insert(Delivery), [
         {"dispatch_id": dispatch.id, "document_id": document_id, "recipient_agency_id": t.id,
-         "addressed_agency_id": t.addressed_id, "seq": seqs[t.id], "status": DeliveryStatus.QUEUED,
+         "addressed_agency_id": t.addressed_id, "seq": seqs[t.id], "status": DeliveryStatus.QUEUED.value,
          "trace": trace_json, "created_at": now, "updated_at": now} for t in targets])
     notify.announce(uow, svc.notifier, [(t.id, seqs[t.id]) for t in targets])
     ids = dict(session.execute(sa.select(col(Delivery.recipient_agency_id), col(Delivery.id))
