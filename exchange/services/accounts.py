@@ -33,9 +33,18 @@ _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,99}$")
 TOKEN_PREFIX = "lt_"
 MIN_PASSWORD = 10
-# A hash to verify against when the username is unknown, so that a wrong username costs
-# as long as a wrong password and timing does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so that a wrong username costs
+    as long as a wrong password and timing does not reveal which accounts exist. Made on first
+    use, with the hasher's current parameters (not at import: every CLI process would pay an
+    argon2 hash to start)."""
+    found = _dummy_hashes.get(id(_hasher))
+    if found is None:
+        found = _dummy_hashes[id(_hasher)] = _hasher.hash(secrets.token_urlsafe(16))
+    return found
 
 
 def use_fast_hashing_for_tests() -> None:
@@ -142,7 +151,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """The active user with this password, or None. Rehashes on parameter upgrades."""
     user = session.exec(select(User).where(User.username == username)).one_or_none()
     try:
-        _hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user and user.password_hash else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if user is None or not user.active or not user.password_hash:

@@ -26,9 +26,11 @@ from tests.db import session_scope
 from tests.e2e.gunicorn_support import ROOT, WORKERS, free_port, gunicorn, gunicorn_argv, server_env
 from tests.exchange_fixtures import build_world
 from tests.pdfs import make_pdf
+from tests.conftest import TEST_DATABASE_URL
 from tests.signing_pki import SigningPKI, person, signing_pki  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.e2e
+# the same on every database: CI runs it in its SQLite pass, not again in the PostgreSQL one
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="database-independent: run once, in the SQLite pass")]
 # armoured like a certificate, but its body is no DER at all
 BROKEN_PEM = b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
 BIN = Path(sys.executable).parent  # the venv's console scripts, as an operator runs them
