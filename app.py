@@ -20,7 +20,8 @@ from exchange.cli.accounts import tokens_cli, users_cli
 from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
-from exchange.http.api import agencies, audit, dispatch, documents, inbox, session, signatures, verification
+from exchange.http.api import (agencies, audit, dispatch, documents, inbox, query_guard, session, signatures,
+                               verification)
 from exchange.http.auth import SECURITY_SCHEMES
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
 from settings import ConfigError, Settings, load_or_create_secret
@@ -74,6 +75,7 @@ def _create(settings: Settings) -> Flask:
         CREDENTIAL_AUDIT_KEY: services.credential_audit,
     })
     register_error_handlers(app)
+    query_guard.install(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(pki_bp)
     for bp in API_BLUEPRINTS:

@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     TOO_MANY_REQUESTS = "too_many_requests"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    UNKNOWN_PARAMETER = "unknown_parameter"
     # the service's own parts
     INTERNAL_ERROR = "internal_error"
     DATABASE_UNAVAILABLE = "database_unavailable"
@@ -45,6 +46,11 @@ class ErrorCode(StrEnum):
     REVISION_CONFLICT = "revision_conflict"
     INVALID_TRANSITION = "invalid_transition"
     DIRECTORY_LOOP = "directory_loop"
+    # routing: forwards, replacements
+    OUTSIDE_SUBTREE = "outside_subtree"
+    NOT_DISPATCHED = "not_dispatched"
+    ALREADY_REPLACED = "already_replaced"
+    REPLACE_REFUSED = "replace_refused"
     # signing
     SEAL_REFUSED = "seal_refused"
     SIGNING_FAILED = "signing_failed"

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from exchange.domain.enums import DeliveryStatus, DocumentState, RevisionKind, Urgency
+from exchange.domain.search import document_search_text
 from storage.db import UTCDateTime, utcnow
 
 __all__ = ["Agency", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery", "Dispatch",
@@ -89,9 +90,21 @@ class Document(SQLModel, table=True):
     signer_position: str = Field(default="", max_length=255)
     due_on: Optional[date] = None
     reply_to_id: Optional[int] = Field(default=None, foreign_key="document.id")
+    # edXML BussinessDocType 3: this document replaces that one (at most one replacement each)
+    replaces_id: Optional[int] = Field(default=None, foreign_key="document.id", unique=True)
     state: str = Field(default=DocumentState.DRAFT, max_length=20, index=True)
+    # number, notation and subject folded (exchange.domain.search), kept by _fill_search_text
+    search_text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+@sa.event.listens_for(Document, "before_insert")
+@sa.event.listens_for(Document, "before_update")
+def _fill_search_text(_mapper: Any, _connection: Any, document: Document) -> None:
+    # every ORM write of a document (upload, numbering, …) refreshes what ``q`` searches;
+    # a bulk ``UPDATE`` of number, notation or subject must set search_text itself
+    document.search_text = document_search_text(document.number, document.notation, document.subject)
 
 
 class Revision(SQLModel, table=True):
@@ -153,6 +166,8 @@ class Dispatch(SQLModel, table=True):
     # a forward (chuyển tiếp): the delivery it came from (no FK: delivery already points here)
     forwarded_from_id: Optional[int] = Field(default=None, index=True)
     idempotency_key: str = Field(max_length=200)
+    # JSON list of the codes not sent again: they already held a live delivery of the document
+    already_delivered: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))
     request_sha256: str = Field(max_length=64)  # the body the key was first used with
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 

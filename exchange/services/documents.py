@@ -23,6 +23,7 @@ from exchange.domain.enums import Confidentiality, DeliveryStatus, DocumentState
 from exchange.models import Delivery, Dispatch, Document, Revision, utcnow
 from exchange.services import audit
 from exchange.services.pdf_check import inspect_pdf
+from exchange.services.replacement import check_replaces
 from exchange.services.views import document_view
 from storage.blobs import BlobRef, BlobStore
 from storage.db import execute_dml
@@ -48,6 +49,9 @@ class DocumentMetadataIn(Schema):
     signer_position = String(load_default="", validate=Length(0, 255))
     due_on = Date(load_default=None, allow_none=True)
     reply_to = Integer(load_default=None, allow_none=True, validate=Range(min=1))
+    replaces = Integer(load_default=None, allow_none=True, validate=Range(min=1),
+                       metadata={"description": "id of this agency's dispatched document that this one replaces "
+                                                "(edXML BussinessDocType 3)"})
 
 
 # --- metadata -----------------------------------------------------------------------------
@@ -159,13 +163,14 @@ def create_document(session: Session, caller: Caller, ref: BlobRef, metadata: di
     """The Document, its original Revision and the audit event, in the caller's transaction.
     ``metadata`` comes from :func:`parse_metadata`; ``ref`` from :func:`store_file`."""
     check_reply_to(session, caller, metadata.get("reply_to"))
+    check_replaces(session, caller, metadata.get("replaces"), lock=True)
     document = Document(
         issuer_agency_id=caller.agency_id, created_by_id=caller.user_id,
         number=metadata["number"], notation=metadata["notation"], doc_type=metadata["doc_type"],
         subject=metadata["subject"], urgency=metadata["urgency"], confidentiality=metadata["confidentiality"],
         issued_on=metadata["issued_on"], place=metadata["place"], signer_name=metadata["signer_name"],
         signer_position=metadata["signer_position"], due_on=metadata["due_on"],
-        reply_to_id=metadata.get("reply_to"), state=DocumentState.DRAFT,
+        reply_to_id=metadata.get("reply_to"), replaces_id=metadata.get("replaces"), state=DocumentState.DRAFT,
     )
     session.add(document)
     session.flush()
@@ -185,6 +190,7 @@ def upload(svc: "Services", caller: Caller, stream: BinaryIO, metadata: dict[str
     metadata = check_metadata_rules(metadata)
     with svc.uow() as uow:
         check_reply_to(uow.session, caller, metadata.get("reply_to"))
+        check_replaces(uow.session, caller, metadata.get("replaces"))
     ref = store_file(svc.blobs, stream)
     with svc.uow(write=True) as uow:
         document = create_document(uow.session, caller, ref, metadata)

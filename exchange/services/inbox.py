@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
@@ -21,8 +23,9 @@ from sqlmodel import col
 from errors import Unprocessable
 from exchange.adapters.caches import DispatchCache
 from exchange.domain.caller import Caller
+from exchange.domain.enums import DeliveryStatus, DocumentState
 from exchange.domain.lifecycle import edxml_code
-from exchange.domain.times import api_time_from_stored
+from exchange.domain.times import VN_TZ, api_time_from_stored, vn_today
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision
 from storage.db import key
 from translations import _l
@@ -56,7 +59,7 @@ _DISPATCHES = (
               col(Agency.name), col(Document.id), col(Document.number), col(Document.notation),
               col(Document.doc_type), col(Document.subject), col(Document.urgency), col(Document.confidentiality),
               col(Document.issued_on), col(Document.place), col(Document.signer_name), col(Document.signer_position),
-              col(Document.due_on), col(Document.reply_to_id))
+              col(Document.due_on), col(Document.reply_to_id), col(Document.replaces_id))
     .join(Revision, col(Revision.id) == Dispatch.revision_id)
     .join(Document, col(Document.id) == Dispatch.document_id)
     .join(Agency, col(Agency.id) == Dispatch.sender_agency_id)
@@ -81,14 +84,14 @@ def _shared_parts(conn: sa.Connection, caches: DispatchCache, dispatch_ids: set[
     if missing:
         for (dispatch_id, revision_seq, sha256, size, sender_code, sender_name, doc_id, number, notation,
              doc_type, subject, urgency, confidentiality, issued_on, place, signer_name, signer_position,
-             due_on, reply_to) in conn.execute(_DISPATCHES, {"ids": missing}):
+             due_on, reply_to, replaces) in conn.execute(_DISPATCHES, {"ids": missing}):
             found[dispatch_id] = {
                 "document": {
                     "id": doc_id, "sha256": sha256, "size": size, "revision": revision_seq,
                     "number": number, "notation": notation, "doc_type": doc_type, "subject": subject,
                     "urgency": urgency, "confidentiality": confidentiality, "issued_on": _day(issued_on),
                     "place": place, "signer_name": signer_name, "signer_position": signer_position,
-                    "due_on": _day(due_on), "reply_to": reply_to,
+                    "due_on": _day(due_on), "reply_to": reply_to, "replaces": replaces,
                 },
                 "sender": sender_code,
                 "sender_name": sender_name,
@@ -118,12 +121,16 @@ def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> l
     redirected = {row[6] for row in rows if row[6] != row[5]}
     codes = dict(conn.execute(sa.select(col(Agency.id), col(Agency.code))
                               .where(col(Agency.id).in_(redirected))).all()) if redirected else {}
+    replaced_by = _replaced_by(conn, {shared[row[7]]["document"]["id"] for row in rows})
     out = []
     for delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace in rows:
+        part = shared[dispatch_id]
+        document_id = part["document"]["id"]
         item: dict[str, Any] = {
             "delivery_id": delivery_id,
             "seq": seq,
-            **shared[dispatch_id],
+            **part,
+            "document": {**part["document"], "replaced_by": replaced_by.get(document_id)},
             "status": status,
             "code": edxml_code(status),
             "incoming_number": incoming_number,
@@ -134,6 +141,16 @@ def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> l
             item["addressed_to"] = codes.get(addressed_id)
         out.append(item)
     return out
+
+
+def _replaced_by(conn: sa.Connection, document_ids: set[int]) -> dict[int, int]:
+    """Which of the page's documents a dispatched document replaces (read per page, not
+    cached: a replacement comes after the dispatch it replaces)."""
+    rows = conn.execute(
+        sa.select(col(Document.replaces_id), col(Document.id))
+        .where(col(Document.replaces_id).in_(sorted(document_ids)), col(Document.state) == DocumentState.SENT)
+    ).all()
+    return {replaced: replacing for replaced, replacing in rows if replaced is not None and replacing is not None}
 
 
 def _read_rows(conn: sa.Connection, params: dict[str, int]) -> Sequence[Any]:
@@ -166,11 +183,86 @@ def _compile_rows(dialect: Dialect) -> SQLCompiler:
     return compiled
 
 
-def fetch(svc: "Services", agency_id: int, after: int, limit: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class InboxFilters:
+    """What a clerk narrows the inbox to; every one given must hold. ``received_from`` and
+    ``received_to`` are Vietnam calendar days of the delivery's arrival, both included;
+    ``overdue``: the document's due date (hạn xử lý) has passed and the copy is still open
+    (not completed, returned or recalled)."""
+
+    status: str | None = None
+    urgency: str | None = None
+    sender: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    overdue: bool = False
+
+    def __bool__(self) -> bool:
+        return any((self.status, self.urgency, self.sender, self.received_from, self.received_to, self.overdue))
+
+
+NO_FILTERS = InboxFilters()
+# a copy in one of these needs nothing more from its recipient: never overdue
+_SETTLED = (DeliveryStatus.COMPLETED.value, DeliveryStatus.RETURNED.value, DeliveryStatus.RECALLED.value)
+
+
+def _vn_midnight(day: date) -> datetime:
+    return datetime.combine(day, dt_time.min, VN_TZ)
+
+
+def _filtered_rows_statement(filters: InboxFilters, sender_id: int | None) -> Any:
+    """``_ROWS`` narrowed by the filters (same columns, same bound agency/after/limit)."""
+    stmt = _ROWS.where(*_filter_conditions(filters, sender_id))
+    if filters.urgency or filters.overdue:
+        stmt = stmt.join(Document, col(Document.id) == Delivery.document_id)
+    if sender_id is not None:
+        stmt = stmt.join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
+    return stmt
+
+
+def _filter_conditions(filters: InboxFilters, sender_id: int | None) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if filters.status:
+        conditions.append(col(Delivery.status) == filters.status)
+    if filters.urgency:
+        conditions.append(col(Document.urgency) == filters.urgency)
+    if sender_id is not None:
+        conditions.append(col(Dispatch.sender_agency_id) == sender_id)
+    if filters.received_from:
+        conditions.append(col(Delivery.created_at) >= _vn_midnight(filters.received_from))
+    if filters.received_to:
+        conditions.append(col(Delivery.created_at) < _vn_midnight(filters.received_to + timedelta(days=1)))
+    if filters.overdue:
+        conditions += [col(Document.due_on) < vn_today(), col(Delivery.status).not_in(_SETTLED)]
+    return conditions
+
+
+def check_filters(svc: "Services", filters: InboxFilters) -> int | None:
+    """422 for a range that ends before it starts or an unknown sender; the sender's id."""
+    if filters.received_from and filters.received_to and filters.received_to < filters.received_from:
+        raise Unprocessable(_l("the date range ends before it starts"), fields={"to": _l("must not precede from")})
+    if not filters.sender:
+        return None
+    with svc.engine.connect() as conn:
+        sender_id = conn.execute(sa.select(col(Agency.id)).where(col(Agency.code) == filters.sender)).scalar()
+    if sender_id is None:
+        raise Unprocessable(_l("unknown agency code"),
+                            fields={"sender": _l("unknown: %(codes)s", codes=filters.sender)})
+    return int(sender_id)
+
+
+def fetch(svc: "Services", agency_id: int, after: int, limit: int, filters: InboxFilters = NO_FILTERS,
+          sender_id: int | None = None) -> list[dict[str, Any]]:
     """One indexed query, or none when this process knows nothing newer exists."""
     notifier = svc.notifier
     if notifier.nothing_after(agency_id, after):
-        return []
+        return []  # nothing at all after the cursor: nothing that matches a filter either
+    if filters:
+        with svc.engine.connect() as conn:
+            rows = conn.execute(_filtered_rows_statement(filters, sender_id),
+                                {"agency": agency_id, "after": after, "limit": limit}).all()
+            # no record_exhausted: a filtered page says nothing about the rows it did not match
+            return _items(conn, svc.dispatch_cache, rows) if rows else []
     token = notifier.snapshot(agency_id)
     with svc.engine.connect() as conn:
         rows = _read_rows(conn, {"agency": agency_id, "after": after, "limit": limit})
@@ -181,19 +273,21 @@ def fetch(svc: "Services", agency_id: int, after: int, limit: int) -> list[dict[
 
 
 def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int = 50,
-         wait: float = 0) -> dict[str, Any]:
-    """The caller's agency's deliveries after the cursor, oldest first; waits up to ``wait`` s."""
+         wait: float = 0, filters: InboxFilters = NO_FILTERS) -> dict[str, Any]:
+    """The caller's agency's deliveries after the cursor, oldest first; waits up to ``wait`` s.
+    With ``filters``, only the deliveries that match (the cursor and the wait work alike)."""
     cursor = parse_cursor(after)
     if not 1 <= limit <= LIMIT_MAX:
         raise Unprocessable(_l("invalid limit"), fields={"limit": _l("1 to %(max)s", max=LIMIT_MAX)})
     if not 0 <= wait <= WAIT_MAX:
         raise Unprocessable(_l("invalid wait"), fields={"wait": _l("0 to %(max)s seconds", max=WAIT_MAX)})
+    sender_id = check_filters(svc, filters) if filters else None
     notifier = svc.notifier
     deadline = time.monotonic() + wait
     event = notifier.subscribe(caller.agency_id) if wait > 0 else None
     try:
         while True:
-            items = fetch(svc, caller.agency_id, cursor, limit)
+            items = fetch(svc, caller.agency_id, cursor, limit, filters, sender_id)
             remaining = deadline - time.monotonic()
             if items or event is None or remaining <= 0:
                 break

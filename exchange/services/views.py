@@ -10,9 +10,18 @@ from sqlmodel import Session
 from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import api_date, api_time
 from exchange.models import Agency, Delivery, Document, Revision, StatusEvent
+from exchange.services.replacement import replaced_by_map
 
 
-def document_view(session: Session, document: Document, revisions: list[Revision]) -> dict[str, Any]:
+_LOOK_UP: Any = object()  # document_view's replaced_by when the caller has not looked it up
+
+
+def document_view(session: Session, document: Document, revisions: list[Revision], *,
+                  replaced_by: int | None = _LOOK_UP) -> dict[str, Any]:
+    """``replaced_by``: the dispatched document replacing this one, if the caller already
+    knows (a page looks them all up at once, ``replacement.replaced_by_map``)."""
+    if replaced_by is _LOOK_UP:
+        replaced_by = replaced_by_map(session, [document.id]).get(document.id) if document.id else None
     issuer = session.get(Agency, document.issuer_agency_id)
     base = f"/api/v1/documents/{document.id}/content"
     return {
@@ -24,7 +33,8 @@ def document_view(session: Session, document: Document, revisions: list[Revision
         "place": document.place, "signer_name": document.signer_name,
         "signer_position": document.signer_position,
         "due_on": api_date(document.due_on),
-        "reply_to": document.reply_to_id, "state": document.state,
+        "reply_to": document.reply_to_id, "replaces": document.replaces_id, "replaced_by": replaced_by,
+        "state": document.state,
         "sha256": revisions[-1].blob_sha256 if revisions else None,
         "created_at": api_time(document.created_at),
         "revisions": [{

@@ -40,6 +40,10 @@ class DocumentOut(Schema):
     signer_position = String()
     due_on = String(allow_none=True)
     reply_to = Integer(allow_none=True)
+    replaces = Integer(allow_none=True, metadata={"description": "the document this one replaces (edXML "
+                                                                 "BussinessDocType 3)"})
+    replaced_by = Integer(allow_none=True, metadata={"description": "the dispatched document that replaces "
+                                                                    "this one"})
     state = String()
     sha256 = String(metadata={"description": "SHA-256 of the latest revision"})
     created_at = String(metadata={"description": "RFC 3339, UTC"})

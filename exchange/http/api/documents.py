@@ -6,16 +6,17 @@ from typing import Any, Iterator, Mapping
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, Integer, List, Nested
-from apiflask.validators import OneOf, Range
+from apiflask.validators import Length, OneOf, Range
 from flask import Response, request
 from marshmallow import ValidationError
-from marshmallow.fields import String
+from marshmallow.fields import Date, String
 from marshmallow.types import StrSequenceOrSet
 
-from exchange.domain.enums import DocumentState, Role, values
+from exchange.domain.enums import DocumentState, Role, Urgency, values
 from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
-from exchange.services import documents
+from exchange.services import document_search, documents
+from exchange.services.document_search import DocumentFilters
 from exchange.services.documents import DocumentMetadataIn
 from translations import _l
 
@@ -45,7 +46,14 @@ class UploadIn(Schema):
 
 
 class DocumentQuery(Schema):
+    q = String(validate=Length(1, 200), metadata={
+        "description": "words of the số/ký hiệu or trích yếu, any case, with or without diacritics: "
+                       "`quyet dinh` finds `Quyết định`; every word must occur"})
+    doc_type = String(validate=Length(1, 100), metadata={"description": "exactly, e.g. `Công văn`"})
+    urgency = String(validate=OneOf(values(Urgency)))
     state = String(validate=OneOf(values(DocumentState)))
+    issued_from = Date(metadata={"description": "issued on or after (YYYY-MM-DD)"})
+    issued_to = Date(metadata={"description": "issued on or before (YYYY-MM-DD)"})
     after = Integer(load_default=0, validate=Range(min=0))
     limit = Integer(load_default=50, validate=Range(1, 500))
 
@@ -74,10 +82,14 @@ def post_document(form: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, 
 @bp.input(DocumentQuery, location="query", arg_name="query")
 @bp.output(DocumentList)
 @bp.doc(tags=["documents"], summary="Văn bản của cơ quan / the caller's agency's documents",
-        description="Documents issued by the caller's agency, by id, after the cursor.")
+        description="Documents issued by the caller's agency that match every filter given, by id, after "
+                    "the cursor. An unknown query parameter is 422 `unknown_parameter`.")
 def get_documents(query: dict[str, Any]) -> dict[str, Any]:
-    return documents.documents_page(services(), current_caller(), state=query.get("state"), after=query["after"],
-                                    limit=query["limit"])
+    filters = DocumentFilters(q=query.get("q", ""), doc_type=query.get("doc_type"), urgency=query.get("urgency"),
+                              state=query.get("state"), issued_from=query.get("issued_from"),
+                              issued_to=query.get("issued_to"))
+    return document_search.search_page(services(), current_caller(), filters, after=query["after"],
+                                       limit=query["limit"])
 
 
 @bp.get("/documents/<int:document_id>")

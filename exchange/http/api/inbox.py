@@ -6,18 +6,18 @@ from typing import Any
 
 import orjson
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Date, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, current_app
 
-from exchange.domain.enums import Role
+from exchange.domain.enums import DeliveryStatus, Role, Urgency, values
 from exchange.domain.lifecycle import REASON_MAX, SETTABLE
 from exchange.http.api.common import DocumentOut, query_input
 from exchange.http.api.dispatch import (CONFLICT, NOT_FOUND, DispatchIn, DispatchOut, Hop, IdempotencyHeaders,
                                         StatusOut, recipients_of)
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import delivery, dispatch, inbox, receipts
-from exchange.services.inbox import LIMIT_MAX, WAIT_MAX
+from exchange.services.inbox import LIMIT_MAX, WAIT_MAX, InboxFilters
 
 bp = APIBlueprint("api_inbox", __name__, url_prefix="/api/v1", tag="inbox")
 
@@ -28,6 +28,13 @@ class InboxQuery(Schema):
     wait = Float(load_default=0, validate=Range(0, WAIT_MAX),
                  metadata={"description": "long-poll: answer as soon as something arrives, "
                                           "at most after this many seconds"})
+    status = String(validate=OneOf(values(DeliveryStatus)), metadata={"description": "only copies in this status"})
+    urgency = String(validate=OneOf(values(Urgency)))
+    sender = String(validate=Length(1, 35), metadata={"description": "code of the agency that sent (or forwarded) it"})
+    received_from = Date(data_key="from", metadata={"description": "arrived on or after this day (Vietnam time)"})
+    received_to = Date(data_key="to", metadata={"description": "arrived on or before this day (Vietnam time)"})
+    overdue = Boolean(metadata={"description": "true: the due date (hạn xử lý) has passed and the copy is not "
+                                              "completed, returned or recalled"})
 
 
 class InboxDocument(DocumentOut):
@@ -88,7 +95,10 @@ class ReceiptKeyOut(Schema):
         responses={200: {"description": "deliveries after the cursor, and the next cursor",
                          "content": {"application/json": {"schema": InboxOut}}}})  # type: ignore[arg-type]  # mypy cannot fit this literal to APIFlask's union
 def get_inbox(query: dict[str, Any]) -> Response:
-    body = inbox.poll(services(), current_caller(), query["after"], query["limit"], query["wait"])
+    filters = InboxFilters(status=query.get("status"), urgency=query.get("urgency"), sender=query.get("sender"),
+                           received_from=query.get("received_from"), received_to=query.get("received_to"),
+                           overdue=query.get("overdue", False))
+    body = inbox.poll(services(), current_caller(), query["after"], query["limit"], query["wait"], filters)
     return current_app.response_class(orjson.dumps(body), mimetype="application/json")
 
 

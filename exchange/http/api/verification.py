@@ -9,6 +9,7 @@ from apiflask.fields import File
 from flask import Response, request
 
 from exchange.http.api.common import REPORT_RESPONSE, ContentQuery
+from exchange.http.api.query_guard import accepts_query
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.errors import reader_language
 from exchange.services import verification
@@ -45,6 +46,7 @@ def post_verify(form: dict[str, Any]) -> Response | dict[str, Any]:
 
 @bp.get("/documents/<int:document_id>/verification")
 @caller_required(allow_agency_system=True)
+@accepts_query("format", "lang")  # read by _render
 @bp.input(ContentQuery, location="query", arg_name="query")
 @bp.doc(tags=["verification"], summary="Kiểm tra chữ ký của văn bản / verify a stored document",
         description="The latest revision the caller may read, or `?revision=N`.",
