@@ -63,8 +63,8 @@ def seed(url: str, data_dir: Path) -> dict[str, str]:
     with session_scope(services.engine, write=True) as session:
         world = build_world(session)
     full, empty = world.all_communes[:2]
-    doc = sealed_document(services.engine, world)
-    for i in range(50):
+    for i in range(50):  # 50 documents: an agency holding a copy is not sent the same one again
+        doc = sealed_document(services.engine, world, content=f"%PDF-1.7 bench {i}".encode())
         dispatch_document(services, caller_for(world, "clerk"), doc, Recipients(to=(full, empty)), f"bench-{i}")
     services.close()
     return {"full": world.agency_tokens[full], "empty": world.agency_tokens[empty], "cursor": "50"}

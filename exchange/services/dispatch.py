@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -102,6 +103,14 @@ def _descendant_rows(session: Session, code: str, level: str | None) -> list[sa.
 
 def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> list[Target]:
     """One target per routed recipient, in a stable order; 422 on bad codes."""
+    return resolve_counting_repeats(session, sender_agency_id, recipients)[0]
+
+
+def resolve_counting_repeats(session: Session, sender_agency_id: int,
+                             recipients: Recipients) -> tuple[list[Target], list[str]]:
+    """Like :func:`resolve`, and the codes (as addressed) that named a recipient already in
+    the list: a code given twice, a merged agency's old code beside its successor's, a code
+    in ``to`` that ``children_of`` also reaches."""
     if not recipients.to and not recipients.children_of:
         raise Unprocessable(_l("no recipients"),
                             fields={"to": _l("give `to` and/or `children_of`")})
@@ -112,8 +121,10 @@ def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> 
         raise Unprocessable(_l("`level` needs `children_of`"),
                             fields={"level": _l("only with children_of")})
     addressed: list[sa.Row[Any]] = []
+    repeated: list[str] = []
     if recipients.to:
         wanted = list(dict.fromkeys(recipients.to))
+        repeated += [code for code, count in Counter(recipients.to).items() if count > 1]
         found = {r.code: r for r in _rows(session, Agency.code, wanted)}
         unknown = [code for code in wanted if code not in found]
         if unknown:
@@ -138,6 +149,8 @@ def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> 
         assert routed_id is not None  # read from the table
         if routed_id not in out:
             out[routed_id] = Target(row.id, row.code, routed_id, routed.code)
+        elif row.code not in repeated:
+            repeated.append(row.code)
     if closed:
         raise Unprocessable(_l("agency closed without successor"),
                             fields={"to": _l("closed: %(codes)s", codes=", ".join(closed[:20]))})
@@ -150,7 +163,40 @@ def resolve(session: Session, sender_agency_id: int, recipients: Recipients) -> 
     if len(out) > MAX_RECIPIENTS:
         raise Unprocessable(_l("too many recipients"),
                             fields={"to": _l("at most %(max)s", max=MAX_RECIPIENTS)})
-    return list(out.values())
+    return list(out.values()), repeated
+
+
+# a copy in one of these is no longer held by its recipient: sending again is a new delivery
+_NOT_HELD = (DeliveryStatus.RETURNED.value, DeliveryStatus.RECALLED.value)
+
+
+def drop_already_delivered(session: Session, document_id: int, targets: list[Target],
+                           repeated: list[str]) -> tuple[list[Target], list[str]]:
+    """The targets that hold no live copy of the document yet (from any sender, any hop), and
+    the codes left out: ``repeated`` ones first, then those already holding it."""
+    held: set[int] = set()
+    ids = [t.id for t in targets]
+    for start in range(0, len(ids), 1000):
+        held.update(session.execute(
+            sa.select(col(Delivery.recipient_agency_id))
+            .where(col(Delivery.document_id) == document_id,
+                   col(Delivery.recipient_agency_id).in_(ids[start:start + 1000]),
+                   col(Delivery.status).not_in(_NOT_HELD))).scalars())
+    skipped = list(repeated)
+    skipped += [t.addressed_code for t in targets if t.id in held and t.addressed_code not in skipped]
+    return [t for t in targets if t.id not in held], skipped
+
+
+def check_inside_subtree(session: Session, forwarder_code: str, targets: list[Target]) -> None:
+    """422 ``outside_subtree`` unless every recipient lies below the forwarder in the
+    directory (after successor routing: where the copy would really go)."""
+    below = {row.id for row in _descendant_rows(session, forwarder_code, None)} if targets else set()
+    outside = [t.addressed_code for t in targets if t.id not in below]
+    if outside:
+        raise Unprocessable(_l("a received document is forwarded only to agencies below yours"),
+                            code=ErrorCode.OUTSIDE_SUBTREE,
+                            fields={"to": _l("outside your agency's subtree: %(codes)s",
+                                             codes=", ".join(outside[:20]))})
 
 
 def _replay(session: Session, sender_agency_id: int, key: str, fingerprint: str) -> dict[str, Any] | None:
@@ -178,6 +224,7 @@ def dispatch_view(session: Session, dispatch: Dispatch) -> dict[str, Any]:
         "document_id": dispatch.document_id,
         "forwarded_from": dispatch.forwarded_from_id,
         "created_at": api_time(dispatch.created_at),
+        "already_delivered": json.loads(dispatch.already_delivered or "[]"),
         "deliveries": [
             {"id": did, "recipient": rcode, "status": status, "code": edxml_code(status),
              **({"addressed_to": acode} if acode != rcode else {})}
@@ -188,26 +235,32 @@ def dispatch_view(session: Session, dispatch: Dispatch) -> dict[str, Any]:
 
 def _create(uow: UnitOfWork, svc: "Services", caller: Caller, *, document_id: int, revision_id: int,
             targets: Sequence[Target], key: str, fingerprint: str,
-            forwarded_from: int | None, trace: list[dict[str, Any]]) -> dict[str, Any]:
-    """Insert the dispatch and its deliveries; return the dispatch's view."""
+            forwarded_from: int | None, trace: list[dict[str, Any]],
+            already_delivered: Sequence[str] = ()) -> dict[str, Any]:
+    """Insert the dispatch and its deliveries (none when every recipient already holds the
+    document: the dispatch still answers its Idempotency-Key); return the dispatch's view."""
     session = uow.session
     now = utcnow()
     dispatch = Dispatch(document_id=document_id, revision_id=revision_id, sender_agency_id=caller.agency_id,
                         created_by_id=caller.user_id, forwarded_from_id=forwarded_from,
-                        idempotency_key=key, request_sha256=fingerprint, created_at=now)
+                        idempotency_key=key, request_sha256=fingerprint, created_at=now,
+                        already_delivered=json.dumps(list(already_delivered), ensure_ascii=False))
     session.add(dispatch)
     session.flush()  # a racing twin with the same key fails here, before any counter moves
     seqs = counters.bump(session, "inbox", (t.id for t in targets))
     trace_json = json.dumps(trace, ensure_ascii=False)
-    session.execute(sa.insert(Delivery), [
-        {"dispatch_id": dispatch.id, "document_id": document_id, "recipient_agency_id": t.id,
-         "addressed_agency_id": t.addressed_id, "seq": seqs[t.id], "status": DeliveryStatus.QUEUED.value,
-         "trace": trace_json, "created_at": now, "updated_at": now} for t in targets])
-    notify.announce(uow, svc.notifier, [(t.id, seqs[t.id]) for t in targets])
-    ids = dict(session.execute(sa.select(col(Delivery.recipient_agency_id), col(Delivery.id))
-                               .where(col(Delivery.dispatch_id) == dispatch.id)).all())
+    ids: dict[int, int] = {}
+    if targets:
+        session.execute(sa.insert(Delivery), [
+            {"dispatch_id": dispatch.id, "document_id": document_id, "recipient_agency_id": t.id,
+             "addressed_agency_id": t.addressed_id, "seq": seqs[t.id], "status": DeliveryStatus.QUEUED.value,
+             "trace": trace_json, "created_at": now, "updated_at": now} for t in targets])
+        notify.announce(uow, svc.notifier, [(t.id, seqs[t.id]) for t in targets])
+        ids = dict(session.execute(sa.select(col(Delivery.recipient_agency_id), col(Delivery.id))
+                                   .where(col(Delivery.dispatch_id) == dispatch.id)).all())
     return {
         "id": dispatch.id, "document_id": document_id, "forwarded_from": forwarded_from, "created_at": api_time(now),
+        "already_delivered": list(already_delivered),
         "deliveries": sorted(({"id": ids[t.id], "recipient": t.code, "status": "queued", "code": None,
                                **({"addressed_to": t.addressed_code} if t.addressed_id != t.id else {})}
                               for t in targets), key=lambda d: d["id"]),
@@ -255,23 +308,31 @@ def dispatch_document(svc: "Services", caller: Caller, document_id: int, recipie
                                 .order_by(col(Revision.seq).desc()).limit(1)).first()
         if revision is None:
             raise Conflict(_l("the document has no file"), code=ErrorCode.NO_REVISION)
-        targets = resolve(session, caller.agency_id, recipients)
+        targets, skipped = drop_already_delivered(session, document_id,
+                                                  *resolve_counting_repeats(session, caller.agency_id, recipients))
         now = utcnow()
         assert revision.id is not None
         view = _create(uow, svc, caller, document_id=document_id, revision_id=revision.id,
                        targets=targets, key=key, fingerprint=fingerprint, forwarded_from=None,
-                       trace=[{"agency": caller.agency_code, "at": api_time(now)}])
+                       trace=[{"agency": caller.agency_code, "at": api_time(now)}], already_delivered=skipped)
         if document.state == DocumentState.SEALED:
             document.state = DocumentState.SENT
             document.updated_at = now
             session.add(document)
         audit.record(session, caller, "document.dispatch", f"document:{document_id}",
                      {"dispatch_id": view["id"], "revision_id": revision.id, "recipients": len(targets),
-                      "to": list(recipients.to), "children_of": recipients.children_of, "level": recipients.level},
+                      "to": list(recipients.to), "children_of": recipients.children_of, "level": recipients.level,
+                      "already_delivered": skipped},
                      agency_ids=[t.id for t in targets])
         return view
 
     return _run_idempotent(svc, caller, key, fingerprint, body)
+
+
+def _lock_document(session: Session, document_id: int) -> None:
+    """Hold the document's row to the commit: dispatches and forwards of one document then
+    take turns, so two of them cannot both find a recipient without a copy and both send."""
+    session.exec(select(Document.id).where(Document.id == document_id).with_for_update()).one()
 
 
 def forward_delivery(svc: "Services", caller: Caller, delivery_id: int, recipients: Recipients,
@@ -288,15 +349,19 @@ def forward_delivery(svc: "Services", caller: Caller, delivery_id: int, recipien
                            code=ErrorCode.INVALID_TRANSITION)
         parent = session.get(Dispatch, incoming.dispatch_id)
         assert parent is not None
+        _lock_document(session, incoming.document_id)
         trace = json.loads(incoming.trace or "[]") + [{"agency": caller.agency_code, "at": api_time(utcnow())}]
-        targets = resolve(session, caller.agency_id, recipients)
+        targets, repeated = resolve_counting_repeats(session, caller.agency_id, recipients)
+        check_inside_subtree(session, caller.agency_code, targets)
+        targets, skipped = drop_already_delivered(session, incoming.document_id, targets, repeated)
         view = _create(uow, svc, caller, document_id=incoming.document_id, revision_id=parent.revision_id,
                        targets=targets, key=key, fingerprint=fingerprint, forwarded_from=incoming.id,
-                       trace=trace)
+                       trace=trace, already_delivered=skipped)
         audit.record(session, caller, "delivery.forward", f"delivery:{incoming.id}",
                      {"dispatch_id": view["id"], "document_id": incoming.document_id,
                       "recipients": len(targets), "to": list(recipients.to),
-                      "children_of": recipients.children_of, "level": recipients.level},
+                      "children_of": recipients.children_of, "level": recipients.level,
+                      "already_delivered": skipped},
                      agency_ids=[parent.sender_agency_id, *(t.id for t in targets)])
         return view
 

@@ -46,6 +46,9 @@ class DispatchOut(Schema):
     document_id = Integer()
     forwarded_from = Integer(allow_none=True, metadata={"description": "the delivery a forward came from"})
     created_at = String()
+    already_delivered = List(String(), metadata={
+        "description": "codes (as addressed) not sent to: named twice, or already holding a live copy of the "
+                       "document (not returned, not recalled)"})
     deliveries = List(Nested(DeliveryBrief))
 
 

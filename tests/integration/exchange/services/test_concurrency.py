@@ -44,10 +44,9 @@ def _ack_all(url: str, data_dir: str, callers: dict, delivery_ids: list[int], se
 def test_four_processes_racing_to_ack_200_deliveries(engine, services, database_url, tmp_path):
     w = world(engine)
     a, b = w.all_communes[:2]
-    doc = sealed_document(engine, w)
     clerk = caller_for(w, "clerk")
-    for i in range(DELIVERIES // 2):
-        dispatch_document(services, clerk, doc, Recipients(to=(a, b)), f"k{i}")
+    for i in range(DELIVERIES // 2):  # one document each: an agency holding a copy is not sent it again
+        dispatch_document(services, clerk, sealed_document(engine, w), Recipients(to=(a, b)), f"k{i}")
     with session_scope(engine) as session:
         rows = session.exec(select(Delivery.id, Delivery.recipient_agency_id)).all()
     code_of = {w.agency_ids[a]: a, w.agency_ids[b]: b}
@@ -81,10 +80,10 @@ def test_four_processes_racing_to_ack_200_deliveries(engine, services, database_
         assert results[0][did][0] == next(d.incoming_number for d in final if d.id == did)
 
 
-def _dispatch_many(url: str, data_dir: str, clerk, doc: int, commune: str, prefix: str, count: int, start) -> None:  # type: ignore[no-untyped-def]
+def _dispatch_many(url: str, data_dir: str, clerk, docs: list[int], commune: str, prefix: str, start) -> None:  # type: ignore[no-untyped-def]
     services = build_services(url, Path(data_dir))
     start.wait()
-    for i in range(count):
+    for i, doc in enumerate(docs):
         dispatch_document(services, clerk, doc, Recipients(to=(commune,)), f"{prefix}-{i}")
     services.close()
 
@@ -93,12 +92,12 @@ def test_a_poller_sees_every_seq_exactly_once_while_dispatches_commit_concurrent
                                                                                    tmp_path):
     w = world(engine)
     commune = w.all_communes[0]
-    doc = sealed_document(engine, w)
     writers, per_writer = 4, 25
+    docs = [[sealed_document(engine, w) for _ in range(per_writer)] for _ in range(writers)]
     start = CTX.Event()
     procs = [CTX.Process(target=_dispatch_many,
-                         args=(database_url, str(tmp_path / f"w{n}"), caller_for(w, "clerk"), doc, commune, f"w{n}",
-                               per_writer, start))
+                         args=(database_url, str(tmp_path / f"w{n}"), caller_for(w, "clerk"), docs[n], commune,
+                               f"w{n}", start))
              for n in range(writers)]
     for p in procs:
         p.start()
