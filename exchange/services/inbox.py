@@ -44,12 +44,17 @@ UNTRUSTED_WAIT_SLICE_S = 1.0  # without a listener, look again this often
 # dispatch reaches up to thousands of inboxes: it is built once per process and kept in a
 # bounded cache (the Services' DispatchCache), filled by one query for the dispatches a page
 # has not seen yet.
+# What replaces a document can come after its dispatch, so it is not in the cached part: the
+# row query finds it, by the unique index on replaces_id (at most one row per delivery).
+_REPLACEMENT = sa.orm.aliased(Document, name="replacement")
 _ROWS = (
     # created_at as stored: SQLite's text needs no parsing to be shown (api_time_from_stored)
     sa.select(key(Delivery.id), col(Delivery.seq), col(Delivery.status), col(Delivery.incoming_number),
               sa.type_coerce(Delivery.created_at, sa.String),
               col(Delivery.recipient_agency_id), col(Delivery.addressed_agency_id), col(Delivery.dispatch_id),
-              col(Delivery.trace))
+              col(Delivery.trace), col(_REPLACEMENT.id))
+    .outerjoin(_REPLACEMENT, sa.and_(col(_REPLACEMENT.replaces_id) == Delivery.document_id,
+                                     col(_REPLACEMENT.state) == DocumentState.SENT.value))
     .where(col(Delivery.recipient_agency_id) == sa.bindparam("agency"), col(Delivery.seq) > sa.bindparam("after"))
     .order_by(col(Delivery.seq))
     .limit(sa.bindparam("limit"))
@@ -91,7 +96,7 @@ def _shared_parts(conn: sa.Connection, caches: DispatchCache, dispatch_ids: set[
                     "number": number, "notation": notation, "doc_type": doc_type, "subject": subject,
                     "urgency": urgency, "confidentiality": confidentiality, "issued_on": _day(issued_on),
                     "place": place, "signer_name": signer_name, "signer_position": signer_position,
-                    "due_on": _day(due_on), "reply_to": reply_to, "replaces": replaces,
+                    "due_on": _day(due_on), "reply_to": reply_to, "replaces": replaces, "replaced_by": None,
                 },
                 "sender": sender_code,
                 "sender_name": sender_name,
@@ -121,16 +126,14 @@ def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> l
     redirected = {row[6] for row in rows if row[6] != row[5]}
     codes = dict(conn.execute(sa.select(col(Agency.id), col(Agency.code))
                               .where(col(Agency.id).in_(redirected))).all()) if redirected else {}
-    replaced_by = _replaced_by(conn, {shared[row[7]]["document"]["id"] for row in rows})
     out = []
-    for delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace in rows:
+    for (delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace,
+         replaced_by) in rows:
         part = shared[dispatch_id]
-        document_id = part["document"]["id"]
         item: dict[str, Any] = {
             "delivery_id": delivery_id,
             "seq": seq,
             **part,
-            "document": {**part["document"], "replaced_by": replaced_by.get(document_id)},
             "status": status,
             "code": edxml_code(status),
             "incoming_number": incoming_number,
@@ -139,18 +142,10 @@ def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> l
         }
         if addressed_id != recipient_id:
             item["addressed_to"] = codes.get(addressed_id)
+        if replaced_by is not None:  # rare: the cached part (replaced_by None) is copied only then
+            item["document"] = {**part["document"], "replaced_by": replaced_by}
         out.append(item)
     return out
-
-
-def _replaced_by(conn: sa.Connection, document_ids: set[int]) -> dict[int, int]:
-    """Which of the page's documents a dispatched document replaces (read per page, not
-    cached: a replacement comes after the dispatch it replaces)."""
-    rows = conn.execute(
-        sa.select(col(Document.replaces_id), col(Document.id))
-        .where(col(Document.replaces_id).in_(sorted(document_ids)), col(Document.state) == DocumentState.SENT)
-    ).all()
-    return {replaced: replacing for replaced, replacing in rows if replaced is not None and replacing is not None}
 
 
 def _read_rows(conn: sa.Connection, params: dict[str, int]) -> Sequence[Any]:
