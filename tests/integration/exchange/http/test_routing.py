@@ -88,3 +88,22 @@ def test_a_recipient_holding_a_live_copy_is_not_sent_another(app, client, w, tmp
     assert returned.status_code == 200
     resent = _dispatch(client, w, doc, {"to": [c4]}, "k4")
     assert _recipients(resent) == [c4] and resent.json["already_delivered"] == []
+
+
+def test_a_merged_agencys_old_code_beside_its_successor_is_sent_once(app, client, w):
+    from datetime import date
+
+    from exchange.services import directory
+    from tests.db import session_scope
+    from tests.integration.exchange.delivery_support import add_agency
+
+    engine = engine_from_app(app)
+    successor = w.communes[w.districts[0]][0]
+    with session_scope(engine, write=True) as session:
+        add_agency(session, "000.09.01.H62", w.districts[0], valid_from=date(2020, 1, 1))
+        directory.merge(session, "000.09.01.H62", successor, date(2025, 7, 1))
+    doc = sealed_document(engine, w)
+    sent = _dispatch(client, w, doc, {"to": ["000.09.01.H62", successor]}, "k1")
+    assert sent.status_code == 201, sent.json
+    assert [(d["recipient"], d.get("addressed_to")) for d in sent.json["deliveries"]] == [(successor, "000.09.01.H62")]
+    assert sent.json["already_delivered"] == [successor]
