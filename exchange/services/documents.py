@@ -208,28 +208,6 @@ def get_document(svc: "Services", caller: Caller, document_id: int) -> dict[str,
         return document_view(uow.session, document, revisions)
 
 
-def list_documents(session: Session, caller: Caller, *, state: str | None, after: int,
-                   limit: int) -> list[tuple[Document, list[Revision]]]:
-    stmt = select(Document).where(Document.issuer_agency_id == caller.agency_id, col(Document.id) > after)
-    if state:
-        stmt = stmt.where(Document.state == state)
-    documents = list(session.exec(stmt.order_by(col(Document.id)).limit(limit)).all())
-    by_doc: dict[int, list[Revision]] = {d.id: [] for d in documents if d.id is not None}
-    if by_doc:
-        for revision in session.exec(select(Revision).where(col(Revision.document_id).in_(list(by_doc)))
-                                     .order_by(col(Revision.seq))).all():
-            by_doc[revision.document_id].append(revision)
-    return [(d, by_doc[d.id]) for d in documents if d.id is not None]
-
-
-def documents_page(svc: "Services", caller: Caller, *, state: str | None, after: int, limit: int) -> dict[str, Any]:
-    """Documents issued by the caller's agency, by id, after the cursor."""
-    with svc.uow() as uow:
-        rows = list_documents(uow.session, caller, state=state, after=after, limit=limit + 1)
-        items = [document_view(uow.session, d, revs) for d, revs in rows[:limit]]
-    return {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit and items else None}
-
-
 @dataclass(frozen=True)
 class Content:
     """A revision's file, to be streamed: its bytes are hash-checked as they go."""
