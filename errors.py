@@ -45,6 +45,11 @@ class ErrorCode(StrEnum):
     REVISION_CONFLICT = "revision_conflict"
     INVALID_TRANSITION = "invalid_transition"
     DIRECTORY_LOOP = "directory_loop"
+    # registers (sổ văn bản đi / đến)
+    NUMBER_TAKEN = "number_taken"
+    NOT_REGISTERED = "not_registered"
+    ALREADY_REGISTERED = "already_registered"
+    NOT_SIGNED = "not_signed"
     # signing
     SEAL_REFUSED = "seal_refused"
     SIGNING_FAILED = "signing_failed"

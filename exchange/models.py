@@ -255,12 +255,12 @@ class RegisterEntry(SQLModel, table=True):
 
     __tablename__ = "register_entry"
     __table_args__ = (
-        sa.UniqueConstraint("agency_id", "register", "year", "number", name="uq_register_entry_number"),
+        sa.UniqueConstraint("agency_id", "kind", "year", "number", name="uq_register_entry_number"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     agency_id: int = Field(foreign_key="agency.id", index=True)
-    register: str = Field(max_length=10)  # outgoing | incoming
+    kind: str = Field(max_length=10)  # the register: outgoing | incoming
     year: int
     number: int
     document_id: Optional[int] = Field(default=None, foreign_key="document.id", index=True)

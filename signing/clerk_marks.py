@@ -31,6 +31,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.api import FontEngine
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 
 from signing.stamps import font_factory
 
@@ -245,6 +246,18 @@ def write_marks(source: IO[bytes], output: IO[bytes], *, number_text: str, notat
     update of ``source`` into ``output``. Nothing found: ``output`` is a copy of ``source``."""
     source.seek(0)
     pdf = source.read()
+    try:
+        return _write_marks(pdf, output, number_text=number_text, notation=notation, issued_on=issued_on)
+    except (pdfium.PdfiumError, PdfError, IndexError):
+        # a file the service accepted but PDFium or pyHanko cannot read here (no page 1, a
+        # damaged text layer): the number is still registered, only not written on the page
+        output.seek(0)
+        output.truncate()
+        output.write(pdf)
+        return MarksResult()
+
+
+def _write_marks(pdf: bytes, output: IO[bytes], *, number_text: str, notation: str, issued_on: date) -> MarksResult:
     doc = pdfium.PdfDocument(pdf)
     try:
         page_right = float(doc[0].get_width())

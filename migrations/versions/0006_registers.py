@@ -19,7 +19,7 @@ def upgrade() -> None:
         "register_entry",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("agency_id", sa.Integer(), nullable=False),
-        sa.Column("register", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=True),
@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["delivery_id"], ["delivery.id"]),
         sa.ForeignKeyConstraint(["document_id"], ["document.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("agency_id", "register", "year", "number", name="uq_register_entry_number"),
+        sa.UniqueConstraint("agency_id", "kind", "year", "number", name="uq_register_entry_number"),
     )
     with op.batch_alter_table("register_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_register_entry_agency_id"), ["agency_id"], unique=False)
