@@ -19,9 +19,9 @@ from sqlmodel import Session, col, select
 
 from errors import Conflict, ErrorCode
 from exchange.adapters import counters
-from exchange.domain.enums import Register
+from exchange.domain.enums import DocumentState, Register
 from exchange.domain.times import vn_year
-from exchange.models import RegisterEntry, utcnow
+from exchange.models import Document, RegisterEntry, utcnow
 from translations import _l
 
 SKIP_MAX = 10_000  # numbers the clerk chose ahead of the counter: at most this many skipped in a row
@@ -77,8 +77,11 @@ def outgoing_entry(session: Session, document_id: int) -> RegisterEntry | None:
 
 
 def require_registered(session: Session, document_id: int) -> None:
-    """Decree 30 Art. 14–18: the agency seal comes after the number (409 ``not_registered``)."""
-    if outgoing_entry(session, document_id) is None:
+    """Decree 30 Art. 14–18: the agency seal comes after the number (409 ``not_registered``).
+    A draft is left to the seal rule itself, whose answer says what is missing first: the
+    official's signature (``seal_refused``)."""
+    document = session.get(Document, document_id)
+    if document is not None and document.state != DocumentState.DRAFT and outgoing_entry(session, document_id) is None:
         raise Conflict(_l("register the document (give it its number) before sealing it"),
                        code=ErrorCode.NOT_REGISTERED)
 

@@ -61,14 +61,6 @@ def _vn_date(at: datetime) -> date:
 
 # --- outgoing: cấp số -------------------------------------------------------------------
 
-def _chosen_number(document: Document, number: int | None) -> int | None:
-    """The clerk's number: given now, or typed at upload (digits only, e.g. "12" or "07")."""
-    if number is not None:
-        return number
-    typed = document.number.strip()
-    return int(typed) if typed.isdigit() and 0 < int(typed) <= NUMBER_MAX else None
-
-
 def register_outgoing(svc: "Services", caller: Caller, document_id: int, number: int | None = None
                       ) -> dict[str, Any]:
     """``POST /documents/{id}/register``: number a person-signed document of the caller's
@@ -91,10 +83,11 @@ def register_outgoing(svc: "Services", caller: Caller, document_id: int, number:
                               number=0, document_id=document.id, author=agency.name, document_date=today,
                               doc_type=document.doc_type, subject=document.subject, signer=document.signer_name,
                               registered_at=now, registered_by=caller.actor)
-        chosen = _chosen_number(document, number)
-        if chosen is not None:
-            check_free(session, caller.agency_id, Register.OUTGOING, today.year, chosen)
-            entry.number = chosen
+        # a number typed at upload was only checked there: the register's number replaces it
+        # unless the clerk names one now (a typed draft number is not a registration)
+        if number is not None:
+            check_free(session, caller.agency_id, Register.OUTGOING, today.year, number)
+            entry.number = number
             add_entry(session, entry)
         else:
             add_next_entry(session, entry)

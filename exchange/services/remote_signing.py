@@ -105,9 +105,9 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
     cert = load_certificate(certificate)
     with svc.uow() as uow:
         base = signable_base(uow.session, caller, document_id)
+        check_certificate_owner(uow.session, caller, cert, profile)
         if profile == SigningProfile.SEAL:
             require_registered(uow.session, document_id)
-        check_certificate_owner(uow.session, caller, cert, profile)
         known = _credential_for_certificate(uow.session, cert)
         image, known_id = (known.image_png, known.id) if known is not None else (None, None)
     chain = check_certificate_chain(svc, cert)

@@ -262,9 +262,9 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
     check_role(caller, profile)
     with svc.uow() as uow:
         base = signable_base(uow.session, caller, document_id)
+        row = pick_credential(uow.session, caller, profile, credential_id)
         if profile == SigningProfile.SEAL:
             require_registered(uow.session, document_id)
-        row = pick_credential(uow.session, caller, profile, credential_id)
         credential = load_credential(uow.session, svc.settings, row)
         used_id = row.id
     with spooled_copy(svc.blobs, base.sha256) as source, output_buffer() as output:

@@ -30,7 +30,7 @@ FILE_NAMES = {Register.OUTGOING: "so-van-ban-di", Register.INCOMING: "so-van-ban
 class RegisterIn(Schema):
     number = Integer(load_default=None, allow_none=True, strict=True, validate=Range(1, NUMBER_MAX),
                      metadata={"description": "a free number of this year's outgoing register; "
-                                              "without it, the number typed at upload if free, else the next one"})
+                                              "without it, the register's next number"})
 
 
 # Any: APIFlask handles these response descriptions (several media types) but its
@@ -124,7 +124,7 @@ PAPER_RESPONSES = {201: {"description": "the register line",
 @bp.output(RegisteredDocumentOut)
 @bp.doc(tags=["registers"], summary="Cấp số văn bản đi / number and register a signed document",
         description="The next number of the issuer's outgoing register for the year (Vietnam time), or "
-                    "`number` if free (else the number typed at upload, if free); `issued_on` is set; the "
+                    "`number` if free (a number typed at upload is replaced); `issued_on` is set; the "
                     "number and the date are written onto page 1 (as an annotation update the seal covers). "
                     "409 `number_taken`, `already_registered`, `not_signed` (only person-signed documents).",
         responses={409: "number taken, already registered, not signed", 404: "no such document"})

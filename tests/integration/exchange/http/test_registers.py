@@ -139,8 +139,8 @@ def test_numbers_follow_on_the_clerk_may_choose_a_free_one_and_a_taken_one_is_40
     assert upload.status_code == 409 and upload.get_json()["error"]["code"] == "number_taken"
     assert snapshot(engine, app) == before  # tables and blob store as they were
 
-    # a number typed at upload, free, is the one registered; the counter then skips it
-    typed = upload_via_api(client, clerk, metadata={"number": "4", "issued_on": None})
+    # a number typed at upload is accepted when free, and replaced by the register's at registration
+    typed = upload_via_api(client, clerk, metadata={"number": "9", "issued_on": None})
     assert typed.status_code == 201, typed.get_json()
     typed_id = typed.get_json()["id"]
     with session_scope(engine, write=True) as s:
@@ -148,8 +148,8 @@ def test_numbers_follow_on_the_clerk_may_choose_a_free_one_and_a_taken_one_is_40
         row = s.get(Document, typed_id)
         row.state = "signed"  # type: ignore[union-attr]
         s.add(row)
-    assert _register(client, clerk, typed_id).get_json()["register"]["number"] == 4
-    assert _register(client, clerk, docs[4]).get_json()["register"]["number"] == 6  # 4 and 5 are taken
+    assert _register(client, clerk, typed_id).get_json()["register"]["number"] == 4  # the counter's next
+    assert _register(client, clerk, docs[4]).get_json()["register"]["number"] == 6  # 5 was taken by hand
 
     listed = client.get(f"/api/v1/registers/outgoing?year={year}", headers=clerk).get_json()
     assert [i["number"] for i in listed["items"]] == [1, 2, 3, 4, 5, 6]
