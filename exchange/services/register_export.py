@@ -59,8 +59,8 @@ COLUMNS: dict[Register, list[Column]] = {
         (_l("Signed by"), 35, lambda r: str(r["document"]["signer"] or "")),
         (_l("Sent to"), 50, lambda r: "; ".join(r.get("recipients") or [])),
         (_l("Filed copy kept by"), 25, lambda r: str(r["handler"] or "")),
-        (_l("Copies"), 12, lambda r: "" if r["copies"] is None else str(r["copies"])),
-        (_l("Notes"), 21, lambda r: str(r["note"] or "")),
+        (_l("Copies"), 17, lambda r: "" if r["copies"] is None else str(r["copies"])),
+        (_l("Notes"), 16, lambda r: str(r["note"] or "")),
     ],
     Register.INCOMING: [
         (_l("Date received"), 20, lambda r: _vn(r["registered_on"])),
@@ -120,6 +120,7 @@ def to_pdf(page: Row, lang: str) -> bytes:
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.92, 0.92, 0.92)),
+        *([("SPAN", (0, 1), (-1, 1))] if not page["items"] else []),
     ])
     period = _l("Year %(year)s", year=page["year"]).render(lang)
     if page.get("from") or page.get("to"):

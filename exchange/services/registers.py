@@ -51,7 +51,9 @@ class PaperDocumentIn(Schema):
 
 
 def _require_clerk(caller: Caller) -> None:
-    if not caller.is_user or Role.CLERK not in caller.roles:
+    """Registers are kept by the clerk, or by the agency's own system (its document
+    management software) with the agency's token, as for dispatching and accepting."""
+    if caller.is_user and Role.CLERK not in caller.roles:
         raise Forbidden(_l("only a clerk registers documents"))
 
 

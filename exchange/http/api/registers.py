@@ -119,7 +119,7 @@ PAPER_RESPONSES = {201: {"description": "the register line",
 
 
 @bp.post("/documents/<int:document_id>/register")
-@caller_required(Role.CLERK)
+@caller_required(Role.CLERK, allow_agency_system=True)
 @bp.input(RegisterIn, arg_name="body")
 @bp.output(RegisteredDocumentOut)
 @bp.doc(tags=["registers"], summary="Cấp số văn bản đi / number and register a signed document",
@@ -151,7 +151,7 @@ def get_register(register: str, query: dict[str, Any]) -> Any:
 
 
 @bp.post("/registers/incoming")
-@caller_required(Role.CLERK)
+@caller_required(Role.CLERK, allow_agency_system=True)
 @bp.doc(tags=["registers"], summary="Vào sổ văn bản đến giấy / register a paper document that came by post",
         description="JSON body (PaperDocumentIn), or multipart: `metadata` (that JSON) and an optional `scan`. "
                     "It takes the next số đến, in the same series as electronic documents.",

@@ -152,6 +152,8 @@ ENDPOINTS: list[Endpoint] = [
              leaks=lambda ctx, fields, response: "Sở Nội vụ" in response.data.decode("utf-8-sig")),
     Endpoint("POST", "/api/v1/registers/incoming", "clerk", "other_clerk", request=rs.matrix_paper_body,
              other_sees="own-data"),
+    Endpoint("POST", "/api/v1/documents/{doc}/register", "province_system", "other_system", prepare=rs.matrix_signed,
+             request=rs.matrix_register_body),
 ]
 
 # Roles that must be refused even inside the agency (403): not "no role", but the wrong one.
@@ -171,9 +173,9 @@ WRONG_ROLE: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/inbox/1/ack", "auditor"),
     ("POST", "/api/v1/inbox/1/forward", "signer"),
     ("POST", "/api/v1/documents/1/register", "signer"),
-    ("POST", "/api/v1/documents/1/register", "province_system"),
+    ("POST", "/api/v1/documents/1/register", "auditor"),
     ("POST", "/api/v1/registers/incoming", "auditor"),
-    ("POST", "/api/v1/registers/incoming", "province_system"),
+    ("POST", "/api/v1/registers/incoming", "signer"),
     ("GET", "/api/v1/registers/outgoing?year=2026", "norole"),
 ]
 
