@@ -116,6 +116,36 @@ def page_chars(pdf: bytes, page_index: int = 0) -> list[Char]:
         doc.close()
 
 
+def annotation_rects(pdf: bytes, page_index: int = 0) -> list[tuple[float, float, float, float]]:
+    """The rectangles of a page's annotations (their text is not in the text layer)."""
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        page = doc[page_index]
+        rects = []
+        for i in range(pdfium_c.FPDFPage_GetAnnotCount(page.raw)):
+            annot = pdfium_c.FPDFPage_GetAnnot(page.raw, i)
+            rect = pdfium_c.FS_RECTF()
+            if pdfium_c.FPDFAnnot_GetRect(annot, rect):
+                rects.append((min(rect.left, rect.right), min(rect.bottom, rect.top),
+                              max(rect.left, rect.right), max(rect.bottom, rect.top)))
+            pdfium_c.FPDFPage_CloseAnnot(annot)
+        page.close()
+        return rects
+    finally:
+        doc.close()
+
+
+def _clear_of(slot: Slot | None, rects: list[tuple[float, float, float, float]]) -> Slot | None:
+    """``slot``, unless an annotation already sits in it (a value written before, whose
+    text the text layer does not show)."""
+    if slot is None:
+        return None
+    for x1, y1, x2, y2 in rects:
+        if y1 < slot.baseline + slot.size * 0.7 and y2 > slot.baseline and x1 < slot.right and x2 > slot.left:
+            return None
+    return slot
+
+
 def _lines(chars: list[Char]) -> list[list[Char]]:
     lines: list[list[Char]] = [[]]
     for c in chars:
@@ -264,17 +294,18 @@ def _write_marks(pdf: bytes, output: IO[bytes], *, number_text: str, notation: s
     finally:
         doc.close()
     chars = page_chars(pdf)
+    occupied = annotation_rects(pdf)
     writes: list[tuple[str, str, Slot]] = []
     found_number = number_slot(chars, page_right)
-    if found_number is not None:
-        slot, notation_printed = found_number
+    if found_number is not None and (slot := _clear_of(found_number[0], occupied)) is not None:
+        notation_printed = found_number[1]
         writes.append(("number", number_text if notation_printed or not notation else f"{number_text}/{notation}",
                        slot))
     slots = date_slots(chars, page_right)
     if slots is not None:
         for value, slot_or_none in zip(date_parts(issued_on), slots, strict=True):
-            if slot_or_none is not None:
-                writes.append(("date", value, slot_or_none))
+            if (free := _clear_of(slot_or_none, occupied)) is not None:
+                writes.append(("date", value, free))
     result = MarksResult()
     if not writes:
         output.write(pdf)

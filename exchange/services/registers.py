@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, BinaryIO
+from zoneinfo import ZoneInfo
 
 from marshmallow import Schema
 from marshmallow.fields import Date, Integer, String
@@ -21,7 +22,7 @@ from sqlmodel import Session, col, select
 from errors import Conflict, ErrorCode, Forbidden, Unprocessable
 from exchange.domain.caller import Caller
 from exchange.domain.enums import DocumentState, Register, RevisionKind, Role
-from exchange.domain.times import VN_TZ, api_date, api_time
+from exchange.domain.times import api_date, api_time
 from exchange.models import Agency, Delivery, Dispatch, Document, RegisterEntry, Revision, utcnow
 from exchange.services import audit
 from exchange.services.documents import readable
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from bootstrap import Services
 
 NUMBER_MAX = 999_999
+VN_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class PaperDocumentIn(Schema):
@@ -58,7 +60,8 @@ def _require_clerk(caller: Caller) -> None:
 
 
 def _vn_date(at: datetime) -> date:
-    return at.astimezone(VN_TZ).date()
+    """The date in Vietnam (Asia/Ho_Chi_Minh): registers restart there on 1 January."""
+    return at.astimezone(VN_ZONE).date()
 
 
 # --- outgoing: cấp số -------------------------------------------------------------------
@@ -228,7 +231,7 @@ def register_rows(svc: "Services", caller: Caller, register: str, year: int, sta
 
 
 def _vn_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=VN_TZ)
+    return datetime(day.year, day.month, day.day, tzinfo=VN_ZONE)
 
 
 def _recipients(session: Session, caller: Caller, entries: list[RegisterEntry]) -> dict[int, list[str]]:
