@@ -147,7 +147,12 @@ def register_delivery(session: Session, caller: Caller, delivery: Delivery) -> R
                           reference=reference, document_date=document.issued_on, doc_type=document.doc_type,
                           subject=document.subject, signer=document.signer_name, due_on=document.due_on,
                           registered_at=now, registered_by=caller.actor)
-    add_next_entry(session, entry)
+    if delivery.incoming_number is not None and delivery.incoming_year is not None:
+        # acked before numbers moved to acceptance: that ack already drew its number
+        entry.number, entry.year = delivery.incoming_number, delivery.incoming_year
+        add_entry(session, entry)
+    else:
+        add_next_entry(session, entry)
     delivery.incoming_number, delivery.incoming_year = entry.number, entry.year
     return entry
 

@@ -47,3 +47,26 @@ def test_numbers_restart_on_1_january_in_vietnam(engine, services, clock):
     day = registers.register_rows(services, clerk, "outgoing", 2026, LAST_SECOND_OF_2026.date(),
                                   LAST_SECOND_OF_2026.date())
     assert [i["number"] for i in day["items"]] == [1, 2]
+
+
+def test_a_delivery_acked_before_this_change_keeps_the_number_its_ack_drew(engine, services):
+    from exchange.models import Delivery
+    from exchange.services import delivery as deliveries
+    from exchange.services.dispatch import Recipients, dispatch_document
+    from tests.integration.exchange.delivery_support import sealed_document
+
+    with session_scope(engine, write=True) as s:
+        w = build_world(s)
+    doc = sealed_document(engine, w)
+    commune = w.all_communes[0]
+    view, _ = dispatch_document(services, caller_for(w, "clerk"), doc, Recipients(to=(commune,)), "k")
+    delivery_id = view["deliveries"][0]["id"]
+    me = caller_for(w, commune)
+    deliveries.acknowledge(services, me, delivery_id)
+    with session_scope(engine, write=True) as s:  # what the old ack left: a number, no register line
+        row = s.get(Delivery, delivery_id)
+        row.incoming_number, row.incoming_year = 7, 2026  # type: ignore[union-attr]
+        s.add(row)
+    assert deliveries.change_status(services, me, delivery_id, "accepted")["incoming_number"] == 7
+    page = registers.register_rows(services, me, "incoming", 2026)
+    assert [(i["number"], i["delivery_id"]) for i in page["items"]] == [(7, delivery_id)]
