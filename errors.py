@@ -51,6 +51,11 @@ class ErrorCode(StrEnum):
     NOT_DISPATCHED = "not_dispatched"
     ALREADY_REPLACED = "already_replaced"
     REPLACE_REFUSED = "replace_refused"
+    # registers (sổ văn bản đi / đến)
+    NUMBER_TAKEN = "number_taken"
+    NOT_REGISTERED = "not_registered"
+    ALREADY_REGISTERED = "already_registered"
+    NOT_SIGNED = "not_signed"
     # signing
     SEAL_REFUSED = "seal_refused"
     SIGNING_FAILED = "signing_failed"

@@ -17,7 +17,7 @@ from exchange.domain.search import document_search_text
 from storage.db import UTCDateTime, utcnow
 
 __all__ = ["Agency", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery", "Dispatch",
-           "Document", "OutboxEvent", "Revision", "SigningSession", "StatusEvent", "User", "utcnow"]
+           "Document", "OutboxEvent", "RegisterEntry", "Revision", "SigningSession", "StatusEvent", "User", "utcnow"]
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:
@@ -260,3 +260,36 @@ class OutboxEvent(SQLModel, table=True):
     payload: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))  # JSON
     audit_seq: Optional[int] = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class RegisterEntry(SQLModel, table=True):
+    """One line of an agency's register (sổ văn bản đi / đến, Decree 30 Art. 16, 22): its
+    number, gapless per agency, register and year (shared by electronic and paper documents),
+    and what the register shows of the document, copied when it was registered (a register
+    records the moment; later edits of the document do not rewrite it)."""
+
+    __tablename__ = "register_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("agency_id", "kind", "year", "number", name="uq_register_entry_number"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    kind: str = Field(max_length=10)  # the register: outgoing | incoming
+    year: int
+    number: int
+    document_id: Optional[int] = Field(default=None, foreign_key="document.id", index=True)
+    delivery_id: Optional[int] = Field(default=None, foreign_key="delivery.id", index=True)
+    author: str = Field(default="", max_length=255)  # tác giả: the issuing agency's name
+    reference: str = Field(default="", max_length=140)  # số, ký hiệu as on the document: "12/UBND-VP"
+    document_date: Optional[date] = None  # ngày văn bản
+    doc_type: str = Field(default="", max_length=100)
+    subject: str = Field(default="", max_length=2000)
+    signer: str = Field(default="", max_length=255)
+    handler: str = Field(default="", max_length=255)  # đơn vị / người nhận (incoming), bản lưu (outgoing)
+    copies: Optional[int] = None  # số lượng bản
+    due_on: Optional[date] = None  # hạn giải quyết
+    note: str = Field(default="", max_length=1000)
+    scan_sha256: Optional[str] = Field(default=None, max_length=64)  # a paper document's scan, a blob
+    registered_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    registered_by: str = Field(default="", max_length=255)

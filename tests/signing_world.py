@@ -98,6 +98,13 @@ def upload(client, sw: SigningWorld, text: str = "Công văn ký số") -> int: 
     return response.get_json()["id"]
 
 
+def register(client, sw: SigningWorld, document_id: int, who: str = "clerk") -> dict:  # type: ignore[no-untyped-def]
+    """The clerk numbers a person-signed document (Decree 30: before the seal)."""
+    response = client.post(f"/api/v1/documents/{document_id}/register", headers=sw.headers(who), json={})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()  # type: ignore[no-any-return]
+
+
 # --- a signer who keeps the key (remote signing) ----------------------------------------
 
 @dataclass

@@ -87,6 +87,13 @@ class Confidentiality(StrEnum):
 class RevisionKind(StrEnum):
     ORIGINAL = "original"
     SIGNED = "signed"
+    NUMBERED = "numbered"  # the clerk's number and date written onto page 1 (an annotation update)
+
+
+class Register(StrEnum):
+    """An agency's registers (Decree 30 Art. 16, 22): sổ văn bản đi, sổ văn bản đến."""
+    OUTGOING = "outgoing"
+    INCOMING = "incoming"
 
 
 class SigningProfile(StrEnum):

@@ -1,5 +1,6 @@
 """The recipient's side of a delivery and the sender's recall (DESIGN.md §4): ack with a
-signed receipt and số đến, status moves, recall and the recipient's decision on it.
+signed transport receipt (no number), status moves (accepting, 03, registers the số đến),
+recall and the recipient's decision on it.
 
 Each use case is one unit of work: it changes rows, writes the status events and the audit
 event in the same transaction and commits, or raises a typed error that changes nothing.
@@ -14,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from errors import Conflict, ErrorCode, NotFound, Unprocessable
-from exchange.adapters import counters
 from exchange.domain.caller import Caller
 from exchange.domain.enums import DeliveryStatus as S
 from exchange.domain.lifecycle import ENDED, REASON_MAX, SETTABLE, may_move, working_status
-from exchange.domain.times import api_time, vn_year
+from exchange.domain.times import api_time
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision, StatusEvent, utcnow
-from exchange.services import audit
+from exchange.services import audit, registers
 from exchange.services.receipts import RECEIPT_TYPE
 from exchange.services.views import status_view
 from translations import _l
@@ -61,7 +61,8 @@ def _statuses(session: Session, delivery_id: int) -> list[str]:
 
 # ---- ack -----------------------------------------------------------------------------
 def acknowledge(svc: "Services", caller: Caller, delivery_id: int) -> dict[str, Any]:
-    """First ack: status 01, the next số đến, a signed receipt. Later acks: the same receipt."""
+    """First ack: status 01 and a signed transport receipt. Later acks: the same receipt.
+    No số đến yet: that is given when the clerk accepts (registers) the document (03)."""
     with svc.uow(write=True) as uow:
         answer = _acknowledge(uow.session, svc, caller, delivery_id)
         uow.commit()
@@ -71,14 +72,11 @@ def acknowledge(svc: "Services", caller: Caller, delivery_id: int) -> dict[str, 
 def _acknowledge(session: Session, svc: "Services", caller: Caller, delivery_id: int) -> dict[str, Any]:
     delivery = own_delivery(session, caller, delivery_id, lock=True)
     if delivery.receipt:
-        return {"receipt": json.loads(delivery.receipt), "incoming_number": delivery.incoming_number,
-                **status_view(delivery)}
+        return {"receipt": json.loads(delivery.receipt), **status_view(delivery)}
     if delivery.status != S.QUEUED:
         raise Conflict(_l("cannot acknowledge a delivery in status %(status)s", status=delivery.status),
                        code=ErrorCode.INVALID_TRANSITION)
     now = utcnow()
-    year = vn_year(now)
-    number = counters.bump_one(session, f"incoming:{year}", caller.agency_id)
     dispatch, revision, document, sender = session.exec(
         select(Dispatch, Revision, Document, Agency)
         .join(Revision, col(Revision.id) == Dispatch.revision_id)
@@ -94,20 +92,16 @@ def _acknowledge(session: Session, svc: "Services", caller: Caller, delivery_id:
         "revision": revision.seq,
         "sender": sender.code,
         "recipient": caller.agency_code,
-        "incoming_number": number,
-        "incoming_year": year,
         "received_at": api_time(now),
         "acknowledged_by": caller.actor,
     })
-    delivery.incoming_number, delivery.incoming_year = number, year
     delivery.acked_at = now
     delivery.receipt = json.dumps(receipt, ensure_ascii=False, sort_keys=True)
     add_event(session, delivery, S.DELIVERED, caller.actor, at=now)
     session.flush()
     audit.record(session, caller, "delivery.ack", f"delivery:{delivery.id}",
-                 {"document_id": document.id, "incoming_number": number, "incoming_year": year},
-                 agency_ids=[dispatch.sender_agency_id])
-    return {"receipt": receipt, "incoming_number": number, **status_view(delivery)}
+                 {"document_id": document.id}, agency_ids=[dispatch.sender_agency_id])
+    return {"receipt": receipt, **status_view(delivery)}
 
 
 # ---- recipient status ----------------------------------------------------------------
@@ -139,12 +133,15 @@ def _change_status(session: Session, caller: Caller, delivery_id: int, status: s
                        code=ErrorCode.INVALID_TRANSITION)
     previous = delivery.status
     target = S(status)
+    details: dict[str, Any] = {"from": previous, "to": target, "code": target.edxml_code, "reason": reason}
+    if target == S.ACCEPTED:  # vào sổ: the số đến is given now, never at the ack or a return
+        entry = registers.register_delivery(session, caller, delivery)
+        details.update(incoming_number=entry.number, incoming_year=entry.year)
     add_event(session, delivery, target, caller.actor, reason)
     session.flush()
-    audit.record(session, caller, "delivery.status", f"delivery:{delivery.id}",
-                 {"from": previous, "to": target, "code": target.edxml_code, "reason": reason},
+    audit.record(session, caller, "delivery.status", f"delivery:{delivery.id}", details,
                  agency_ids=[_sender_of(session, delivery)])
-    return status_view(delivery)
+    return {**status_view(delivery), "incoming_number": delivery.incoming_number}
 
 
 # ---- recall --------------------------------------------------------------------------

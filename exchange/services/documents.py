@@ -24,6 +24,7 @@ from exchange.models import Delivery, Dispatch, Document, Revision, utcnow
 from exchange.services import audit
 from exchange.services.pdf_check import inspect_pdf
 from exchange.services.replacement import check_replaces
+from exchange.services.register_numbers import upload_number_free
 from exchange.services.views import document_view
 from storage.blobs import BlobRef, BlobStore
 from storage.db import execute_dml
@@ -191,6 +192,7 @@ def upload(svc: "Services", caller: Caller, stream: BinaryIO, metadata: dict[str
     with svc.uow() as uow:
         check_reply_to(uow.session, caller, metadata.get("reply_to"))
         check_replaces(uow.session, caller, metadata.get("replaces"))
+        upload_number_free(uow.session, caller.agency_id, metadata)
     ref = store_file(svc.blobs, stream)
     with svc.uow(write=True) as uow:
         document = create_document(uow.session, caller, ref, metadata)

@@ -30,6 +30,7 @@ from exchange.domain.enums import SigningProfile
 from exchange.domain.times import api_time
 from exchange.models import Agency, SigningSession, User, utcnow
 from exchange.services import audit
+from exchange.services.register_numbers import require_registered
 from exchange.services.signatures import (Base, Signed, check_role, output_buffer, own_document, record_signature,
                                           services_answering, signable_base, signed_view, spooled_copy)
 from signing.remote import complete, load_certificate, prepare
@@ -105,6 +106,8 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
     with svc.uow() as uow:
         base = signable_base(uow.session, caller, document_id)
         check_certificate_owner(uow.session, caller, cert, profile)
+        if profile == SigningProfile.SEAL:
+            require_registered(uow.session, document_id)
         known = _credential_for_certificate(uow.session, cert)
         image, known_id = (known.image_png, known.id) if known is not None else (None, None)
     chain = check_certificate_chain(svc, cert)

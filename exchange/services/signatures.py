@@ -37,6 +37,7 @@ from exchange.domain.times import api_time
 from exchange.models import Document, Revision, User, utcnow
 from exchange.services import audit
 from exchange.services.documents import readable
+from exchange.services.register_numbers import require_registered
 from exchange.services.views import document_view
 from settings import Settings
 from signing.sign import sign, signing_failure
@@ -262,6 +263,8 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
     with svc.uow() as uow:
         base = signable_base(uow.session, caller, document_id)
         row = pick_credential(uow.session, caller, profile, credential_id)
+        if profile == SigningProfile.SEAL:
+            require_registered(uow.session, document_id)
         credential = load_credential(uow.session, svc.settings, row)
         used_id = row.id
     with spooled_copy(svc.blobs, base.sha256) as source, output_buffer() as output:

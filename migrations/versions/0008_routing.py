@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from exchange.domain.search import document_search_text
 
 revision = "0008_routing"
-down_revision = "0005_outbox"
+down_revision = "0006_registers"
 branch_labels = None
 depends_on = None
 

@@ -12,14 +12,26 @@ rule to pyHanko's policy, at level ANNOTATIONS (so DocMDP P=1 and P=2 still refu
 - widgets (form fields) stay with pyHanko's form rules.
 
 What the annotation *shows* is then checked by `visual`: it must not cover signed ink.
+
+A later signature field after such annotations (the clerk writes the number as stamp
+annotations, then the agency seals): pyHanko's widget-binding check takes every annotation
+added to a page since the signed revision for a widget of a new signature field, and calls
+the fresh comments "not recognised" (the whole diff fails, OTHER). `SigFieldCreationAfterAnnotations`
+runs the same check with the fresh non-widget annotations set aside: they are still
+explained only by `AnnotationRule` (level ANNOTATIONS, DocMDP, the visual check), so
+nothing is approved that was not approved before.
 """
 from __future__ import annotations
 
 from typing import Any, Iterable, Iterator
 
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.sign.diff_analysis import ModificationLevel, QualifiedWhitelistRule, ReferenceUpdate
+from pyhanko.sign.diff_analysis.form_rules_api import FormUpdatingRule
 from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY, StandardDiffPolicy
+from pyhanko.sign.diff_analysis.rules import form_field_rules
+from pyhanko.sign.diff_analysis.rules.form_field_rules import SigFieldCreationRule
 
 _MAX_FRESH = 5_000  # objects reachable from one revision's new annotations
 
@@ -67,10 +79,66 @@ class AnnotationRule(QualifiedWhitelistRule):
             yield from _fresh_reachable(old, new, annot)
 
 
+class SigFieldCreationAfterAnnotations(SigFieldCreationRule):
+    """pyHanko's rule for new signature fields, whose widget-binding step (the new widgets
+    in the pages' /Annots) leaves aside the fresh non-widget annotations: those are
+    `AnnotationRule`'s to explain or not. Uses pyHanko's own page walk (0.38)."""
+
+    def __init__(self) -> None:
+        super().__init__(approve_widget_bindings=False)  # done below, with the comments set aside
+
+    def apply(self, context: Any) -> Iterator[tuple[ModificationLevel, Any]]:
+        updates = list(super().apply(context))
+        yield from updates
+        new_fields = {update.updated_ref: update.field_name for _, update in updates}
+        if not new_fields:
+            return
+        known = {**new_fields, **{ref: None for ref in _fresh_comments(context.old, context.new)}}
+        for level, update in _qualified(form_field_rules._walk_page_tree_annots(
+                context.old.root["/Pages"], context.new.root["/Pages"], known, context.old,
+                valid_when_locked=True, refs_seen=set())):
+            yield level, update
+
+
+def _qualified(updates: Iterable[Any]) -> Iterator[tuple[ModificationLevel, Any]]:
+    for update in updates:
+        yield ModificationLevel.LTA_UPDATES, update
+
+
+def _fresh_comments(old: Any, new: Any) -> Iterator[generic.Reference]:
+    """Annotations (not widgets) on the new revision's pages that the signed one did not have."""
+    try:
+        pages = _pages(new.root["/Pages"], depth=0)
+        for page in pages:
+            for ref in _annot_refs(new, page):
+                annot = _safe_get(new, ref)
+                if (old.is_ref_unassignable(ref) and isinstance(annot, generic.DictionaryObject)
+                        and annot.get("/Subtype") not in (None, "/Widget")):
+                    yield ref
+    except (KeyError, TypeError, PdfReadError):
+        return  # a broken page tree: nothing set aside, pyHanko's walk decides
+
+
+def _pages(node: Any, depth: int) -> Iterator[generic.DictionaryObject]:
+    if depth > 64:
+        return
+    if node.get("/Type") == "/Pages":
+        for kid in node["/Kids"]:
+            yield from _pages(kid.get_object(), depth + 1)
+    elif node.get("/Type") == "/Page":
+        yield node
+
+
 def diff_policy() -> StandardDiffPolicy:
-    """pyHanko's default policy plus `AnnotationRule`."""
+    """pyHanko's default policy plus `AnnotationRule`, its signature-field rule tolerating
+    the fresh annotations that `AnnotationRule` judges."""
+    default = DEFAULT_DIFF_POLICY.form_rule
+    assert default is not None  # pyHanko's default policy has its form rule
+    field_rules = [SigFieldCreationAfterAnnotations() if isinstance(rule, SigFieldCreationRule) else rule
+                   for rule in default.field_rules]
     return StandardDiffPolicy(global_rules=[*DEFAULT_DIFF_POLICY.global_rules, AnnotationRule()],
-                              form_rule=DEFAULT_DIFF_POLICY.form_rule)
+                              form_rule=FormUpdatingRule(field_rules=field_rules,
+                                                         ignored_acroform_keys=default.ignored_acroform_keys))
 
 
 def _same_except(old: generic.DictionaryObject, new: generic.DictionaryObject, key: str) -> bool:

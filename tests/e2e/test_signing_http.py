@@ -87,6 +87,11 @@ def _upload(live: Live, sw: SigningWorld, text: str) -> int:
     return r.json()["id"]
 
 
+def _register(live: Live, sw: SigningWorld, doc_id: int) -> requests.Response:
+    return requests.post(f"{live.url}/api/v1/documents/{doc_id}/register", headers=sw.headers("clerk"), json={},
+                         timeout=60)
+
+
 def _sign(live: Live, sw: SigningWorld, doc_id: int, who: str, **body: Any) -> requests.Response:
     return requests.post(f"{live.url}/api/v1/documents/{doc_id}/signatures", headers=sw.headers(who),
                          json=body, timeout=60)
@@ -106,6 +111,7 @@ def test_sign_and_seal_over_http_verify_here_and_in_pdfsig(live, tmp_path):
     live.paths.clear()
     person = _sign(live, sw, doc_id, "signer", profile="person")
     assert person.status_code == 201, person.text
+    assert _register(live, sw, doc_id).status_code == 200
     sealed = _sign(live, sw, doc_id, "clerk", profile="seal", level="B-LTA")
     assert sealed.status_code == 201, sealed.text
     # OCSP, CRL and TSA of our own CA were answered in-process: no request to ourselves
@@ -151,6 +157,7 @@ def test_remote_signing_over_http(live, tmp_path):
     done = requests.post(f"{live.url}/api/v1/signing-sessions/{p['session_id']}/complete",
                          headers=sw.headers("signer"), json={"signature": held.sign_digest(p["digest"])}, timeout=60)
     assert done.status_code == 201, done.text
+    assert _register(live, sw, doc_id).status_code == 200
     assert _sign(live, sw, doc_id, "clerk", profile="seal").status_code == 201
     data = requests.get(f"{live.url}/api/v1/documents/{doc_id}/content", headers=sw.headers("clerk"), timeout=30)
     report = verify(data.content, trust_roots=trust_roots(live.settings))

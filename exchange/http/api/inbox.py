@@ -63,9 +63,14 @@ class InboxOut(Schema):
 
 
 class AckOut(StatusOut):
-    receipt = Dict(metadata={"description": "signed receipt: JSON with a detached JWS (ES256) in `signature`; "
-                                            "key at GET /api/v1/receipts/key"})
-    incoming_number = Integer(metadata={"description": "số đến, per recipient agency and year"})
+    receipt = Dict(metadata={"description": "signed transport receipt: JSON with a detached JWS (ES256) in "
+                                            "`signature`; key at GET /api/v1/receipts/key. No số đến: "
+                                            "that is given when the document is accepted (03)"})
+
+
+class StatusChangeOut(StatusOut):
+    incoming_number = Integer(allow_none=True, metadata={"description": "số đến, given at accepted (03): "
+                                                                        "per recipient agency and year"})
 
 
 class StatusIn(Schema):
@@ -105,7 +110,7 @@ def get_inbox(query: dict[str, Any]) -> Response:
 @bp.post("/inbox/<int:delivery_id>/ack")
 @caller_required(Role.CLERK, allow_agency_system=True)
 @bp.output(AckOut)
-@bp.doc(tags=["inbox"], summary="Xác nhận đã nhận / acknowledge (01): số đến and a signed receipt",
+@bp.doc(tags=["inbox"], summary="Xác nhận đã nhận / acknowledge (01): a signed transport receipt",
         responses={**CONFLICT, **NOT_FOUND})
 def post_ack(delivery_id: int) -> dict[str, Any]:
     return delivery.acknowledge(services(), current_caller(), delivery_id)
@@ -114,8 +119,9 @@ def post_ack(delivery_id: int) -> dict[str, Any]:
 @bp.post("/inbox/<int:delivery_id>/status")
 @caller_required(Role.CLERK, allow_agency_system=True)
 @bp.input(StatusIn, arg_name="body")
-@bp.output(StatusOut)
-@bp.doc(tags=["inbox"], summary="Cập nhật tình trạng / move along the lifecycle (02–06)",
+@bp.output(StatusChangeOut)
+@bp.doc(tags=["inbox"], summary="Cập nhật tình trạng / move along the lifecycle (02–06); accepted (03) "
+                                "registers the số đến",
         responses={**CONFLICT, **NOT_FOUND})
 def post_status(delivery_id: int, body: dict[str, Any]) -> dict[str, Any]:
     return delivery.change_status(services(), current_caller(), delivery_id, body["status"], body.get("reason"))

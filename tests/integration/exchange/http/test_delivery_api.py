@@ -45,14 +45,15 @@ def test_dispatch_inbox_ack_status_and_the_sender_view(app, client, w):
     did = item["delivery_id"]
     ack = client.post(f"/api/v1/inbox/{did}/ack", headers=w.headers(a))
     assert ack.status_code == 200, ack.json
-    assert ack.json["incoming_number"] == 1 and ack.json["code"] == "01"
+    assert ack.json["code"] == "01" and "incoming_number" not in ack.json  # the số đến comes at 03
     key = client.get("/api/v1/receipts/key").json
     assert key["alg"] == "ES256" and key["jwk"]["kid"] == key["kid"]
     assert receipts.verify(ack.json["receipt"], app.extensions["lienthong.services"].receipt_key.public)
     assert client.post(f"/api/v1/inbox/{did}/ack", headers=w.headers(a)).json["receipt"] == ack.json["receipt"]
 
     moved = client.post(f"/api/v1/inbox/{did}/status", json={"status": "accepted"}, headers=w.headers(a))
-    assert moved.status_code == 200 and moved.json == {"id": did, "status": "accepted", "code": "03"}
+    assert moved.status_code == 200 and moved.json == {"id": did, "status": "accepted", "code": "03",
+                                                       "incoming_number": 1}
     refused = client.post(f"/api/v1/inbox/{did}/status", json={"status": "completed"}, headers=w.headers(a))
     assert refused.status_code == 409 and refused.json["error"]["code"] == "invalid_transition"
 

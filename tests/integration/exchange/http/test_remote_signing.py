@@ -16,7 +16,7 @@ from signing.verify import verify
 from tests.db import session_scope
 from tests.exchange_fixtures import snapshot
 from tests.signing_world import (HeldKey, content, issue_held_key, pki_template, record_held_key,  # noqa: F401
-                                 signing_world, upload)
+                                 register, signing_world, upload)
 
 SIGNER_NAME = "Trần Văn Ánh"  # the world's province signer
 
@@ -52,6 +52,7 @@ def test_prepare_then_complete_then_seal_verifies(client, engine, settings, sign
     assert body["revision"]["profile"] == "person" and body["revision"]["level"] == "B-LT"
     assert body["revision"]["signer"]["username"] == "lanhdao.tinh"
 
+    register(client, sw, doc_id)
     sealed = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("clerk"),
                          json={"profile": "seal"})
     assert sealed.status_code == 201, sealed.get_json()
@@ -220,6 +221,10 @@ def test_a_clerk_seals_remotely_with_the_agencys_token(client, settings, signing
                        json={"profile": "person"}).status_code == 201
     # the signer may not apply the seal, even with the agency's certificate
     assert _prepare(client, sw, doc_id, "signer", certificate=seal_token.pem, profile="seal").status_code == 403
+    # nor may the clerk before the number (Decree 30: numbering, then the seal)
+    r = _prepare(client, sw, doc_id, "clerk", certificate=seal_token.pem, profile="seal")
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_registered"
+    register(client, sw, doc_id)
     prepared = _prepare(client, sw, doc_id, "clerk", certificate=seal_token.pem, profile="seal").get_json()
     done = _complete(client, sw, prepared["session_id"], seal_token.sign_digest(prepared["digest"]), who="clerk")
     assert done.status_code == 201, done.get_json()

@@ -24,6 +24,7 @@ from tests.db import store_from_app
 from tests.db import session_scope
 from tests import signing_world as sw
 from tests.integration.exchange import delivery_support as ds
+from tests.integration.exchange import register_support as rs
 from tests.exchange_fixtures import DOCUMENT_METADATA, World, auth, build_world, make_pdf, store_document
 
 SYSTEMS: dict[str, Callable[[World], str]] = {
@@ -139,6 +140,20 @@ ENDPOINTS: list[Endpoint] = [
              prepare=ds.matrix_recall_requested, request=lambda ctx, fields: {"json": {"accept": True}}),
     Endpoint("POST", "/api/v1/inbox/{delivery}/forward", "district_system", "other_system",
              prepare=ds.matrix_to_district, request=ds.matrix_forward_body),
+    # registers (exchange.http.api.registers; helpers in tests/integration/exchange/register_support.py)
+    Endpoint("POST", "/api/v1/documents/{doc}/register", "clerk", "other_clerk", prepare=rs.matrix_signed,
+             request=rs.matrix_register_body),
+    Endpoint("GET", "/api/v1/registers/{register}?year={year}", "clerk", "other_clerk",
+             prepare=rs.matrix_outgoing_register, other_sees="own-data", leaks=rs.matrix_register_leaks),
+    Endpoint("GET", "/api/v1/registers/{register}?year={year}", "auditor", "other_auditor",
+             prepare=rs.matrix_incoming_register, other_sees="own-data", leaks=rs.matrix_register_leaks),
+    Endpoint("GET", "/api/v1/registers/{register}?year={year}&format=csv", "province_system", "other_system",
+             prepare=rs.matrix_incoming_register, other_sees="own-data",
+             leaks=lambda ctx, fields, response: "Sở Nội vụ" in response.data.decode("utf-8-sig")),
+    Endpoint("POST", "/api/v1/registers/incoming", "clerk", "other_clerk", request=rs.matrix_paper_body,
+             other_sees="own-data"),
+    Endpoint("POST", "/api/v1/documents/{doc}/register", "province_system", "other_system", prepare=rs.matrix_signed,
+             request=rs.matrix_register_body),
 ]
 
 # Roles that must be refused even inside the agency (403): not "no role", but the wrong one.
@@ -157,6 +172,11 @@ WRONG_ROLE: list[tuple[str, str, str]] = [
     ("GET", "/api/v1/inbox", "signer"),
     ("POST", "/api/v1/inbox/1/ack", "auditor"),
     ("POST", "/api/v1/inbox/1/forward", "signer"),
+    ("POST", "/api/v1/documents/1/register", "signer"),
+    ("POST", "/api/v1/documents/1/register", "auditor"),
+    ("POST", "/api/v1/registers/incoming", "auditor"),
+    ("POST", "/api/v1/registers/incoming", "signer"),
+    ("GET", "/api/v1/registers/outgoing?year=2026", "norole"),
 ]
 
 

@@ -17,8 +17,8 @@ from storage.blobs import read_bytes
 from errors import Conflict
 from tests.db import services_of, session_scope, store_from_app
 from tests.exchange_fixtures import caller_for, snapshot
-from tests.signing_world import (content, issue_credentials, pki_template, signing_world,  # noqa: F401 (fixtures)
-                                 upload)
+from tests.signing_world import (content, issue_credentials, pki_template, register,  # noqa: F401 (fixtures)
+                                 signing_world, upload)
 
 
 def _sign(client, sw, doc_id, who, **body):  # type: ignore[no-untyped-def]
@@ -39,6 +39,7 @@ def test_person_then_seal_makes_two_revisions_that_verify(client, app, engine, s
     assert body["document"]["state"] == "signed"
     assert [(v["seq"], v["kind"]) for v in body["document"]["revisions"]] == [(1, "original"), (2, "signed")]
 
+    register(client, sw, doc_id)  # this letter leaves no room for the number: no new revision
     r = _sign(client, sw, doc_id, "clerk", profile="seal", level="B-LTA")
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
@@ -57,7 +58,7 @@ def test_person_then_seal_makes_two_revisions_that_verify(client, app, engine, s
 
     with session_scope(engine) as s:
         actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()]
-    assert actions[-2:] == ["document.sign.person", "document.sign.seal"]
+    assert actions[-3:] == ["document.sign.person", "document.register", "document.sign.seal"]
 
     listed = client.get(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("auditor"))
     assert listed.status_code == 200
@@ -268,6 +269,7 @@ def test_a_recipient_sees_the_signatures_but_not_internal_ids(client, engine, si
     sw = signing_world
     doc_id = upload(client, sw)
     assert _sign(client, sw, doc_id, "signer", profile="person", level="B-B").status_code == 201
+    register(client, sw, doc_id)
     assert _sign(client, sw, doc_id, "clerk", profile="seal", level="B-B").status_code == 201
     commune = sw.world.all_communes[0]
     r = client.post(f"/api/v1/documents/{doc_id}/dispatches", json={"to": [commune]},

@@ -44,6 +44,7 @@ def test_every_time_in_the_answers_has_the_one_format(client, settings, signing_
     doc_id = upload(client, sw)
     call("document", "GET", f"/api/v1/documents/{doc_id}")
     call("sign_person", "POST", f"/api/v1/documents/{doc_id}/signatures", "signer", json={"profile": "person"})
+    call("register", "POST", f"/api/v1/documents/{doc_id}/register", json={})
     call("sign_seal", "POST", f"/api/v1/documents/{doc_id}/signatures", json={"profile": "seal"})
     call("signatures", "GET", f"/api/v1/documents/{doc_id}/signatures")
     call("verification", "GET", f"/api/v1/documents/{doc_id}/verification", headers={"Accept": "application/json"})

@@ -1,6 +1,7 @@
 """Races between processes, on SQLite and on PostgreSQL (``LIENTHONG_TEST_DATABASE_URL``).
 
-- 4 processes ack the same 200 deliveries: one receipt and one số đến each, gapless per agency.
+- 4 processes ack, then accept, the same 200 deliveries: one receipt each, one accept each
+  (the others are refused), and one số đến each, gapless per agency.
 - Dispatches commit concurrently from several processes while a poller walks the inbox with
   its cursor: it sees every seq exactly once, in order (no late commit is skipped).
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
+from errors import Conflict
 from exchange.services import delivery as deliveries
 from exchange.services import inbox
 from exchange.services.dispatch import Recipients, dispatch_document
@@ -36,12 +38,16 @@ def _ack_all(url: str, data_dir: str, callers: dict, delivery_ids: list[int], se
     got = {}
     for delivery_id, code in order:
         result = deliveries.acknowledge(services, callers[code], delivery_id)
-        got[delivery_id] = (result["incoming_number"], result["receipt"]["signature"])
+        try:
+            number = deliveries.change_status(services, callers[code], delivery_id, "accepted")["incoming_number"]
+        except Conflict:
+            number = None  # another process accepted it first
+        got[delivery_id] = (number, result["receipt"]["signature"])
     services.close()
     out.put(got)
 
 
-def test_four_processes_racing_to_ack_200_deliveries(engine, services, database_url, tmp_path):
+def test_four_processes_racing_to_ack_and_accept_200_deliveries(engine, services, database_url, tmp_path):
     w = world(engine)
     a, b = w.all_communes[:2]
     clerk = caller_for(w, "clerk")
@@ -63,21 +69,23 @@ def test_four_processes_racing_to_ack_200_deliveries(engine, services, database_
     for p in procs:
         p.join(30)
         assert p.exitcode == 0
-    for did, _ in ids:  # every process was handed the same receipt
-        assert len({r[did] for r in results}) == 1
+    for did, _ in ids:  # every process was handed the same receipt; one of them accepted
+        assert len({r[did][1] for r in results}) == 1
+        assert sum(r[did][0] is not None for r in results) == 1
     with session_scope(engine) as session:
         final = session.exec(select(Delivery)).all()
         delivered = Tally(e.delivery_id for e in session.exec(
             select(StatusEvent).where(StatusEvent.status == "delivered")))
         acks = session.exec(select(sa.func.count()).select_from(AuditEvent)
                             .where(AuditEvent.action == "delivery.ack")).one()
-    assert all(d.status == "delivered" and d.receipt for d in final)
+    assert all(d.status == "accepted" and d.receipt for d in final)
     assert set(delivered.values()) == {1} and len(delivered) == DELIVERIES and acks == DELIVERIES
     for agency in (w.agency_ids[a], w.agency_ids[b]):
         numbers = sorted(d.incoming_number for d in final if d.recipient_agency_id == agency)
         assert numbers == list(range(1, DELIVERIES // 2 + 1))  # gapless, no duplicate
     for did, _ in ids:
-        assert results[0][did][0] == next(d.incoming_number for d in final if d.id == did)
+        given = next(r[did][0] for r in results if r[did][0] is not None)
+        assert given == next(d.incoming_number for d in final if d.id == did)
 
 
 def _dispatch_many(url: str, data_dir: str, clerk, docs: list[int], commune: str, prefix: str, start) -> None:  # type: ignore[no-untyped-def]

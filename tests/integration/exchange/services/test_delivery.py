@@ -1,4 +1,5 @@
-"""Ack (receipt, số đến), the recipient's status moves, recall and its decision."""
+"""Ack (transport receipt, no number), the recipient's status moves (accepted: số đến),
+recall and its decision."""
 from __future__ import annotations
 
 import json
@@ -36,25 +37,29 @@ def _snapshot(engine):  # type: ignore[no-untyped-def]
     return deliveries, events, audits
 
 
-def test_first_ack_registers_the_incoming_number_and_signs_a_receipt_repeat_gives_the_same(engine, services, key):
+def test_first_ack_signs_a_receipt_without_a_number_repeat_gives_the_same(engine, services, key):
     w = world(engine)
     commune = w.all_communes[0]
     doc, ids = _send(services, w, [commune])
     me = caller_for(w, commune)
     first = deliveries.acknowledge(services, me, ids[commune])
-    assert first["incoming_number"] == 1 and first["status"] == "delivered" and first["code"] == "01"
+    assert first["status"] == "delivered" and first["code"] == "01" and "incoming_number" not in first
     receipt = first["receipt"]
-    assert receipt["recipient"] == commune and receipt["incoming_number"] == 1 and receipt["document_id"] == doc
+    assert receipt["recipient"] == commune and receipt["document_id"] == doc
+    assert "incoming_number" not in receipt and "incoming_year" not in receipt  # the số đến comes at 03
     assert len(receipt["document_sha256"]) == 64 and receipt["received_at"].endswith("Z")
     assert receipts.verify(receipt, key.public)
-    assert not receipts.verify({**receipt, "incoming_number": 2}, key.public)
+    assert not receipts.verify({**receipt, "recipient": w.all_communes[1]}, key.public)
     again = deliveries.acknowledge(services, me, ids[commune])
-    assert again["receipt"] == receipt and again["incoming_number"] == 1
+    assert again["receipt"] == receipt
     _, more = _send(services, w, [commune], key="k2")
-    assert deliveries.acknowledge(services, me, more[commune])["incoming_number"] == 2
+    deliveries.acknowledge(services, me, more[commune])
+    # the số đến is given in the order the documents are accepted, not acked
+    assert deliveries.change_status(services, me, more[commune], "accepted")["incoming_number"] == 1
+    assert deliveries.change_status(services, me, ids[commune], "accepted")["incoming_number"] == 2
     with session_scope(engine) as session:
         events = session.exec(select(StatusEvent).where(StatusEvent.delivery_id == ids[commune])).all()
-        assert [(e.status, e.code) for e in events] == [("delivered", "01")]
+        assert [(e.status, e.code) for e in events] == [("delivered", "01"), ("accepted", "03")]
 
 
 def test_the_receipt_key_is_created_once_with_mode_0600(tmp_path):
@@ -88,7 +93,7 @@ def test_status_moves_along_the_graph_and_anything_else_is_409_changing_nothing(
         move("accepted")  # not yet delivered
     assert _snapshot(engine) == before
     deliveries.acknowledge(services, me, did)
-    assert move("accepted") == {"id": did, "status": "accepted", "code": "03"}
+    assert move("accepted") == {"id": did, "status": "accepted", "code": "03", "incoming_number": 1}
     before = _snapshot(engine)
     for bad in ("completed", "returned", "accepted"):
         with pytest.raises(Conflict):
@@ -157,4 +162,5 @@ def test_receipt_json_is_stored_with_the_delivery(engine, services, key):
     out = deliveries.acknowledge(services, caller_for(w, commune), ids[commune])
     with session_scope(engine) as session:
         stored = session.get(Delivery, ids[commune])
-        assert json.loads(stored.receipt) == out["receipt"] and stored.incoming_year == out["receipt"]["incoming_year"]
+        assert json.loads(stored.receipt) == out["receipt"]
+        assert stored.incoming_number is None and stored.incoming_year is None  # given at accepted (03)

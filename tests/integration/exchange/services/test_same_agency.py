@@ -19,7 +19,7 @@ from signing.rules import ORG_ID
 from tests.db import session_scope
 from tests.exchange_fixtures import OTHER_PROVINCE, PROVINCE
 from tests.signing_world import (HeldKey, SigningWorld, issue_held_key, pki_template,  # noqa: F401 (fixtures)
-                                 signing_world, upload)
+                                 register, signing_world, upload)
 
 SIGNER_NAME = "Trần Văn Ánh"  # the world's province signer
 SIGNER_USERNAME = "lanhdao.tinh"
@@ -51,6 +51,7 @@ def _seal_rule_accepts(client: Any, sw: SigningWorld, credential_id: int) -> boo
     person = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("signer"),
                          json={"profile": "person", "level": "B-B", "credential_id": credential_id})
     assert person.status_code == 201, person.get_json()
+    register(client, sw, doc_id)
     seal = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("clerk"),
                        json={"profile": "seal", "level": "B-B"})
     if seal.status_code == 409:
