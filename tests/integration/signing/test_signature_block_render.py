@@ -1,0 +1,110 @@
+"""The person stamp lands in the letter's signing space, seen as a reader sees it: the last
+page of a realistic 3-page công văn rendered by poppler's pdftoppm, blue ink found between
+the title line and the printed name (and none elsewhere), the red seal over the left of it."""
+from __future__ import annotations
+
+import dataclasses
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from errors import ErrorCode, Unprocessable
+from signing.signature_block import SignerText
+from signing.sign import sign
+from signing.stamps import Appearance
+from tests.letters import BLOCK_CENTRE_X, PAGE_H, cong_van, signature_block
+from tests.signing_pki import person, seal, signing_pki  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils (pdftoppm) not installed")
+
+DPI = 72  # one pixel per point: PDF coordinates map straight onto the image
+LETTER_SIGNER = SignerText(("Chủ tịch",), ("Nguyễn Văn A",))
+
+
+def render_last_page(data: bytes, folder: Path) -> Image.Image:
+    path = folder / "letter.pdf"
+    path.write_bytes(data)
+    pages = len(PdfFileReader(io.BytesIO(data)).root["/Pages"]["/Kids"])
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-f", str(pages), "-l", str(pages), "-png", "-singlefile",
+                    str(path), str(folder / "page")], check=True, capture_output=True, timeout=60)
+    return Image.open(folder / "page.png").convert("RGB")
+
+
+def ink(img: Image.Image, box: tuple[float, float, float, float], colour: str) -> int:
+    """Pixels of the colour inside ``box`` (PDF points, lower-left origin)."""
+    x1, y1, x2, y2 = box
+    crop = img.crop((int(x1), int(PAGE_H - y2), int(x2), int(PAGE_H - y1)))
+    raw = crop.tobytes()
+    pixels = (raw[i:i + 3] for i in range(0, len(raw), 3))
+    if colour == "blue":
+        return sum(1 for r, g, b in pixels if b > 120 and r < 90 and g < 120)
+    return sum(1 for r, g, b in pixels if r > 150 and g < 80 and b < 90)
+
+
+@pytest.fixture
+def official(person):  # type: ignore[no-untyped-def]
+    # the letter prints "Nguyễn Văn A" under "CHỦ TỊCH"; the certificate says the same
+    return dataclasses.replace(person, display_name="Nguyễn Văn A", position="Chủ tịch")
+
+
+def test_person_stamp_is_drawn_between_title_and_name(official, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    letter = cong_van()
+    result = sign(io.BytesIO(letter), official, level="B-B")
+    assert result.placement == "signature_block"
+    img = render_last_page(result.data(), tmp_path)
+    before = render_last_page(letter, tmp_path)
+    g = signature_block()
+    space = (BLOCK_CENTRE_X - 110, g.name_top, BLOCK_CENTRE_X + 110, g.title_bottom)
+    assert ink(before, space, "blue") == 0
+    inked = ink(img, space, "blue")
+    assert inked > 300, inked
+    whole_page = (0, 0, 595, PAGE_H)
+    assert ink(img, whole_page, "blue") == inked  # all of it in the space: nothing over the text
+    # and the page's own text is untouched: title and name still read
+    text = subprocess.run(["pdftotext", "-f", "3", "-l", "3", "-enc", "UTF-8", str(tmp_path / "letter.pdf"), "-"],
+                          check=True, capture_output=True, text=True).stdout
+    assert "CHỦ TỊCH" in text and "Nguyễn Văn A" in text
+
+
+def test_the_block_is_found_from_the_metadata_when_the_certificate_differs(person, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    letter = cong_van(title_lines=("KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"), name="Lê Thị Bích")
+    stranger = dataclasses.replace(person, display_name="Someone Else", position="")
+    result = sign(io.BytesIO(letter), stranger, level="B-B",
+                  signer_text=SignerText(("phó chủ tịch",), ("LÊ THỊ BÍCH",)))
+    assert result.placement == "signature_block"
+    without = sign(io.BytesIO(letter), stranger, level="B-B")
+    assert without.placement == "default"
+
+
+def test_seal_covers_the_left_of_the_person_stamp_in_the_block(official, seal, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    signed = sign(io.BytesIO(cong_van()), official, level="B-B")
+    sealed = sign(io.BytesIO(signed.data()), seal, profile="seal", level="B-B", signer_text=LETTER_SIGNER)
+    assert sealed.placement == "signature_block"
+    reader = PdfFileReader(io.BytesIO(sealed.data()))
+    rects = {s.field_name: [float(v) for v in s.sig_field["/Rect"]] for s in reader.embedded_regular_signatures}
+    px1, py1, px2, py2 = rects["Person1"]
+    img = render_last_page(sealed.data(), tmp_path)
+    left_third = (px1, py1, px1 + (px2 - px1) / 3, py2)
+    right_part = (px1 + (px2 - px1) / 2, py1, px2, py2)
+    assert ink(img, left_third, "red") > 100
+    assert ink(img, right_part, "red") == 0  # the seal stops at the image's left third
+    assert ink(img, right_part, "blue") > 50  # the signature stays legible
+
+
+def test_a_letter_without_the_signer_printed_gets_the_default_place(official) -> None:  # type: ignore[no-untyped-def]
+    letter = cong_van(name="Trần Văn Khác")
+    assert sign(io.BytesIO(letter), official, level="B-B").placement == "default"
+
+
+def test_a_box_outside_the_page_is_refused(official) -> None:  # type: ignore[no-untyped-def]
+    for box in [(500, 100, 700, 200), (-50, 100, 100, 200), (100, 800, 300, 900)]:
+        with pytest.raises(Unprocessable) as err:
+            sign(io.BytesIO(cong_van()), official, level="B-B", appearance=Appearance(-1, box))
+        assert err.value.code == ErrorCode.BOX_OUTSIDE_PAGE
+    inside = sign(io.BytesIO(cong_van()), official, level="B-B", appearance=Appearance(-1, (300, 100, 500, 180)))
+    assert inside.placement == "box"
