@@ -331,10 +331,12 @@ def build_signer(writer: IncrementalPdfFileWriter, signer: signers.Signer, ident
     return pdf_signer, name, how
 
 
-async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_context: ValidationContext) -> int:
+async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_context: ValidationContext, *,
+                              strict: bool = False) -> int:
     """Put revocation data of the earlier signatures into the DSS of this same update, so a
     B-LT/B-LTA seal leaves all of them validatable offline. Best effort: a signature we cannot validate
-    (foreign CA, responder down) keeps what it has. Returns how many signatures got data."""
+    (foreign CA, responder down) keeps what it has, unless ``strict`` (then it raises, as
+    :func:`signing_failure` says). Returns how many signatures got data."""
     reader = writer.prev
     dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
     added = 0
@@ -345,12 +347,38 @@ async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_conte
         try:
             paths = await collect_validation_info(sig, validation_context)
         except Exception as exc:
+            if strict:
+                raise signing_failure(exc) from exc
             log.warning("no revocation data added for signature %s: %s", sig.field_name, type(exc).__name__)
             continue
         DocumentSecurityStore.supply_dss_in_writer(writer, contents.hex().encode("ascii"),
                                                    validation_context=validation_context, paths=paths)
         added += 1
     return added
+
+
+async def async_add_validation_data(pdf_stream: IO[bytes], validation_context: ValidationContext,
+                                    output: IO[bytes]) -> int:
+    """Raise a B-B/B-T file to B-LT: one incremental update whose DSS holds the certificates,
+    OCSP responses and CRLs of every signature (and signature timestamp) lacking them, so a
+    recipient validates it offline. Nothing is written when every signature has its data;
+    a signature whose data cannot be fetched raises (503, or 422 for a revoked certificate),
+    nothing written. Returns how many signatures got data."""
+    writer = open_document(pdf_stream)
+    start = output.tell()
+    try:
+        added = await backfill_revocation(writer, validation_context, strict=True)
+        if added:
+            writer.write(output)
+    except BaseException:
+        rewind(output, start)
+        raise
+    return added
+
+
+def add_validation_data(pdf_stream: IO[bytes], validation_context: ValidationContext, output: IO[bytes]) -> int:
+    """Synchronous :func:`async_add_validation_data`."""
+    return run_sync(async_add_validation_data(pdf_stream, validation_context, output))
 
 
 def signing_failure(exc: Exception) -> ServiceError:

@@ -11,8 +11,13 @@ where the title and the name were drawn (PDF points), for the tests' assertions.
 from __future__ import annotations
 
 import io
+import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
@@ -112,3 +117,30 @@ def signature_block(*, name: str = "Nguyễn Văn A", title_lines: tuple[str, ..
     name_top = NAME_Y + 10
     title_bottom = name_top + space
     return BlockGeometry(title_bottom=title_bottom, name_top=name_top, centre_x=BLOCK_CENTRE_X)
+
+
+# --- seeing the page as a reader does (poppler's pdftoppm) ---------------------------------
+
+DPI = 144  # two pixels per point: thin, antialiased strokes of a signature still show solid colour
+SCALE = DPI / 72
+
+
+def render_last_page(data: bytes, folder: Path) -> Image.Image:
+    path = folder / "letter.pdf"
+    path.write_bytes(data)
+    pages = len(PdfFileReader(io.BytesIO(data)).root["/Pages"]["/Kids"])
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-f", str(pages), "-l", str(pages), "-png", "-singlefile",
+                    str(path), str(folder / "page")], check=True, capture_output=True, timeout=60)
+    return Image.open(folder / "page.png").convert("RGB")
+
+
+def ink(img: Image.Image, box: tuple[float, float, float, float], colour: str) -> int:
+    """Pixels of the colour inside ``box`` (PDF points, lower-left origin) of a page that
+    :func:`render_last_page` rendered."""
+    x1, y1, x2, y2 = box
+    crop = img.crop((int(x1 * SCALE), int((PAGE_H - y2) * SCALE), int(x2 * SCALE), int((PAGE_H - y1) * SCALE)))
+    raw = crop.tobytes()
+    pixels = (raw[i:i + 3] for i in range(0, len(raw), 3))
+    if colour == "blue":
+        return sum(1 for r, g, b in pixels if b > 120 and r < 90 and g < 120)
+    return sum(1 for r, g, b in pixels if r > 150 and g < 80 and b < 90)

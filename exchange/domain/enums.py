@@ -87,6 +87,7 @@ class Confidentiality(StrEnum):
 class RevisionKind(StrEnum):
     ORIGINAL = "original"
     SIGNED = "signed"
+    VALIDATION_DATA = "validation_data"  # a DSS update (revocation data) before dispatch: no new signature
 
 
 class SigningProfile(StrEnum):

@@ -7,43 +7,20 @@ import dataclasses
 import io
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from errors import ErrorCode, Unprocessable
 from signing.signature_block import SignerText
 from signing.sign import sign
 from signing.stamps import Appearance
-from tests.letters import BLOCK_CENTRE_X, PAGE_H, cong_van, signature_block
+from tests.letters import BLOCK_CENTRE_X, PAGE_H, cong_van, ink, render_last_page, signature_block
 from tests.signing_pki import person, seal, signing_pki  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils (pdftoppm) not installed")
 
-DPI = 72  # one pixel per point: PDF coordinates map straight onto the image
 LETTER_SIGNER = SignerText(("Chủ tịch",), ("Nguyễn Văn A",))
-
-
-def render_last_page(data: bytes, folder: Path) -> Image.Image:
-    path = folder / "letter.pdf"
-    path.write_bytes(data)
-    pages = len(PdfFileReader(io.BytesIO(data)).root["/Pages"]["/Kids"])
-    subprocess.run(["pdftoppm", "-r", str(DPI), "-f", str(pages), "-l", str(pages), "-png", "-singlefile",
-                    str(path), str(folder / "page")], check=True, capture_output=True, timeout=60)
-    return Image.open(folder / "page.png").convert("RGB")
-
-
-def ink(img: Image.Image, box: tuple[float, float, float, float], colour: str) -> int:
-    """Pixels of the colour inside ``box`` (PDF points, lower-left origin)."""
-    x1, y1, x2, y2 = box
-    crop = img.crop((int(x1), int(PAGE_H - y2), int(x2), int(PAGE_H - y1)))
-    raw = crop.tobytes()
-    pixels = (raw[i:i + 3] for i in range(0, len(raw), 3))
-    if colour == "blue":
-        return sum(1 for r, g, b in pixels if b > 120 and r < 90 and g < 120)
-    return sum(1 for r, g, b in pixels if r > 150 and g < 80 and b < 90)
 
 
 @pytest.fixture
