@@ -218,6 +218,21 @@ def _widget_placement(reader: PdfFileReader, sig: EmbeddedPdfSignature,
     return index, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
 
 
+def stamp_image_aspect(sig: EmbeddedPdfSignature) -> float:
+    """Width / height of the image in a person stamp's appearance (what :func:`stamps.person_style`
+    drew), so the seal covers a third of the real image; the usual 3:1 when there is none."""
+    try:
+        field_dict = sig.sig_field
+        widget = field_dict if "/AP" in field_dict else field_dict["/Kids"][0].get_object()
+        for xobject in widget["/AP"]["/N"]["/Resources"]["/XObject"].values():
+            image = xobject.get_object()
+            if image.get("/Subtype") == "/Image" and float(image["/Height"]) > 0:
+                return float(image["/Width"]) / float(image["/Height"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        pass
+    return stamps.PERSON_IMAGE_ASPECT
+
+
 def _inside(box: stamps.Box, media_box: stamps.Box) -> bool:
     tolerance = 0.5  # points: rounding of a box computed from the page's own numbers
     return (box[0] >= media_box[0] - tolerance and box[1] >= media_box[1] - tolerance
@@ -264,7 +279,8 @@ def placement(reader: PdfFileReader, profile: str, appearance: Appearance | None
         centre = ((person_box[0] + person_box[2]) / 2, (person_box[1] + person_box[3]) / 2)
         in_block = space is not None and (space.box[0] <= centre[0] <= space.box[2]
                                           and space.box[1] <= centre[1] <= space.box[3])
-        return index, stamps.seal_box(person_box, media_box), "signature_block" if in_block else "default"
+        seal = stamps.seal_box(person_box, media_box, stamp_image_aspect(person_sig))
+        return index, seal, "signature_block" if in_block else "default"
     if signer_text is not None:
         space = find_signing_space(reader.stream, last, last_media, signer_text)
         if space is not None:

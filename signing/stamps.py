@@ -76,13 +76,14 @@ def default_person_box(media_box: Box) -> Box:
     return (x2 - 35 - w, y1 + 50, x2 - 35, y1 + 50 + h)
 
 
-def person_image_box(person_box: Box) -> Box:
-    """Where the signature image sits inside a person stamp made by :func:`person_style`."""
+def person_image_box(person_box: Box, aspect: float = PERSON_IMAGE_ASPECT) -> Box:
+    """Where the signature image (``aspect`` = width / height) sits inside a person stamp made
+    by :func:`person_style`: centred, as large as fits."""
     x1, y1, x2, y2 = person_box
     m = PERSON_IMAGE_MARGINS
     area_w, area_h = (x2 - x1) - m.left - m.right, (y2 - y1) - m.top - m.bottom
-    w = min(area_w, area_h * PERSON_IMAGE_ASPECT)
-    h = w / PERSON_IMAGE_ASPECT
+    w = min(area_w, area_h * aspect)
+    h = w / aspect
     cx, cy = x1 + m.left + area_w / 2, y1 + m.bottom + area_h / 2
     return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
@@ -93,11 +94,11 @@ def seal_circle(seal_field: Box) -> Box:
     return (x1 + SEAL_OVERHANG, y2 - SEAL_SIZE, x2 - SEAL_OVERHANG, y2)
 
 
-def seal_box(person_box: Box, media_box: Box) -> Box:
+def seal_box(person_box: Box, media_box: Box, aspect: float = PERSON_IMAGE_ASPECT) -> Box:
     """Seal field box: the seal image covers the left third of the person's signature image
     (its right edge a third of the way into the image, centred on it vertically); the agency
     name and time sit right under it. Shifted right, if need be, to stay on the page."""
-    ix1, iy1, ix2, iy2 = person_image_box(person_box)
+    ix1, iy1, ix2, iy2 = person_image_box(person_box, aspect)
     seal_right = ix1 + (ix2 - ix1) / 3
     cy = (iy1 + iy2) / 2
     x1 = seal_right - SEAL_SIZE - SEAL_OVERHANG

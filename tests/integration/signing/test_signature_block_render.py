@@ -9,18 +9,28 @@ import shutil
 import subprocess
 
 import pytest
+from PIL import Image, ImageDraw
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from errors import ErrorCode, Unprocessable
 from signing.signature_block import SignerText
 from signing.sign import sign
 from signing.stamps import Appearance
-from tests.letters import BLOCK_CENTRE_X, PAGE_H, cong_van, ink, render_last_page, signature_block
+from tests.letters import BLOCK_CENTRE_X, PAGE_H, cong_van, ink, ink_extent, render_last_page, signature_block
 from tests.signing_pki import person, seal, signing_pki  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils (pdftoppm) not installed")
 
 LETTER_SIGNER = SignerText(("Chủ tịch",), ("Nguyễn Văn A",))
+
+
+def band_png(width: int, height: int) -> bytes:
+    """A blue band across the whole width of a transparent image: its ink spans the image."""
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(img).rectangle((0, height // 3, width - 1, 2 * height // 3), fill=(20, 40, 200, 255))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -58,14 +68,20 @@ def test_the_block_is_found_from_the_metadata_when_the_certificate_differs(perso
     assert without.placement == "default"
 
 
-def test_seal_covers_the_left_of_the_person_stamp_in_the_block(official, seal, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("image_size", [(300, 120), (200, 200)])  # wide: fills the width; square: the height
+def test_seal_covers_the_left_third_of_the_signature_image(official, seal, tmp_path, image_size) -> None:  # type: ignore[no-untyped-def]
+    official = dataclasses.replace(official, image_png=band_png(*image_size))
     signed = sign(io.BytesIO(cong_van()), official, level="B-B")
     sealed = sign(io.BytesIO(signed.data()), seal, profile="seal", level="B-B", signer_text=LETTER_SIGNER)
     assert sealed.placement == "signature_block"
     reader = PdfFileReader(io.BytesIO(sealed.data()))
     rects = {s.field_name: [float(v) for v in s.sig_field["/Rect"]] for s in reader.embedded_regular_signatures}
     px1, py1, px2, py2 = rects["Person1"]
+    blue_left, blue_right = ink_extent(render_last_page(signed.data(), tmp_path), (px1, py1, px2, py2), "blue")
     img = render_last_page(sealed.data(), tmp_path)
+    _, red_right = ink_extent(img, (px1 - 150, py1 - 60, px2, py2 + 60), "red")
+    third = blue_left + (blue_right - blue_left) / 3
+    assert abs(red_right - third) < 0.04 * (blue_right - blue_left) + 2, (red_right, blue_left, blue_right)
     left_third = (px1, py1, px1 + (px2 - px1) / 3, py2)
     right_part = (px1 + (px2 - px1) / 2, py1, px2, py2)
     assert ink(img, left_third, "red") > 100
