@@ -10,6 +10,7 @@ spaces collapsed).
 """
 from __future__ import annotations
 
+import io
 import logging
 import re
 import unicodedata
@@ -28,6 +29,10 @@ MIN_SPACE_HEIGHT = 28.0  # points: less than this between title and name is no r
 MAX_STAMP_HEIGHT = 110.0
 STAMP_WIDTH = (120.0, 230.0)  # the person stamp's width: at least, at most
 GAP = 2.0  # points kept free above the name and below the title
+# PDFium loads every object a page draws, images included, when it opens the page: above this
+# size (a scan, not a typed letter) the text layer is not read and the stamp takes its default
+# place, so signing a large file keeps streaming it (tests/integration/signing/test_sign_memory.py)
+SEARCH_MAX_BYTES = 16 * 1024 * 1024
 SEGMENT_GAP = 2.5  # a horizontal gap wider than this many character heights starts another column
 
 
@@ -49,13 +54,17 @@ class SigningSpace:
 
 @dataclass
 class _Segment:
-    """A run of characters on one line of one column."""
+    """A run of characters on one line of one column; ``box`` grows with each character."""
     chars: list[tuple[str, Box]] = field(default_factory=list)
+    box: Box = (0.0, 0.0, 0.0, 0.0)
 
-    @property
-    def box(self) -> Box:
-        xs1, ys1, xs2, ys2 = zip(*(b for _, b in self.chars), strict=True)
-        return (min(xs1), min(ys1), max(xs2), max(ys2))
+    def add(self, ch: str, box: Box) -> None:
+        self.chars.append((ch, box))
+        self.widen(box)
+
+    def widen(self, box: Box) -> None:
+        b = self.box if len(self.chars) > 1 else box
+        self.box = (min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3]))
 
     def text(self) -> str:
         ordered = sorted(self.chars, key=lambda c: c[1][0])
@@ -94,6 +103,7 @@ def segments(chars: list[tuple[str, Box]]) -> list[_Segment]:
             text, base = previous.chars[-1]
             union = (min(base[0], box[0]), base[1], max(base[2], box[2]), base[3])
             previous.chars[-1] = (text + ch, union)
+            previous.widen(union)
             continue
         height = box[3] - box[1]
         target = None
@@ -106,14 +116,25 @@ def segments(chars: list[tuple[str, Box]]) -> list[_Segment]:
         if target is None:
             target = _Segment()
             found.append(target)
-        target.chars.append((ch, box))
+        target.add(ch, box)
         previous = target
     return found
 
 
-def _page_chars(pdf_stream: IO[bytes], page_index: int) -> list[tuple[str, Box]]:
+def _wanted(signer: SignerText) -> list[str]:
+    """What a line must contain to be worth its character boxes: a name, or the start of a title."""
+    wanted = [normalise(n) for n in signer.names]
+    wanted += [" ".join(normalise(p).split()[:2]) for p in signer.positions]
+    return [w for w in wanted if w]
+
+
+def _page_chars(pdf_stream: IO[bytes], page_index: int, signer: SignerText) -> list[tuple[str, Box]]:
+    """The characters and boxes of the page's lines that contain a name or a title. PDFium's
+    own text (one call) picks those lines; boxes are asked for them only: a page's
+    characters one by one cost tens of milliseconds."""
     import pypdfium2 as pdfium
 
+    wanted = _wanted(signer)
     start = pdf_stream.tell()
     try:
         with PDFIUM_LOCK:
@@ -121,16 +142,24 @@ def _page_chars(pdf_stream: IO[bytes], page_index: int) -> list[tuple[str, Box]]
             try:
                 page = pdf[page_index if page_index >= 0 else len(pdf) + page_index]
                 text_page = page.get_textpage()
+                count = text_page.count_chars()
+                text = text_page.get_text_range(0, count)
+                if len(text) != count:  # characters outside the BMP: text and indices disagree
+                    text = "".join(text_page.get_text_range(i, 1) or " " for i in range(count))
                 chars: list[tuple[str, Box]] = []
-                for i in range(text_page.count_chars()):
-                    ch = text_page.get_text_range(i, 1)
-                    if not ch or ch in "\r\n":
-                        continue  # spaces are kept: they separate words drawn in one run
-                    # loose boxes: the font's ascent to descent, the same height for every
-                    # letter of a line whatever its accents
-                    x1, y1, x2, y2 = text_page.get_charbox(i, loose=True)
-                    if x2 > x1 and y2 > y1:
-                        chars.append((ch, (x1, y1, x2, y2)))
+                line_start = 0
+                for end in [*(i for i, ch in enumerate(text) if ch == "\n"), count]:
+                    line = normalise(text[line_start:end])
+                    if any(w in line for w in wanted):
+                        for i in range(line_start, end):
+                            if text[i] in "\r\n":
+                                continue  # spaces are kept: they separate words drawn in one run
+                            # loose boxes: the font's ascent to descent, the same height for every
+                            # letter of a line whatever its accents
+                            x1, y1, x2, y2 = text_page.get_charbox(i, loose=True)
+                            if x2 > x1 and y2 > y1:
+                                chars.append((text[i], (x1, y1, x2, y2)))
+                    line_start = end + 1
                 return chars
             finally:
                 pdf.close()
@@ -183,9 +212,15 @@ def find_in_segments(found: list[_Segment], signer: SignerText, page: int,
 def find_signing_space(pdf_stream: IO[bytes], page: int, media_box: Box, signer: SignerText) -> SigningSpace | None:
     """The blank space between the signer's title and printed name on ``page`` (0-based),
     or None when the page has no such block (a scan without text, another layout). The
-    stream's position is left where it was."""
+    stream's position is left where it was. Files above :data:`SEARCH_MAX_BYTES` are not read."""
+    start = pdf_stream.tell()
+    size = pdf_stream.seek(0, io.SEEK_END)
+    pdf_stream.seek(start)
+    if size > SEARCH_MAX_BYTES:
+        log.info("no signing-space search in a %s-byte file (limit %s)", size, SEARCH_MAX_BYTES)
+        return None
     try:
-        chars = _page_chars(pdf_stream, page)
+        chars = _page_chars(pdf_stream, page, signer)
     except Exception as exc:  # noqa: BLE001 - PDFium refuses what it cannot read; placement falls back
         log.info("no text layer read for the signing space: %s", type(exc).__name__)
         return None

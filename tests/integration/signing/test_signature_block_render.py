@@ -101,3 +101,13 @@ def test_a_box_outside_the_page_is_refused(official) -> None:  # type: ignore[no
         assert err.value.code == ErrorCode.BOX_OUTSIDE_PAGE
     inside = sign(io.BytesIO(cong_van()), official, level="B-B", appearance=Appearance(-1, (300, 100, 500, 180)))
     assert inside.placement == "box"
+
+
+def test_a_file_above_the_search_limit_is_not_read_and_keeps_the_default_place(official, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from signing import signature_block
+
+    letter = cong_van()
+    monkeypatch.setattr(signature_block, "SEARCH_MAX_BYTES", len(letter) - 1)
+    assert sign(io.BytesIO(letter), official, level="B-B").placement == "default"
+    monkeypatch.setattr(signature_block, "SEARCH_MAX_BYTES", len(letter))
+    assert sign(io.BytesIO(letter), official, level="B-B").placement == "signature_block"

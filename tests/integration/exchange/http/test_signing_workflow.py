@@ -208,3 +208,29 @@ def test_revocation_service_down_refuses_the_dispatch_and_changes_nothing(client
     assert r.status_code == 503, r.get_json()
     assert r.get_json()["error"]["code"] == "revocation_unavailable"
     assert snapshot(engine, app) == before
+
+
+def test_remote_signing_places_the_stamp_in_the_block_and_takes_the_certificates_fields(  # type: ignore[no-untyped-def]
+        client, settings, signing_world):
+    from tests.signing_world import issue_held_key
+
+    sw = signing_world
+    held = issue_held_key(settings, full_name=SIGNER, agency_code=sw.world.province,
+                          agency_name="UBND tỉnh Thử Nghiệm", title="Chủ tịch")
+    doc_id = _upload_letter(client, sw, signer_name="Trần Văn Anh")
+    prepared = client.post(f"/api/v1/documents/{doc_id}/signatures/prepare", headers=sw.headers("signer"),
+                           json={"certificate": held.pem, "profile": "person", "level": "B-B"})
+    assert prepared.status_code == 201, prepared.get_json()
+    assert prepared.get_json()["placement"] == "signature_block"
+    done = client.post(f"/api/v1/signing-sessions/{prepared.get_json()['session_id']}/complete",
+                       headers=sw.headers("signer"),
+                       json={"signature": held.sign_digest(prepared.get_json()["digest"])})
+    assert done.status_code == 201, done.get_json()
+    body = done.get_json()
+    assert body["placement"] == "signature_block"
+    assert [(n["code"], n["typed"], n["value"]) for n in body["notices"]] == [
+        ("signer_name_replaced", "Trần Văn Anh", SIGNER)]
+    assert body["document"]["signer_name"] == SIGNER
+    # and once signed remotely, the same official cannot sign it again on the server
+    again = _sign(client, sw, doc_id, "signer", profile="person", level="B-B")
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_signed"
