@@ -38,7 +38,7 @@ SEAL_SIZE = 38 * MM            # real size of a round seal: 35–40 mm
 PERSON_SIZE = (200.0, 80.0)    # default person stamp, points
 PERSON_IMAGE_MARGINS = layout.Margins(left=2, right=2, top=2, bottom=2)
 PERSON_IMAGE_ASPECT = 3.0      # width/height of a signature image (`pki issue --image`: 600 x 200 px, say)
-SEAL_TEXT_HEIGHT = 26.0        # three lines of 6.5 pt under the seal: agency name (at most 2 lines), time
+SEAL_TEXT_HEIGHT = 26.0        # three lines of 7 pt (8 pt apart) under the seal: agency name (≤ 2 lines), time
 SEAL_OVERHANG = 12.0           # the text under the seal may be this much wider than the seal on each side
 BLUE = (0.05, 0.15, 0.65)
 RED = (0.8, 0.05, 0.1)
@@ -211,11 +211,15 @@ def seal_style(agency_name: str, image_png: bytes | None) -> TextStampStyle:
     text = "\n".join([*name, "%(time)s"])
     return TextStampStyle(
         stamp_text=text,
-        text_box_style=TextBoxStyle(font=font_factory(), font_size=6.5, leading=8,  # type: ignore[arg-type]  # pyHanko says int; points are not
-                                    text_color=RED),
+        text_box_style=TextBoxStyle(font=font_factory(), font_size=7, leading=8, text_color=RED,
+                                    # no padding around the lines (pyHanko's default is 10 pt): they
+                                    # start right under the seal
+                                    box_layout_rule=layout.SimpleBoxLayoutRule(
+                                        x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MAX,
+                                        margins=layout.Margins.uniform(0))),
         inner_content_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MIN,
-            margins=layout.Margins(bottom=1)),
+            x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins(top=SEAL_SIZE + 1)),  # type: ignore[arg-type]  # the band under the seal
         background=_image(image_png) if image_png else None,
         background_opacity=1.0,
         background_layout=layout.SimpleBoxLayoutRule(

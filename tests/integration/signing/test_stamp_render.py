@@ -123,3 +123,25 @@ def check_glyphs(data: bytes) -> None:
         # and the glyphs carry outlines (a subset that dropped them would draw nothing)
         glyf = ttf["glyf"]
         assert all(glyf[glyph_order[c]].numberOfContours != 0 for c in set(cids) if c != 1)  # 1 = space
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils (pdftotext) not installed")
+def test_agency_name_and_time_are_right_under_the_seal_in_its_column(sealed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from signing import stamps
+
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(sealed)
+    html = subprocess.run(["pdftotext", "-bbox", "-f", "3", "-l", "3", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    height = float(PdfFileReader(io.BytesIO(sealed)).root["/Pages"]["/Kids"][-1]["/MediaBox"][3])
+    words = [(float(x1), height - float(y2), float(x2), height - float(y1), text) for x1, y1, x2, y2, text in
+             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)]
+    field = tuple(float(v) for v in _widgets(sealed)["Seal2"]["/Rect"])
+    cx1, cy1, cx2, _ = stamps.seal_circle(field)  # type: ignore[arg-type]
+    # the stamp's words: the time, and the agency name's Vietnamese words (the page itself is ASCII)
+    under = [w for w in words if "+07:00" in w[4] or not w[4].isascii()]
+    assert any("+07:00" in w[4] for w in under), words
+    for x1, y1, x2, y2, text in under:
+        assert field[0] - 1 <= x1 and x2 <= field[2] + 1, (text, field)  # the seal's column, not another
+        assert y2 <= cy1 + 1 and y1 >= field[1] - 1, (text, cy1)  # below the seal, inside the field
+    assert cx1 < (field[0] + field[2]) / 2 < cx2
