@@ -111,3 +111,14 @@ def test_a_file_above_the_search_limit_is_not_read_and_keeps_the_default_place(o
     assert sign(io.BytesIO(letter), official, level="B-B").placement == "default"
     monkeypatch.setattr(signature_block, "SEARCH_MAX_BYTES", len(letter))
     assert sign(io.BytesIO(letter), official, level="B-B").placement == "signature_block"
+
+
+def test_a_letter_typed_with_decomposed_diacritics_is_read_too(official) -> None:  # type: ignore[no-untyped-def]
+    import unicodedata
+
+    def nfd(text: str) -> str:
+        return unicodedata.normalize("NFD", text)
+
+    letter = cong_van(name=nfd("Nguyễn Văn A"), title_lines=(nfd("TM. ỦY BAN NHÂN DÂN"), nfd("CHỦ TỊCH")))
+    assert nfd("CHỦ TỊCH") != "CHỦ TỊCH"
+    assert sign(io.BytesIO(letter), official, level="B-B").placement == "signature_block"
