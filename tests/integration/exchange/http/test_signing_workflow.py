@@ -145,7 +145,7 @@ def test_a_certificate_without_a_title_keeps_the_typed_position(client, engine, 
 
 
 @pytest.mark.parametrize("level", ["B-B", "B-T"])
-def test_a_document_sealed_without_revocation_data_gets_it_before_dispatch(client, engine, signing_world, level):  # type: ignore[no-untyped-def]
+def test_a_document_sealed_without_revocation_data_gets_it_before_dispatch(client, app, engine, signing_world, level):  # type: ignore[no-untyped-def]
     sw = signing_world
     doc_id = _upload_letter(client, sw)
     assert _sign(client, sw, doc_id, "signer", profile="person", level="B-T").status_code == 201
@@ -156,6 +156,13 @@ def test_a_document_sealed_without_revocation_data_gets_it_before_dispatch(clien
     before = client.get(f"/api/v1/documents/{doc_id}/verification?revision={sealed_seq}",
                         headers=sw.headers("auditor"))
     assert before.status_code == 200 and before.get_json()["indication"] == "INDETERMINATE", before.get_json()
+
+    # another agency's clerk cannot send it, and gets nothing added to it either
+    before = snapshot(engine, app)
+    other = client.post(f"/api/v1/documents/{doc_id}/dispatches", json={"to": [sw.world.all_communes[0]]},
+                        headers={**sw.headers("other_clerk"), "Idempotency-Key": uuid.uuid4().hex})
+    assert other.status_code == 404, other.get_json()
+    assert snapshot(engine, app) == before
 
     commune = sw.world.all_communes[0]
     r = _dispatch(client, sw, doc_id, [commune])
