@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,16 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 N = int(os.environ.get("BENCH_N", "30"))
 
-
-def median_ms(fn, n: int = N, warmup: int = 2) -> float:  # type: ignore[no-untyped-def]
-    for _ in range(warmup):
-        fn()
-    runs = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - t) * 1000)
-    return statistics.median(runs)
+from bench.sign import median_ms  # noqa: E402 - after the path is set
 
 
 def main() -> None:
@@ -48,16 +37,16 @@ def main() -> None:
                         ("3-page PDF without a block", make_pdf(3))):
         stream = io.BytesIO(data)
         found = find_signing_space(stream, -1, a4, signer) is not None
-        ms = median_ms(lambda s=stream: find_signing_space(s, -1, a4, signer))
+        ms = median_ms(lambda s=stream: find_signing_space(s, -1, a4, signer), N)
         print(f"search  {label:28s} {len(data) // 1024:4d} KB  {'found' if found else 'none '}  {ms:7.2f} ms")
 
     pki = start_pki()
     person = dataclasses.replace(pki.credential(pki.issue_person()), display_name="Nguyễn Văn A", position="Chủ tịch")
     seal = pki.credential(pki.issue_seal(), kind="seal")
     letter = cong_van()
-    into_block = median_ms(lambda: sign(io.BytesIO(letter), person, level="B-B"))
+    into_block = median_ms(lambda: sign(io.BytesIO(letter), person, level="B-B"), N)
     elsewhere = dataclasses.replace(person, display_name="Not Printed", position="Nobody")
-    default = median_ms(lambda: sign(io.BytesIO(letter), elsewhere, level="B-B"))
+    default = median_ms(lambda: sign(io.BytesIO(letter), elsewhere, level="B-B"), N)
     print(f"sign    B-B person stamp into the block {into_block:7.1f} ms; at the default place {default:7.1f} ms")
 
     signed = sign(io.BytesIO(letter), person, level="B-T", timestamper=pki.timestamper()).data()
@@ -68,7 +57,7 @@ def main() -> None:
     assert update() == 2
     out = io.BytesIO()
     add_validation_data(io.BytesIO(sealed), pki.validation_context(), out)
-    print(f"dss     B-T person + B-T seal → data for 2 signatures {median_ms(update):7.1f} ms; "
+    print(f"dss     B-T person + B-T seal → data for 2 signatures {median_ms(update, N):7.1f} ms; "
           f"file {len(sealed) // 1024} KB → {len(out.getvalue()) // 1024} KB")
     pki.stop()
 
