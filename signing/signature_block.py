@@ -194,7 +194,11 @@ def find_in_segments(found: list[_Segment], signer: SignerText, page: int,
         if not above:
             continue
         title_box = min(above, key=lambda t: t[1])  # the nearest title above the name
-        bottom, top = name_box[3] + GAP, title_box[1] - GAP
+        # any line of the column between them ("PHÓ CHỦ TỊCH" under a matched "KT. CHỦ TỊCH")
+        # bounds the space from above: the stamp never covers printed text
+        between = [box for _, box in texts if box[1] > name_box[3] and box[3] <= title_box[3]
+                   and box[0] < max(name_box[2], title_box[2]) and box[2] > min(name_box[0], title_box[0])]
+        bottom, top = name_box[3] + GAP, min(box[1] for box in between) - GAP
         if top - bottom < MIN_SPACE_HEIGHT:
             continue
         if top - bottom > MAX_STAMP_HEIGHT:

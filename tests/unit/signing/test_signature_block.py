@@ -100,3 +100,12 @@ def test_a_name_inside_a_sentence_is_not_the_printed_name() -> None:
 def test_no_room_between_title_and_name_is_no_space() -> None:
     chars = line("CHỦ TỊCH", 360, 200) + line("Nguyễn Văn A", 360, 180)
     assert find_in_segments(segments(chars), SignerText(("Chủ tịch",), ("Nguyễn Văn A",)), 0, A4) is None
+
+
+def test_a_line_between_the_matched_title_and_the_name_bounds_the_space() -> None:
+    # the certificate says "Chủ tịch" and matches "KT. CHỦ TỊCH"; "PHÓ CHỦ TỊCH" is printed under it
+    chars = block("KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")
+    space = find_in_segments(segments(chars), SignerText(("Chủ tịch",), ("Nguyễn Văn A",)), 0, A4)
+    assert space is not None
+    assert space.title_box[1] == 300  # the matched line
+    assert space.box[3] < 284  # but the stamp stays under the "PHÓ CHỦ TỊCH" line (bottom at 284)
