@@ -1,37 +1,36 @@
-"""Realistic Vietnamese official letters (công văn) laid out as Decree 30/2020 Appendix I
-shows them, drawn with reportlab and an embedded Vietnamese font, so that tests find the
-signing space the way the service must: in the text layer of a real-looking letter.
-
-``cong_van()`` gives a 3-page letter: page 1 has the agency and the national motto, the
-"Số: …/UBND-VP" label and the "…, ngày … tháng … năm …" line, then the body; the last page
-ends with "Nơi nhận:" on the left and the signature block on the right:
-"TM. ỦY BAN NHÂN DÂN / CHỦ TỊCH / [space] / Nguyễn Văn A". ``signature_block()`` returns
-where the title and the name were drawn (PDF points), for the tests' assertions.
+"""A real-looking công văn (reportlab, embedded Vietnamese font), laid out as Decree 30/2020
+Appendix I shows it: the national heading, the "Số:      /UBND-VP" label and the date line
+left blank for the clerk, body text on every page and the signature block on the last page
+("TM. ỦY BAN NHÂN DÂN / CHỦ TỊCH / [space] / Trần Văn Ánh" at the bottom right, "Nơi nhận:"
+on the left). Tests find in it what the service must find in the text layer: the clerk's
+places on page 1, the signing space on the last page. ``signature_block()`` says where the
+title and the name were drawn (PDF points); the helpers below render a page with poppler
+and count ink, as a reader would see it.
 """
 from __future__ import annotations
 
 import io
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageChops
 from pyhanko.pdf_utils.reader import PdfFileReader
-
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen import canvas
 
 from signing.stamps import FONT_PATH
 
-FONT = "NotoVi"
+FONT = "NotoSansVi"
 PAGE_W, PAGE_H = A4
+SIGNER = "Trần Văn Ánh"  # the test world's signer (tests.exchange_fixtures), as the letter prints them
 BLOCK_CENTRE_X = 430.0  # centre of the right column, where the signature block sits
-NAME_Y = 150.0  # baseline of the printed name on the last page
-LINE = 15.0
-SPACE = 80.0  # the blank signing space between the title and the name
+NAME_Y = 120.0  # baseline of the printed name on the last page
+LINE = 16.0  # between the lines of the block above the signing space
+SPACE = 81.0  # the blank signing space between the title and the name
+SIZE = 12
 
 
 @dataclass(frozen=True)
@@ -41,82 +40,77 @@ class BlockGeometry:
     centre_x: float
 
 
-@lru_cache(maxsize=1)
 def _font() -> str:
-    pdfmetrics.registerFont(TTFont(FONT, str(FONT_PATH)))
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT, str(FONT_PATH)))
     return FONT
 
 
-def _centred(c: Canvas, text: str, x: float, y: float, size: float, *, split: bool = False) -> None:
-    """``split``: draw the text as two separate text objects (two runs), as word processors
-    often do, so that a search over whole text runs would miss it."""
-    c.setFont(_font(), size)
+def _centred(c: canvas.Canvas, text: str, x: float, y: float, *, split: bool) -> None:
+    """``split``: draw the text as two separate text runs, as word processors often do, so
+    that a search over whole text runs would miss it."""
     if not split or " " not in text:
         c.drawCentredString(x, y, text)
         return
     head, tail = text.split(" ", 1)
-    width = pdfmetrics.stringWidth(text, FONT, size)
-    left = x - width / 2
+    left = x - pdfmetrics.stringWidth(text, FONT, SIZE) / 2
     c.drawString(left, y, head + " ")
-    c.drawString(left + pdfmetrics.stringWidth(head + " ", FONT, size), y, tail)
+    c.drawString(left + pdfmetrics.stringWidth(head + " ", FONT, SIZE), y, tail)
 
 
-def _body(c: Canvas, page: int, top: float, bottom: float) -> None:
-    c.setFont(_font(), 13)
-    y = top
-    n = 0
-    while y > bottom:
-        n += 1
-        c.drawString(85, y, f"{n}. Nội dung trang {page}: triển khai liên thông văn bản điện tử giữa các cơ quan.")
-        y -= 19
-
-
-def cong_van(*, name: str = "Nguyễn Văn A", title_lines: tuple[str, ...] = ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"),
-             pages: int = 3, split_runs: bool = True, space: float = SPACE) -> bytes:
-    """The letter as PDF bytes. ``title_lines`` are the lines of the signature block above
-    the signing space (authority line first); ``split_runs`` draws them in two runs each."""
+def cong_van(pages: int = 3, *, notation_printed: bool = True, date_line: bool = True,
+             subject: str = "V/v triển khai liên thông văn bản điện tử", name: str = SIGNER,
+             title_lines: tuple[str, ...] = ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"), split_runs: bool = True,
+             space: float = SPACE) -> bytes:
+    """A ``pages``-page letter. ``notation_printed``: "Số:      /UBND-VP" (else "Số:" alone);
+    ``date_line``: the "Vĩnh Long, ngày … tháng … năm …" line is there. The block prints
+    ``title_lines`` (authority line first) above a signing space ``space`` points high and
+    ``name`` under it; ``split_runs`` draws each of those lines in two text runs."""
+    font = _font()
     out = io.BytesIO()
-    c = Canvas(out, pagesize=A4, pageCompression=0)
-    c.setTitle("Công văn thử nghiệm")
-    for page in range(1, pages + 1):
-        if page == 1:
-            _centred(c, "ỦY BAN NHÂN DÂN", 150, 790, 12)
-            _centred(c, "TỈNH VĨNH LONG", 150, 775, 12)
-            _centred(c, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 400, 790, 12)
-            _centred(c, "Độc lập - Tự do - Hạnh phúc", 400, 775, 13)
-            _centred(c, "Số:        /UBND-VP", 150, 745, 13)
-            _centred(c, "Vĩnh Long, ngày     tháng     năm 2026", 400, 745, 13)
-            _centred(c, "V/v triển khai liên thông văn bản", 150, 725, 12)
-            _centred(c, "Kính gửi: Ủy ban nhân dân các xã, phường", 300, 690, 13)
-            _body(c, page, 650, 80)
-        elif page < pages:
-            _body(c, page, 790, 80)
+    c = canvas.Canvas(out, pagesize=A4)
+    width, height = A4
+    for n in range(1, pages + 1):
+        if n == 1:
+            c.setFont(font, 12)
+            c.drawCentredString(150, height - 60, "ỦY BAN NHÂN DÂN")
+            c.drawCentredString(150, height - 76, "TỈNH THỬ NGHIỆM")
+            c.drawCentredString(420, height - 60, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+            c.drawCentredString(420, height - 76, "Độc lập - Tự do - Hạnh phúc")
+            c.setFont(font, 13)
+            c.drawString(95, height - 110, "Số:             /UBND-VP" if notation_printed else "Số:")
+            if date_line:
+                c.drawString(330, height - 110, "Vĩnh Long, ngày        tháng        năm")
+            c.setFont(font, 12)
+            c.drawString(95, height - 135, subject)
+            top = height - 180
         else:
-            _body(c, page, 790, 330)
-            c.setFont(_font(), 12)
-            c.drawString(70, 300, "Nơi nhận:")
-            c.setFont(_font(), 10)
+            top = height - 80
+        c.setFont(font, 12)
+        for i in range(20):
+            c.drawString(85, top - 22 * i, f"Dòng {i + 1} trang {n}: nội dung văn bản hành chính của Ủy ban.")
+        if n == pages:
+            c.setFont(font, 12)
+            c.drawString(70, 230, "Nơi nhận:")
+            c.setFont(font, 10)
             for i, line in enumerate(("- Như trên;", "- Chủ tịch, các PCT UBND tỉnh;", "- Lưu: VT, VP.")):
-                c.drawString(70, 285 - 12 * i, line)
-            geometry = signature_block(name=name, title_lines=title_lines, space=space)
+                c.drawString(70, 216 - 12 * i, line)
+            c.setFont(font, SIZE)
+            geometry = signature_block(space=space)
             top_baseline = geometry.title_bottom + 3 + LINE * (len(title_lines) - 1)
             for i, line in enumerate(title_lines):
-                _centred(c, line, BLOCK_CENTRE_X, top_baseline - LINE * i, 13, split=split_runs)
-            _centred(c, name, BLOCK_CENTRE_X, NAME_Y, 13, split=split_runs)
-        c.setFont(_font(), 10)
-        c.drawCentredString(PAGE_W / 2, 30, f"{page}")
+                _centred(c, line, BLOCK_CENTRE_X, top_baseline - LINE * i, split=split_runs)
+            _centred(c, name, BLOCK_CENTRE_X, NAME_Y, split=split_runs)
         c.showPage()
     c.save()
     return out.getvalue()
 
 
-def signature_block(*, name: str = "Nguyễn Văn A", title_lines: tuple[str, ...] = ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"),
-                    space: float = SPACE) -> BlockGeometry:
+def signature_block(*, space: float = SPACE) -> BlockGeometry:
     """Where :func:`cong_van` draws the lowest title line and the name (approximate extents:
     3 pt of descent below a baseline, 10 pt of cap height above it)."""
     name_top = NAME_Y + 10
-    title_bottom = name_top + space
-    return BlockGeometry(title_bottom=title_bottom, name_top=name_top, centre_x=BLOCK_CENTRE_X)
+    return BlockGeometry(title_bottom=name_top + space, name_top=name_top, centre_x=BLOCK_CENTRE_X)
 
 
 # --- seeing the page as a reader does (poppler's pdftoppm) ---------------------------------

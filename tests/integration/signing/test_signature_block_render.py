@@ -16,12 +16,13 @@ from errors import ErrorCode, Unprocessable
 from signing.signature_block import SignerText
 from signing.sign import sign
 from signing.stamps import Appearance
-from tests.letters import BLOCK_CENTRE_X, PAGE_H, cong_van, ink, ink_extent, render_last_page, signature_block
+from tests.letters import (BLOCK_CENTRE_X, PAGE_H, SIGNER, cong_van, ink, ink_extent, render_last_page,
+                           signature_block)
 from tests.signing_pki import person, seal, signing_pki  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils (pdftoppm) not installed")
 
-LETTER_SIGNER = SignerText(("Chủ tịch",), ("Nguyễn Văn A",))
+LETTER_SIGNER = SignerText(("Chủ tịch",), (SIGNER,))
 
 
 def band_png(width: int, height: int) -> bytes:
@@ -35,8 +36,8 @@ def band_png(width: int, height: int) -> bytes:
 
 @pytest.fixture
 def official(person):  # type: ignore[no-untyped-def]
-    # the letter prints "Nguyễn Văn A" under "CHỦ TỊCH"; the certificate says the same
-    return dataclasses.replace(person, display_name="Nguyễn Văn A", position="Chủ tịch")
+    # the letter prints the signer under "CHỦ TỊCH"; the certificate says the same
+    return dataclasses.replace(person, display_name=SIGNER, position="Chủ tịch")
 
 
 def test_person_stamp_is_drawn_between_title_and_name(official, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +56,7 @@ def test_person_stamp_is_drawn_between_title_and_name(official, tmp_path) -> Non
     # and the page's own text is untouched: title and name still read
     text = subprocess.run(["pdftotext", "-f", "3", "-l", "3", "-enc", "UTF-8", str(tmp_path / "letter.pdf"), "-"],
                           check=True, capture_output=True, text=True).stdout
-    assert "CHỦ TỊCH" in text and "Nguyễn Văn A" in text
+    assert "CHỦ TỊCH" in text and SIGNER in text
 
 
 def test_the_block_is_found_from_the_metadata_when_the_certificate_differs(person, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -119,6 +120,6 @@ def test_a_letter_typed_with_decomposed_diacritics_is_read_too(official) -> None
     def nfd(text: str) -> str:
         return unicodedata.normalize("NFD", text)
 
-    letter = cong_van(name=nfd("Nguyễn Văn A"), title_lines=(nfd("TM. ỦY BAN NHÂN DÂN"), nfd("CHỦ TỊCH")))
+    letter = cong_van(name=nfd(SIGNER), title_lines=(nfd("TM. ỦY BAN NHÂN DÂN"), nfd("CHỦ TỊCH")))
     assert nfd("CHỦ TỊCH") != "CHỦ TỊCH"
     assert sign(io.BytesIO(letter), official, level="B-B").placement == "signature_block"
