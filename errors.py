@@ -58,6 +58,8 @@ class ErrorCode(StrEnum):
     NOT_SIGNED = "not_signed"
     # signing
     SEAL_REFUSED = "seal_refused"
+    ALREADY_SIGNED = "already_signed"  # the same official signing the same document again
+    BOX_OUTSIDE_PAGE = "box_outside_page"
     SIGNING_FAILED = "signing_failed"
     NO_CREDENTIAL = "no_credential"
     CREDENTIAL_NOT_FOUND = "credential_not_found"

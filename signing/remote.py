@@ -40,6 +40,7 @@ from errors import ErrorCode, Gone, Unprocessable
 from signing import stamps
 from signing.sign import (Identity, Level, Profile, SignResult, finish_result, backfill_revocation, build_signer,
                           check_options, open_document, rewind, run_sync, signing_failure)
+from signing.signature_block import SignerText
 from signing.stamps import Appearance
 from translations import _l
 
@@ -56,6 +57,7 @@ class PreparedSigning:
     digest: bytes               # what the client signs: SHA-256 of the DER signed attributes
     field_name: str
     expires_at: datetime
+    placement: str = "default"  # how the stamp's place was chosen (signing.sign.Placement)
 
 
 def load_certificate(certificate: asn1_x509.Certificate | bytes | str) -> asn1_x509.Certificate:
@@ -106,7 +108,7 @@ async def async_prepare(pdf_stream: IO[bytes], certificate: asn1_x509.Certificat
                         profile: Profile = "person", level: Level = "B-LT", appearance: Appearance | None = None,
                         chain: list[asn1_x509.Certificate] | tuple[asn1_x509.Certificate, ...] = (),
                         timestamper: TimeStamper | None = None, image_png: bytes | None = None,
-                        ttl: timedelta = SESSION_TTL) -> PreparedSigning:
+                        ttl: timedelta = SESSION_TTL, signer_text: SignerText | None = None) -> PreparedSigning:
     """Step 1: prepare the revision and return the digest the client must sign."""
     check_options(profile, level, timestamper, None, revocation_later=True)
     cert = load_certificate(certificate)
@@ -116,9 +118,9 @@ async def async_prepare(pdf_stream: IO[bytes], certificate: asn1_x509.Certificat
                                       signature_value=_signature_size(cert))
     # LT/LTA happen in complete(), from the finished bytes: prepare the plain B-T (or B-B) signature
     base_level = "B-B" if level == "B-B" else "B-T"
-    pdf_signer, name = build_signer(writer, external, Identity.from_certificate(cert, image_png), profile=profile,
-                                    level=base_level, appearance=appearance, timestamper=timestamper,
-                                    validation_context=None)
+    pdf_signer, name, how = build_signer(writer, external, Identity.from_certificate(cert, image_png),
+                                         profile=profile, level=base_level, appearance=appearance,
+                                         timestamper=timestamper, validation_context=None, signer_text=signer_text)
     when = datetime.now(stamps.VN_TZ).replace(microsecond=0)
     identity = Identity.from_certificate(cert)
     try:
@@ -145,10 +147,10 @@ async def async_prepare(pdf_stream: IO[bytes], certificate: asn1_x509.Certificat
         "signed_attrs": _b64(attrs_der), "document_digest": _b64(prepared.document_digest),
         "reserved_region_start": prepared.reserved_region_start,
         "reserved_region_end": prepared.reserved_region_end,
-        "pdf_sha256": hashlib.sha256(output.getvalue()).hexdigest(),
+        "pdf_sha256": hashlib.sha256(output.getvalue()).hexdigest(), "placement": how,
     }
     return PreparedSigning(json.dumps(state).encode("ascii"), output.getvalue(), DIGEST_ALGORITHM,
-                           hashlib.sha256(attrs_der).digest(), name, expires)
+                           hashlib.sha256(attrs_der).digest(), name, expires, how)
 
 
 def _load_state(state: bytes | str | dict[str, Any]) -> dict[str, Any]:
@@ -219,7 +221,8 @@ async def async_complete(state: bytes | str | dict[str, Any], raw_signature: byt
     except BaseException:
         rewind(output, start)
         raise
-    return await finish_result(buf, s["field_name"], level, datetime.fromisoformat(s["signing_time"]))
+    return await finish_result(buf, s["field_name"], level, datetime.fromisoformat(s["signing_time"]),
+                               s.get("placement", "default"))
 
 
 def prepare(pdf_stream: IO[bytes], certificate: asn1_x509.Certificate | bytes | str, **kwargs: Any) -> PreparedSigning:

@@ -40,6 +40,7 @@ from errors import ErrorCode, ServiceError, Unprocessable
 from signing import stamps
 from signing.errors import DocumentLocked, RevocationUnavailable, SealRefused, SigningFailed, TimestampUnavailable
 from signing.rules import ORG_ID, is_person_certificate, same_agency, subject_attributes
+from signing.signature_block import SignerText, find_signing_space
 from signing.stamps import Appearance
 from translations import _l
 
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 Profile = Literal["person", "seal"]
+Placement = Literal["signature_block", "default", "box"]  # how the stamp's place was chosen
 LEVELS: tuple[str, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
 PROFILES: tuple[str, ...] = ("person", "seal")
 REASONS = {"person": "Ký duyệt văn bản", "seal": "Ký số của cơ quan, tổ chức"}
@@ -61,6 +63,7 @@ class SignResult:
     signing_time: datetime
     sha256: str
     size: int
+    placement: Placement = "default"
 
     def data(self) -> bytes:
         """The signed PDF as bytes (reads the whole output: avoid on big files)."""
@@ -215,9 +218,41 @@ def _widget_placement(reader: PdfFileReader, sig: EmbeddedPdfSignature,
     return index, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
 
 
+def stamp_image_aspect(sig: EmbeddedPdfSignature) -> float:
+    """Width / height of the image in a person stamp's appearance (what :func:`stamps.person_style`
+    drew), so the seal covers a third of the real image; the usual 3:1 when there is none."""
+    try:
+        field_dict = sig.sig_field
+        widget = field_dict if "/AP" in field_dict else field_dict["/Kids"][0].get_object()
+        for xobject in widget["/AP"]["/N"]["/Resources"]["/XObject"].values():
+            image = xobject.get_object()
+            if image.get("/Subtype") == "/Image" and float(image["/Height"]) > 0:
+                return float(image["/Width"]) / float(image["/Height"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        pass
+    return stamps.PERSON_IMAGE_ASPECT
+
+
+def _inside(box: stamps.Box, media_box: stamps.Box) -> bool:
+    tolerance = 0.5  # points: rounding of a box computed from the page's own numbers
+    return (box[0] >= media_box[0] - tolerance and box[1] >= media_box[1] - tolerance
+            and box[2] <= media_box[2] + tolerance and box[3] <= media_box[3] + tolerance)
+
+
+def _person_signer_text(person_sig: EmbeddedPdfSignature, signer_text: SignerText | None) -> SignerText:
+    """How the person whose signature the seal covers is printed: their certificate's title
+    and name, and what the document's metadata says."""
+    s = subject_attributes(person_sig.signer_cert)
+    given = signer_text or SignerText((), ())
+    return SignerText((s.get("title", ""), *given.positions), (s.get("common_name", ""), *given.names))
+
+
 def placement(reader: PdfFileReader, profile: str, appearance: Appearance | None,
-              person_sig: EmbeddedPdfSignature | None) -> tuple[int, stamps.Box]:
-    """(0-based page index, box) for the new stamp."""
+              person_sig: EmbeddedPdfSignature | None, signer_text: SignerText | None = None
+              ) -> tuple[int, stamps.Box, Placement]:
+    """(0-based page index, box, how) for the new stamp. Without a box, a person stamp goes
+    to the signing space of the last page (between the signer's title and printed name) when
+    the text layer shows one, else to the default box; a seal goes over the person stamp."""
     pages = page_refs(reader)
     if not pages:
         raise Unprocessable(_l("the PDF has no pages"), code=ErrorCode.PDF_DAMAGED)
@@ -225,14 +260,32 @@ def placement(reader: PdfFileReader, profile: str, appearance: Appearance | None
         index = appearance.page if appearance.page >= 0 else len(pages) + appearance.page
         if not 0 <= index < len(pages):
             raise Unprocessable(_l("no such page"), fields={"page": _l("out of range")})
-        return index, appearance.box
+        media_box = _media_box(reader, pages[index])
+        if not _inside(appearance.box, media_box):
+            raise Unprocessable(_l("the stamp box is outside the page"), code=ErrorCode.BOX_OUTSIDE_PAGE,
+                                fields={"box": _l("within the page: %(box)s",
+                                                  box=", ".join(f"{v:g}" for v in media_box))})
+        return index, appearance.box, "box"
     last = len(pages) - 1
-    person_box = stamps.default_person_box(_media_box(reader, pages[last]))
+    last_media = _media_box(reader, pages[last])
     if profile == "seal":
         found = _widget_placement(reader, person_sig, pages) if person_sig is not None else None
-        index, person_box = found if found else (last, person_box)
-        return index, stamps.seal_box(person_box, _media_box(reader, pages[index]))
-    return last, person_box
+        if found is None:
+            return last, stamps.seal_box(stamps.default_person_box(last_media), last_media), "default"
+        index, person_box = found
+        media_box = _media_box(reader, pages[index])
+        assert person_sig is not None
+        space = find_signing_space(reader.stream, index, media_box, _person_signer_text(person_sig, signer_text))
+        centre = ((person_box[0] + person_box[2]) / 2, (person_box[1] + person_box[3]) / 2)
+        in_block = space is not None and (space.box[0] <= centre[0] <= space.box[2]
+                                          and space.box[1] <= centre[1] <= space.box[3])
+        seal = stamps.seal_box(person_box, media_box, stamp_image_aspect(person_sig))
+        return index, seal, "signature_block" if in_block else "default"
+    if signer_text is not None:
+        space = find_signing_space(reader.stream, last, last_media, signer_text)
+        if space is not None:
+            return last, space.box, "signature_block"
+    return last, stamps.default_person_box(last_media), "default"
 
 
 def new_field_name(reader: PdfFileReader, profile: str) -> str:
@@ -263,13 +316,19 @@ def check_options(profile: str, level: str, timestamper: TimeStamper | None,
 
 def build_signer(writer: IncrementalPdfFileWriter, signer: signers.Signer, identity: Identity, *, profile: str,
                  level: str, appearance: Appearance | None, timestamper: TimeStamper | None,
-                 validation_context: ValidationContext | None) -> tuple[signers.PdfSigner, str]:
-    """Check the document rules and make the pyHanko ``PdfSigner`` for one signature."""
+                 validation_context: ValidationContext | None, signer_text: SignerText | None = None
+                 ) -> tuple[signers.PdfSigner, str, Placement]:
+    """Check the document rules and make the pyHanko ``PdfSigner`` for one signature.
+    ``signer_text``: how the document prints the signer (beside the certificate's own title
+    and name, always tried), to find the signing space."""
     reader = writer.prev
     refuse_if_locked(reader)
     existing = list(reader.embedded_regular_signatures)
     person_sig = find_agency_person_signature(existing, identity) if profile == "seal" else None
-    page, box = placement(reader, profile, appearance, person_sig)
+    if profile == "person":
+        given = signer_text or SignerText((), ())
+        signer_text = SignerText((identity.position, *given.positions), (identity.display_name, *given.names))
+    page, box, how = placement(reader, profile, appearance, person_sig, signer_text)
     name = new_field_name(reader, profile)
     lt = level in ("B-LT", "B-LTA")
     meta = signers.PdfSignatureMetadata(
@@ -279,19 +338,21 @@ def build_signer(writer: IncrementalPdfFileWriter, signer: signers.Signer, ident
         validation_context=validation_context if lt else None,
         # our CA's person certificates carry nonRepudiation; a seal may only have digitalSignature
         signer_key_usage={"digital_signature"})
-    style = (stamps.person_style(identity.position, identity.image_png) if profile == "person"
+    style = (stamps.person_style(identity.image_png, identity.display_name) if profile == "person"
              else stamps.seal_style(identity.organization or identity.display_name, identity.image_png))
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     pdf_signer = signers.PdfSigner(
         meta, signer, timestamper=timestamper if level != "B-B" else None, stamp_style=style,
         new_field_spec=fields.SigFieldSpec(name, on_page=page, box=(x1, y1, x2, y2)))
-    return pdf_signer, name
+    return pdf_signer, name, how
 
 
-async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_context: ValidationContext) -> int:
+async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_context: ValidationContext, *,
+                              strict: bool = False) -> int:
     """Put revocation data of the earlier signatures into the DSS of this same update, so a
     B-LT/B-LTA seal leaves all of them validatable offline. Best effort: a signature we cannot validate
-    (foreign CA, responder down) keeps what it has. Returns how many signatures got data."""
+    (foreign CA, responder down) keeps what it has, unless ``strict`` (then it raises, as
+    :func:`signing_failure` says). Returns how many signatures got data."""
     reader = writer.prev
     dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
     added = 0
@@ -302,12 +363,38 @@ async def backfill_revocation(writer: IncrementalPdfFileWriter, validation_conte
         try:
             paths = await collect_validation_info(sig, validation_context)
         except Exception as exc:
+            if strict:
+                raise signing_failure(exc) from exc
             log.warning("no revocation data added for signature %s: %s", sig.field_name, type(exc).__name__)
             continue
         DocumentSecurityStore.supply_dss_in_writer(writer, contents.hex().encode("ascii"),
                                                    validation_context=validation_context, paths=paths)
         added += 1
     return added
+
+
+async def async_add_validation_data(pdf_stream: IO[bytes], validation_context: ValidationContext,
+                                    output: IO[bytes]) -> int:
+    """Raise a B-B/B-T file to B-LT: one incremental update whose DSS holds the certificates,
+    OCSP responses and CRLs of every signature (and signature timestamp) lacking them, so a
+    recipient validates it offline. Nothing is written when every signature has its data;
+    a signature whose data cannot be fetched raises (503, or 422 for a revoked certificate),
+    nothing written. Returns how many signatures got data."""
+    writer = open_document(pdf_stream)
+    start = output.tell()
+    try:
+        added = await backfill_revocation(writer, validation_context, strict=True)
+        if added:
+            writer.write(output)
+    except BaseException:
+        rewind(output, start)
+        raise
+    return added
+
+
+def add_validation_data(pdf_stream: IO[bytes], validation_context: ValidationContext, output: IO[bytes]) -> int:
+    """Synchronous :func:`async_add_validation_data`."""
+    return run_sync(async_add_validation_data(pdf_stream, validation_context, output))
 
 
 def signing_failure(exc: Exception) -> ServiceError:
@@ -328,7 +415,8 @@ def signing_failure(exc: Exception) -> ServiceError:
                             error=type(exc).__name__))
 
 
-async def finish_result(result_output: IO[bytes], field_name: str, level: str, when: datetime) -> SignResult:
+async def finish_result(result_output: IO[bytes], field_name: str, level: str, when: datetime,
+                        placement: Placement = "default") -> SignResult:
     h = hashlib.sha256()
     result_output.seek(0)
     size = 0
@@ -336,24 +424,25 @@ async def finish_result(result_output: IO[bytes], field_name: str, level: str, w
         h.update(chunk)
         size += len(chunk)
     result_output.seek(0)
-    return SignResult(result_output, field_name, level, when, h.hexdigest(), size)
+    return SignResult(result_output, field_name, level, when, h.hexdigest(), size, placement)
 
 
 async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, profile: Profile = "person",
                      level: Level = "B-LT", appearance: Appearance | None = None,
                      timestamper: TimeStamper | None = None, validation_context: ValidationContext | None = None,
-                     output: IO[bytes] | None = None) -> SignResult:
+                     output: IO[bytes] | None = None, signer_text: SignerText | None = None) -> SignResult:
     """Sign ``pdf_stream`` as an incremental update. ``output`` must be readable and writable
-    (``w+b``) when given; otherwise the result is in memory. Nothing is written on refusal."""
+    (``w+b``) when given; otherwise the result is in memory. Nothing is written on refusal.
+    ``signer_text``: the signer's title and name as the document's metadata gives them."""
     check_options(profile, level, timestamper, validation_context)
     if credential.kind != profile:
         raise Unprocessable(_l("credential does not match the profile"),
                             fields={"profile": _l("credential is for '%(kind)s'", kind=credential.kind)})
     writer = open_document(pdf_stream)
     identity = Identity.of(credential)
-    pdf_signer, name = build_signer(writer, credential.signer, identity, profile=profile, level=level,
-                                    appearance=appearance, timestamper=timestamper,
-                                    validation_context=validation_context)
+    pdf_signer, name, how = build_signer(writer, credential.signer, identity, profile=profile, level=level,
+                                         appearance=appearance, timestamper=timestamper,
+                                         validation_context=validation_context, signer_text=signer_text)
     when = datetime.now(stamps.VN_TZ).replace(microsecond=0)
     start = output.tell() if output is not None else 0
     try:
@@ -381,7 +470,7 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
     except BaseException:
         rewind(output, start)
         raise
-    return await finish_result(final, name, level, when)
+    return await finish_result(final, name, level, when, how)
 
 
 def rewind(output: IO[bytes] | None, start: int) -> None:
@@ -407,7 +496,9 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 def sign(pdf_stream: IO[bytes], credential: SigningCredential, *, profile: Profile = "person",
          level: Level = "B-LT", appearance: Appearance | None = None, timestamper: TimeStamper | None = None,
-         validation_context: ValidationContext | None = None, output: IO[bytes] | None = None) -> SignResult:
+         validation_context: ValidationContext | None = None, output: IO[bytes] | None = None,
+         signer_text: SignerText | None = None) -> SignResult:
     """Synchronous :func:`async_sign`."""
     return run_sync(async_sign(pdf_stream, credential, profile=profile, level=level, appearance=appearance,
-                               timestamper=timestamper, validation_context=validation_context, output=output))
+                               timestamper=timestamper, validation_context=validation_context, output=output,
+                               signer_text=signer_text))

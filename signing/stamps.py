@@ -1,11 +1,12 @@
 """Visible signature appearances per Decree 30/2020 (Phụ lục I).
 
-``person``: the official's blue signature image (transparent PNG) centred between the
-position (chức vụ) above and the full name and signing time below. ``seal``: the agency's red
-seal at real size (38 mm) covering about one third of the person's signature image on its
-left, with the agency name and signing time beside it. Text goes through an embedded
+``person``: the official's blue signature image (transparent PNG) only: the title and the
+printed name are already on the letter around the signing space, so the stamp repeats
+neither. ``seal``: the agency's red seal at real size (38 mm) covering about one third of
+the person's signature image on its left, with the agency name and the signing time
+(ISO 8601, +07:00) right under the seal, in the same column. Text goes through an embedded
 OpenType font pre-subset to Latin + Vietnamese: pyHanko's default font is Latin-1 only
-(Vietnamese comes out garbled), and a full font costs ~4× the signing time.
+(Vietnamese comes out garbled), and a full font costs ~4x the signing time.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.pdf_utils.xref import ObjectStream
-from pyhanko.stamp import TextStampStyle
+from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
 
 from errors import Unprocessable
 from translations import _l
@@ -34,10 +35,11 @@ FONT_PATH = Path(__file__).parent / "fonts" / "NotoSans-Vietnamese.ttf"
 VN_TZ = timezone(timedelta(hours=7), "ICT")
 MM = 72 / 25.4
 SEAL_SIZE = 38 * MM            # real size of a round seal: 35–40 mm
-PERSON_SIZE = (230.0, 110.0)   # default person stamp, points
-PERSON_IMAGE_MARGINS = layout.Margins(left=8, right=8, top=22, bottom=30)  # room for the text lines
-PERSON_IMAGE_ASPECT = 2.5      # assumed width/height of a signature image when locating it later
-SEAL_TEXT_WIDTH = 112.0
+PERSON_SIZE = (200.0, 80.0)    # default person stamp, points
+PERSON_IMAGE_MARGINS = layout.Margins(left=2, right=2, top=2, bottom=2)
+PERSON_IMAGE_ASPECT = 3.0      # width/height of a signature image (`pki issue --image`: 600 x 200 px, say)
+SEAL_TEXT_HEIGHT = 26.0        # three lines of 7 pt (8 pt apart) under the seal: agency name (≤ 2 lines), time
+SEAL_OVERHANG = 12.0           # the text under the seal may be this much wider than the seal on each side
 BLUE = (0.05, 0.15, 0.65)
 RED = (0.8, 0.05, 0.1)
 
@@ -62,9 +64,9 @@ class Appearance:
                                 fields={"box": _l("(x1, y1, x2, y2) in points, at least 20 × 20")})
 
 
-def format_time(when: datetime) -> str:
-    """Signing time as shown on stamps: ``dd/mm/yyyy hh:mm:ss +07:00`` (Vietnam time)."""
-    return when.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M:%S ") + "+07:00"
+def iso_time(when: datetime) -> str:
+    """Signing time as the seal shows it: ISO 8601 in Vietnam time, ``2026-12-02T13:14:15+07:00``."""
+    return when.astimezone(VN_TZ).isoformat(timespec="seconds")
 
 
 def default_person_box(media_box: Box) -> Box:
@@ -74,25 +76,35 @@ def default_person_box(media_box: Box) -> Box:
     return (x2 - 35 - w, y1 + 50, x2 - 35, y1 + 50 + h)
 
 
-def person_image_box(person_box: Box) -> Box:
-    """Where the signature image sits inside a person stamp made by :func:`person_style`."""
+def person_image_box(person_box: Box, aspect: float = PERSON_IMAGE_ASPECT) -> Box:
+    """Where the signature image (``aspect`` = width / height) sits inside a person stamp made
+    by :func:`person_style`: centred, as large as fits."""
     x1, y1, x2, y2 = person_box
     m = PERSON_IMAGE_MARGINS
     area_w, area_h = (x2 - x1) - m.left - m.right, (y2 - y1) - m.top - m.bottom
-    w = min(area_w, area_h * PERSON_IMAGE_ASPECT)
-    h = w / PERSON_IMAGE_ASPECT
+    w = min(area_w, area_h * aspect)
+    h = w / aspect
     cx, cy = x1 + m.left + area_w / 2, y1 + m.bottom + area_h / 2
     return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
 
-def seal_box(person_box: Box, media_box: Box) -> Box:
-    """Seal field box: the seal image (right part) covers the left third of the person's
-    signature image; the agency text sits left of the seal."""
-    ix1, iy1, ix2, iy2 = person_image_box(person_box)
+def seal_circle(seal_field: Box) -> Box:
+    """Where the seal image sits inside a seal field made by :func:`seal_box`."""
+    x1, _, x2, y2 = seal_field
+    return (x1 + SEAL_OVERHANG, y2 - SEAL_SIZE, x2 - SEAL_OVERHANG, y2)
+
+
+def seal_box(person_box: Box, media_box: Box, aspect: float = PERSON_IMAGE_ASPECT) -> Box:
+    """Seal field box: the seal image covers the left third of the person's signature image
+    (its right edge a third of the way into the image, centred on it vertically); the agency
+    name and time sit right under it. Shifted right, if need be, to stay on the page."""
+    ix1, iy1, ix2, iy2 = person_image_box(person_box, aspect)
     seal_right = ix1 + (ix2 - ix1) / 3
     cy = (iy1 + iy2) / 2
-    left = max(media_box[0] + 5, seal_right - SEAL_SIZE - SEAL_TEXT_WIDTH)
-    return (left, cy - SEAL_SIZE / 2, seal_right, cy + SEAL_SIZE / 2)
+    x1 = seal_right - SEAL_SIZE - SEAL_OVERHANG
+    shift = max(0.0, media_box[0] + 5 - x1)
+    return (x1 + shift, cy - SEAL_SIZE / 2 - SEAL_TEXT_HEIGHT, seal_right + SEAL_OVERHANG + shift,
+            cy + SEAL_SIZE / 2)
 
 
 _SUBSETS: dict[tuple[str, frozenset[int]], bytes] = {}
@@ -174,43 +186,50 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width)) or " "
 
 
-def person_style(position: str, image_png: bytes | None) -> TextStampStyle:
-    """Position on top, the blue signature image in the middle, name and time at the bottom.
-
-    The text parameters are ``name`` and ``time`` (see :func:`text_params`)."""
-    # blank middle lines leave room for the image; a lone space keeps pyHanko from dropping them
-    text = f"{(position or ' ').upper()}\n \n \n \n \n%(name)s\n%(time)s"
-    return TextStampStyle(
-        stamp_text=text,
-        text_box_style=TextBoxStyle(font=font_factory(), font_size=8, leading=11, text_color=BLUE),
-        inner_content_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID),
-        background=_image(image_png) if image_png else None,
-        background_opacity=1.0,
+def person_style(image_png: bytes | None, name: str) -> BaseStampStyle:
+    """The blue signature image alone, centred at its own aspect ratio. Without an image (a
+    remote signer's certificate we hold no image for) the printed name stands in, so the
+    signature is still visible where it was made."""
+    if not image_png:
+        return TextStampStyle(
+            stamp_text=_wrap(name, 40),
+            text_box_style=TextBoxStyle(font=font_factory(), font_size=9, leading=11, text_color=BLUE),
+            inner_content_layout=layout.SimpleBoxLayoutRule(
+                x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID),
+            border_width=0)
+    return StaticStampStyle(
+        background=_image(image_png), background_opacity=1.0, border_width=0,
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=PERSON_IMAGE_MARGINS, inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT),
-        border_width=0,
-    )
+            margins=PERSON_IMAGE_MARGINS, inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT))
 
 
 def seal_style(agency_name: str, image_png: bytes | None) -> TextStampStyle:
-    """Agency name and time on the left, the red seal at real size on the right."""
-    text = f"{_wrap(agency_name, 32)}\n%(time)s"
+    """The red seal at real size on top; the agency name and the time (``%(time)s``)
+    centred right under it, in the seal's own column."""
+    name = textwrap.wrap(agency_name, 36, max_lines=2, placeholder="…") or [" "]
+    text = "\n".join([*name, "%(time)s"])
     return TextStampStyle(
         stamp_text=text,
-        text_box_style=TextBoxStyle(font=font_factory(), font_size=7, leading=9, text_color=RED),
+        text_box_style=TextBoxStyle(font=font_factory(), font_size=7, leading=8, text_color=RED,
+                                    # no padding around the lines (pyHanko's default is 10 pt): they
+                                    # start right under the seal
+                                    box_layout_rule=layout.SimpleBoxLayoutRule(
+                                        x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MAX,
+                                        margins=layout.Margins.uniform(0))),
         inner_content_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins(left=2, right=SEAL_SIZE + 2)),  # type: ignore[arg-type]  # pyHanko says int; points are not
+            x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins(top=SEAL_SIZE + 1)),  # type: ignore[arg-type]  # the band under the seal
         background=_image(image_png) if image_png else None,
         background_opacity=1.0,
         background_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MAX, y_align=layout.AxisAlignment.ALIGN_MID,
+            x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins(left=SEAL_OVERHANG, right=SEAL_OVERHANG,  # type: ignore[arg-type]  # as above
+                                   bottom=SEAL_TEXT_HEIGHT),  # type: ignore[arg-type]
             inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT),
         border_width=0,
     )
 
 
 def text_params(name: str, when: datetime) -> dict[str, str]:
-    return {"name": name, "time": format_time(when)}
+    return {"name": name, "time": iso_time(when)}

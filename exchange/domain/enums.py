@@ -88,6 +88,7 @@ class RevisionKind(StrEnum):
     ORIGINAL = "original"
     SIGNED = "signed"
     NUMBERED = "numbered"  # the clerk's number and date written onto page 1 (an annotation update)
+    VALIDATION_DATA = "validation_data"  # a DSS update (revocation data) before dispatch: no new signature
 
 
 class Register(StrEnum):

@@ -28,7 +28,7 @@ from exchange.domain.enums import AgencyLevel, DeliveryStatus, DocumentState, va
 from exchange.domain.lifecycle import DISPATCHABLE, ENDED, edxml_code
 from exchange.domain.times import api_time, vn_today
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision, utcnow
-from exchange.services import audit, directory
+from exchange.services import audit, directory, validation_data
 from exchange.services.delivery import own_delivery
 from storage.db import UnitOfWork
 from translations import _l
@@ -289,9 +289,11 @@ def _run_idempotent(svc: "Services", caller: Caller, key: str, fingerprint: str,
 
 def dispatch_document(svc: "Services", caller: Caller, document_id: int, recipients: Recipients,
                       idempotency_key: str | None) -> tuple[dict[str, Any], bool]:
-    """Send the document's latest revision; ``(view, created)``."""
+    """Send the document's latest revision; ``(view, created)``. A document sealed at B-B or
+    B-T first gets its validation data (``validation_data``): recipients validate offline."""
     key = check_key(idempotency_key)
     fingerprint = recipients.fingerprint("dispatch", document_id)
+    validation_data.complete_before_dispatch(svc, caller, document_id)
 
     def body(uow: UnitOfWork) -> dict[str, Any]:
         session = uow.session

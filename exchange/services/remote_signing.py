@@ -30,8 +30,10 @@ from exchange.domain.enums import SigningProfile
 from exchange.domain.times import api_time
 from exchange.models import Agency, SigningSession, User, utcnow
 from exchange.services import audit
+from exchange.services.signer_fields import CertifiedSigner
 from exchange.services.register_numbers import require_registered
-from exchange.services.signatures import (Base, Signed, check_role, output_buffer, own_document, record_signature,
+from exchange.services.signatures import (Base, Signed, check_role, output_buffer, own_document, printed_signer,
+                                          record_signature, refuse_second_signature,
                                           services_answering, signable_base, signed_view, spooled_copy)
 from signing.remote import complete, load_certificate, prepare
 from signing.rules import is_person_certificate, normalise_name, same_agency, subject_attributes
@@ -105,6 +107,8 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
     cert = load_certificate(certificate)
     with svc.uow() as uow:
         base = signable_base(uow.session, caller, document_id)
+        refuse_second_signature(uow.session, caller, document_id, profile)
+        printed = printed_signer(uow.session, document_id)
         check_certificate_owner(uow.session, caller, cert, profile)
         if profile == SigningProfile.SEAL:
             require_registered(uow.session, document_id)
@@ -114,12 +118,12 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
     with spooled_copy(svc.blobs, base.sha256) as source:
         with services_answering():
             prepared = prepare(source, cert, profile=profile, level=level, appearance=appearance, chain=chain,
-                               timestamper=svc.timestamper(), image_png=image)
+                               timestamper=svc.timestamper(), image_png=image, signer_text=printed)
     pdf = svc.blobs.put(io.BytesIO(prepared.prepared_pdf))
     envelope = {"base": {"seq": base.seq, "sha256": base.sha256}, "credential_id": known_id,
                 "field_name": prepared.field_name, "digest": base64.b64encode(prepared.digest).decode("ascii"),
                 "prepared": json.loads(prepared.session_state),
-                "prepared_pdf": {"sha256": pdf.sha256, "size": pdf.size}}
+                "prepared_pdf": {"sha256": pdf.sha256, "size": pdf.size}, "placement": prepared.placement}
     row = SigningSession(id=secrets.token_urlsafe(24), document_id=document_id, created_by_id=caller.user_id,
                          profile=profile, level=level, state=json.dumps(envelope).encode("utf-8"),
                          expires_at=prepared.expires_at)
@@ -146,7 +150,8 @@ def session_json(row: SigningSession) -> dict[str, Any]:
     """What the client needs for step 2 (the digest is public: it is what the client signs)."""
     envelope = json.loads(row.state)
     return {"session_id": row.id, "digest_algorithm": "sha256", "digest": envelope["digest"],
-            "expires_at": api_time(row.expires_at), "field_name": envelope["field_name"]}
+            "expires_at": api_time(row.expires_at), "field_name": envelope["field_name"],
+            "placement": envelope.get("placement", "default")}
 
 
 def _own_session(session: Session, caller: Caller, session_id: str, *, lock: bool = False) -> SigningSession:
@@ -188,6 +193,8 @@ def complete_revision(svc: "Services", caller: Caller, session_id: str, *, signa
         document_id, profile, level = row.document_id, row.profile, row.level
         check_role(caller, profile)
     base = Base(document_id, envelope["base"]["seq"], envelope["base"]["sha256"])
+    subject = subject_attributes(load_certificate(base64.b64decode(envelope["prepared"]["certificate"])))
+    certified = CertifiedSigner(subject.get("common_name", ""), subject.get("title", ""))
     prepared_pdf = read_bytes(svc.blobs, envelope["prepared_pdf"]["sha256"])
     with output_buffer() as output:
         with services_answering():
@@ -200,7 +207,8 @@ def complete_revision(svc: "Services", caller: Caller, session_id: str, *, signa
         _check_open(row)  # a second complete racing this one loses here
         signed = record_signature(uow.session, caller, base, ref, profile=profile, level=level,
                                   credential_id=envelope.get("credential_id"), action=f"document.sign.{profile}",
-                                  details={"field": result.field_name, "remote": True})
+                                  details={"field": result.field_name, "remote": True},
+                                  placement=envelope.get("placement", "default"), certified=certified)
         row.completed_at = utcnow()
         # signed: pyHanko's state (certificates, attributes) has served; keep the small envelope
         row.state = json.dumps({k: v for k, v in envelope.items() if k != "prepared"}).encode("utf-8")

@@ -35,12 +35,14 @@ from exchange.domain.enums import RevisionKind, Role, SigningProfile
 from exchange.domain.lifecycle import CLOSED_TO_SIGNATURES, state_after_signature
 from exchange.domain.times import api_time
 from exchange.models import Document, Revision, User, utcnow
-from exchange.services import audit
+from exchange.services import audit, signer_fields
 from exchange.services.documents import readable
 from exchange.services.register_numbers import require_registered
+from exchange.services.signer_fields import CertifiedSigner
 from exchange.services.views import document_view
 from settings import Settings
 from signing.sign import sign, signing_failure
+from signing.signature_block import SignerText
 from signing.stamps import Appearance
 from storage.blobs import BlobRef, BlobStore
 from translations import _l
@@ -65,6 +67,8 @@ class Base:
 class Signed:
     document: Document
     revision: Revision
+    placement: str = "default"  # signature_block | default | box: how the stamp's place was chosen
+    notices: tuple[dict[str, Any], ...] = ()  # what the clerk is told (signer fields replaced…)
 
 
 # --- reading --------------------------------------------------------------------------
@@ -102,6 +106,27 @@ def signable_base(session: Session, caller: Caller, document_id: int) -> Base:
                        code=ErrorCode.DOCUMENT_CLOSED)
     revision = latest_revision(session, document_id)
     return Base(document_id, revision.seq, revision.blob_sha256)
+
+
+def refuse_second_signature(session: Session, caller: Caller, document_id: int, profile: str) -> None:
+    """One official signs a document once: a second person signature of the same user is 409
+    (a seal twice is already refused: a sealed document takes no further signature)."""
+    if profile != SigningProfile.PERSON or caller.user_id is None:
+        return
+    earlier = session.exec(select(Revision.seq).where(Revision.document_id == document_id,
+                                                      Revision.profile == SigningProfile.PERSON.value,
+                                                      Revision.created_by_id == caller.user_id).limit(1)).first()
+    if earlier is not None:
+        raise Conflict(_l("you have already signed this document (revision %(seq)s)", seq=earlier),
+                       code=ErrorCode.ALREADY_SIGNED)
+
+
+def printed_signer(session: Session, document_id: int) -> SignerText:
+    """The signer as the document's metadata gives them: what the letter prints, most likely."""
+    document = session.get(Document, document_id)
+    if document is None:
+        return SignerText((), ())
+    return SignerText((document.signer_position,), (document.signer_name,))
 
 
 def pick_credential(session: Session, caller: Caller, profile: str, credential_id: int | None) -> Credential:
@@ -172,13 +197,18 @@ def services_answering() -> Iterator[None]:
 # --- writing --------------------------------------------------------------------------
 
 def record_signature(session: Session, caller: Caller, base: Base, ref: BlobRef, *, profile: str, level: str,
-                     credential_id: int | None, action: str, details: dict[str, Any] | None = None) -> Signed:
-    """Step 3, in the caller's write transaction: append the revision on top of ``base``."""
+                     credential_id: int | None, action: str, details: dict[str, Any] | None = None,
+                     placement: str = "default", certified: CertifiedSigner | None = None) -> Signed:
+    """Step 3, in the caller's write transaction: append the revision on top of ``base``.
+    ``certified``: the person signature's certificate's name and title, which become the
+    document's signer fields."""
     document = own_document(session, caller, base.document_id, lock=True)
     latest = latest_revision(session, base.document_id)
     if latest.seq != base.seq or document.state in CLOSED_TO_SIGNATURES:
         raise Conflict(_l("the document changed while it was being signed; reload it and sign again"),
                        code=ErrorCode.REVISION_CONFLICT)
+    refuse_second_signature(session, caller, base.document_id, profile)  # a twin racing this one
+    notices = signer_fields.adopt(document, certified) if certified and profile == SigningProfile.PERSON else []
     revision = Revision(document_id=base.document_id, seq=base.seq + 1, blob_sha256=ref.sha256, size=ref.size,
                         kind=RevisionKind.SIGNED, profile=profile, level=level, credential_id=credential_id,
                         created_by_id=caller.user_id)
@@ -193,8 +223,10 @@ def record_signature(session: Session, caller: Caller, base: Base, ref: BlobRef,
     session.add(document)
     audit.record(session, caller, action, f"document:{base.document_id}",
                  {"seq": base.seq + 1, "sha256": ref.sha256, "size": ref.size, "profile": profile,
-                  "level": level, "credential_id": credential_id, **(details or {})})
-    return Signed(document, revision)
+                  "level": level, "credential_id": credential_id, "placement": placement,
+                  **({"signer_fields": {n["field"]: n["value"] for n in notices}} if notices else {}),
+                  **(details or {})})
+    return Signed(document, revision, placement, tuple(notices))
 
 
 
@@ -251,7 +283,8 @@ def signed_view(svc: "Services", caller: Caller, signed: Signed) -> dict[str, An
         summary = signatures_summary(uow.session, revisions)
         body = document_view(uow.session, document, revisions)
     revision = next(s for s in summary if s["seq"] == signed.revision.seq)
-    return {"document": body, "revision": revision, "signatures": summary}
+    return {"document": body, "revision": revision, "signatures": summary, "placement": signed.placement,
+            "notices": list(signed.notices)}
 
 
 # --- signing on the server ------------------------------------------------------------
@@ -262,6 +295,8 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
     check_role(caller, profile)
     with svc.uow() as uow:
         base = signable_base(uow.session, caller, document_id)
+        refuse_second_signature(uow.session, caller, document_id, profile)
+        printed = printed_signer(uow.session, document_id)
         row = pick_credential(uow.session, caller, profile, credential_id)
         if profile == SigningProfile.SEAL:
             require_registered(uow.session, document_id)
@@ -271,13 +306,15 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
         with services_answering():
             result = sign(source, credential, profile=SigningProfile(profile).value, level=level,  # type: ignore[arg-type]  # checked strings, not signing's Literals
                           appearance=appearance, timestamper=svc.timestamper(),
-                          validation_context=svc.validation_context(for_signing=True), output=output)
+                          validation_context=svc.validation_context(for_signing=True), output=output,
+                          signer_text=printed)
         result.output.seek(0)
         ref = svc.blobs.put(result.output)
     with svc.uow(write=True) as uow:
         signed = record_signature(uow.session, caller, base, ref, profile=profile, level=level,
                                   credential_id=used_id, action=f"document.sign.{profile}",
-                                  details={"field": result.field_name})
+                                  details={"field": result.field_name}, placement=result.placement,
+                                  certified=CertifiedSigner(credential.display_name, credential.position))
         uow.commit()
     return signed
 

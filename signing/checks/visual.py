@@ -41,8 +41,9 @@ def _native_lock() -> Any:
     return threading.Lock()
 
 
-# PDFium is not thread-safe; one render at a time per process.
-_PDFIUM_LOCK = _native_lock()
+# PDFium is not thread-safe; one render at a time per process (also the signing-space
+# search in signing.signature_block takes it).
+_PDFIUM_LOCK = PDFIUM_LOCK = _native_lock()
 
 
 class VisualCheckUnavailable(Exception):

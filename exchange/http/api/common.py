@@ -18,7 +18,8 @@ class RevisionOut(Schema):
     seq = Integer()
     sha256 = String()
     size = Integer()
-    kind = String()
+    kind = String(metadata={"description": "`original` (the upload), `signed` (a signature), `validation_data` "
+                                           "(revocation data added before dispatch, no new signature)"})
     profile = String(allow_none=True)
     level = String(allow_none=True)
     created_at = String(metadata={"description": "RFC 3339, UTC"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Integer, List, Nested, String
+from apiflask.fields import Function, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf
 from marshmallow import ValidationError, validates_schema
 
@@ -12,6 +12,7 @@ from errors import Unprocessable
 from exchange.domain.enums import Role, SigningLevel, SigningProfile, values
 from exchange.http.api.common import DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
+from exchange.http.errors import text
 from exchange.services import remote_signing, signatures
 from signing.stamps import Appearance
 from translations import _l
@@ -32,7 +33,9 @@ class SignIn(Schema):
     page = Integer(allow_none=True, metadata={"description": "1-based page of the stamp (negative: from the "
                                                              "end); needs `box`"})
     box = List(Integer(), allow_none=True, validate=Length(4, 4),
-               metadata={"description": "[x1, y1, x2, y2] in PDF points from the lower-left corner"})
+               metadata={"description": "[x1, y1, x2, y2] in PDF points from the lower-left corner, inside the "
+                                        "page (else 422 `box_outside_page`); without it the person stamp goes "
+                                        "to the letter's signing space when its text layer shows one"})
 
     @validates_schema
     def _placement(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -58,6 +61,9 @@ class PrepareOut(Schema):
                                              "(RSA PKCS#1 v1.5 or ECDSA, pre-hashed)"})
     expires_at = String()
     field_name = String()
+    placement = String(metadata={"description": "where the stamp will be: `signature_block` (the signing space "
+                                                "between the signer's title and printed name on the last page), "
+                                                "`default` (bottom right of the last page) or `box` (as given)"})
 
 
 class CompleteIn(Schema):
@@ -88,10 +94,26 @@ class SignaturesOut(Schema):
     signatures = List(Nested(SignatureOut))
 
 
+class NoticeOut(Schema):
+    code = String(metadata={"description": "`signer_name_replaced`, `signer_position_replaced` (the typed value "
+                                           "disagreed with the certificate), `signer_name_set`, "
+                                           "`signer_position_set` (it was empty)"})
+    field = String(metadata={"description": "the document field changed"})
+    typed = String(metadata={"description": "what was typed at upload"})
+    value = String(metadata={"description": "what the signature's certificate says, now the field's value"})
+    message = Function(lambda notice: text(notice["message"]), metadata={"description": "for the clerk"})
+
+
 class SignedOut(Schema):
     document = Nested(DocumentOut)
     revision = Nested(SignatureOut)
     signatures = List(Nested(SignatureOut))
+    placement = String(metadata={"description": "how the new stamp was placed: `signature_block` (found between "
+                                                "the signer's title and printed name on the last page), `default` "
+                                                "(bottom right of the last page) or `box` (as given); a seal "
+                                                "follows the person stamp"})
+    notices = List(Nested(NoticeOut), metadata={"description": "what the clerk should know: the signer fields "
+                                                               "taken from the person signature's certificate"})
 
 
 def _appearance(body: dict[str, Any]) -> Appearance | None:
@@ -107,8 +129,9 @@ def _appearance(body: dict[str, Any]) -> Appearance | None:
 
 _SIGN_ERRORS = {404: "another agency's document, or a credential that is not the caller's",
                 409: "seal without a person signature of the agency, DocMDP-locked or already sealed document, "
-                     "revoked/missing credential, or the document changed meanwhile",
-                422: "invalid options or a PDF that cannot be signed",
+                     "revoked/missing credential, the document changed meanwhile, or `already_signed`: the "
+                     "same official signed it before",
+                422: "invalid options, `box_outside_page`, or a PDF that cannot be signed",
                 503: "the timestamp or revocation service is not answering"}
 
 

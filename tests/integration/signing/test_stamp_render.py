@@ -24,7 +24,8 @@ SAMPLE = "Nguyễn Thị Lấp Lánh Ánh – Ủy ban nhân dân tỉnh Vĩnh L
 def sealed(signing_pki, person, seal) -> bytes:  # type: ignore[no-untyped-def]
     official = dataclasses.replace(person, display_name=SAMPLE)
     first = sign(io.BytesIO(make_pdf()), official, level="B-B")
-    return sign(io.BytesIO(first.data()), seal, profile="seal", level="B-B").data()
+    return sign(io.BytesIO(first.data()), dataclasses.replace(seal, organization=SAMPLE), profile="seal",
+                level="B-B").data()
 
 
 def _widgets(data: bytes) -> dict:
@@ -67,22 +68,31 @@ def test_pdftotext_gives_the_vietnamese_text_back(sealed, tmp_path) -> None:  # 
     text = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"], check=True,
                           capture_output=True, text=True).stdout
     flat = " ".join(text.split())
-    assert SAMPLE in flat
-    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d \+07:00", flat)
-    assert "CHỦ TỊCH" in flat
+    assert SAMPLE in flat  # the agency name under the seal
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00", flat)  # its signing time, ISO 8601
+    # the person stamp is the signature image only: neither title nor name repeated (Appendix I)
+    assert "CHỦ TỊCH" not in flat.upper()
+
+
+def test_person_stamp_is_the_image_alone(sealed) -> None:  # type: ignore[no-untyped-def]
+    ap = _widgets(sealed)["Person1"]["/AP"]["/N"]
+    resources = ap["/Resources"]
+    assert "/Font" not in resources and b"TJ" not in ap.data and b"Tj" not in ap.data
+    assert len(resources["/XObject"]) >= 1  # the signature image
 
 
 def test_embedded_font_has_every_glyph_used(sealed) -> None:  # type: ignore[no-untyped-def]
     check_glyphs(sealed)
 
 
-def test_a_reused_font_subset_still_has_every_glyph(sealed, person) -> None:  # type: ignore[no-untyped-def]
-    # the same official signing again (another time of day) takes the cached subset path
-    official = dataclasses.replace(person, display_name=SAMPLE)
-    again = sign(io.BytesIO(make_pdf(2)), official, level="B-B").data()
+def test_a_reused_font_subset_still_has_every_glyph(sealed, person, seal) -> None:  # type: ignore[no-untyped-def]
+    # the same agency sealing again (another time of day) takes the cached subset path
+    first_sig = sign(io.BytesIO(make_pdf(2)), person, level="B-B").data()
+    again = sign(io.BytesIO(first_sig), dataclasses.replace(seal, organization=SAMPLE), profile="seal",
+                 level="B-B").data()
     check_glyphs(again)
-    first = _widgets(sealed)["Person1"]["/AP"]["/N"]["/Resources"]["/Font"]
-    second = _widgets(again)["Person1"]["/AP"]["/N"]["/Resources"]["/Font"]
+    first = _widgets(sealed)["Seal2"]["/AP"]["/N"]["/Resources"]["/Font"]
+    second = _widgets(again)["Seal2"]["/AP"]["/N"]["/Resources"]["/Font"]
     font_file = [next(iter(f.values())).get_object()["/DescendantFonts"][0]["/FontDescriptor"]["/FontFile2"].data
                  for f in (first, second)]
     # the same subset both times (fontTools re-stamps head.modified, so compare the glyphs)
@@ -95,6 +105,8 @@ def test_a_reused_font_subset_still_has_every_glyph(sealed, person) -> None:  # 
 def check_glyphs(data: bytes) -> None:
     for name, widget in _widgets(data).items():
         ap = widget["/AP"]["/N"]
+        if "/Font" not in ap["/Resources"]:
+            continue  # an image-only stamp (the person's)
         fonts = ap["/Resources"]["/Font"]
         assert len(fonts) == 1
         font = next(iter(fonts.values())).get_object()
@@ -111,3 +123,25 @@ def check_glyphs(data: bytes) -> None:
         # and the glyphs carry outlines (a subset that dropped them would draw nothing)
         glyf = ttf["glyf"]
         assert all(glyf[glyph_order[c]].numberOfContours != 0 for c in set(cids) if c != 1)  # 1 = space
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils (pdftotext) not installed")
+def test_agency_name_and_time_are_right_under_the_seal_in_its_column(sealed, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from signing import stamps
+
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(sealed)
+    html = subprocess.run(["pdftotext", "-bbox", "-f", "3", "-l", "3", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    height = float(PdfFileReader(io.BytesIO(sealed)).root["/Pages"]["/Kids"][-1]["/MediaBox"][3])
+    words = [(float(x1), height - float(y2), float(x2), height - float(y1), text) for x1, y1, x2, y2, text in
+             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)]
+    field = tuple(float(v) for v in _widgets(sealed)["Seal2"]["/Rect"])
+    cx1, cy1, cx2, _ = stamps.seal_circle(field)  # type: ignore[arg-type]
+    # the stamp's words: the time, and the agency name's Vietnamese words (the page itself is ASCII)
+    under = [w for w in words if "+07:00" in w[4] or not w[4].isascii()]
+    assert any("+07:00" in w[4] for w in under), words
+    for x1, y1, x2, y2, text in under:
+        assert field[0] - 1 <= x1 and x2 <= field[2] + 1, (text, field)  # the seal's column, not another
+        assert y2 <= cy1 + 1 and y1 >= field[1] - 1, (text, cy1)  # below the seal, inside the field
+    assert cx1 < (field[0] + field[2]) / 2 < cx2

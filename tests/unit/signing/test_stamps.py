@@ -14,8 +14,8 @@ SAMPLE = "Nguyễn Thị Lấp Lánh Ánh – Ủy ban nhân dân tỉnh Vĩnh L
 A4 = (0.0, 0.0, 595.28, 841.89)
 
 
-def test_time_is_vietnam_time_with_offset() -> None:
-    assert stamps.format_time(datetime(2026, 1, 2, 17, 4, 5, tzinfo=timezone.utc)) == "03/01/2026 00:04:05 +07:00"
+def test_time_is_iso_8601_in_vietnam_time() -> None:
+    assert stamps.iso_time(datetime(2026, 1, 2, 17, 4, 5, 123, tzinfo=timezone.utc)) == "2026-01-03T00:04:05+07:00"
 
 
 def test_shipped_font_is_a_small_subset_covering_all_vietnamese_letters() -> None:
@@ -36,18 +36,21 @@ def test_default_person_box_is_bottom_right_of_the_page() -> None:
 def test_seal_is_real_size_and_covers_a_third_of_the_signature_image_on_its_left() -> None:
     person = stamps.default_person_box(A4)
     ix1, iy1, ix2, iy2 = stamps.person_image_box(person)
-    sx1, sy1, sx2, sy2 = stamps.seal_box(person, A4)
-    assert sy2 - sy1 == pytest.approx(38 * 72 / 25.4)  # 38 mm high
-    seal_left = sx2 - stamps.SEAL_SIZE
-    assert seal_left < ix1 < sx2  # it overlaps the image from the left
-    assert (sx2 - ix1) / (ix2 - ix1) == pytest.approx(1 / 3)
-    assert sy1 < (iy1 + iy2) / 2 < sy2  # centred on the image vertically
-    assert sx1 >= A4[0]
+    field = stamps.seal_box(person, A4)
+    cx1, cy1, cx2, cy2 = stamps.seal_circle(field)
+    assert cy2 - cy1 == pytest.approx(38 * 72 / 25.4) == pytest.approx(cx2 - cx1)  # 38 mm, round
+    assert cx1 < ix1 < cx2  # it overlaps the image from the left
+    assert (cx2 - ix1) / (ix2 - ix1) == pytest.approx(1 / 3)
+    assert (cy1 + cy2) / 2 == pytest.approx((iy1 + iy2) / 2)  # centred on the image vertically
+    # the agency name and time go right under the seal, in its column: not beside it
+    assert field[1] == pytest.approx(cy1 - stamps.SEAL_TEXT_HEIGHT)
+    assert field[2] - field[0] == pytest.approx(cx2 - cx1 + 2 * stamps.SEAL_OVERHANG)
+    assert field[0] >= A4[0]
 
 
 def test_seal_box_stays_on_the_page_near_the_left_edge() -> None:
     sx1, _, sx2, _ = stamps.seal_box((20, 60, 250, 170), A4)
-    assert sx1 >= A4[0] and sx2 > sx1 + 20
+    assert sx1 >= A4[0] + 5 and sx2 - sx1 == pytest.approx(stamps.SEAL_SIZE + 2 * stamps.SEAL_OVERHANG)
 
 
 def test_appearance_rejects_degenerate_boxes() -> None:

@@ -201,8 +201,12 @@ def test_a_recorded_token_certificate_is_never_used_for_server_signing(client, e
     r = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers("signer"),
                     json={"profile": "person", "level": "B-B"})
     assert r.status_code == 201 and r.get_json()["revision"]["credential_id"] == sw.credentials["signer"]
-    # remote signing with it records the credential on the revision
-    prepared = _prepare(client, sw, doc_id, certificate=held.pem, profile="person", level="B-B").get_json()
+    # signing the same document again, remotely this time, is the same official twice: 409
+    again = _prepare(client, sw, doc_id, certificate=held.pem, profile="person", level="B-B")
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_signed", again.get_json()
+    # remote signing with it (another document) records the credential on the revision
+    prepared = _prepare(client, sw, upload(client, sw, "Văn bản khác"), certificate=held.pem, profile="person",
+                        level="B-B").get_json()
     done = _complete(client, sw, prepared["session_id"], held.sign_digest(prepared["digest"]))
     assert done.status_code == 201 and done.get_json()["revision"]["credential_id"] == token_credential
     assert done.get_json()["revision"]["signer"]["name"] == SIGNER_NAME
