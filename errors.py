@@ -45,6 +45,8 @@ class ErrorCode(StrEnum):
     REVISION_CONFLICT = "revision_conflict"
     INVALID_TRANSITION = "invalid_transition"
     DIRECTORY_LOOP = "directory_loop"
+    EMPTY_FILE = "empty_file"
+    ATTACHMENT_NAME_TAKEN = "attachment_name_taken"
     # signing
     SEAL_REFUSED = "seal_refused"
     SIGNING_FAILED = "signing_failed"

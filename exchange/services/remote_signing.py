@@ -29,6 +29,7 @@ from exchange.domain.caller import Caller
 from exchange.domain.enums import SigningProfile
 from exchange.domain.times import api_time
 from exchange.models import Agency, SigningSession, User, utcnow
+from exchange.services import attachments as attachment_seal
 from exchange.services import audit
 from exchange.services.signatures import (Base, Signed, check_role, output_buffer, own_document, record_signature,
                                           services_answering, signable_base, signed_view, spooled_copy)
@@ -104,6 +105,8 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
     cert = load_certificate(certificate)
     with svc.uow() as uow:
         base = signable_base(uow.session, caller, document_id)
+        if profile == SigningProfile.SEAL:
+            attachment_seal.refuse_remote_seal(uow.session, document_id)
         check_certificate_owner(uow.session, caller, cert, profile)
         known = _credential_for_certificate(uow.session, cert)
         image, known_id = (known.image_png, known.id) if known is not None else (None, None)
@@ -198,6 +201,8 @@ def complete_revision(svc: "Services", caller: Caller, session_id: str, *, signa
         signed = record_signature(uow.session, caller, base, ref, profile=profile, level=level,
                                   credential_id=envelope.get("credential_id"), action=f"document.sign.{profile}",
                                   details={"field": result.field_name, "remote": True})
+        if profile == SigningProfile.SEAL:  # an attachment added since prepare (the document is locked now)
+            attachment_seal.refuse_remote_seal(uow.session, document_id)
         row.completed_at = utcnow()
         # signed: pyHanko's state (certificates, attributes) has served; keep the small envelope
         row.state = json.dumps({k: v for k, v in envelope.items() if k != "prepared"}).encode("utf-8")

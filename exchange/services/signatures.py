@@ -35,6 +35,7 @@ from exchange.domain.enums import RevisionKind, Role, SigningProfile
 from exchange.domain.lifecycle import CLOSED_TO_SIGNATURES, state_after_signature
 from exchange.domain.times import api_time
 from exchange.models import Document, Revision, User, utcnow
+from exchange.services import attachments as attachment_seal  # a module: it calls back into this one
 from exchange.services import audit
 from exchange.services.documents import readable
 from exchange.services.views import document_view
@@ -271,10 +272,15 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
                           validation_context=svc.validation_context(for_signing=True), output=output)
         result.output.seek(0)
         ref = svc.blobs.put(result.output)
+    sealing = profile == SigningProfile.SEAL
+    sealed = attachment_seal.seal_all(svc, document_id, credential, level) if sealing else []
     with svc.uow(write=True) as uow:
         signed = record_signature(uow.session, caller, base, ref, profile=profile, level=level,
                                   credential_id=used_id, action=f"document.sign.{profile}",
-                                  details={"field": result.field_name})
+                                  details={"field": result.field_name,
+                                           **({"attachments": len(sealed)} if sealing else {})})
+        if sealing:
+            attachment_seal.record_sealed(uow.session, document_id, sealed)
         uow.commit()
     return signed
 

@@ -25,6 +25,27 @@ class RevisionOut(Schema):
     content_url = String()
 
 
+class AttachmentSealOut(Schema):
+    sha256 = String()
+    size = Integer()
+    sealed_at = String(allow_none=True, metadata={"description": "RFC 3339, UTC"})
+    url = String(metadata={"description": "the .p7s (detached signatures only)"})
+
+
+class AttachmentOut(Schema):
+    id = Integer()
+    name = String(metadata={"description": "the file name as uploaded (Unicode NFC, no folder)"})
+    sha256 = String(metadata={"description": "SHA-256 of the file as uploaded"})
+    size = Integer()
+    content_type = String()
+    created_at = String(allow_none=True, metadata={"description": "RFC 3339, UTC"})
+    content_url = String(metadata={"description": "the file: a PDF's sealed copy once sealed"})
+    sealed = Nested(AttachmentSealOut, allow_none=True,
+                    metadata={"description": "a PDF's copy carrying the agency seal (set at sealing)"})
+    signature = Nested(AttachmentSealOut, allow_none=True,
+                       metadata={"description": "another file's detached CMS signature by the seal (.p7s)"})
+
+
 class DocumentOut(Schema):
     id = Integer()
     issuer = String(metadata={"description": "issuer agency code"})
@@ -44,6 +65,7 @@ class DocumentOut(Schema):
     sha256 = String(metadata={"description": "SHA-256 of the latest revision"})
     created_at = String(metadata={"description": "RFC 3339, UTC"})
     revisions = List(Nested(RevisionOut))
+    attachments = List(Nested(AttachmentOut))
 
 
 class ContentQuery(Schema):
