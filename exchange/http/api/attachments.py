@@ -46,6 +46,9 @@ class AttachmentQuery(Schema):
                                               "sealed) or `original` (the bytes as uploaded)"})
 
 
+_D_STROKE = str.maketrans({"đ": "d", "Đ": "D"})
+
+
 def content_disposition(filename: str) -> str:
     """``attachment`` with the name twice, as RFC 6266 asks: an ASCII ``filename`` for old
     clients and the exact UTF-8 name in ``filename*`` (RFC 5987) — what werkzeug's
@@ -54,7 +57,8 @@ def content_disposition(filename: str) -> str:
         filename.encode("ascii")
         names = {"filename": filename}
     except UnicodeEncodeError:
-        simple = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+        # đ has no decomposition: without this, "Đơn đề nghị" falls back to "on e nghi"
+        simple = unicodedata.normalize("NFKD", filename.translate(_D_STROKE)).encode("ascii", "ignore").decode("ascii")
         names = {"filename": simple or "attachment", "filename*": "UTF-8''" + quote(filename, safe="!#$&+-.^_`|~")}
     return dump_options_header("attachment", names)
 
