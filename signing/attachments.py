@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import IO
 
 from asn1crypto import cms
-from pyhanko.pdf_utils import layout, misc
+from pyhanko.pdf_utils import layout
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
@@ -30,8 +30,8 @@ from certs.credentials import SigningCredential
 from errors import ErrorCode, Unprocessable
 from signing import stamps
 from signing.report import FAILED, INDETERMINATE, PASSED, Indication, Revocation, SignatureResult, Signer
-from signing.sign import (Level, SignResult, _media_box, check_options, finish_result, new_field_name, open_document,
-                          page_refs, refuse_if_locked, rewind, run_sync, signing_failure)
+from signing.sign import (Level, SignResult, _media_box, check_options, new_field_name, open_document, page_refs,
+                          refuse_if_locked, run_sync, sign_in_session, signing_failure)
 from translations import _l
 
 STAMP_SIZE = (220.0, 62.0)  # points: up to two lines of agency name, the number, the time
@@ -103,31 +103,11 @@ async def async_seal_pdf(pdf_stream: IO[bytes], credential: SigningCredential, *
         meta, credential.signer, timestamper=timestamper if level != "B-B" else None,
         stamp_style=attachment_style(credential.organization or credential.display_name, reference),
         new_field_spec=fields.SigFieldSpec(name, on_page=0, box=first_page_top_right(first_page)))
-    # one time for the CMS signing-time attribute and the stamp's text (pyHanko would take the
-    # server's local zone for the stamp; the stamp says Vietnam time)
+    # the stamp says Vietnam time (left to itself, pyHanko would show the server's local zone)
     when = datetime.now(stamps.VN_TZ).replace(microsecond=0)
-    start = output.tell() if output is not None else 0
-    try:
-        session = pdf_signer.init_signing_session(writer)
-        session.system_time = when
-        validation_info = await session.perform_presign_validation(writer)
-        tbs = session.prepare_tbs_document(
-            validation_info=validation_info,
-            bytes_reserved=await session.estimate_signature_container_size(validation_info, tight=False),
-            appearance_text_params={"time": vietnam_time(when)})
-        digest, res_output = tbs.digest_tbs_document(output=output)
-        revinfo = None if validation_info is None else validation_info.adobe_revinfo_attr
-        post = await tbs.perform_signature(document_digest=digest.document_digest, pdf_cms_signed_attrs=(
-            PdfCMSSignedAttributes(signing_time=when, adobe_revinfo_attr=revinfo)))
-        await post.post_signature_processing(res_output)
-        final = misc.finalise_output(output, res_output)
-    except (SigningError, OSError) as exc:  # OSError: a TSA/OCSP request failed
-        rewind(output, start)
-        raise signing_failure(exc) from exc
-    except BaseException:
-        rewind(output, start)
-        raise
-    return await finish_result(final, name, level, when)
+    return await sign_in_session(writer, pdf_signer, field_name=name, level=level, when=when,
+                                 text_params={"time": vietnam_time(when)}, validation_context=validation_context,
+                                 output=output)
 
 
 def seal_pdf(pdf_stream: IO[bytes], credential: SigningCredential, *, reference: str, level: Level = "B-LT",
