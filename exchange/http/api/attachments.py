@@ -3,18 +3,18 @@ while it is a draft, list, download (the file, a PDF's sealed copy, another file
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, List, Nested
 from apiflask.validators import OneOf
-from flask import Response, request
+from flask import Response
 from marshmallow.fields import String
 from werkzeug.http import dump_options_header
 
 from exchange.domain.enums import Role
-from exchange.http.api.common import AttachmentOut
+from exchange.http.api.common import AttachmentOut, blob_response
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import attachments
 from exchange.services.attachments import SIGNATURE_TYPE, VERSIONS
@@ -22,6 +22,7 @@ from exchange.services.documents import Content
 
 bp = APIBlueprint("api_attachments", __name__, url_prefix="/api/v1", tag="attachments")
 
+DOWNLOAD_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
 FILE_RESPONSE: Any = {"description": "the file (ETag = its SHA-256), always as a download",
                       "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
 
@@ -64,26 +65,9 @@ def content_disposition(filename: str) -> str:
 
 
 def download(content: Content, mimetype: str) -> Response:
-    """Stream a hash-checked blob as a download: never shown inline (an HTML attachment must
-    not run as a page of this site), the type never sniffed."""
-    etag = content.sha256
-    if etag in request.if_none_match:
-        return Response(status=304, headers={"ETag": f'"{etag}"'})
-    chunks = content.chunks()
-    first = next(chunks, b"")  # open (and fail: 503) before the status line is sent
-    response = Response(_chain(first, chunks), mimetype=mimetype)
-    response.headers.update({
-        "Content-Length": str(content.size), "ETag": f'"{etag}"', "Cache-Control": "private, max-age=0",
-        "Content-Disposition": content_disposition(content.filename), "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-    })
-    return response
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
+    """A download, never shown inline (an HTML attachment must not run as a page of this
+    site), its type never sniffed."""
+    return blob_response(content, mimetype, content_disposition(content.filename), DOWNLOAD_HEADERS)
 
 
 _NOT_YOURS = "another agency's document (or one not sent to the caller's agency), or no such attachment"

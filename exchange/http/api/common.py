@@ -3,15 +3,16 @@ headers of a PDF."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Integer, List, Nested, String
 from apiflask.validators import Range
-from flask import request
+from flask import Response, request
 from marshmallow import EXCLUDE, ValidationError
 
 from exchange.http.errors import invalid_input
+from exchange.services.documents import Content
 
 
 class RevisionOut(Schema):
@@ -93,6 +94,28 @@ def query_input(bp: APIBlueprint, schema_cls: type[Schema], arg_name: str = "que
         return wrapper
 
     return decorate
+
+
+def blob_response(content: Content, mimetype: str, disposition: str,
+                  headers: dict[str, str] | None = None) -> Response:
+    """Stream a stored, hash-checked file: ETag = its SHA-256 (304 when the client has it);
+    the blob is opened (and fails: 503) before the status line is sent."""
+    etag = content.sha256
+    if etag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    chunks = content.chunks()
+    first = next(chunks, b"")
+    response = Response(_chain(first, chunks), mimetype=mimetype)  # needs no request context
+    response.headers.update({"Content-Length": str(content.size), "ETag": f'"{etag}"',
+                             "Content-Disposition": disposition, "Cache-Control": "private, max-age=0",
+                             **(headers or {})})
+    return response
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
 
 
 # Any: in @bp.doc(responses=...) these sit beside plain descriptions, a mix APIFlask handles
