@@ -23,7 +23,7 @@ from exchange.domain.enums import Confidentiality, DeliveryStatus, DocumentState
 from exchange.models import Delivery, Dispatch, Document, Revision, utcnow
 from exchange.services import audit
 from exchange.services.pdf_check import inspect_pdf
-from exchange.services.views import document_view
+from exchange.services.views import attachments_of, document_view
 from storage.blobs import BlobRef, BlobStore
 from storage.db import execute_dml
 from translations import _l
@@ -220,7 +220,9 @@ def documents_page(svc: "Services", caller: Caller, *, state: str | None, after:
     """Documents issued by the caller's agency, by id, after the cursor."""
     with svc.uow() as uow:
         rows = list_documents(uow.session, caller, state=state, after=after, limit=limit + 1)
-        items = [document_view(uow.session, d, revs) for d, revs in rows[:limit]]
+        attachments = attachments_of(uow.session, [d.id for d, _ in rows[:limit] if d.id is not None])
+        items = [document_view(uow.session, d, revs, attachments.get(d.id, []) if d.id else [])
+                 for d, revs in rows[:limit]]
     return {"items": items, "next_cursor": items[-1]["id"] if len(rows) > limit and items else None}
 
 

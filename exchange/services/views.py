@@ -13,7 +13,9 @@ from exchange.domain.times import api_date, api_time
 from exchange.models import Agency, Attachment, Delivery, Document, Revision, StatusEvent
 
 
-def document_view(session: Session, document: Document, revisions: list[Revision]) -> dict[str, Any]:
+def document_view(session: Session, document: Document, revisions: list[Revision],
+                  attachments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``attachments``: the document's, when the caller read them with others' (:func:`attachments_of`)."""
     issuer = session.get(Agency, document.issuer_agency_id)
     base = f"/api/v1/documents/{document.id}/content"
     return {
@@ -33,7 +35,8 @@ def document_view(session: Session, document: Document, revisions: list[Revision
             "profile": r.profile, "level": r.level, "created_at": api_time(r.created_at),
             "content_url": f"{base}?revision={r.seq}",
         } for r in revisions],
-        "attachments": attachments_of(session, [document.id]).get(document.id, []) if document.id else [],
+        "attachments": attachments if attachments is not None
+        else attachments_of(session, [document.id]).get(document.id, []) if document.id else [],
     }
 
 

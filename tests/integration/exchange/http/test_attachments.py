@@ -82,6 +82,8 @@ def test_attachments_are_sealed_with_the_document_and_read_by_recipients(client,
 
     document = client.get(f"/api/v1/documents/{doc_id}", headers=sw.headers("clerk")).get_json()
     assert [a["id"] for a in document["attachments"]] == [first["id"], second["id"]]
+    listed = client.get("/api/v1/documents", headers=sw.headers("clerk")).get_json()["items"]
+    assert [[a["name"] for a in d["attachments"]] for d in listed if d["id"] == doc_id] == [[PDF_NAME, second["name"]]]
 
     _sign(client, sw, doc_id, "signer", profile="person")
     sealed_doc = _sign(client, sw, doc_id, "clerk", profile="seal")["document"]
