@@ -27,8 +27,9 @@ def _render(report: Report | verification.StoredReport) -> Response | dict[str, 
         and "application/json" not in request.accept_mimetypes.values())
     if wants_html:
         lang = request.args.get("lang") or reader_language()
-        main = report.report if isinstance(report, verification.StoredReport) else report
-        return Response(render_html(main, lang), mimetype="text/html")
+        if isinstance(report, verification.StoredReport):
+            return Response(render_html(report.report, lang, report.attachments), mimetype="text/html")
+        return Response(render_html(report, lang), mimetype="text/html")
     return report.to_json()
 
 

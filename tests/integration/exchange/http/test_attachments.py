@@ -144,6 +144,10 @@ def test_attachments_are_sealed_with_the_document_and_read_by_recipients(client,
     assert [(a["name"], a["kind"], a["indication"]) for a in report["attachments"]] == [
         (PDF_NAME, "pades", "PASSED"), (second["name"], "detached_cms", "PASSED")]
     assert report["attachments"][1]["signature"]["signer"]["organization"]
+    page = client.get(f"/api/v1/documents/{doc_id}/verification?format=html&lang=vi", headers=sw.headers(commune))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<h2>Phụ lục</h2>" in html
+    assert PDF_NAME in html and "PDF có chữ ký số của cơ quan" in html and "tệp có chữ ký số rời (.p7s)" in html
 
     # nobody else reads them: a commune it was not sent to, another province
     for who in (stranger, world.other_province, "other_clerk"):
@@ -174,6 +178,9 @@ def test_the_report_fails_when_an_attachment_blob_no_longer_matches_its_signatur
     assert [(a["indication"], a["sub_indication"]) for a in report["attachments"]] == [
         ("FAILED", "HASH_FAILURE"), ("FAILED", "HASH_FAILURE")]
     assert report["overall_indication"] == "FAILED"
+    html = client.get(f"/api/v1/documents/{doc_id}/verification?format=html&lang=en",
+                      headers=sw.headers("clerk")).get_data(as_text=True)
+    assert html.count("The signature is not valid") >= 2 and "<h2>Attachments</h2>" in html
 
 
 def test_refused_uploads_change_nothing(client, app, engine, signing_world):
