@@ -222,6 +222,9 @@ def seal_all(svc: "Services", document_id: int, credential: SigningCredential, l
     if document is None or not rows:
         return []
     reference = reference_line(document.number, document.notation)
+    # one context for all: the seal's chain is checked (and its OCSP answer fetched) once, not
+    # per attachment; used by this thread only, one signature after another
+    context = svc.validation_context(for_signing=True)
     out = []
     for row in rows:
         assert row.id is not None
@@ -231,7 +234,7 @@ def seal_all(svc: "Services", document_id: int, credential: SigningCredential, l
                 with signing_steps.output_buffer() as output:
                     result = seal_pdf(source, credential, reference=reference, level=level,  # type: ignore[arg-type]  # a checked level string
                                       timestamper=svc.timestamper(),
-                                      validation_context=svc.validation_context(for_signing=True), output=output)
+                                      validation_context=context, output=output)
                     result.output.seek(0)
                     sealed = svc.blobs.put(result.output)
             else:
