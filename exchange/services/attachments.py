@@ -66,17 +66,21 @@ def clean_name(raw: str | None) -> str:
 
 
 def content_type_for(name: str, is_pdf: bool, declared: str | None) -> str:
-    """PDF when the bytes say so; otherwise what the name's extension says, else what the
-    client declared (if it looks like a media type), else ``application/octet-stream``."""
+    """PDF when the bytes say so (and only then: ``application/pdf`` is what the seal signs as
+    a PDF); otherwise what the name's extension says, else what the client declared (if it
+    looks like a media type), else ``application/octet-stream``."""
     if is_pdf:
         return PDF_TYPE
     guessed, _encoding = mimetypes.guess_type(name, strict=False)
+    if guessed == PDF_TYPE:
+        return DEFAULT_TYPE
     if guessed:
         return guessed
     declared = (declared or "").split(";", 1)[0].strip().lower()
     type_, slash, subtype = declared.partition("/")
-    if slash and type_ and subtype and len(declared) <= 100 and all(ch.isalnum() or ch in "!#$&^_.+-/"
-                                                                    for ch in declared):
+    well_formed = slash and type_ and subtype and len(declared) <= 100 and all(
+        ch.isalnum() or ch in "!#$&^_.+-/" for ch in declared)
+    if well_formed and declared != PDF_TYPE:
         return declared
     return DEFAULT_TYPE
 

@@ -244,3 +244,13 @@ def test_a_remote_seal_is_refused_while_the_document_has_attachments(client, app
                     json={"certificate": held.pem, "profile": "seal", "level": "B-B"})
     assert (r.status_code, r.get_json()["error"]["code"]) == (409, "key_not_held"), r.get_json()
     assert snapshot(engine, app) == before
+
+
+def test_a_file_named_pdf_that_is_not_one_gets_a_detached_signature(client, signing_world):
+    sw = signing_world
+    doc_id = upload(client, sw)
+    r = _attach(client, sw.headers("clerk"), doc_id, b"not a PDF at all", "gia-mao.pdf")
+    assert r.status_code == 201 and r.get_json()["content_type"] == "application/octet-stream"
+    _sign(client, sw, doc_id, "signer", profile="person", level="B-B")
+    [att] = _sign(client, sw, doc_id, "clerk", profile="seal", level="B-B")["document"]["attachments"]
+    assert att["sealed"] is None and att["signature"]["size"] > 0

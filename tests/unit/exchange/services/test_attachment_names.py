@@ -39,7 +39,8 @@ def test_a_long_name_is_cut_to_the_column_keeping_its_extension():
 @pytest.mark.parametrize("name, is_pdf, declared, expected", [
     ("a.pdf", True, None, "application/pdf"),
     ("scan.bin", True, "text/html", "application/pdf"),  # the bytes decide what a PDF is
-    ("a.pdf", False, None, "application/pdf"),  # named so but not a PDF: served as typed, never sealed as one
+    ("a.pdf", False, None, "application/octet-stream"),  # named so, not a PDF: never sealed as one
+    ("khong-duoi", False, "application/pdf", "application/octet-stream"),
     ("bang-ke.csv", False, "application/octet-stream", "text/csv"),
     ("khong-duoi", False, "application/vnd.ms-excel", "application/vnd.ms-excel"),
     ("khong-duoi", False, "text/html\r\nX-Evil: 1", "application/octet-stream"),
