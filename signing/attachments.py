@@ -44,9 +44,9 @@ def vietnam_time(when: datetime) -> str:
     return when.astimezone(stamps.VN_TZ).replace(microsecond=0).isoformat()
 
 
-def reference_line(number: str, notation: str) -> str:
+def reference_line(number: str | int | None, notation: str | None) -> str:
     """``Số: 12/UBND-VP`` from the document's number and notation (either may be missing)."""
-    joined = "/".join(part for part in (number, notation) if part)
+    joined = "/".join(str(part) for part in (number, notation) if part not in (None, ""))
     return f"Số: {joined}" if joined else ""
 
 
