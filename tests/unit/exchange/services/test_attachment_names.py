@@ -49,12 +49,3 @@ def test_a_long_name_is_cut_to_the_column_keeping_its_extension():
 def test_content_types(name, is_pdf, declared, expected):
     assert content_type_for(name, is_pdf, declared) == expected
 
-
-@pytest.mark.parametrize("number, notation, expected", [
-    ("12", "UBND-VP", "Số: 12/UBND-VP"), (12, "UBND-VP", "Số: 12/UBND-VP"), ("", "UBND-VP", "Số: UBND-VP"),
-    (None, None, ""), ("", "", ""),
-])
-def test_the_reference_line_of_a_pdf_attachment_s_stamp(number, notation, expected):
-    from signing.attachments import reference_line
-
-    assert reference_line(number, notation) == expected
