@@ -100,9 +100,12 @@ def _open_draft(session: Session, caller: Caller, document_id: int, *, lock: boo
     document = signing_steps.own_document(session, caller, document_id, lock=lock)
     dispatched = session.execute(sa.select(col(Dispatch.id)).where(col(Dispatch.document_id) == document_id)
                                  .limit(1)).first() is not None
-    if document.state in CLOSED_TO_SIGNATURES or dispatched:
+    if document.state in CLOSED_TO_SIGNATURES:
         raise Conflict(_l("the document is already %(state)s; its attachments can no longer change",
                           state=document.state), code=ErrorCode.DOCUMENT_CLOSED)
+    if dispatched:
+        raise Conflict(_l("the document has been sent; its attachments can no longer change"),
+                       code=ErrorCode.DOCUMENT_CLOSED)
     return document
 
 
