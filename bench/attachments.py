@@ -11,7 +11,6 @@ import io
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,21 +21,11 @@ N = int(os.environ.get("BENCH_N", "5"))
 
 
 def main() -> None:
-    from app import create_app
-    from settings import Settings
-    from storage.db import make_engine
-    from storage.schema import import_all_models
+    from bench.signing_app import signing_app
     from tests.exchange_fixtures import make_pdf, upload_via_api
-    from tests.signing_world import build_signing_world
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-attachments-"))
-    url = f"sqlite:///{folder / 'bench.db'}"
-    engine = make_engine(url)
-    import_all_models().create_all(engine)
-    settings = Settings(data_dir=folder / "var", database_url=url, testing=True)
-    app = create_app(settings)
-    client = app.test_client()
-    sw = build_signing_world(engine, settings)
+    bench = signing_app("bench-attachments-")
+    client, sw = bench.client, bench.world
     letter, annex = make_pdf("Bench phụ lục", pages=2), make_pdf("Phụ lục", pages=1)
     csv_1mb = ("Xã;Số tiền\n" + "An Bình;1.000.000\n" * 55_000).encode()[:1 << 20]
 
@@ -76,8 +65,7 @@ def main() -> None:
         data = os.urandom(size_mb << 20)
         times = [attach(doc_id, data + bytes([i]), f"tep-{size_mb}-{i}.bin") for i in range(N)]
         print(f"POST attachments {size_mb:2d} MB: median {statistics.median(times):7.1f} ms over {N}")
-    app.extensions["lienthong.engine"].dispose()
-    engine.dispose()
+    bench.close()
 
 
 if __name__ == "__main__":
