@@ -20,8 +20,8 @@ from exchange.cli.accounts import tokens_cli, users_cli
 from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
-from exchange.http.api import (agencies, audit, dispatch, documents, inbox, query_guard, registers, session,
-                               signatures, verification)
+from exchange.http.api import (agencies, attachments, audit, dispatch, documents, inbox, query_guard, registers,
+                               session, signatures, verification)
 from exchange.http.auth import SECURITY_SCHEMES
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
 from settings import ConfigError, Settings, load_or_create_secret
@@ -32,7 +32,7 @@ from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 # gunicorn halts ("App failed to load") on this code instead of respawning workers forever
 EXIT_CONFIG_ERROR = 4
 API_BLUEPRINTS = (session.bp, agencies.bp, audit.bp, documents.bp, verification.bp, signatures.bp, dispatch.bp,
-                  inbox.bp, registers.bp)
+                  inbox.bp, registers.bp, attachments.bp)
 CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli)
 
 

@@ -56,6 +56,8 @@ class ErrorCode(StrEnum):
     NOT_REGISTERED = "not_registered"
     ALREADY_REGISTERED = "already_registered"
     NOT_SIGNED = "not_signed"
+    EMPTY_FILE = "empty_file"
+    ATTACHMENT_NAME_TAKEN = "attachment_name_taken"
     # signing
     SEAL_REFUSED = "seal_refused"
     ALREADY_SIGNED = "already_signed"  # the same official signing the same document again

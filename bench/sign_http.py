@@ -11,7 +11,6 @@ import io
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,25 +21,15 @@ N = int(os.environ.get("BENCH_N", "20"))
 
 
 def main() -> None:
-    from app import create_app
+    from bench.signing_app import signing_app
     from certs.issuance import load_signing_credential
     from certs.fetchers import local_timestamper, validation_context
-    from settings import Settings
     from signing.sign import sign
-    from storage.db import make_engine
     from tests.db import session_scope
-    from storage.schema import import_all_models
     from tests.exchange_fixtures import make_pdf, upload_via_api
-    from tests.signing_world import build_signing_world
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-sign-http-"))
-    url = f"sqlite:///{folder / 'bench.db'}"
-    engine = make_engine(url)
-    import_all_models().create_all(engine)
-    settings = Settings(data_dir=folder / "var", database_url=url, testing=True)
-    app = create_app(settings)
-    client = app.test_client()
-    sw = build_signing_world(engine, settings, "signer")
+    bench = signing_app("bench-sign-http-", "signer")
+    client, engine, settings, sw = bench.client, bench.engine, bench.settings, bench.world
     pdf = make_pdf("Bench ký số", pages=2)
     with session_scope(engine) as s:
         credential = load_signing_credential(s, settings, sw.credentials["signer"])
@@ -72,8 +61,7 @@ def main() -> None:
     print(f"direct sign() B-LT: median {d:.1f} ms over {N}")
     print(f"POST /signatures B-LT: median {e:.1f} ms over {N}")
     print(f"ratio endpoint/direct {e / d:.2f} (endpoint overhead {e - d:.1f} ms)")
-    app.extensions["lienthong.engine"].dispose()
-    engine.dispose()
+    bench.close()
 
 
 if __name__ == "__main__":

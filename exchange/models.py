@@ -125,6 +125,9 @@ class Revision(SQLModel, table=True):
 
 
 class Attachment(SQLModel, table=True):
+    """A phụ lục of a document: the file as uploaded, and what the agency seal made of it at
+    sealing time — a sealed copy of a PDF, or a detached CMS signature (.p7s) of any other file."""
+
     __tablename__ = "attachment"
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -133,6 +136,13 @@ class Attachment(SQLModel, table=True):
     blob_sha256: str = Field(max_length=64)
     size: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     content_type: str = Field(default="application/octet-stream", max_length=100)
+    created_by_id: Optional[int] = Field(default=None, foreign_key="app_user.id")
+    created_at: Optional[datetime] = Field(default_factory=utcnow, sa_column=_ts(nullable=True))
+    sealed_sha256: Optional[str] = Field(default=None, max_length=64)  # PDF: the sealed copy recipients read
+    sealed_size: Optional[int] = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    signature_sha256: Optional[str] = Field(default=None, max_length=64)  # other files: the detached .p7s
+    signature_size: Optional[int] = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
+    sealed_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class SigningSession(SQLModel, table=True):

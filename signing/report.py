@@ -330,8 +330,10 @@ _LABELS = {
     "revocation": _l("Revocation status"), "coverage": _l("Coverage"), "modification": _l("Changes after signing"),
     "intact": _l("Intact"), "trusted": _l("Trusted"), "chain": _l("Certificate chain"), "findings": _l("Findings"),
     "yes": _l("Yes"), "no": _l("No"), "validated_at": _l("Validated at"), "sha256": _l("SHA-256"), "kind": _l("Kind"),
-    "valid": _l("valid"), "invalid": _l("not valid"), "none": "—",
+    "valid": _l("valid"), "invalid": _l("not valid"), "none": "—", "attachments": _l("Attachments"),
 }
+_ATTACHMENT_KIND = {"pades": _l("PDF with the agency's signature"),
+                    "detached_cms": _l("file with a detached signature (.p7s)"), None: _l("not signed")}
 
 _VALUES = {
     "entire_file": _l("entire file"), "entire_revision": _l("entire signed revision"), "partial": _l("partial"),
@@ -342,8 +344,9 @@ _VALUES = {
 }
 
 
-def render_html(report: Report, lang: str = "vi") -> str:
-    """A printable UTF-8 HTML page of the report, in Vietnamese (default) or English."""
+def render_html(report: Report, lang: str = "vi", attachments: list[dict[str, Any]] | None = None) -> str:
+    """A printable UTF-8 HTML page of the report, in Vietnamese (default) or English;
+    ``attachments``: a stored document's attachments' entries (``exchange.services.attachments``)."""
     import jinja2
 
     lang = language(lang)
@@ -361,4 +364,16 @@ def render_html(report: Report, lang: str = "vi") -> str:
     values = {key: translate(text, lang) for key, text in _VALUES.items()}
     return template.render(lang=lang, L=labels, V=values, report=data, verdict=verdict,
                            signatures=rows, findings=findings,
+                           attachments=[_attachment_row(a, lang) for a in attachments or ()],
                            messages=data["messages"][lang], other_lang="en" if lang == "vi" else "vi")
+
+
+def _attachment_row(entry: dict[str, Any], lang: str) -> dict[str, Any]:
+    """One attachment's line: its verdict, and who signed it when (the seal's first signature)."""
+    signature = entry.get("signature") or next(iter((entry.get("report") or {}).get("signatures", [])), None) or {}
+    signer = signature.get("signer") or {}
+    indication = Indication(entry["indication"])
+    return {"name": entry["name"], "kind": translate(_ATTACHMENT_KIND.get(entry.get("kind"), _l("not signed")), lang),
+            "indication": indication, "sub_indication": entry.get("sub_indication"),
+            "verdict": translate(verdict_text(indication, entry.get("sub_indication")), lang),
+            "signer": signer.get("organization") or signer.get("name"), "signing_time": signature.get("signing_time")}

@@ -444,18 +444,29 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
                                          appearance=appearance, timestamper=timestamper,
                                          validation_context=validation_context, signer_text=signer_text)
     when = datetime.now(stamps.VN_TZ).replace(microsecond=0)
+    text_params = stamps.text_params(identity.display_name if profile == "person" else identity.organization, when)
+    return await sign_in_session(writer, pdf_signer, field_name=name, level=level, when=when,
+                                 text_params=text_params, validation_context=validation_context, output=output,
+                                 placement=how)
+
+
+async def sign_in_session(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfSigner, *, field_name: str,
+                          level: str, when: datetime, text_params: dict[str, str],
+                          validation_context: ValidationContext | None, output: IO[bytes] | None,
+                          placement: Placement = "default") -> SignResult:
+    """One pyHanko signing session at ``when`` (the CMS signing-time attribute and the stamp's
+    text show the same time), written as an incremental update; on failure ``output`` is left
+    as it was. At B-LT/B-LTA the earlier signatures' revocation data goes into the same update."""
     start = output.tell() if output is not None else 0
     try:
         if level in ("B-LT", "B-LTA") and validation_context is not None:
             await backfill_revocation(writer, validation_context)
         session = pdf_signer.init_signing_session(writer)
-        session.system_time = when  # one time for the CMS signing-time attribute and the stamp text
+        session.system_time = when
         validation_info = await session.perform_presign_validation(writer)
         reserved = await session.estimate_signature_container_size(validation_info, tight=False)
         tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved,
-                                           appearance_text_params=stamps.text_params(
-                                               identity.display_name if profile == "person"
-                                               else identity.organization, when))
+                                           appearance_text_params=text_params)
         digest, res_output = tbs.digest_tbs_document(output=output)
         post = await tbs.perform_signature(
             document_digest=digest.document_digest,
@@ -470,7 +481,7 @@ async def async_sign(pdf_stream: IO[bytes], credential: SigningCredential, *, pr
     except BaseException:
         rewind(output, start)
         raise
-    return await finish_result(final, name, level, when, how)
+    return await finish_result(final, field_name, level, when, placement)
 
 
 def rewind(output: IO[bytes] | None, start: int) -> None:

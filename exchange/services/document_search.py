@@ -21,7 +21,7 @@ from exchange.domain.caller import Caller
 from exchange.domain.search import LIKE_ESCAPE, search_words
 from exchange.models import Document, Revision
 from exchange.services.replacement import replaced_by_map
-from exchange.services.views import document_view
+from exchange.services.views import attachments_of, document_view
 from translations import _l
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ def search_page(svc: "Services", caller: Caller, filters: DocumentFilters, *, af
                                          .order_by(col(Revision.seq))).all():
                 revisions[revision.document_id].append(revision)
         replaced_by = replaced_by_map(session, ids)
-        items = [document_view(session, d, revisions[d.id], replaced_by=replaced_by.get(d.id))
+        attachments = attachments_of(session, ids)
+        items = [document_view(session, d, revisions[d.id], attachments.get(d.id, []),
+                               replaced_by=replaced_by.get(d.id))
                  for d in page if d.id is not None]
     return {"items": items, "next_cursor": items[-1]["id"] if len(documents) > limit and items else None}

@@ -27,6 +27,7 @@ from exchange.domain.enums import DeliveryStatus, DocumentState
 from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import VN_TZ, api_time_from_stored, vn_today
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision
+from exchange.services.views import attachments_of
 from storage.db import key
 from translations import _l
 
@@ -102,6 +103,12 @@ def _shared_parts(conn: sa.Connection, caches: DispatchCache, dispatch_ids: set[
                 "sender_name": sender_name,
                 "content_url": f"/api/v1/documents/{doc_id}/content?revision={revision_seq}",
             }
+        # attachments are frozen once a document is dispatched: cached with the rest
+        by_document = attachments_of(conn, {found[i]["document"]["id"] for i in missing if i in found})
+        for dispatch_id in missing:
+            if dispatch_id in found:
+                document = found[dispatch_id]["document"]
+                document["attachments"] = by_document.get(document["id"], [])
         with caches.lock:
             for dispatch_id in missing:
                 if dispatch_id in found:

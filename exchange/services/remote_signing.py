@@ -29,6 +29,7 @@ from exchange.domain.caller import Caller
 from exchange.domain.enums import SigningProfile
 from exchange.domain.times import api_time
 from exchange.models import Agency, SigningSession, User, utcnow
+from exchange.services import attachments as attachment_seal
 from exchange.services import audit
 from exchange.services.signer_fields import CertifiedSigner
 from exchange.services.register_numbers import require_registered
@@ -109,6 +110,8 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
         base = signable_base(uow.session, caller, document_id)
         refuse_second_signature(uow.session, caller, document_id, profile)
         printed = printed_signer(uow.session, document_id)
+        if profile == SigningProfile.SEAL:
+            attachment_seal.refuse_remote_seal(uow.session, document_id)
         check_certificate_owner(uow.session, caller, cert, profile)
         if profile == SigningProfile.SEAL:
             require_registered(uow.session, document_id)
@@ -209,6 +212,8 @@ def complete_revision(svc: "Services", caller: Caller, session_id: str, *, signa
                                   credential_id=envelope.get("credential_id"), action=f"document.sign.{profile}",
                                   details={"field": result.field_name, "remote": True},
                                   placement=envelope.get("placement", "default"), certified=certified)
+        if profile == SigningProfile.SEAL:  # an attachment added since prepare (the document is locked now)
+            attachment_seal.refuse_remote_seal(uow.session, document_id)
         row.completed_at = utcnow()
         # signed: pyHanko's state (certificates, attributes) has served; keep the small envelope
         row.state = json.dumps({k: v for k, v in envelope.items() if k != "prepared"}).encode("utf-8")

@@ -35,6 +35,7 @@ from exchange.domain.enums import RevisionKind, Role, SigningProfile
 from exchange.domain.lifecycle import CLOSED_TO_SIGNATURES, state_after_signature
 from exchange.domain.times import api_time
 from exchange.models import Document, Revision, User, utcnow
+from exchange.services import attachments as attachment_seal  # a module: it calls back into this one
 from exchange.services import audit, signer_fields
 from exchange.services.documents import readable
 from exchange.services.register_numbers import require_registered
@@ -310,11 +311,17 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
                           signer_text=printed)
         result.output.seek(0)
         ref = svc.blobs.put(result.output)
+    sealing = profile == SigningProfile.SEAL
+    sealed = attachment_seal.seal_all(svc, document_id, credential, level) if sealing else []
     with svc.uow(write=True) as uow:
         signed = record_signature(uow.session, caller, base, ref, profile=profile, level=level,
                                   credential_id=used_id, action=f"document.sign.{profile}",
-                                  details={"field": result.field_name}, placement=result.placement,
+                                  details={"field": result.field_name,
+                                           **({"attachments": len(sealed)} if sealing else {})},
+                                  placement=result.placement,
                                   certified=CertifiedSigner(credential.display_name, credential.position))
+        if sealing:
+            attachment_seal.record_sealed(uow.session, document_id, sealed)
         uow.commit()
     return signed
 

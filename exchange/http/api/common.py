@@ -3,15 +3,16 @@ headers of a PDF."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Integer, List, Nested, String
 from apiflask.validators import Range
-from flask import request
+from flask import Response, request
 from marshmallow import EXCLUDE, ValidationError
 
 from exchange.http.errors import invalid_input
+from exchange.services.documents import Content
 
 
 class RevisionOut(Schema):
@@ -24,6 +25,27 @@ class RevisionOut(Schema):
     level = String(allow_none=True)
     created_at = String(metadata={"description": "RFC 3339, UTC"})
     content_url = String()
+
+
+class AttachmentSealOut(Schema):
+    sha256 = String()
+    size = Integer()
+    sealed_at = String(allow_none=True, metadata={"description": "RFC 3339, UTC"})
+    url = String(metadata={"description": "the .p7s (detached signatures only)"})
+
+
+class AttachmentOut(Schema):
+    id = Integer()
+    name = String(metadata={"description": "the file name as uploaded (Unicode NFC, no folder)"})
+    sha256 = String(metadata={"description": "SHA-256 of the file as uploaded"})
+    size = Integer()
+    content_type = String()
+    created_at = String(allow_none=True, metadata={"description": "RFC 3339, UTC"})
+    content_url = String(metadata={"description": "the file: a PDF's sealed copy once sealed"})
+    sealed = Nested(AttachmentSealOut, allow_none=True,
+                    metadata={"description": "a PDF's copy carrying the agency seal (set at sealing)"})
+    signature = Nested(AttachmentSealOut, allow_none=True,
+                       metadata={"description": "another file's detached CMS signature by the seal (.p7s)"})
 
 
 class DocumentOut(Schema):
@@ -49,6 +71,7 @@ class DocumentOut(Schema):
     sha256 = String(metadata={"description": "SHA-256 of the latest revision"})
     created_at = String(metadata={"description": "RFC 3339, UTC"})
     revisions = List(Nested(RevisionOut))
+    attachments = List(Nested(AttachmentOut))
 
 
 class ContentQuery(Schema):
@@ -76,6 +99,28 @@ def query_input(bp: APIBlueprint, schema_cls: type[Schema], arg_name: str = "que
         return wrapper
 
     return decorate
+
+
+def blob_response(content: Content, mimetype: str, disposition: str,
+                  headers: dict[str, str] | None = None) -> Response:
+    """Stream a stored, hash-checked file: ETag = its SHA-256 (304 when the client has it);
+    the blob is opened (and fails: 503) before the status line is sent."""
+    etag = content.sha256
+    if etag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    chunks = content.chunks()
+    first = next(chunks, b"")
+    response = Response(_chain(first, chunks), mimetype=mimetype)  # needs no request context
+    response.headers.update({"Content-Length": str(content.size), "ETag": f'"{etag}"',
+                             "Content-Disposition": disposition, "Cache-Control": "private, max-age=0",
+                             **(headers or {})})
+    return response
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
 
 
 # Any: in @bp.doc(responses=...) these sit beside plain descriptions, a mix APIFlask handles

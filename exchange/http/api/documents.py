@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, Integer, List, Nested
 from apiflask.validators import Length, OneOf, Range
-from flask import Response, request
+from flask import Response
 from marshmallow import ValidationError
 from marshmallow.fields import Date, String
 from marshmallow.types import StrSequenceOrSet
 
 from exchange.domain.enums import DocumentState, Role, Urgency, values
-from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut
+from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut, blob_response
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import document_search, documents
 from exchange.services.document_search import DocumentFilters
@@ -109,20 +109,4 @@ def get_document(document_id: int) -> dict[str, Any]:
         responses={200: PDF_RESPONSE, 304: "not modified (If-None-Match)"})
 def get_document_content(document_id: int, query: dict[str, Any]) -> Response:
     content = documents.content(services(), current_caller(), document_id, query.get("revision"))
-    etag = content.sha256
-    if etag in request.if_none_match:
-        return Response(status=304, headers={"ETag": f'"{etag}"'})
-    chunks = content.chunks()
-    first = next(chunks, b"")  # open (and fail: 503) before the status line is sent
-    response = Response(_chain(first, chunks), mimetype="application/pdf")  # needs no request context
-    response.headers["Content-Length"] = str(content.size)
-    response.headers["ETag"] = f'"{etag}"'
-    response.headers["Content-Disposition"] = f'inline; filename="{content.filename}"'
-    response.headers["Cache-Control"] = "private, max-age=0"
-    return response
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
+    return blob_response(content, "application/pdf", f'inline; filename="{content.filename}"')

@@ -22,12 +22,14 @@ class VerifyIn(Schema):
     file = File(required=True, metadata={"description": "any PDF, stored here or not"})
 
 
-def _render(report: Report) -> Response | dict[str, Any]:
+def _render(report: Report | verification.StoredReport) -> Response | dict[str, Any]:
     wants_html = request.args.get("format") == "html" or (
         request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
         and "application/json" not in request.accept_mimetypes.values())
     if wants_html:
         lang = request.args.get("lang") or reader_language()
+        if isinstance(report, verification.StoredReport):
+            return Response(render_html(report.report, lang, report.attachments), mimetype="text/html")
         return Response(render_html(report, lang), mimetype="text/html")
     return report.to_json()
 
@@ -49,7 +51,10 @@ def post_verify(form: dict[str, Any]) -> Response | dict[str, Any]:
 @accepts_query("format", "lang")  # read by _render
 @bp.input(ContentQuery, location="query", arg_name="query")
 @bp.doc(tags=["verification"], summary="Kiểm tra chữ ký của văn bản / verify a stored document",
-        description="The latest revision the caller may read, or `?revision=N`.",
+        description="The latest revision the caller may read, or `?revision=N`; JSON adds `attachments` "
+                    "(one entry per attachment: a sealed PDF's report, or its .p7s checked against the file) "
+                    "and `overall_indication` (the worst of the file's and the attachments').",
         responses={200: REPORT_RESPONSE})
 def get_document_verification(document_id: int, query: dict[str, Any]) -> Response | dict[str, Any]:
-    return _render(verification.verify_stored(services(), current_caller(), document_id, query.get("revision")))
+    return _render(verification.verify_stored_with_attachments(services(), current_caller(), document_id,
+                                                               query.get("revision")))

@@ -23,6 +23,7 @@ import pytest
 from tests.db import store_from_app
 from tests.db import session_scope
 from tests import signing_world as sw
+from tests.integration.exchange import attachment_support as at
 from tests.integration.exchange import delivery_support as ds
 from tests.integration.exchange import register_support as rs
 from tests.exchange_fixtures import DOCUMENT_METADATA, World, auth, build_world, make_pdf, store_document
@@ -154,6 +155,21 @@ ENDPOINTS: list[Endpoint] = [
              other_sees="own-data"),
     Endpoint("POST", "/api/v1/documents/{doc}/register", "province_system", "other_system", prepare=rs.matrix_signed,
              request=rs.matrix_register_body),
+    # attachments (exchange.http.api.attachments; helpers in tests/integration/exchange/attachment_support.py)
+    Endpoint("POST", "/api/v1/documents/{doc}/attachments", "clerk", "other_clerk", prepare=_doc,
+             request=at.matrix_upload_body),
+    Endpoint("GET", "/api/v1/documents/{doc}/attachments", "province_system", "other_system",
+             prepare=at.matrix_draft_with_attachment),
+    Endpoint("GET", "/api/v1/documents/{doc}/attachments/{att}", "auditor", "other_auditor",
+             prepare=at.matrix_draft_with_attachment),
+    Endpoint("DELETE", "/api/v1/documents/{doc}/attachments/{att}", "clerk", "other_clerk",
+             prepare=at.matrix_draft_with_attachment),
+    Endpoint("GET", "/api/v1/documents/{doc}/attachments", "commune_system", "commune2_system",
+             prepare=at.matrix_dispatched_with_attachment),
+    Endpoint("GET", "/api/v1/documents/{doc}/attachments/{att}", "commune_system", "commune2_system",
+             prepare=at.matrix_dispatched_with_attachment),
+    Endpoint("GET", "/api/v1/documents/{doc}/attachments/{att}/signature", "commune_system", "other_system",
+             prepare=at.matrix_dispatched_with_attachment),
 ]
 
 # Roles that must be refused even inside the agency (403): not "no role", but the wrong one.
@@ -177,6 +193,9 @@ WRONG_ROLE: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/registers/incoming", "auditor"),
     ("POST", "/api/v1/registers/incoming", "signer"),
     ("GET", "/api/v1/registers/outgoing?year=2026", "norole"),
+    ("POST", "/api/v1/documents/1/attachments", "signer"),
+    ("POST", "/api/v1/documents/1/attachments", "province_system"),
+    ("DELETE", "/api/v1/documents/1/attachments/1", "auditor"),
 ]
 
 
