@@ -14,7 +14,7 @@ import requests
 from werkzeug.http import parse_options_header
 
 from storage.db import make_engine
-from tests.e2e.test_signing_http import Live, _nss_db, _pdfsig, _sign, _upload, live  # noqa: F401 (fixture)
+from tests.e2e.test_signing_http import Live, _nss_db, _pdfsig, _register, _sign, _upload, live  # noqa: F401 (fixture)
 from tests.exchange_fixtures import make_pdf
 from tests.signing_world import build_signing_world
 
@@ -39,6 +39,7 @@ def test_a_commune_downloads_sealed_attachments_that_outside_tools_accept(live: 
         assert r.json()["name"] == name
         attached.append(r.json())
     assert _sign(live, sw, doc_id, "signer", profile="person").status_code == 201
+    assert _register(live, sw, doc_id).status_code == 200
     sealed = _sign(live, sw, doc_id, "clerk", profile="seal")
     assert sealed.status_code == 201, sealed.text
     commune = sw.world.all_communes[0]

@@ -33,6 +33,9 @@ def _attach(client, headers, doc_id, data: bytes, name: str):  # type: ignore[no
 
 
 def _sign(client, sw, doc_id, who, **body):  # type: ignore[no-untyped-def]
+    if body.get("profile") == "seal":  # Decree 30: the clerk numbers the document before the seal
+        numbered = client.post(f"/api/v1/documents/{doc_id}/register", headers=sw.headers("clerk"), json={})
+        assert numbered.status_code == 200 or numbered.get_json()["error"]["code"] == "already_registered"
     r = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers(who), json=body)
     assert r.status_code == 201, r.get_json()
     return r.get_json()
@@ -117,7 +120,7 @@ def test_attachments_are_sealed_with_the_document_and_read_by_recipients(client,
     assert disposition.startswith("attachment;") and "filename*=UTF-8''Ph%E1%BB%A5%20l%E1%BB%A5c" in disposition
     assert client.get(pdf_att["content_url"] + "?version=original", headers=sw.headers(commune)).data == pdf
     stamp = _stamp_text(sealed_pdf, tmp_path)
-    assert "Số: 12/UBND-VP" in stamp and "+07:00" in stamp
+    assert f"Số: {sealed_doc['number']}/UBND-VP" in stamp and "+07:00" in stamp
     # pdfsig checks the signature; it would ask our OCSP responder about the certificate, which
     # no server answers here (the trust is our verifier's, in the report below)
     nss = make_nss_db(tmp_path / "nss", _root_pem(settings, tmp_path))

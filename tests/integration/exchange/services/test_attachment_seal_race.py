@@ -7,7 +7,7 @@ import io
 import pytest
 
 from errors import Conflict
-from exchange.services import attachments, signatures
+from exchange.services import attachments, registers, signatures
 from tests.db import services_of
 from tests.exchange_fixtures import caller_for, snapshot
 from tests.signing_world import pki_template, signing_world, upload  # noqa: F401 (fixtures)
@@ -20,6 +20,7 @@ def test_an_attachment_added_during_the_seal_refuses_it(client, app, engine, sig
     clerk = caller_for(sw.world, "clerk")
     attachments.add_attachment(svc, clerk, doc_id, io.BytesIO(b"a;b\n1;2\n"), "bang-ke.csv")
     signatures.sign_revision(svc, caller_for(sw.world, "signer"), doc_id, profile="person", level="B-B")
+    registers.register_outgoing(svc, clerk, doc_id)  # Decree 30: numbered before the seal
     real_seal_all = attachments.seal_all
 
     def another_clerk_attaches_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
