@@ -19,7 +19,11 @@ from typing import Any, Iterable, Iterator
 
 from pyhanko.pdf_utils import generic
 from pyhanko.sign.diff_analysis import ModificationLevel, QualifiedWhitelistRule, ReferenceUpdate
+from pyhanko.sign.diff_analysis.constants import ROOT_EXEMPT_STRICT_COMPARISON
+from pyhanko.sign.diff_analysis.form_rules_api import FormUpdatingRule
 from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY, StandardDiffPolicy
+from pyhanko.sign.diff_analysis.rules.file_structure_rules import CatalogModificationRule
+from pyhanko.sign.diff_analysis.rules.form_field_rules import SigFieldCreationRule
 
 _MAX_FRESH = 5_000  # objects reachable from one revision's new annotations
 
@@ -64,13 +68,32 @@ class AnnotationRule(QualifiedWhitelistRule):
                 if annot_ref in old_annots and annot_ref not in new.explicit_refs_in_revision():
                     continue  # unchanged
             yield annot_ref
-            yield from _fresh_reachable(old, new, annot)
+            yield from fresh_reachable(old, new, annot)
 
 
 def diff_policy() -> StandardDiffPolicy:
-    """pyHanko's default policy plus `AnnotationRule`."""
-    return StandardDiffPolicy(global_rules=[*DEFAULT_DIFF_POLICY.global_rules, AnnotationRule()],
-                              form_rule=DEFAULT_DIFF_POLICY.form_rule)
+    """pyHanko's default policy plus `AnnotationRule` and the rules of `signing.checks.structure`.
+
+    Two defaults change: a new *visible* signature after a certification signature is
+    permitted where DocMDP permits signing (P=2, P=3; ISO 32000-1 12.8.2.2), as Acrobat and
+    EU DSS do (pyHanko refuses it by default) — `visual` then checks that its appearance
+    covers no signed content; and the catalog's /Names may change, because
+    `NamesAppearanceRule` judges that entry itself.
+    """
+    from signing.checks.structure import NamesAppearanceRule, StructureTreeRule
+
+    default_form_rule = DEFAULT_DIFF_POLICY.form_rule
+    assert default_form_rule is not None  # pyHanko's default policy always has one
+    global_rules = [CatalogModificationRule(ignored_keys=ROOT_EXEMPT_STRICT_COMPARISON | {"/Names"})
+                    if isinstance(rule, CatalogModificationRule) else rule
+                    for rule in DEFAULT_DIFF_POLICY.global_rules]
+    field_rules = [SigFieldCreationRule(allow_new_visible_after_certify=True)
+                   if isinstance(rule, SigFieldCreationRule) else rule
+                   for rule in default_form_rule.field_rules]
+    return StandardDiffPolicy(
+        global_rules=[*global_rules, AnnotationRule(), StructureTreeRule(), NamesAppearanceRule()],
+        form_rule=FormUpdatingRule(field_rules=field_rules,
+                                   ignored_acroform_keys=default_form_rule.ignored_acroform_keys))
 
 
 def _same_except(old: generic.DictionaryObject, new: generic.DictionaryObject, key: str) -> bool:
@@ -98,7 +121,7 @@ def _safe_get(resolver: Any, ref: generic.Reference) -> Any:
         return None
 
 
-def _fresh_reachable(old: Any, new: Any, start: Any) -> Iterator[generic.Reference]:
+def fresh_reachable(old: Any, new: Any, start: Any) -> Iterator[generic.Reference]:
     """References reachable from ``start`` that did not exist in the signed revision."""
     seen: set[generic.Reference] = set()
     stack = [start]
