@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator
 from pyhanko.pdf_utils import generic
 from pyhanko.sign.diff_analysis import (ModificationLevel, QualifiedWhitelistRule, ReferenceUpdate,
                                         SuspiciousModification)
+from pyhanko.sign.diff_analysis.rules_api import Context
 
 from signing.checks.annotations import fresh_reachable as _fresh_reachable
 
@@ -42,13 +43,24 @@ class StructureTreeRule(QualifiedWhitelistRule):
         if "/StructTreeRoot" not in new.root:
             return
         written = set(new.explicit_refs_in_revision())
-        for ref in _structure_refs(new, new.root.raw_get("/StructTreeRoot")):
+        targets: set[generic.Reference] = set()
+        for ref in _structure_refs(new, new.root.raw_get("/StructTreeRoot"), targets):
             if ref not in written:
                 continue
             before = None if old.is_ref_unassignable(ref) else _safe_get(old, ref)
             if before is not None and not _is_structure_object(before):
                 continue  # was something else when signed: not ours to approve
             yield ModificationLevel.FORM_FILLING, ReferenceUpdate(ref)
+        # A filled field is also reached from the tree (its object reference, /OBJR /Obj):
+        # clear that one path, so that the field's change is judged by the form rules alone
+        # (pyHanko recognises such a path only where /K holds the reference directly).
+        for ref in targets & written:
+            if old.is_ref_unassignable(ref) or not _is_widget(_safe_get(old, ref)) or not _is_widget(new(ref)):
+                continue
+            for path in old._get_usages_of_ref(ref):
+                if tuple(path.path[:2]) == ("/Root", "/StructTreeRoot"):
+                    yield ModificationLevel.FORM_FILLING, ReferenceUpdate(
+                        ref, context_checked=Context.from_absolute(old, path))
 
 
 class NamesAppearanceRule(QualifiedWhitelistRule):
@@ -83,8 +95,9 @@ class NamesAppearanceRule(QualifiedWhitelistRule):
                 yield level, ReferenceUpdate(ref)
 
 
-def _structure_refs(resolver: Any, start: Any) -> Iterator[generic.Reference]:
-    """Indirect structure objects reachable from ``start`` without leaving the structure tree."""
+def _structure_refs(resolver: Any, start: Any, targets: set[generic.Reference]) -> Iterator[generic.Reference]:
+    """Indirect structure objects reachable from ``start`` without leaving the structure tree;
+    ``targets`` collects the objects the tree's object references (/OBJR /Obj) point to."""
     seen: set[generic.Reference] = set()
     stack = [start]
     while stack and len(seen) < _MAX_STRUCTURE:
@@ -99,9 +112,15 @@ def _structure_refs(resolver: Any, start: Any) -> Iterator[generic.Reference]:
                 continue
             yield ref
         if isinstance(obj, generic.DictionaryObject):
+            if obj.get("/Type") == "/OBJR" and isinstance(obj.raw_get("/Obj"), generic.IndirectObject):
+                targets.add(obj.raw_get("/Obj").reference)
             stack.extend(obj.raw_get(k) for k in obj.keys() if k not in _OUTWARD)
         elif isinstance(obj, generic.ArrayObject):
             stack.extend(obj.raw_get(i) for i in range(len(obj)))
+
+
+def _is_widget(obj: Any) -> bool:
+    return isinstance(obj, generic.DictionaryObject) and obj.get("/Subtype") == "/Widget"
 
 
 def _is_structure_object(obj: Any) -> bool:
