@@ -71,6 +71,65 @@ class AnnotationRule(QualifiedWhitelistRule):
             yield from fresh_reachable(old, new, annot)
 
 
+class SigFieldCreationBesideComments(SigFieldCreationRule):
+    """pyHanko's rule for new signature fields, which refuses a page whose /Annots gained
+    anything besides the new fields' widgets. Across two updates (a seal, then a comment;
+    or both in one update) the page gains both: the comment is left to `AnnotationRule`
+    (so DocMDP still decides) instead of failing the whole diff. Any other new widget still
+    fails as pyHanko has it."""
+
+    def __init__(self) -> None:
+        super().__init__(approve_widget_bindings=False, allow_new_visible_after_certify=True)
+
+    def apply(self, context: Any) -> Iterable[tuple[ModificationLevel, Any]]:
+        from pyhanko.sign.diff_analysis.commons import qualify
+        from pyhanko.sign.diff_analysis.rules.form_field_rules import _walk_page_tree_annots
+
+        yield from super().apply(context)
+        widgets: dict[generic.Reference, str | None] = {}
+        for fq_name, spec in context.field_specs.items():
+            if spec.field_type != "/Sig" or spec.old_field_ref or spec.new_field_ref is None:
+                continue
+            field = spec.new_field_ref.get_object()
+            kids = field.get("/Kids") if isinstance(field, generic.DictionaryObject) else None
+            if isinstance(kids, generic.ArrayObject):
+                for i in range(len(kids)):
+                    kid = kids.raw_get(i)
+                    if isinstance(kid, generic.IndirectObject) and "/T" not in kid.get_object():
+                        widgets[kid.reference] = fq_name
+            else:
+                widgets[spec.new_field_ref] = fq_name
+        if not widgets:
+            return  # no new signature field: pyHanko's rule would not look at pages either
+        comments = dict.fromkeys(_new_comments(context.old, context.new))
+        yield from qualify(ModificationLevel.LTA_UPDATES, _walk_page_tree_annots(
+            context.old.root["/Pages"], context.new.root["/Pages"], {**comments, **widgets}, context.old,
+            valid_when_locked=True, refs_seen=set()))
+
+
+def _new_comments(old: Any, new: Any) -> Iterator[generic.Reference]:
+    """New non-widget annotations on the pages of ``new`` (bounded walk of the page tree)."""
+    stack = [new.root.raw_get("/Pages")]
+    seen: set[generic.Reference] = set()
+    while stack and len(seen) < 100_000:
+        ref = stack.pop()
+        if not isinstance(ref, generic.IndirectObject) or ref.reference in seen:
+            continue
+        seen.add(ref.reference)
+        node = ref.get_object()
+        if not isinstance(node, generic.DictionaryObject):
+            continue
+        if "/Kids" in node:
+            kids = node["/Kids"]
+            stack.extend(kids.raw_get(i) for i in range(len(kids)) if isinstance(kids, generic.ArrayObject))
+            continue
+        for annot_ref in _annot_refs(new, node):
+            annot = new(annot_ref)
+            if (old.is_ref_unassignable(annot_ref) and isinstance(annot, generic.DictionaryObject)
+                    and annot.get("/Subtype") != "/Widget"):
+                yield annot_ref
+
+
 def diff_policy() -> StandardDiffPolicy:
     """pyHanko's default policy plus `AnnotationRule` and the rules of `signing.checks.structure`.
 
@@ -87,8 +146,7 @@ def diff_policy() -> StandardDiffPolicy:
     global_rules = [CatalogModificationRule(ignored_keys=ROOT_EXEMPT_STRICT_COMPARISON | {"/Names"})
                     if isinstance(rule, CatalogModificationRule) else rule
                     for rule in DEFAULT_DIFF_POLICY.global_rules]
-    field_rules = [SigFieldCreationRule(allow_new_visible_after_certify=True)
-                   if isinstance(rule, SigFieldCreationRule) else rule
+    field_rules = [SigFieldCreationBesideComments() if isinstance(rule, SigFieldCreationRule) else rule
                    for rule in default_form_rule.field_rules]
     return StandardDiffPolicy(
         global_rules=[*global_rules, AnnotationRule(), StructureTreeRule(), NamesAppearanceRule()],

@@ -255,3 +255,19 @@ def test_structure_tree_rule_approves_no_page_content(pki):
     through the tree is still a change."""
     signed = fx.sign(vf.tagged_form_pdf(), level="B-LT")
     assert check(fx.append_drawing(vf.fill_tagged_form(signed)), pki).indication == FAILED
+
+
+def test_comment_after_person_and_seal_on_their_page_passes(pki):
+    """pyHanko alone refuses a page that gained a comment besides a new signature field."""
+    person = fx.sign(fx.make_pdf(), level="B-LT", box=(350, 100, 550, 160))
+    both = fx.sign(person, level="B-LT", field="Seal", who="second", box=(300, 90, 420, 170))
+    report = check(vf.add_annotation(both, rect=vf.BLANK), pki)
+    assert report.indication == PASSED, report.to_json()
+    assert [s.modification for s in report.signatures] == ["annotations", "annotations"]
+
+
+def test_a_widget_of_no_new_signature_field_beside_a_new_signature_is_still_failed(pki):
+    person = fx.sign(fx.make_pdf(), level="B-LT", box=(350, 100, 550, 160))
+    both = fx.sign(person, level="B-LT", field="Seal", who="second", box=(300, 90, 420, 170))
+    stray = vf.add_annotation(both, subtype="/Widget", rect=vf.BLANK)
+    assert check(stray, pki).indication == FAILED
