@@ -151,7 +151,7 @@ def changes_after(reader: Any, signed_revision: int) -> Changes:
             widget = annot.get("/Subtype") == "/Widget"
             key = (idnum, ref.generation) if idnum is not None else None
             areas.append(Area(index, rect, _is_signature_widget(annot), widget,
-                              viewer_drawn=not widget and _appearance(annot) is None, ref=key))
+                              viewer_drawn=_viewer_drawn(annot), ref=key))
             if key is not None:
                 alts = _alternative_appearances(annot)
                 if alts:
@@ -451,6 +451,16 @@ def _appearance(annot: Any) -> Any:
         return ap.get("/N") if ap is not None else None
     except Exception:  # noqa: BLE001 - a broken /AP is no appearance
         return None
+
+
+def _viewer_drawn(annot: Any) -> bool:
+    """An annotation whose look is left to the viewer: no appearance stream of its own.
+
+    Widgets are drawn by the form environment (PDFium builds their look from /DA, /MK and
+    the value, as viewers do); a /Popup is the window a viewer opens to show its parent's
+    text, and a /Link draws nothing by itself: those are judged by rendering alone.
+    """
+    return annot.get("/Subtype") not in ("/Widget", "/Popup", "/Link") and _appearance(annot) is None
 
 
 def _alternative_appearances(annot: Any) -> list[tuple[int, int]]:

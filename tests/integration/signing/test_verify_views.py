@@ -271,3 +271,11 @@ def test_a_widget_of_no_new_signature_field_beside_a_new_signature_is_still_fail
     both = fx.sign(person, level="B-LT", field="Seal", who="second", box=(300, 90, 420, 170))
     stray = vf.add_annotation(both, subtype="/Widget", rect=vf.BLANK)
     assert check(stray, pki).indication == FAILED
+
+
+def test_a_comments_popup_over_signed_text_passes(pki, signed):
+    """The window a viewer opens for a comment (a /Popup, no appearance) may lie over text."""
+    comment = vf.add_annotation(signed, subtype="/Text", rect=vf.BLANK, appearance="none")
+    popup = vf.add_annotation(comment, subtype="/Popup", rect=vf.TEXT_LINE, appearance="none")
+    report = check(popup, pki)
+    assert report.indication == PASSED, report.to_json()
