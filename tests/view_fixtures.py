@@ -79,7 +79,8 @@ def add_annotation(data: bytes, *, subtype: str = "/Square", rect: tuple[float, 
 
     ``appearance``: "cover" — /N is an opaque box with other words; "none" — no /AP at all
     (the viewer draws it from its dictionary); "rollover"/"down" — /N draws nothing, /R or
-    /D is the cover; "state" — /N has states /Off (nothing) and /On (the cover), /AS /Off.
+    /D is the cover; "state" — /N has states /Off (nothing) and /On (the cover), /AS /Off;
+    "many" — twelve /N states, each a short stroke.
     ``extra``: more entries (e.g. /IC interior colour, /OC).
     """
     x0, y0, x1, y1 = rect
@@ -94,7 +95,9 @@ def add_annotation(data: bytes, *, subtype: str = "/Square", rect: tuple[float, 
             resources = helv(w)
             cover = form_xobject(w, width, height, cover_ops(width, height), resources)
             empty = form_xobject(w, width, height, b"")
-            ap = {"cover": {N("/N"): cover},
+            many = generic.DictionaryObject({N(f"/S{i}"): form_xobject(w, width, height, b"0 g 0 0 m 9 9 l S")
+                                             for i in range(12)})
+            ap = {"cover": {N("/N"): cover}, "many": {N("/N"): many},
                   "rollover": {N("/N"): empty, N("/R"): cover},
                   "down": {N("/N"): empty, N("/D"): cover},
                   "state": {N("/N"): generic.DictionaryObject({N("/Off"): empty, N("/On"): cover})}}[appearance or "cover"]

@@ -98,6 +98,7 @@ class Changes:
     variants: list[dict[tuple[int, int], tuple[int, int] | None]] = field(default_factory=list)
     layers: bool = False  # the document has optional content: compare with every layer on too
     variants_dropped: int = 0  # alternatives past _MAX_VARIANTS
+    page_count: int | None = None  # leaf pages our page-tree walk found in the final file
 
 
 @dataclass
@@ -167,13 +168,13 @@ def changes_after(reader: Any, signed_revision: int) -> Changes:
     variants: list[dict[tuple[int, int], tuple[int, int] | None]] = []
     if changed_refs and (forced or layers or alternatives):
         variants.append(dict.fromkeys(changed_refs))
-    for k in range(max((len(v) for v in alternatives.values()), default=0)):
+    wanted = len(variants) + max((len(v) for v in alternatives.values()), default=0)
+    for k in range(min(wanted, _MAX_VARIANTS) - len(variants)):
         variants.append({ref: (alternatives[ref][k] if k < len(alternatives.get(ref, ())) else None)
                          for ref in changed_refs})
     if layers and not variants:
         variants.append({})
-    dropped = max(0, len(variants) - _MAX_VARIANTS)
-    return Changes(areas, pages, earlier, variants[:_MAX_VARIANTS], layers, dropped)
+    return Changes(areas, pages, earlier, variants, layers, max(0, wanted - _MAX_VARIANTS), len(final_pages))
 
 
 def compare(signed_pdf: bytes, final_pdf: bytes, changes: Changes, deadline: float, *,
@@ -226,6 +227,10 @@ def _compare_docs(signed: Any, final: Any, variants: list[Any], signed_layers: A
     if n_signed != n_final:
         result.problems.append(f"the signed revision has {n_signed} page(s), the final file {n_final}")
     pages = [i for i in changes.pages if i < min(n_signed, n_final)]
+    if changes.page_count is not None and changes.page_count != n_final:
+        # PDFium and our walk of the page tree disagree (a tree that loops or hides pages):
+        # we cannot say which pages the later revisions reach, so every page counts.
+        pages = list(range(min(n_signed, n_final)))
     result.pages_to_compare = len(pages)
     if len(pages) > max_pages:
         result.incomplete.append(f"{len(pages)} page(s) may have changed after signing; only the first "
@@ -477,7 +482,7 @@ def _alternative_appearances(annot: Any) -> list[tuple[int, int]]:
             if hasattr(resolved, "data"):  # one stream
                 candidates = [entry]
             elif hasattr(resolved, "items"):  # appearance states
-                candidates = [resolved.raw_get(k) for k in list(resolved.keys())[:16]]
+                candidates = [resolved.raw_get(k) for k in resolved.keys()]
             else:
                 continue
             for cand in candidates:

@@ -279,3 +279,10 @@ def test_a_comments_popup_over_signed_text_passes(pki, signed):
     popup = vf.add_annotation(comment, subtype="/Popup", rect=vf.TEXT_LINE, appearance="none")
     report = check(popup, pki)
     assert report.indication == PASSED, report.to_json()
+
+
+def test_more_appearance_states_than_the_budget_are_indeterminate_with_a_finding(pki, signed):
+    report = check(vf.add_annotation(signed, appearance="many", rect=vf.BLANK), pki)
+    assert report.indication == INDETERMINATE, report.to_json()
+    finding = next(f for f in report.findings if f.code == "VISUAL_CHECK_INCOMPLETE")
+    assert "alternative appearance" in finding.detail
