@@ -255,3 +255,18 @@ def javascript_tree(w: IncrementalPdfFileWriter) -> generic.DictionaryObject:
     action = w.add_object(generic.DictionaryObject({N("/S"): N("/JavaScript"),
                                                     N("/JS"): generic.TextStringObject("app.alert('x')")}))
     return generic.DictionaryObject({N("/Names"): generic.ArrayObject([generic.TextStringObject("init"), action])})
+
+
+def set_field_flags(data: bytes, flags: int) -> bytes:
+    """Rewrite the annotation flags (/F) of the form's first text field's widget."""
+
+    def change(w: IncrementalPdfFileWriter) -> None:
+        fields = w.root["/AcroForm"]["/Fields"]
+        for i in range(len(fields)):
+            field = fields.raw_get(i).get_object()
+            if field.get("/FT") == "/Tx":
+                field[N("/F")] = generic.NumberObject(flags)
+                w.update_container(field)
+                return
+
+    return update(data, change)

@@ -286,3 +286,21 @@ def test_more_appearance_states_than_the_budget_are_indeterminate_with_a_finding
     assert report.indication == INDETERMINATE, report.to_json()
     finding = next(f for f in report.findings if f.code == "VISUAL_CHECK_INCOMPLETE")
     assert "alternative appearance" in finding.detail
+
+
+@pytest.mark.parametrize("revealed", [PRINT, 0])
+def test_a_prepared_hidden_field_revealed_after_signing_is_failed(pki, revealed):
+    """Shadow 'hide' via field flags: the field's cover is in the signed revision, hidden."""
+    prepared = vf.set_field_flags(fx.fill_text_field(fx.make_pdf(text_field_over_text=True)), HIDDEN)
+    signed = fx.sign(prepared, level="B-LT")
+    assert check(signed, pki).indication == PASSED
+    assert check(vf.set_field_flags(signed, revealed), pki).indication == FAILED
+
+
+def test_a_prepared_print_only_field_is_failed_when_signed_content_changes_in_print(pki):
+    """The cover prints but is not on screen; filling it after signing changes only the print."""
+    prepared = vf.set_field_flags(fx.make_pdf(text_field_over_text=True), PRINT | NOVIEW)
+    signed = fx.sign(prepared, level="B-LT")
+    report = check(fx.fill_text_field(signed), pki)
+    assert report.indication == FAILED, report.to_json()
+    assert "CONTENT_COVERED" in codes(report)
