@@ -23,10 +23,11 @@ Rules, per page and per way of showing it:
    fields added or changed after signing;
 3. inside those rectangles, a form field must not cover ink that the signed page content
    had (no filling a field over signed text); a comment, stamp or shape must not cover or
-   erase any ink the signed page showed (annotations included); a later *signature*
-   appearance may cover the appearances of earlier signatures (Decree 30/2020 puts the seal
-   over a third of the person's signature) but must not change one pixel of any other
-   signed ink (the Sneaky Signature Attack, however small).
+   erase any ink the signed page showed (annotations included), nor may a field change the
+   ink of an earlier signature's appearance; a later *signature* appearance may be stamped
+   over earlier signatures' appearances (Decree 30/2020 puts the seal over a third of the
+   person's signature) without erasing any of their ink, and must not change one pixel of
+   any other signed ink (the Sneaky Signature Attack, however small).
 
 Only pages that a later revision can change are rendered: a page none of whose objects
 (content, resources, annotations, inherited attributes) was written after signing, in a
@@ -320,23 +321,28 @@ def _judge(s_content: Any, s_full: Any, f_full: Any, boxes: _Boxes) -> str | Non
         draw.rectangle(box, fill=0)
     if outside.getbbox():
         return "what the page shows changed outside the fields changed after signing"
-    if boxes.field:
-        content_ink = _ink(s_content)
-        if ImageChops.multiply(ImageChops.multiply(diff, content_ink), _mask(diff, boxes.field)).getbbox():
-            return "a field or annotation added after signing covers signed content"
     shown_ink = _ink(s_full)
+    signature_ink = _mask(diff, [_shrink(b) for b in boxes.earlier_signatures])
+    signature_ink = ImageChops.multiply(signature_ink, shown_ink)  # ink of earlier signatures' appearances
+    if boxes.field:
+        # a field's own earlier value may change; the page's ink and signatures' ink may not
+        protected = ImageChops.lighter(_ink(s_content), signature_ink)
+        if ImageChops.multiply(ImageChops.multiply(diff, protected), _mask(diff, boxes.field)).getbbox():
+            return "a field or annotation added after signing covers signed content"
     if boxes.annotation and ImageChops.multiply(ImageChops.multiply(diff, shown_ink),
                                                 _mask(diff, boxes.annotation)).getbbox():
         return "an annotation changed after signing covers or removes signed content"
     if boxes.signature:
-        # Earlier signatures' appearances may be covered (the seal over the person's
-        # signature); any other signed ink may not change at all.
-        protected = shown_ink.copy()
-        erase = ImageDraw.Draw(protected)
-        for box in boxes.earlier_signatures:
-            erase.rectangle(_shrink(box), fill=0)
-        if ImageChops.multiply(ImageChops.multiply(diff, protected), _mask(diff, boxes.signature)).getbbox():
+        later = _mask(diff, boxes.signature)
+        # Any signed ink besides earlier signatures' appearances may not change at all.
+        protected = ImageChops.subtract(shown_ink, signature_ink)
+        if ImageChops.multiply(ImageChops.multiply(diff, protected), later).getbbox():
             return "a signature added after signing covers signed content"
+        # Earlier signatures may be stamped over (the seal over a third of the person's
+        # signature, Decree 30/2020), never erased: their ink must stay ink.
+        erased = ImageChops.multiply(ImageChops.multiply(diff, signature_ink), _not_ink(f_full))
+        if ImageChops.multiply(erased, later).getbbox():
+            return "a signature added after signing covers signed content (it erases part of an earlier signature)"
     return None
 
 
@@ -386,6 +392,10 @@ def _differs(a: Any, b: Any) -> bool:
 
 def _ink(image: Any) -> Any:
     return image.point(lambda v: 255 if v < _INK else 0)
+
+
+def _not_ink(image: Any) -> Any:
+    return image.point(lambda v: 0 if v < _INK else 255)
 
 
 def _annotated(signed_page: Any, final_page: Any) -> bool:

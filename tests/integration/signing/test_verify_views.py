@@ -141,11 +141,55 @@ def test_signed_later_signature_changing_one_digit_is_failed(pki, signed):
     assert "CONTENT_COVERED" in codes(report)
 
 
-def test_seal_over_a_third_of_the_persons_signature_passes(pki):
-    person = fx.sign(fx.make_pdf(), level="B-LT", box=(350, 100, 550, 160))
-    seal = fx.sign(person, level="B-LT", field="Seal", who="second", box=(290, 90, 420, 170), opaque=True)
+PERSON_BOX = (350, 100, 550, 160)
+
+
+def test_seal_stamped_over_a_third_of_the_persons_signature_passes(pki):
+    person = fx.sign(fx.make_pdf(), level="B-LT", box=PERSON_BOX)
+    seal = fx.sign(person, level="B-LT", field="Seal", who="second", box=(290, 90, 420, 170))
     report = check(seal, pki)
     assert report.indication == PASSED, report.to_json()
+
+
+def test_a_later_signature_that_blanks_part_of_an_earlier_one_is_failed(pki):
+    """Stamping over is covering; an opaque box that erases the signature's ink is not."""
+    person = fx.sign(fx.make_pdf(), level="B-LT", box=PERSON_BOX)
+    seal = fx.sign(person, level="B-LT", field="Seal", who="second", box=(290, 90, 420, 170), opaque=True)
+    report = check(seal, pki)
+    assert report.indication == FAILED, report.to_json()
+    assert "CONTENT_COVERED" in codes(report)
+
+
+def _first_ink_point(pdf: bytes, box: tuple[int, int, int, int]) -> tuple[float, float]:
+    """PDF coordinates of one inked pixel inside ``box`` of page 1 (72 dpi: a pixel is a point)."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    doc.init_forms()
+    page = doc[0]
+    image = page.render(scale=1, grayscale=True, may_draw_forms=True).to_pil().convert("L")
+    height = image.size[1]
+    x0, y0, x1, y1 = box
+    try:
+        for y in range(height - y1, height - y0):
+            for x in range(x0, x1):
+                if image.getpixel((x, y)) < 100:
+                    return float(x), float(height - y)
+    finally:
+        page.close()
+        doc.close()
+    raise AssertionError("no ink in the box")
+
+
+def test_a_later_signature_widget_changing_one_digit_of_an_earlier_signature_is_failed(pki):
+    """The person's stamp holds text (name, time); an empty signature widget the size of one
+    digit whites out a glyph there and writes another."""
+    person = fx.sign(fx.make_pdf(), level="B-LT", box=PERSON_BOX)
+    x, y = _first_ink_point(person, PERSON_BOX)
+    digit = (x - 1, y - 4, x + 6, y + 6)
+    report = check(vf.add_empty_signature_field(person, digit, vf.one_digit_ops(digit, digit, b"9")), pki)
+    assert report.indication == FAILED, report.to_json()
+    assert "CONTENT_COVERED" in codes(report)
 
 
 def test_empty_signature_widget_on_blank_paper_passes(pki, signed):
