@@ -110,11 +110,6 @@ class Comparison:
     incomplete: list[str] = field(default_factory=list)  # why the comparison is not complete
 
 
-def changed_areas(reader: Any, signed_revision: int) -> list[Area]:
-    """Rectangles of annotations and fields added or changed after ``signed_revision``."""
-    return changes_after(reader, signed_revision).areas
-
-
 def changes_after(reader: Any, signed_revision: int) -> Changes:
     """The areas, pages and alternative appearances a comparison must look at."""
     later = _later_ids(reader, signed_revision)
@@ -152,14 +147,16 @@ def changes_after(reader: Any, signed_revision: int) -> Changes:
                 continue
             widget = annot.get("/Subtype") == "/Widget"
             key = (idnum, ref.generation) if idnum is not None else None
+            alts, hidden = _alternative_appearances(annot), _hidden_somewhere(annot)
+            # A direct annotation dictionary cannot be redrawn in another state by
+            # `_variant`: if it has one, it is judged as its whole rectangle painted.
+            unredrawable = key is None and bool(alts or hidden)
             areas.append(Area(index, rect, _is_signature_widget(annot), widget,
-                              viewer_drawn=_viewer_drawn(annot), ref=key))
+                              viewer_drawn=_viewer_drawn(annot) or unredrawable, ref=key))
             if key is not None:
-                alts = _alternative_appearances(annot)
                 if alts:
                     alternatives[key] = alts
-                if _hidden_somewhere(annot):
-                    forced = True
+                forced = forced or hidden
         touched = (everything or (widgets_everywhere and has_annots) or bool(ancestors & later)
                    or _reaches(page, later))
         if touched:
