@@ -50,6 +50,8 @@ class StructureTreeRule(QualifiedWhitelistRule):
             before = None if old.is_ref_unassignable(ref) else _safe_get(old, ref)
             if before is not None and not _is_structure_object(before):
                 continue  # was something else when signed: not ours to approve
+            if before is not None and not _only_in_structure_tree(old, ref):
+                continue  # also used outside the tree (e.g. a shared array): not ours either
             yield ModificationLevel.FORM_FILLING, ReferenceUpdate(ref)
         # A filled field is also reached from the tree (its object reference, /OBJR /Obj):
         # clear that one path, so that the field's change is judged by the form rules alone
@@ -117,6 +119,11 @@ def _structure_refs(resolver: Any, start: Any, targets: set[generic.Reference]) 
             stack.extend(obj.raw_get(k) for k in obj.keys() if k not in _OUTWARD)
         elif isinstance(obj, generic.ArrayObject):
             stack.extend(obj.raw_get(i) for i in range(len(obj)))
+
+
+def _only_in_structure_tree(old: Any, ref: generic.Reference) -> bool:
+    """Was every path to ``ref`` in the signed revision one through the structure tree?"""
+    return all(tuple(path.path[:2]) == ("/Root", "/StructTreeRoot") for path in old._get_usages_of_ref(ref))
 
 
 def _is_widget(obj: Any) -> bool:

@@ -348,3 +348,33 @@ def test_a_prepared_print_only_field_is_failed_when_signed_content_changes_in_pr
     report = check(fx.fill_text_field(signed), pki)
     assert report.indication == FAILED, report.to_json()
     assert "CONTENT_COVERED" in codes(report)
+
+
+def test_an_array_shared_by_the_structure_tree_and_a_page_is_not_approved_as_structure(pki):
+    """Page 1's /Contents is an indirect array that a structure element's /K also names;
+    an update of that array is a page change, not structure."""
+    from pyhanko.pdf_utils.generic import NameObject
+
+    def share(w):  # type: ignore[no-untyped-def]
+        page = w.root["/Pages"]["/Kids"][0]
+        array = w.add_object(generic.ArrayObject([page.raw_get("/Contents")]))
+        page[NameObject("/Contents")] = array
+        w.update_container(page)
+        elem = w.root["/StructTreeRoot"]["/K"][0]["/K"][0]
+        elem[NameObject("/K")] = array
+        w.update_container(elem)
+
+    signed = fx.sign(vf.update(vf.tagged_form_pdf(), share), level="B-LT")
+    assert check(signed, pki).indication == PASSED
+
+    def draw(w):  # type: ignore[no-untyped-def]
+        # the page's own content twice: no new object, nothing that renders differently,
+        # so only the diff can refuse it
+        array = w.root["/Pages"]["/Kids"][0]["/Contents"]
+        array.append(array.raw_get(0))
+        w.update_container(array)
+
+    report = check(vf.update(signed, draw), pki)
+    assert report.indication == FAILED, report.to_json()
+    # refused by the diff itself, not only caught by the rendering afterwards
+    assert "MODIFIED_AFTER_SIGNING" in codes(report) and "VISUAL_CHANGE" not in codes(report), report.to_json()
