@@ -183,31 +183,37 @@ def compare(signed_pdf: bytes, final_pdf: bytes, changes: Changes, deadline: flo
     says what could not be compared within ``max_pages`` (a caller must not read that as
     "no problem").
     """
-    import pypdfium2 as pdfium
-
-    # Alternative renderings are separate in-memory PDFs (an update on top of each file),
-    # written before taking the PDFium lock: pyHanko's writer needs no PDFium.
-    variant_pdfs = [_variant(final_pdf, choice, changes.layers) for choice in changes.variants]
-    signed_layers_pdf = _variant(signed_pdf, {}, True) if changes.layers and changes.variants else None
-
     remaining = deadline - time.monotonic()
     if remaining <= 0 or not _PDFIUM_LOCK.acquire(timeout=remaining):
         raise VisualCheckUnavailable("PDFium busy past the deadline")
     docs: list[Any] = []
     try:
-        try:
-            for pdf in [signed_pdf, final_pdf, *variant_pdfs, *([signed_layers_pdf] if signed_layers_pdf else [])]:
-                doc = pdfium.PdfDocument(pdf)
-                docs.append(doc)
-                # Widgets (form fields) are drawn only with the form environment on, and a
-                # viewer always draws them: the shadow "replace via overlay" lives there.
-                doc.init_forms()
-        except Exception as exc:  # noqa: BLE001 - PDFium refuses what it cannot read
-            raise VisualCheckUnavailable(str(exc)) from exc
-        signed, final = docs[0], docs[1]
-        variants = docs[2:2 + len(variant_pdfs)]
-        signed_layers = docs[-1] if signed_layers_pdf else None
-        result = _compare_docs(signed, final, variants, signed_layers, changes, deadline, max_pages)
+        signed, final = _open(signed_pdf, docs), _open(final_pdf, docs)
+        n_signed, n_final = len(signed), len(final)
+        result = Comparison([])
+        if n_signed != n_final:
+            result.problems.append(f"the signed revision has {n_signed} page(s), the final file {n_final}")
+        pages = [i for i in changes.pages if i < min(n_signed, n_final)]
+        if changes.page_count is not None and changes.page_count != n_final:
+            # PDFium and our walk of the page tree disagree (a tree that loops or hides
+            # pages): we cannot say which pages the later revisions reach, so all count.
+            pages = list(range(min(n_signed, n_final)))
+        result.pages_to_compare = len(pages)
+        if len(pages) > max_pages:
+            result.incomplete.append(f"{len(pages)} page(s) may have changed after signing; only the first "
+                                     f"{max_pages} were compared (the rendering budget)")
+            pages = pages[:max_pages]
+        pending: dict[int, _PageState] = {}  # pages whose other appearances are still to be compared
+        for index in pages:
+            _check_deadline(deadline)
+            problem, state = _compare_page(signed, final, changes, index)
+            result.pages_compared += 1
+            if problem:
+                result.problems.append(f"page {index + 1}: {problem}")
+            elif state is not None and changes.variants:
+                pending[index] = state
+        if pending:
+            _compare_variants(signed_pdf, final_pdf, changes, pending, result, deadline, docs)
         if changes.variants_dropped:
             result.incomplete.append(f"{changes.variants_dropped} alternative appearance(s) past the budget of "
                                      f"{_MAX_VARIANTS} were not compared")
@@ -218,30 +224,23 @@ def compare(signed_pdf: bytes, final_pdf: bytes, changes: Changes, deadline: flo
         _PDFIUM_LOCK.release()
 
 
-def _compare_docs(signed: Any, final: Any, variants: list[Any], signed_layers: Any, changes: Changes,
-                  deadline: float, max_pages: int) -> Comparison:
-    n_signed, n_final = len(signed), len(final)
-    result = Comparison([])
-    if n_signed != n_final:
-        result.problems.append(f"the signed revision has {n_signed} page(s), the final file {n_final}")
-    pages = [i for i in changes.pages if i < min(n_signed, n_final)]
-    if changes.page_count is not None and changes.page_count != n_final:
-        # PDFium and our walk of the page tree disagree (a tree that loops or hides pages):
-        # we cannot say which pages the later revisions reach, so every page counts.
-        pages = list(range(min(n_signed, n_final)))
-    result.pages_to_compare = len(pages)
-    if len(pages) > max_pages:
-        result.incomplete.append(f"{len(pages)} page(s) may have changed after signing; only the first "
-                                 f"{max_pages} were compared (the rendering budget)")
-        pages = pages[:max_pages]
-    for index in pages:
-        if time.monotonic() > deadline:
-            raise VisualCheckUnavailable("time budget used up while rendering")
-        problem = _compare_page(signed, final, variants, signed_layers, changes, index)
-        result.pages_compared += 1
-        if problem:
-            result.problems.append(f"page {index + 1}: {problem}")
-    return result
+def _open(pdf: bytes, opened: list[Any]) -> Any:
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(pdf)
+        opened.append(doc)
+        # Widgets (form fields) are drawn only with the form environment on, and a viewer
+        # always draws them: the shadow "replace via overlay" lives there.
+        doc.init_forms()
+    except Exception as exc:  # noqa: BLE001 - PDFium refuses what it cannot read
+        raise VisualCheckUnavailable(str(exc)) from exc
+    return doc
+
+
+def _check_deadline(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise VisualCheckUnavailable("time budget used up while rendering")
 
 
 @dataclass
@@ -253,29 +252,31 @@ class _Boxes:
     earlier_signatures: list[tuple[int, int, int, int]]  # signature widgets of the signed revision
 
 
-def _compare_page(signed: Any, final: Any, variants: list[Any], signed_layers: Any, changes: Changes,
-                  index: int) -> str | None:
-    opened: list[Any] = []
+@dataclass
+class _PageState:
+    """What the comparison of one page's other appearances needs (small: two bitmaps)."""
 
-    def page(doc: Any) -> Any:
-        p = doc[index]
-        opened.append(p)
-        return p
+    s_content: Any
+    reference: Any  # the signed page with annotations, screen
+    boxes: _Boxes
 
+
+def _compare_page(signed: Any, final: Any, changes: Changes, index: int) -> tuple[str | None, _PageState | None]:
+    """Screen and print views of one page: (problem, state for the other appearances)."""
+    sp, fp = signed[index], final[index]
     try:
-        sp, fp = page(signed), page(final)
         s_content = _render(sp, annots=False)
         f_content = _render(fp, annots=False)
         if s_content.size != f_content.size:
-            return "page size changed"
+            return "page size changed", None
         if _differs(s_content, f_content):
-            return "page content changed after signing"
+            return "page content changed after signing", None
         if changes.layers and _differs(_render(sp, annots=False, printing=True),
                                        _render(fp, annots=False, printing=True)):
-            return "page content changed after signing (as printed)"
+            return "page content changed after signing (as printed)", None
         page_areas = [a for a in changes.areas if a.page == index]
         if not page_areas and not _annotated(sp, fp):
-            return None
+            return None, None
         size = s_content.size
         boxes = _Boxes(
             field=[_to_pixels(fp, a.rect, size) for a in page_areas if a.widget and not a.signature],
@@ -285,24 +286,53 @@ def _compare_page(signed: Any, final: Any, variants: list[Any], signed_layers: A
             earlier_signatures=[_to_pixels(sp, r, size) for r in changes.earlier_signatures.get(index, [])])
         s_full = _render(sp, annots=True)
         s_print = _render(sp, annots=True, printing=True)
-        views = [("", s_full, _render(fp, annots=True)), (" (as printed)", s_print, _render(fp, annots=True,
-                                                                                            printing=True))]
-        if variants and page_areas:
-            reference = _render(page(signed_layers), annots=True) if signed_layers is not None else s_full
-            views += [(" (in another appearance a viewer may show)", reference, _render(page(v), annots=True))
-                      for v in variants]
-        for label, before, after in views:
+        for label, before, after in (("", s_full, _render(fp, annots=True)),
+                                     (" (as printed)", s_print, _render(fp, annots=True, printing=True))):
             problem = _judge(s_content, before, after, boxes)
             if problem:
-                return problem + label
+                return problem + label, None
         for shown in (s_full, s_print):
             if boxes.viewer_drawn and _ink_inside(shown, boxes.viewer_drawn):
                 return ("an annotation added after signing without an appearance of its own (a viewer draws it "
-                        "as it likes) covers signed content")
-        return None
+                        "as it likes) covers signed content"), None
+        return None, (_PageState(s_content, s_full, boxes) if page_areas else None)
     finally:
-        for p in opened:
-            p.close()
+        sp.close()
+        fp.close()
+
+
+def _compare_variants(signed_pdf: bytes, final_pdf: bytes, changes: Changes, pending: dict[int, _PageState],
+                      result: Comparison, deadline: float, opened: list[Any]) -> None:
+    """The final file again in each alternative appearance (`Changes.variants`), one at a
+    time: each is an in-memory copy of the file, so at most one lives at once."""
+    if changes.layers:
+        layers_on = _open(_variant(signed_pdf, {}, True), opened)
+        for index, state in pending.items():
+            page = layers_on[index]
+            try:
+                state.reference = _render(page, annots=True)
+            finally:
+                page.close()
+        layers_on.close()
+        opened.remove(layers_on)
+    for choice in changes.variants:
+        _check_deadline(deadline)
+        doc = _open(_variant(final_pdf, choice, changes.layers), opened)
+        try:
+            for index, state in list(pending.items()):
+                page = doc[index]
+                try:
+                    problem = _judge(state.s_content, state.reference, _render(page, annots=True), state.boxes)
+                finally:
+                    page.close()
+                if problem:
+                    result.problems.append(f"page {index + 1}: {problem} (in another appearance a viewer may show)")
+                    del pending[index]
+        finally:
+            doc.close()
+            opened.remove(doc)
+        if not pending:
+            return
 
 
 def _judge(s_content: Any, s_full: Any, f_full: Any, boxes: _Boxes) -> str | None:
