@@ -188,9 +188,11 @@ def switch_layers(data: bytes, *, on: bool) -> bytes:
 
 # --- a tagged form ----------------------------------------------------------------------------
 
-def tagged_form_pdf(text: str = "Quyet dinh so 123/QD-UBND: cap kinh phi 1.000.000 dong.") -> bytes:
+def tagged_form_pdf(text: str = "Quyet dinh so 123/QD-UBND: cap kinh phi 1.000.000 dong.", *,
+                    linked: bool = True) -> bytes:
     """A tagged PDF (structure tree: Document → P with the text, Form with the field's widget)
-    with an empty text field on blank paper, as an office suite exports a form."""
+    with an empty text field on blank paper, as an office suite exports a form
+    (``linked=False``: the widget has no /StructParent yet)."""
     stream = b"/P <</MCID 0>> BDC BT /F1 14 Tf 72 700 Td (%s) Tj ET EMC" % text.encode("latin-1")
     objs: dict[int, bytes] = {
         1: (b"<< /Type /Catalog /Pages 2 0 R /MarkInfo << /Marked true >> /StructTreeRoot 20 0 R"
@@ -199,7 +201,7 @@ def tagged_form_pdf(text: str = "Quyet dinh so 123/QD-UBND: cap kinh phi 1.000.0
         3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         8: b"<< /Type /XObject /Subtype /Form /BBox [0 0 500 30] /Length 0 >>\nstream\n\nendstream",
         9: (b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (amount) /Rect [60 300 560 330] /F 4 /P 10 0 R"
-            b" /DA (/F1 14 Tf 0 g) /AP << /N 8 0 R >> /StructParent 1 >>"),
+            b" /DA (/F1 14 Tf 0 g) /AP << /N 8 0 R >>%s >>" % (b" /StructParent 1" if linked else b"")),
         10: (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
              b" /Contents 11 0 R /Annots [9 0 R] /StructParents 0 /Tabs /S >>"),
         11: b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
@@ -224,6 +226,7 @@ def fill_tagged_form(data: bytes, value: str = "Nguyen Van A", *, names: dict[st
         resources = generic.DictionaryObject({N("/Font"): generic.DictionaryObject({
             N("/F1"): form["/DR"]["/Font"].raw_get("/F1")})})
         field[N("/V")] = generic.TextStringObject(value)
+        field[N("/StructParent")] = generic.NumberObject(1)  # links it when the producer did not
         field[N("/AP")] = generic.DictionaryObject({N("/N"): form_xobject(
             w, 500, 30, b"/Tx BMC BT /F1 14 Tf 0 g 4 9 Td (%s) Tj ET EMC" % value.encode(), resources)})
         w.update_container(field)

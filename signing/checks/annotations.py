@@ -19,11 +19,11 @@ from typing import Any, Iterable, Iterator
 
 from pyhanko.pdf_utils import generic
 from pyhanko.sign.diff_analysis import ModificationLevel, QualifiedWhitelistRule, ReferenceUpdate
-from pyhanko.sign.diff_analysis.constants import ROOT_EXEMPT_STRICT_COMPARISON
+from pyhanko.sign.diff_analysis.constants import ROOT_EXEMPT_STRICT_COMPARISON, VALUE_UPDATE_KEYS
 from pyhanko.sign.diff_analysis.form_rules_api import FormUpdatingRule
 from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY, StandardDiffPolicy
 from pyhanko.sign.diff_analysis.rules.file_structure_rules import CatalogModificationRule
-from pyhanko.sign.diff_analysis.rules.form_field_rules import SigFieldCreationRule
+from pyhanko.sign.diff_analysis.rules.form_field_rules import GenericFieldModificationRule, SigFieldCreationRule
 
 _MAX_FRESH = 5_000  # objects reachable from one revision's new annotations
 
@@ -146,7 +146,10 @@ def diff_policy() -> StandardDiffPolicy:
     global_rules = [CatalogModificationRule(ignored_keys=ROOT_EXEMPT_STRICT_COMPARISON | {"/Names"})
                     if isinstance(rule, CatalogModificationRule) else rule
                     for rule in DEFAULT_DIFF_POLICY.global_rules]
-    field_rules = [SigFieldCreationBesideComments() if isinstance(rule, SigFieldCreationRule) else rule
+    field_rules = [SigFieldCreationBesideComments() if isinstance(rule, SigFieldCreationRule)
+                   # a tagged form's filler may link the widget to the structure tree
+                   else GenericFieldModificationRule(value_update_keys=VALUE_UPDATE_KEYS | {"/StructParent"})
+                   if type(rule) is GenericFieldModificationRule else rule
                    for rule in default_form_rule.field_rules]
     return StandardDiffPolicy(
         global_rules=[*global_rules, AnnotationRule(), StructureTreeRule(), NamesAppearanceRule()],

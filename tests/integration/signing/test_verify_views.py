@@ -262,9 +262,10 @@ def test_p1_certified_stays_closed_to_a_new_signature_field(pki):
 
 # --- item 5: honest filling of a tagged form ------------------------------------------------
 
+@pytest.mark.parametrize("linked", [True, False])
 @pytest.mark.parametrize("certify", [None, 2])
-def test_honest_tagged_form_fill_passes(pki, certify):
-    signed = fx.sign(vf.tagged_form_pdf(), level="B-LT", certify=certify)
+def test_honest_tagged_form_fill_passes(pki, certify, linked):
+    signed = fx.sign(vf.tagged_form_pdf(linked=linked), level="B-LT", certify=certify)
     assert check(signed, pki).indication == PASSED
     report = check(vf.fill_tagged_form(signed), pki)
     assert report.indication == PASSED, report.to_json()
