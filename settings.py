@@ -88,6 +88,9 @@ class Settings:
     token_cache_seconds: float = 2.0
     proxy_hops: int = 0  # reverse proxies in front of the service whose X-Forwarded-* headers are trusted
     language: str = DEFAULT_LANGUAGE  # what the CLI prints in; the API follows each request's Accept-Language
+    # pages the verifier renders per signature to compare what they show; past it the
+    # signature is at best INDETERMINATE (VISUAL_CHECK_INCOMPLETE), never silently PASSED
+    verify_max_rendered_pages: int = 100
     testing: bool = False
 
     @property
@@ -159,6 +162,8 @@ class Settings:
             token_cache_seconds=_seconds(get("TOKEN_CACHE_SECONDS", "2"), "LIENTHONG_TOKEN_CACHE_SECONDS"),
             proxy_hops=_proxy_hops(get("PROXY_HOPS", "0")),
             language=_language(get("LANGUAGE", DEFAULT_LANGUAGE)),
+            verify_max_rendered_pages=_int(get("VERIFY_MAX_RENDERED_PAGES", "100"),
+                                           "LIENTHONG_VERIFY_MAX_RENDERED_PAGES", minimum=1),
         )
 
 

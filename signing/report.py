@@ -244,6 +244,7 @@ _FINDINGS = {
     "DOCMDP_VIOLATION": _l("A change after signing breaks what the certifying signer permitted"),
     "CHANGES_NOT_ANALYSED": _l("The changes made after signing could not be analysed"),
     "VISUAL_CHECK_UNAVAILABLE": _l("The pages could not be compared visually"),
+    "VISUAL_CHECK_INCOMPLETE": _l("Not every page or appearance could be compared within the rendering budget"),
     "ENCRYPTED": _l("The PDF file is encrypted"),
     "PASSWORD_REQUIRED": _l("The PDF is password-protected, so its signatures cannot be checked"),
     "ONLINE_CHECK_UNAVAILABLE": _l("The certificate status could not be checked online"),

@@ -52,12 +52,14 @@ _FORMAT_FAILURE = AdESFailure.FORMAT_FAILURE.name
 def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
            other_certs: Iterable[x509.Certificate] = (), allow_fetching: bool = False,
            validation_context_factory: ValidationContextFactory | None = None,
-           time_budget_s: float = 10.0) -> Report:
+           time_budget_s: float = 10.0, max_rendered_pages: int = visual.DEFAULT_MAX_PAGES) -> Report:
     """Verify every signature of a PDF; never raises for a bad or hostile file.
 
     ``validation_context_factory(trust_roots=..., allow_fetching=True, revocation_mode="hard-fail")``
     builds the context for the online pass (e.g. ``functools.partial(certs.responders.
     validation_context, settings)``); without it a plain pyHanko context is used.
+    ``max_rendered_pages``: pages compared by rendering per signature; a signature with more
+    pages that later revisions may change is at best INDETERMINATE (VISUAL_CHECK_INCOMPLETE).
     """
     data = pdf_stream if isinstance(pdf_stream, (bytes, bytearray)) else pdf_stream.read()
     data = bytes(data)
@@ -65,6 +67,7 @@ def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
     deadline = time.monotonic() + time_budget_s
     job = _Verification(data, list(trust_roots), list(other_certs), allow_fetching, validation_context_factory,
                         deadline)
+    job.max_rendered_pages = max_rendered_pages
     try:
         signatures, findings = call_with_deadline(job.run, time_budget_s)
     except VerificationTimeout as exc:
@@ -96,6 +99,7 @@ class _Verification:
         self._online_vc: Any = None
         self.reader: Any = None
         self.has_dss = False
+        self.max_rendered_pages = visual.DEFAULT_MAX_PAGES
 
     # -- top level ---------------------------------------------------------------------------
 
@@ -146,6 +150,7 @@ class _Verification:
             if end >= len(self.data.rstrip(b" \t\r\n\x00\x0c")):
                 continue  # the whole file: already failed
             prefix = _Verification(self.data[:end], self.trust_roots, self.other_certs, False, None, self.deadline)
+            prefix.max_rendered_pages = self.max_rendered_pages
             try:
                 prefix.reader = prefix._open()
                 if not prefix._signature_fields():
@@ -341,14 +346,21 @@ class _Verification:
         if end is None:
             return result
         try:
-            areas = visual.changed_areas(self.reader, emb.signed_revision)
-            problems = visual.compare(self.data[:end], self.data, areas, self.deadline)
+            changes = visual.changes_after(self.reader, emb.signed_revision)
+            comparison = visual.compare(self.data[:end], self.data, changes, self.deadline,
+                                        max_pages=self.max_rendered_pages)
         except VerificationTimeout:
             raise
         except Exception as exc:  # noqa: BLE001 - cannot show the pages match: never PASSED
             self.findings.append(Finding("VISUAL_CHECK_UNAVAILABLE", INDETERMINATE, emb.field_name, _describe(exc)))
             return _cap(result, INDETERMINATE, AdESFailure.FORMAT_FAILURE, "pages could not be compared")
+        problems = comparison.problems
         if not problems:
+            if comparison.incomplete:
+                # No silent limits: what was not compared cannot be called unchanged.
+                detail = "; ".join(comparison.incomplete)
+                self.findings.append(Finding("VISUAL_CHECK_INCOMPLETE", INDETERMINATE, emb.field_name, detail))
+                return _cap(result, INDETERMINATE, AdESFailure.FORMAT_FAILURE, detail)
             return result
         for p in problems:
             code = ("PAGE_COUNT_CHANGED" if "page(s)" in p else

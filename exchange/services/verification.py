@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 def verify_upload(svc: "Services", stream: BinaryIO) -> Report:
     """415 unless the file starts like a PDF; then the verifier judges everything else."""
     require_pdf_header(stream)
-    return verify(stream.read(), trust_roots=svc.trust.roots())
+    return verify(stream.read(), trust_roots=svc.trust.roots(),
+                  max_rendered_pages=svc.settings.verify_max_rendered_pages)
 
 
 def verify_stored(svc: "Services", caller: Caller, document_id: int, seq: int | None) -> Report:
@@ -29,7 +30,8 @@ def verify_stored(svc: "Services", caller: Caller, document_id: int, seq: int | 
     with svc.uow() as uow:
         _document, revisions = readable(uow.session, caller, document_id)
         revision = pick_revision(revisions, seq)
-    return verify(read_bytes(svc.blobs, revision.blob_sha256), trust_roots=svc.trust.roots())
+    return verify(read_bytes(svc.blobs, revision.blob_sha256), trust_roots=svc.trust.roots(),
+                  max_rendered_pages=svc.settings.verify_max_rendered_pages)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,12 @@ for one known file:
                  be accounted for by a cross-reference section, nothing may follow the last %%EOF.
 - `hidden`     — a signature that an earlier revision shows and the final one no longer does.
 - `annotations`— a diff rule that lets comments added after signing through as a named,
-                 permitted change (DocMDP still decides), instead of "other".
+                 permitted change (DocMDP still decides), instead of "other"; the diff policy.
+- `structure`  — diff rules for what honest fillers and commenters also write: a tagged
+                 form's structure tree, a comment's /Names /AP appearance cache.
 - `trailer`    — the reader the diff uses: private trailer entries left out, dangling references
                  null, and a number a revision already refers to never counted as fresh.
-- `visual`     — shadow attacks: pages of the signed revision and of the final file, rendered,
-                 must match outside the areas of fields and annotations changed later.
+- `visual`     — shadow attacks: pages a later revision reaches, rendered on screen, in print
+                 and in every appearance a viewer may draw, must match outside the areas of
+                 fields and annotations changed later, and those may not cover signed ink.
 """

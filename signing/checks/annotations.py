@@ -26,12 +26,12 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.sign.diff_analysis import ModificationLevel, QualifiedWhitelistRule, ReferenceUpdate
+from pyhanko.sign.diff_analysis.constants import ROOT_EXEMPT_STRICT_COMPARISON, VALUE_UPDATE_KEYS
 from pyhanko.sign.diff_analysis.form_rules_api import FormUpdatingRule
 from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY, StandardDiffPolicy
-from pyhanko.sign.diff_analysis.rules import form_field_rules
-from pyhanko.sign.diff_analysis.rules.form_field_rules import SigFieldCreationRule
+from pyhanko.sign.diff_analysis.rules.file_structure_rules import CatalogModificationRule
+from pyhanko.sign.diff_analysis.rules.form_field_rules import GenericFieldModificationRule, SigFieldCreationRule
 
 _MAX_FRESH = 5_000  # objects reachable from one revision's new annotations
 
@@ -76,69 +76,93 @@ class AnnotationRule(QualifiedWhitelistRule):
                 if annot_ref in old_annots and annot_ref not in new.explicit_refs_in_revision():
                     continue  # unchanged
             yield annot_ref
-            yield from _fresh_reachable(old, new, annot)
+            yield from fresh_reachable(old, new, annot)
 
 
-class SigFieldCreationAfterAnnotations(SigFieldCreationRule):
-    """pyHanko's rule for new signature fields, whose widget-binding step (the new widgets
-    in the pages' /Annots) leaves aside the fresh non-widget annotations: those are
-    `AnnotationRule`'s to explain or not. Uses pyHanko's own page walk (0.38)."""
+class SigFieldCreationBesideComments(SigFieldCreationRule):
+    """pyHanko's rule for new signature fields, which refuses a page whose /Annots gained
+    anything besides the new fields' widgets. Across two updates (a seal, then a comment;
+    or both in one update) the page gains both: the comment is left to `AnnotationRule`
+    (so DocMDP still decides) instead of failing the whole diff. Any other new widget still
+    fails as pyHanko has it."""
 
     def __init__(self) -> None:
-        super().__init__(approve_widget_bindings=False)  # done below, with the comments set aside
+        super().__init__(approve_widget_bindings=False, allow_new_visible_after_certify=True)
 
-    def apply(self, context: Any) -> Iterator[tuple[ModificationLevel, Any]]:
-        updates = list(super().apply(context))
-        yield from updates
-        new_fields = {update.updated_ref: update.field_name for _, update in updates}
-        if not new_fields:
-            return
-        known = {**new_fields, **{ref: None for ref in _fresh_comments(context.old, context.new)}}
-        for level, update in _qualified(form_field_rules._walk_page_tree_annots(
-                context.old.root["/Pages"], context.new.root["/Pages"], known, context.old,
-                valid_when_locked=True, refs_seen=set())):
-            yield level, update
+    def apply(self, context: Any) -> Iterable[tuple[ModificationLevel, Any]]:
+        from pyhanko.sign.diff_analysis.commons import qualify
+        from pyhanko.sign.diff_analysis.rules.form_field_rules import _walk_page_tree_annots
 
-
-def _qualified(updates: Iterable[Any]) -> Iterator[tuple[ModificationLevel, Any]]:
-    for update in updates:
-        yield ModificationLevel.LTA_UPDATES, update
-
-
-def _fresh_comments(old: Any, new: Any) -> Iterator[generic.Reference]:
-    """Annotations (not widgets) on the new revision's pages that the signed one did not have."""
-    try:
-        pages = _pages(new.root["/Pages"], depth=0)
-        for page in pages:
-            for ref in _annot_refs(new, page):
-                annot = _safe_get(new, ref)
-                if (old.is_ref_unassignable(ref) and isinstance(annot, generic.DictionaryObject)
-                        and annot.get("/Subtype") not in (None, "/Widget")):
-                    yield ref
-    except (KeyError, TypeError, PdfReadError):
-        return  # a broken page tree: nothing set aside, pyHanko's walk decides
+        yield from super().apply(context)
+        widgets: dict[generic.Reference, str | None] = {}
+        for fq_name, spec in context.field_specs.items():
+            if spec.field_type != "/Sig" or spec.old_field_ref or spec.new_field_ref is None:
+                continue
+            field = spec.new_field_ref.get_object()
+            kids = field.get("/Kids") if isinstance(field, generic.DictionaryObject) else None
+            if isinstance(kids, generic.ArrayObject):
+                for i in range(len(kids)):
+                    kid = kids.raw_get(i)
+                    if isinstance(kid, generic.IndirectObject) and "/T" not in kid.get_object():
+                        widgets[kid.reference] = fq_name
+            else:
+                widgets[spec.new_field_ref] = fq_name
+        if not widgets:
+            return  # no new signature field: pyHanko's rule would not look at pages either
+        comments = dict.fromkeys(_new_comments(context.old, context.new))
+        yield from qualify(ModificationLevel.LTA_UPDATES, _walk_page_tree_annots(
+            context.old.root["/Pages"], context.new.root["/Pages"], {**comments, **widgets}, context.old,
+            valid_when_locked=True, refs_seen=set()))
 
 
-def _pages(node: Any, depth: int) -> Iterator[generic.DictionaryObject]:
-    if depth > 64:
-        return
-    if node.get("/Type") == "/Pages":
-        for kid in node["/Kids"]:
-            yield from _pages(kid.get_object(), depth + 1)
-    elif node.get("/Type") == "/Page":
-        yield node
+def _new_comments(old: Any, new: Any) -> Iterator[generic.Reference]:
+    """New non-widget annotations on the pages of ``new`` (bounded walk of the page tree)."""
+    stack = [new.root.raw_get("/Pages")]
+    seen: set[generic.Reference] = set()
+    while stack and len(seen) < 100_000:
+        ref = stack.pop()
+        if not isinstance(ref, generic.IndirectObject) or ref.reference in seen:
+            continue
+        seen.add(ref.reference)
+        node = ref.get_object()
+        if not isinstance(node, generic.DictionaryObject):
+            continue
+        if "/Kids" in node:
+            kids = node["/Kids"]
+            stack.extend(kids.raw_get(i) for i in range(len(kids)) if isinstance(kids, generic.ArrayObject))
+            continue
+        for annot_ref in _annot_refs(new, node):
+            annot = new(annot_ref)
+            if (old.is_ref_unassignable(annot_ref) and isinstance(annot, generic.DictionaryObject)
+                    and annot.get("/Subtype") != "/Widget"):
+                yield annot_ref
 
 
 def diff_policy() -> StandardDiffPolicy:
-    """pyHanko's default policy plus `AnnotationRule`, its signature-field rule tolerating
-    the fresh annotations that `AnnotationRule` judges."""
-    default = DEFAULT_DIFF_POLICY.form_rule
-    assert default is not None  # pyHanko's default policy has its form rule
-    field_rules = [SigFieldCreationAfterAnnotations() if isinstance(rule, SigFieldCreationRule) else rule
-                   for rule in default.field_rules]
-    return StandardDiffPolicy(global_rules=[*DEFAULT_DIFF_POLICY.global_rules, AnnotationRule()],
-                              form_rule=FormUpdatingRule(field_rules=field_rules,
-                                                         ignored_acroform_keys=default.ignored_acroform_keys))
+    """pyHanko's default policy plus `AnnotationRule` and the rules of `signing.checks.structure`.
+
+    Two defaults change: a new *visible* signature after a certification signature is
+    permitted where DocMDP permits signing (P=2, P=3; ISO 32000-1 12.8.2.2), as Acrobat and
+    EU DSS do (pyHanko refuses it by default) — `visual` then checks that its appearance
+    covers no signed content; and the catalog's /Names may change, because
+    `NamesAppearanceRule` judges that entry itself.
+    """
+    from signing.checks.structure import NamesAppearanceRule, StructureTreeRule
+
+    default_form_rule = DEFAULT_DIFF_POLICY.form_rule
+    assert default_form_rule is not None  # pyHanko's default policy always has one
+    global_rules = [CatalogModificationRule(ignored_keys=ROOT_EXEMPT_STRICT_COMPARISON | {"/Names"})
+                    if isinstance(rule, CatalogModificationRule) else rule
+                    for rule in DEFAULT_DIFF_POLICY.global_rules]
+    field_rules = [SigFieldCreationBesideComments() if isinstance(rule, SigFieldCreationRule)
+                   # a tagged form's filler may link the widget to the structure tree
+                   else GenericFieldModificationRule(value_update_keys=VALUE_UPDATE_KEYS | {"/StructParent"})
+                   if type(rule) is GenericFieldModificationRule else rule
+                   for rule in default_form_rule.field_rules]
+    return StandardDiffPolicy(
+        global_rules=[*global_rules, AnnotationRule(), StructureTreeRule(), NamesAppearanceRule()],
+        form_rule=FormUpdatingRule(field_rules=field_rules,
+                                   ignored_acroform_keys=default_form_rule.ignored_acroform_keys))
 
 
 def _same_except(old: generic.DictionaryObject, new: generic.DictionaryObject, key: str) -> bool:
@@ -166,7 +190,7 @@ def _safe_get(resolver: Any, ref: generic.Reference) -> Any:
         return None
 
 
-def _fresh_reachable(old: Any, new: Any, start: Any) -> Iterator[generic.Reference]:
+def fresh_reachable(old: Any, new: Any, start: Any) -> Iterator[generic.Reference]:
     """References reachable from ``start`` that did not exist in the signed revision."""
     seen: set[generic.Reference] = set()
     stack = [start]
