@@ -11,7 +11,7 @@ import pytest
 
 from settings import Settings
 from tests import view_fixtures as vf
-from tests.signing_world import content, pki_template, signing_world, upload  # noqa: F401 (fixtures)
+from tests.signing_world import content, pki_template, register, signing_world, upload  # noqa: F401 (fixtures)
 
 TEXT = "So tien 1000 dong"  # drawn at (72, 720), Helvetica 12 pt, on both pages
 LINE = (60, 712, 300, 735)
@@ -29,6 +29,8 @@ def sealed(client, signing_world) -> bytes:  # type: ignore[no-untyped-def]
     sw = signing_world
     doc_id = upload(client, sw, text=TEXT)
     for who, profile in (("signer", "person"), ("clerk", "seal")):
+        if profile == "seal":
+            register(client, sw, doc_id)  # Decree 30: the number before the seal
         r = client.post(f"/api/v1/documents/{doc_id}/signatures", headers=sw.headers(who), json={"profile": profile})
         assert r.status_code == 201, r.get_json()
     return content(client, sw, doc_id)
