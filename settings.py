@@ -88,6 +88,10 @@ class Settings:
     token_cache_seconds: float = 2.0
     proxy_hops: int = 0  # reverse proxies in front of the service whose X-Forwarded-* headers are trusted
     language: str = DEFAULT_LANGUAGE  # what the CLI prints in; the API follows each request's Accept-Language
+    # verification runs in killable worker processes (signing.isolation) under these budgets
+    verify_time_budget_s: float = 10.0
+    verify_workers: int = 2
+    verify_memory_mb: int = 2048  # RLIMIT_AS of each worker; 0: no limit
     testing: bool = False
 
     @property
@@ -159,6 +163,9 @@ class Settings:
             token_cache_seconds=_seconds(get("TOKEN_CACHE_SECONDS", "2"), "LIENTHONG_TOKEN_CACHE_SECONDS"),
             proxy_hops=_proxy_hops(get("PROXY_HOPS", "0")),
             language=_language(get("LANGUAGE", DEFAULT_LANGUAGE)),
+            verify_time_budget_s=_seconds(get("VERIFY_TIME_BUDGET", "10"), "LIENTHONG_VERIFY_TIME_BUDGET"),
+            verify_workers=_int(get("VERIFY_WORKERS", "2"), "LIENTHONG_VERIFY_WORKERS", minimum=1),
+            verify_memory_mb=_int(get("VERIFY_MEMORY_MB", "2048"), "LIENTHONG_VERIFY_MEMORY_MB"),
         )
 
 

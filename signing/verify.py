@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, Callable, Iterable
 from asn1crypto import x509
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 
+from signing import prescan
 from signing.checks import byterange, hidden, increments, visual
 from signing.checks.annotations import diff_policy
 from signing.checks.deadline import VerificationTimeout, call_with_deadline
@@ -102,6 +103,11 @@ class _Verification:
     def run(self) -> tuple[list[SignatureResult], list[Finding]]:
         if b"%PDF-" not in self.data[:1024]:
             return [], [Finding("NOT_PDF", FAILED)]
+        try:
+            prescan.check(self.data)
+        except prescan.StructureRefused as exc:
+            # declared structure the file cannot hold: parsing it is the attack
+            return [], [Finding("STRUCTURE_REFUSED", FAILED, detail=exc.detail)]
         try:
             self.reader = self._open()
             fields = self._signature_fields()
@@ -480,7 +486,25 @@ def _signer(cert: Any) -> Signer:
         return Signer()
     subject = cert.subject.native
     return Signer(name=_first(subject.get("common_name")), organization=_first(subject.get("organization_name")),
-                  serial=format(cert.serial_number, "X"), issuer=_first(cert.issuer.native.get("common_name")))
+                  serial=format(cert.serial_number, "X"), issuer=_first(cert.issuer.native.get("common_name")),
+                  subject_dn=_dn(cert.subject), issuer_dn=_dn(cert.issuer))
+
+
+# asn1crypto's attribute names → RFC 4514 short names (the report labels them per language)
+_DN_KEYS = {"common_name": "CN", "organization_name": "O", "organizational_unit_name": "OU",
+            "locality_name": "L", "state_or_province_name": "ST", "country_name": "C", "email_address": "E",
+            "title": "T", "serial_number": "SERIALNUMBER", "user_id": "UID", "street_address": "STREET",
+            "given_name": "GN", "surname": "SN"}
+
+
+def _dn(name: Any) -> tuple[tuple[str, str], ...]:
+    """A name's attributes in the order the certificate lists them."""
+    pairs = []
+    for rdn in name.chosen:
+        for attribute in rdn:
+            key = attribute["type"].native
+            pairs.append((_DN_KEYS.get(key, str(key)), str(attribute["value"].native)))
+    return tuple(pairs)
 
 
 def _timestamp(status: Any, kind: str) -> Timestamp | None:
@@ -494,13 +518,13 @@ def _timestamp(status: Any, kind: str) -> Timestamp | None:
                      valid=bool(tsv.intact and tsv.valid and tsv.trusted))
 
 
-def _chain(status: Any) -> tuple[str, ...]:
+def _chain(status: Any) -> tuple[tuple[tuple[str, str], ...], ...]:
     path = getattr(status, "validation_path", None)
     if path is None:
         return ()
     try:
         # signer first, trust anchor last: the order a reader follows
-        return tuple(reversed([c.subject.human_friendly for c in path.iter_certs(include_root=True)]))
+        return tuple(reversed([_dn(c.subject) for c in path.iter_certs(include_root=True)]))
     except Exception:  # noqa: BLE001
         return ()
 
