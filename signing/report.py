@@ -300,6 +300,7 @@ _FINDINGS = {
     "NO_REVOCATION_DATA": _l("The file carries no revocation information (sign at PAdES B-LT)"),
     "STRUCTURE_REFUSED": _l("The file declares more structure or decoding work than its size allows"),
     "RESOURCE_LIMIT": _l("Validation exceeded its memory budget or its process ended abnormally"),
+    "REVOKED_BY_OWN_CA": _l("The signer's certificate has been revoked by the service's certification authority"),
 }
 
 _FINDING_SUB = {
