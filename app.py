@@ -73,6 +73,8 @@ def _create(settings: Settings) -> Flask:
         "lienthong.blobs": services.blobs, DIRECTORY_KEY: services.directory,
         CREDENTIAL_AUDIT_KEY: services.credential_audit,
     })
+    if not settings.testing:
+        services.verifier.warm_up_in_background()  # the first verification need not wait for them
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(pki_bp)

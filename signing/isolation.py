@@ -91,6 +91,16 @@ class IsolatedVerifier:
         for future in [pool.schedule(os.getpid) for _ in range(self.workers)]:
             future.result()
 
+    def warm_up_in_background(self) -> None:
+        """Start the workers without holding up start-up (a greenlet under gevent)."""
+        def warm() -> None:
+            try:
+                self.warm_up()
+            except Exception as exc:  # noqa: BLE001 - the first verification starts them instead
+                log.warning("verification workers did not start ahead: %s", exc)
+
+        threading.Thread(target=warm, name="lienthong-verify-warm-up", daemon=True).start()
+
     def worker_pids(self) -> list[int]:
         """The live worker processes (for tests and metrics)."""
         pool = self._pool
@@ -114,11 +124,34 @@ class IsolatedVerifier:
 
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(_PRELOAD)
+                _off_the_event_loop(_start_forkserver, context)
                 self._pool = ProcessPool(max_workers=self.workers, context=context,
                                          initializer=_limit_memory, initargs=(self.memory_mb,))
                 self._pid = os.getpid()
                 atexit.register(self.close)
             return self._pool
+
+
+def _start_forkserver(context: Any) -> None:
+    """Start the forkserver and wait until its preload is done (a second or more: pyHanko,
+    PDFium). Until then every process start blocks in ``os.read``, which gevent does not
+    make cooperative: done here once, later worker starts are plain forks (milliseconds)."""
+    probe = context.Process(target=os.getpid, name="lienthong-forkserver-probe")
+    probe.start()
+    probe.join()
+
+
+def _off_the_event_loop(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on a real OS thread when gevent has patched ``threading`` (gunicorn -k
+    gevent), so that its blocking reads do not stop every other request of the worker."""
+    from gevent import monkey
+
+    if monkey.is_module_patched("threading"):
+        import gevent
+
+        result: T = gevent.get_hub().threadpool.apply(fn, args)
+        return result
+    return fn(*args)
 
 
 # -- in the worker process ----------------------------------------------------------------------
