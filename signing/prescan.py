@@ -23,6 +23,10 @@ from __future__ import annotations
 import mmap
 import re
 from dataclasses import dataclass
+from typing import IO
+
+from errors import ErrorCode, Unprocessable
+from translations import _l
 
 MIN_ENTRIES = 20_000
 BYTES_PER_ENTRY = 2
@@ -111,7 +115,13 @@ def _check_xref(data: bytes | mmap.mmap, limits: Limits) -> None:
 
 def _check_streams(data: bytes | mmap.mmap, limits: Limits) -> None:
     previous_end = 0
-    for match in _STREAM_KEYWORD.finditer(data):
+    # a stream takes at least "1 0 obj<</Length 0>>stream\nendstream endobj" (~40 bytes):
+    # more ``stream`` keywords than that cannot all be streams, and each costs a look below
+    max_streams = len(data) // 32 + 1000
+    for count, match in enumerate(_STREAM_KEYWORD.finditer(data)):
+        if count > max_streams:
+            raise StructureRefused("decode_limits", f"more than {max_streams} stream keywords in a file of "
+                                                    f"{len(data)} bytes")
         # the dictionary before ``stream``, from after the previous stream keyword at most:
         # each byte is looked at once or twice, whatever the file holds
         start = max(previous_end, match.start() - _HEADER_WINDOW)
@@ -144,3 +154,29 @@ def _bounded(header: bytes, pattern: re.Pattern[bytes], limit: int, what: str, w
     if found is not None and int(found.group(1)) > limit:
         raise StructureRefused("decode_limits", f"a stream at byte {where} declares {what} "
                                                 f"{found.group(1).decode()} (limit {limit})")
+
+
+def check_stream(stream: IO[bytes], limits: Limits = Limits()) -> None:
+    """:func:`check` over a stream: a file (a spooled upload, a blob copy) is mapped, not read
+    into memory. Leaves the stream at its start."""
+    try:
+        stream.flush()
+        mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    except (AttributeError, OSError, ValueError):  # in memory (BytesIO), or an empty file
+        stream.seek(0)
+        data = stream.read()
+        stream.seek(0)
+        check(data, limits)
+        return
+    try:
+        check(mapped, limits)
+    finally:
+        mapped.close()
+        stream.seek(0)
+
+
+def refusal(exc: StructureRefused) -> Unprocessable:
+    """The 422 (``pdf_too_complex``) for a refused structure, wherever the file came in."""
+    message = (_l("the PDF declares more cross-reference entries than its size can hold")
+               if exc.kind == "xref_entries" else _l("the PDF declares decoding work beyond the allowed limits"))
+    return Unprocessable(message, code=ErrorCode.PDF_TOO_COMPLEX, fields={"file": _l("abnormal PDF structure")})

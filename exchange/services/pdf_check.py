@@ -2,7 +2,6 @@
 complete file (header, final ``startxref``/``%%EOF``), not encrypted."""
 from __future__ import annotations
 
-import mmap
 import re
 from typing import BinaryIO
 
@@ -59,41 +58,11 @@ def inspect_pdf(stream: BinaryIO) -> int:
 def check_structure(stream: BinaryIO) -> None:
     """422 ``pdf_too_complex`` when the file declares more cross-reference entries or decode
     work than its size can hold (``signing.prescan``), before any PDF library parses it.
-    A spooled upload on disk is mapped, not read into memory. Leaves the stream at its start."""
+    Leaves the stream at its start."""
     try:
-        with _bytes_of(stream) as data:
-            prescan.check(data)
+        prescan.check_stream(stream)
     except prescan.StructureRefused as exc:
-        raise too_complex(exc) from None
-    finally:
-        stream.seek(0)
-
-
-def too_complex(exc: prescan.StructureRefused) -> Unprocessable:
-    message = (_l("the PDF declares more cross-reference entries than its size can hold")
-               if exc.kind == "xref_entries" else _l("the PDF declares decoding work beyond the allowed limits"))
-    return Unprocessable(message, code=ErrorCode.PDF_TOO_COMPLEX, fields={"file": _l("abnormal PDF structure")})
-
-
-class _bytes_of:
-    """The stream's content as a buffer: an ``mmap`` of its file when it has one, else its bytes."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-        self.mapped: mmap.mmap | None = None
-
-    def __enter__(self) -> bytes | mmap.mmap:
-        try:
-            self.stream.flush()
-            self.mapped = mmap.mmap(self.stream.fileno(), 0, access=mmap.ACCESS_READ)
-            return self.mapped
-        except (AttributeError, OSError, ValueError):  # in memory (BytesIO), or an empty file
-            self.stream.seek(0)
-            return self.stream.read()
-
-    def __exit__(self, *exc: object) -> None:
-        if self.mapped is not None:
-            self.mapped.close()
+        raise prescan.refusal(exc) from None
 
 
 def _trailer_at(section: bytes) -> bytes:
