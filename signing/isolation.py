@@ -21,15 +21,18 @@ parsed once per worker.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import logging
 import multiprocessing
 import os
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, TypeVar
 
 from asn1crypto import x509
 
+from signing import prescan
 from signing.report import FAILED, Finding, Report, build_report
 
 log = logging.getLogger(__name__)
@@ -53,10 +56,15 @@ class IsolatedVerifier:
     def verify(self, data: bytes, *, trust_roots: Iterable[x509.Certificate],
                other_certs: Iterable[x509.Certificate] = (), time_budget_s: float = 10.0) -> Report:
         """Like ``signing.verify.verify``: never raises for a bad file, whatever it does to its worker."""
-        import hashlib
-
         from pebble import ProcessExpired
 
+        try:
+            prescan.check(data)
+        except prescan.StructureRefused as exc:
+            # refused here, without a worker: no queueing behind other files, no pickling
+            finding = Finding("STRUCTURE_REFUSED", FAILED, detail=exc.detail)
+            return build_report([], [finding], sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                                validated_at=_now())
         roots = tuple(c.dump() for c in trust_roots)
         others = tuple(c.dump() for c in other_certs)
         try:
@@ -74,10 +82,8 @@ class IsolatedVerifier:
         except Exception as exc:  # noqa: BLE001 - a hostile file must never become a 500
             log.warning("isolated verification failed", exc_info=exc)
             finding = Finding("VALIDATION_ERROR", FAILED, detail=f"{type(exc).__name__}: {str(exc)[:300]}")
-        from datetime import datetime, timezone
-
         return build_report([], [finding], sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                            validated_at=datetime.now(timezone.utc))
+                            validated_at=_now())
 
     def run(self, fn: Callable[..., T], args: tuple[Any, ...], *, timeout_s: float) -> T:
         """``fn(*args)`` in a worker; past ``timeout_s`` the worker is killed and
@@ -179,4 +185,8 @@ def _verify_in_worker(data: bytes, roots: tuple[bytes, ...], others: tuple[bytes
     from signing.verify import verify
 
     return verify(data, trust_roots=_certificates(roots), other_certs=_certificates(others),
-                  time_budget_s=time_budget_s)
+                  time_budget_s=time_budget_s, structure_checked=True)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -53,12 +53,13 @@ _FORMAT_FAILURE = AdESFailure.FORMAT_FAILURE.name
 def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
            other_certs: Iterable[x509.Certificate] = (), allow_fetching: bool = False,
            validation_context_factory: ValidationContextFactory | None = None,
-           time_budget_s: float = 10.0) -> Report:
+           time_budget_s: float = 10.0, structure_checked: bool = False) -> Report:
     """Verify every signature of a PDF; never raises for a bad or hostile file.
 
     ``validation_context_factory(trust_roots=..., allow_fetching=True, revocation_mode="hard-fail")``
     builds the context for the online pass (e.g. ``functools.partial(certs.responders.
     validation_context, settings)``); without it a plain pyHanko context is used.
+    ``structure_checked``: the caller already ran ``signing.prescan.check`` on these bytes.
     """
     data = pdf_stream if isinstance(pdf_stream, (bytes, bytearray)) else pdf_stream.read()
     data = bytes(data)
@@ -66,6 +67,7 @@ def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
     deadline = time.monotonic() + time_budget_s
     job = _Verification(data, list(trust_roots), list(other_certs), allow_fetching, validation_context_factory,
                         deadline)
+    job.structure_checked = structure_checked
     try:
         signatures, findings = call_with_deadline(job.run, time_budget_s)
     except VerificationTimeout as exc:
@@ -92,6 +94,7 @@ class _Verification:
         self.allow_fetching = allow_fetching
         self.factory = factory
         self.deadline = deadline
+        self.structure_checked = False
         self.findings: list[Finding] = []
         self._offline_vc: Any = None
         self._online_vc: Any = None
@@ -104,7 +107,8 @@ class _Verification:
         if b"%PDF-" not in self.data[:1024]:
             return [], [Finding("NOT_PDF", FAILED)]
         try:
-            prescan.check(self.data)
+            if not self.structure_checked:
+                prescan.check(self.data)
         except prescan.StructureRefused as exc:
             # declared structure the file cannot hold: parsing it is the attack
             return [], [Finding("STRUCTURE_REFUSED", FAILED, detail=exc.detail)]

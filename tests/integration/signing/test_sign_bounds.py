@@ -45,3 +45,18 @@ def test_remote_prepare_and_server_signing_refuse_it(signing_pki, person):  # ty
         with pytest.raises(Unprocessable) as err:
             sign(io.BytesIO(build()), person, level="B-B")
         assert err.value.code == ErrorCode.PDF_TOO_COMPLEX
+
+
+def test_verification_refuses_it_in_process_and_without_a_worker():
+    from signing.isolation import IsolatedVerifier
+    from signing.verify import verify
+
+    for build in (hostile_pdfs.classic_xref_bomb, hostile_pdfs.image_bomb):
+        report = verify(build(), trust_roots=[])
+        assert report.indication == "FAILED" and [f.code for f in report.findings] == ["STRUCTURE_REFUSED"]
+    fresh = IsolatedVerifier(workers=1)
+    started = time.monotonic()
+    report = fresh.verify(hostile_pdfs.xref_stream_bomb(), trust_roots=[])
+    assert [f.code for f in report.findings] == ["STRUCTURE_REFUSED"] and time.monotonic() - started < 0.5
+    assert fresh.worker_pids() == []  # no pool was started for it
+    fresh.close()
