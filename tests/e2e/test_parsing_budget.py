@@ -129,6 +129,11 @@ def test_twenty_timed_out_verifications_leave_the_rss_where_it_started(server):
     # a second signature makes the first see form filling: 30 pages rendered twice, well past 0.05 s
     signed = vf.sign(vf.sign(make_pdf("Công văn", pages=30), level="B-LT"), field="Sig2", level="B-LT")
     serving = _serving(top)
+    # each serving process starts its verification workers at start-up, in the background
+    deadline = time.monotonic() + 60
+    while not all(any("python" in " ".join(c.cmdline()) for c in p.children(recursive=True)) for p in serving):
+        assert time.monotonic() < deadline, "the verification workers were not started ahead"
+        time.sleep(0.5)
     started_rss = {p.pid: p.memory_info().rss for p in serving}
     for _ in range(TIMED_OUT):
         reply = _verify(base, world, signed)
