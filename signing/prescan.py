@@ -36,7 +36,8 @@ MAX_PREDICTOR_COLORS = 32
 MAX_IMAGE_PIXELS = 200_000_000
 MAX_BITS_PER_COMPONENT = 16
 
-_CLASSIC_XREF = re.compile(rb"(?:^|[\r\n\s])xref[ \t]*\r?\n")
+_CLASSIC_XREF = re.compile(rb"xref[ \t]*\r?\n")  # a literal first: re's fast search (see _is_keyword)
+_DELIMITERS = b" \t\r\n\x0c\x00"
 _SUBSECTION = re.compile(rb"[ \t]*(\d{1,12})[ \t]+(\d{1,12})[ \t]*\r?\n")
 _ENTRY_LINE = 18  # ISO 32000-1 §7.5.4 says 20 bytes; some producers write 19 or 18 (one-byte EOL, no space)
 _SIZE = re.compile(rb"/Size[\s]*(\d{1,15})")
@@ -50,7 +51,7 @@ _WIDTH = re.compile(rb"/(?:Width|W)\s+(\d{1,15})\b")
 _HEIGHT = re.compile(rb"/(?:Height|H)\s+(\d{1,15})\b")
 _LENGTH = re.compile(rb"/Length\s+(\d{1,15})\b(?!\s+\d+\s+R)")
 _STREAM_KEYWORD = re.compile(rb">>\s*stream\r?\n")
-_HEADER_WINDOW = 4000  # how far back from ``stream`` a stream's dictionary is looked for
+_HEADER_WINDOW = 2048  # how far back from ``stream`` a stream's dictionary is looked for
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ def _check_xref(data: bytes | mmap.mmap, limits: Limits) -> None:
     allowed = limits.max_entries(len(data))
     declared = 0
     for match in _CLASSIC_XREF.finditer(data):
+        if match.start() > 0 and data[match.start() - 1] not in _DELIMITERS:
+            continue  # the tail of "startxref", not a table
         pos = match.end()
         # subsection headers, each followed by its 20-byte entries
         while True:
@@ -129,17 +132,17 @@ def _check_streams(data: bytes | mmap.mmap, limits: Limits) -> None:
         window = data[start:match.start()]
         obj = window.rfind(b"obj")
         header = window[obj + 3:] if obj >= 0 else window
-        filters = _FILTER_ARRAY.search(header)
-        if filters is not None and len(_NAME.findall(filters.group(1))) > limits.max_filters:
-            raise StructureRefused("decode_limits", f"a stream at byte {match.start()} chains more than "
-                                                    f"{limits.max_filters} filters")
-        _bounded(header, _COLUMNS, MAX_PREDICTOR_COLUMNS, "predictor /Columns", match.start())
-        _bounded(header, _COLORS, MAX_PREDICTOR_COLORS, "predictor /Colors", match.start())
-        _bounded(header, _BPC, MAX_BITS_PER_COMPONENT, "/BitsPerComponent", match.start())
-        length = _LENGTH.search(header)
-        if length is not None and int(length.group(1)) > len(data):
-            raise StructureRefused("decode_limits", f"a stream at byte {match.start()} declares /Length "
-                                                    f"{length.group(1).decode()} in a file of {len(data)} bytes")
+        # cheap membership tests first: most streams declare none of these
+        if b"[" in header and b"/Filter" in header:
+            filters = _FILTER_ARRAY.search(header)
+            if filters is not None and len(_NAME.findall(filters.group(1))) > limits.max_filters:
+                raise StructureRefused("decode_limits", f"a stream at byte {match.start()} chains more than "
+                                                        f"{limits.max_filters} filters")
+        if b"/Columns" in header or b"/Colors" in header:
+            _bounded(header, _COLUMNS, MAX_PREDICTOR_COLUMNS, "predictor /Columns", match.start())
+            _bounded(header, _COLORS, MAX_PREDICTOR_COLORS, "predictor /Colors", match.start())
+        if b"/BitsPerComponent" in header:
+            _bounded(header, _BPC, MAX_BITS_PER_COMPONENT, "/BitsPerComponent", match.start())
         if b"/Image" in header:
             width, height = _WIDTH.search(header), _HEIGHT.search(header)
             if width is not None and height is not None:
@@ -147,6 +150,10 @@ def _check_streams(data: bytes | mmap.mmap, limits: Limits) -> None:
                 if pixels > limits.max_image_pixels:
                     raise StructureRefused("decode_limits", f"an image at byte {match.start()} declares {pixels} "
                                                             f"pixels (limit {limits.max_image_pixels})")
+    for length in _LENGTH.finditer(data):
+        if int(length.group(1)) > len(data):
+            raise StructureRefused("decode_limits", f"a stream at byte {length.start()} declares /Length "
+                                                    f"{length.group(1).decode()} in a file of {len(data)} bytes")
 
 
 def _bounded(header: bytes, pattern: re.Pattern[bytes], limit: int, what: str, where: int) -> None:
