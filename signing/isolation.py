@@ -88,8 +88,26 @@ class IsolatedVerifier:
     def run(self, fn: Callable[..., T], args: tuple[Any, ...], *, timeout_s: float) -> T:
         """``fn(*args)`` in a worker; past ``timeout_s`` the worker is killed and
         ``concurrent.futures.TimeoutError`` raised (``pebble.ProcessExpired`` if it died)."""
-        result: T = self._ensure_pool().schedule(fn, args=args, timeout=timeout_s).result()
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = self._ensure_pool()
+        try:
+            result: T = pool.schedule(fn, args=args, timeout=timeout_s).result()
+        except (BrokenProcessPool, RuntimeError):
+            # the pool itself is gone (its forkserver killed, workers failing to start):
+            # the next call builds a new one rather than failing for ever
+            self._discard(pool)
+            raise
         return result
+
+    def _discard(self, pool: Any) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        try:
+            pool.stop()
+        except Exception:  # noqa: BLE001 - already broken
+            pass
 
     def warm_up(self) -> None:
         """Start the workers now (their first start imports pyHanko: about a second)."""

@@ -73,3 +73,13 @@ def test_close_stops_the_workers():
     while any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids):
         assert time.monotonic() < deadline, "workers outlived close()"
         time.sleep(0.05)
+
+
+def test_a_broken_pool_is_replaced_at_the_next_call(verifier):
+    old = verifier._ensure_pool()
+    old.stop()  # what a dead forkserver or a pool that cannot start workers looks like to us
+    old.join()
+    with pytest.raises(RuntimeError):
+        verifier.run(os.getpid, (), timeout_s=10)
+    assert verifier.run(os.getpid, (), timeout_s=30) > 0
+    assert verifier._ensure_pool() is not old
