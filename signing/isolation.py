@@ -28,7 +28,7 @@ import os
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, TypeVar
+from typing import IO, Any, Callable, Iterable, TypeVar
 
 from asn1crypto import x509
 
@@ -84,6 +84,30 @@ class IsolatedVerifier:
             finding = Finding("VALIDATION_ERROR", FAILED, detail=f"{type(exc).__name__}: {str(exc)[:300]}")
         return build_report([], [finding], sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                             validated_at=_now())
+
+    def probe_parse(self, stream: IO[bytes], *, time_budget_s: float) -> None:
+        """Before signing in this process: parse what signing will read (cross-references,
+        catalog, pages, form fields, signatures) in a worker under the budget. Raises
+        ``StructureRefused`` (kind ``parse_budget``) when that takes longer than the budget,
+        more memory than the worker may use, or kills the worker; leaves ``stream`` at its start.
+        Signing keeps its keys (PKCS#11 sessions, loaded PKCS#12 keys) in the serving process,
+        so the check runs ahead of it rather than the signing itself moving."""
+        from pebble import ProcessExpired
+
+        stream.seek(0)
+        data = stream.read()
+        stream.seek(0)
+        prescan.check(data)
+        try:
+            self.run(_probe_in_worker, (data,), timeout_s=time_budget_s)
+        except FutureTimeout:
+            raise prescan.StructureRefused("parse_budget",
+                                           f"reading the PDF took longer than {time_budget_s:.1f} s") from None
+        except (ProcessExpired, MemoryError):
+            raise prescan.StructureRefused("parse_budget",
+                                           f"reading the PDF needed more than {self.memory_mb} MB") from None
+        except Exception:  # noqa: BLE001 - pyHanko's own refusal of a broken file: signing says it clearly
+            return
 
     def run(self, fn: Callable[..., T], args: tuple[Any, ...], *, timeout_s: float) -> T:
         """``fn(*args)`` in a worker; past ``timeout_s`` the worker is killed and
@@ -204,6 +228,23 @@ def _verify_in_worker(data: bytes, roots: tuple[bytes, ...], others: tuple[bytes
 
     return verify(data, trust_roots=_certificates(roots), other_certs=_certificates(others),
                   time_budget_s=time_budget_s, structure_checked=True)
+
+
+def _probe_in_worker(data: bytes) -> int:
+    """Read what signing reads; the answer is only that it finished (in time, in memory)."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    pages = reader.root["/Pages"]
+    count = int(pages.get("/Count", 0))
+    for _ in enumerate_sig_fields(reader, filled_status=True):
+        count += 1
+    for sig in reader.embedded_signatures:
+        sig.compute_digest()  # the byte ranges signing compares with
+    return count
 
 
 def _now() -> datetime:

@@ -72,7 +72,7 @@ class StructureRefused(ValueError):
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(detail)
-        self.kind = kind  # xref_entries | decode_limits
+        self.kind = kind  # xref_entries | decode_limits | parse_budget
         self.detail = detail
 
 
@@ -184,6 +184,7 @@ def check_stream(stream: IO[bytes], limits: Limits = Limits()) -> None:
 
 def refusal(exc: StructureRefused) -> Unprocessable:
     """The 422 (``pdf_too_complex``) for a refused structure, wherever the file came in."""
-    message = (_l("the PDF declares more cross-reference entries than its size can hold")
-               if exc.kind == "xref_entries" else _l("the PDF declares decoding work beyond the allowed limits"))
+    message = {"xref_entries": _l("the PDF declares more cross-reference entries than its size can hold"),
+               "parse_budget": _l("reading the PDF exceeded its time or memory budget"),
+               }.get(exc.kind, _l("the PDF declares decoding work beyond the allowed limits"))
     return Unprocessable(message, code=ErrorCode.PDF_TOO_COMPLEX, fields={"file": _l("abnormal PDF structure")})

@@ -54,3 +54,15 @@ def predictor_bomb() -> bytes:
 def image_bomb() -> bytes:
     return _with_stream(b"/Type /XObject /Subtype /Image /Width 100000 /Height 100000 /ColorSpace /DeviceRGB "
                         b"/BitsPerComponent 8 /Filter /FlateDecode")
+
+
+def slow_xref_stream(entries: int = 400_000) -> bytes:
+    """Under the pre-scan's cap (the file is padded to hold that many entries), but an xref
+    stream whose every entry pyHanko reads: parsing takes seconds, not milliseconds."""
+    padding = b"%" + b"p" * 1022 + b"\n"
+    head = b"%PDF-1.7\n" + padding * (entries * 2 // 1024 + 1) + _BODY
+    xref_at = len(head)
+    payload = zlib.compress(b"\x00" * entries, 9)
+    xref = (b"4 0 obj\n<< /Type /XRef /Size %d /Index [0 %d] /W [1 0 0] /Root 1 0 R /Filter /FlateDecode "
+            b"/Length %d >>\nstream\n" % (entries, entries, len(payload)) + payload + b"\nendstream\nendobj\n")
+    return head + xref + b"startxref\n%d\n%%%%EOF\n" % xref_at

@@ -3,6 +3,7 @@ with its process, a fresh worker takes over, and a worker over its memory limit 
 alone."""
 from __future__ import annotations
 
+import io
 import os
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -83,3 +84,17 @@ def test_a_broken_pool_is_replaced_at_the_next_call(verifier):
         verifier.run(os.getpid, (), timeout_s=10)
     assert verifier.run(os.getpid, (), timeout_s=30) > 0
     assert verifier._ensure_pool() is not old
+
+
+def test_the_parse_probe_refuses_a_file_that_reads_too_slowly(verifier):
+    from signing.prescan import StructureRefused
+
+    slow = io.BytesIO(hostile_pdfs.slow_xref_stream())  # passes the pre-scan, ~2 s to parse
+    started = time.monotonic()
+    with pytest.raises(StructureRefused) as err:
+        verifier.probe_parse(slow, time_budget_s=0.3)
+    assert err.value.kind == "parse_budget" and time.monotonic() - started < 1.5
+    assert slow.tell() == 0
+    verifier.probe_parse(io.BytesIO(vf.make_pdf()), time_budget_s=10)  # an honest file reads in time
+    with pytest.raises(StructureRefused):
+        verifier.probe_parse(io.BytesIO(hostile_pdfs.xref_stream_bomb()), time_budget_s=10)  # pre-scan first
