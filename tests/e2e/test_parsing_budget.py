@@ -143,6 +143,8 @@ def test_twenty_timed_out_verifications_leave_the_rss_where_it_started(server):
     time.sleep(0.5)
     for p in serving:
         grown = p.memory_info().rss - started_rss[p.pid]
+        print(f"serving pid {p.pid}: RSS {started_rss[p.pid] / 1e6:.0f} MB -> {p.memory_info().rss / 1e6:.0f} MB "
+              f"after {TIMED_OUT} timed-out verifications")  # shown with pytest -s
         assert grown < RSS_SLACK, f"pid {p.pid} grew by {grown / 1e6:.0f} MB"
     # each serving process keeps one pool (1 worker + the forkserver + a resource tracker at most)
     for p in serving:
