@@ -103,7 +103,15 @@ def main() -> None:
     with exit_on_config_error():
         settings = Settings.from_env()
         app = create_app(settings)
+    warm_up_verification(app)
     app.run(host="127.0.0.1", port=settings.port, threaded=True)
+
+
+def warm_up_verification(app: Flask) -> None:
+    """Start the verification workers now, in the background, in a process that serves
+    requests (``python app.py``, each gunicorn worker: gunicorn.conf.py), so that the first
+    verification need not wait for them; never in a ``flask`` command."""
+    app.extensions["lienthong.services"].verifier.warm_up_in_background()
 
 
 if __name__ == "__main__":

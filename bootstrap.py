@@ -25,6 +25,7 @@ from exchange.adapters.certs_ports import ExchangeCredentialAudit, ExchangeDirec
 from exchange.adapters.notify import Notifier
 from exchange.services.receipts import ReceiptKey, load_or_create_key
 from settings import ConfigError, Settings
+from signing.isolation import IsolatedVerifier
 from signing.logs import quiet_expected_validation_tracebacks
 from storage.blobs import BlobStore
 from storage.db import DatabaseUnavailable, UnitOfWork, check_connection, describe_url, full_url, make_engine
@@ -44,6 +45,7 @@ class Services:
     dispatch_cache: DispatchCache
     directory: ExchangeDirectory
     credential_audit: ExchangeCredentialAudit
+    verifier: IsolatedVerifier = field(default_factory=IsolatedVerifier)
     _pki: DevPKI | None = field(default=None, repr=False)
     _pki_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -70,6 +72,7 @@ class Services:
         return local_timestamper(self.settings)
 
     def close(self) -> None:
+        self.verifier.close()
         self.notifier.stop()
         self.engine.dispose()
 
@@ -108,4 +111,5 @@ def build(settings: Settings) -> Services:
         notifier=notifier, token_cache=TokenCache(settings.token_cache_seconds),
         dispatch_cache=DispatchCache(), directory=ExchangeDirectory(engine),
         credential_audit=ExchangeCredentialAudit(),
+        verifier=IsolatedVerifier(workers=settings.verify_workers, memory_mb=settings.verify_memory_mb),
     )

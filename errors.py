@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     NOT_PDF = "not_pdf"
     PDF_DAMAGED = "pdf_damaged"
     PDF_ENCRYPTED = "pdf_encrypted"
+    PDF_TOO_COMPLEX = "pdf_too_complex"  # declares more structure or decode work than its size allows
     # documents and their lifecycle
     SECRET_REFUSED = "secret_refused"
     NO_REVISION = "no_revision"

@@ -26,3 +26,10 @@ def on_starting(server: Any) -> None:
                            check=False)
     if check.returncode:
         sys.exit(check.returncode)  # its line is on stderr already
+
+
+def post_worker_init(worker: Any) -> None:
+    """Each worker starts its verification processes once it has its app (app.py)."""
+    from app import warm_up_verification
+
+    warm_up_verification(worker.wsgi)

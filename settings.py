@@ -91,6 +91,10 @@ class Settings:
     # pages the verifier renders per signature to compare what they show; past it the
     # signature is at best INDETERMINATE (VISUAL_CHECK_INCOMPLETE), never silently PASSED
     verify_max_rendered_pages: int = 100
+    # verification runs in killable worker processes (signing.isolation) under these budgets
+    verify_time_budget_s: float = 10.0
+    verify_workers: int = 2
+    verify_memory_mb: int = 2048  # RLIMIT_AS of each worker; 0: no limit
     testing: bool = False
 
     @property
@@ -164,6 +168,9 @@ class Settings:
             language=_language(get("LANGUAGE", DEFAULT_LANGUAGE)),
             verify_max_rendered_pages=_int(get("VERIFY_MAX_RENDERED_PAGES", "100"),
                                            "LIENTHONG_VERIFY_MAX_RENDERED_PAGES", minimum=1),
+            verify_time_budget_s=_seconds(get("VERIFY_TIME_BUDGET", "10"), "LIENTHONG_VERIFY_TIME_BUDGET"),
+            verify_workers=_int(get("VERIFY_WORKERS", "2"), "LIENTHONG_VERIFY_WORKERS", minimum=1),
+            verify_memory_mb=_int(get("VERIFY_MEMORY_MB", "2048"), "LIENTHONG_VERIFY_MEMORY_MB"),
         )
 
 

@@ -45,15 +45,35 @@ def indication_of(sub: AdESFailure | AdESIndeterminate) -> Indication:
     return FAILED if isinstance(sub, AdESFailure) else INDETERMINATE
 
 
+# A certificate's distinguished name as (attribute, value) pairs, attributes by their
+# RFC 4514 short names (CN, O, ...): rendered with labels from the catalogues on the page.
+DistinguishedName = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class Signer:
     name: str | None = None
     organization: str | None = None
     serial: str | None = None
     issuer: str | None = None
+    subject_dn: DistinguishedName = ()
+    issuer_dn: DistinguishedName = ()
+
+    @property
+    def self_signed(self) -> bool:
+        return bool(self.subject_dn) and self.subject_dn == self.issuer_dn
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "organization": self.organization, "serial": self.serial, "issuer": self.issuer}
+        return {"name": self.name, "organization": self.organization, "serial": self.serial, "issuer": self.issuer,
+                "subject_dn": dn_text(self.subject_dn) or None, "issuer_dn": dn_text(self.issuer_dn) or None}
+
+
+def dn_text(dn: DistinguishedName) -> str:
+    """``CN=Nguyễn Văn A, O=UBND tỉnh`` (RFC 4514 escaping of the separators)."""
+    def escape(value: str) -> str:
+        return "".join("\\" + ch if ch in ',+"\\<>;=' else ch for ch in value)
+
+    return ", ".join(f"{key}={escape(value)}" for key, value in dn)
 
 
 @dataclass(frozen=True)
@@ -69,10 +89,29 @@ class Timestamp:
 @dataclass(frozen=True)
 class Revocation:
     status: str = "unknown"  # good | revoked | unknown
-    source: str = "none"  # embedded | fetched | none
+    source: str = "none"  # embedded | fetched | own_ca | none
+    revoked_at: datetime | None = None  # when our own CA revoked the certificate
+    reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "source": self.source}
+        return {"status": self.status, "source": self.source, "revoked_at": _iso(self.revoked_at),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class DocumentIdentity:
+    """Which document the report is about: the file, and for a stored one its register data."""
+
+    file_name: str | None = None
+    document_id: int | None = None
+    revision: int | None = None
+    number: str | None = None  # số
+    notation: str | None = None  # ký hiệu
+    subject: str | None = None  # trích yếu
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file_name": self.file_name, "document_id": self.document_id, "revision": self.revision,
+                "number": self.number, "notation": self.notation, "subject": self.subject}
 
 
 @dataclass(frozen=True)
@@ -105,13 +144,20 @@ class SignatureResult:
     signing_time: datetime | None = None
     timestamp: Timestamp | None = None
     revocation: Revocation = Revocation()
-    chain: tuple[str, ...] = ()
+    chain: tuple[DistinguishedName, ...] = ()  # signer first, trust anchor last
     docmdp: int | None = None
     revision: int | None = None
     reasons: tuple[str, ...] = ()
 
+    @property
+    def checks_evaluated(self) -> bool:
+        """False after a HASH_FAILURE: the signed bytes are not the file's, so whatever the
+        other checks say (certificate, timestamp, revocation, changes) says nothing."""
+        return self.sub_indication != "HASH_FAILURE"
+
     def to_json(self) -> dict[str, Any]:
         return {
+            "checks_evaluated": self.checks_evaluated,
             "field": self.field,
             "kind": self.kind,
             "indication": self.indication,
@@ -125,7 +171,7 @@ class SignatureResult:
             "signing_time": _iso(self.signing_time),
             "timestamp": self.timestamp.to_json() if self.timestamp else None,
             "revocation": self.revocation.to_json(),
-            "chain": list(self.chain),
+            "chain": [dn_text(dn) for dn in self.chain],
             "docmdp": self.docmdp,
             "revision": self.revision,
             "reasons": list(self.reasons),
@@ -142,6 +188,7 @@ class Report:
     sha256: str | None = None
     size: int | None = None
     message_ids: tuple[Message | str, ...] = field(default=(), compare=False)
+    document: DocumentIdentity = DocumentIdentity()
 
     @property
     def messages(self) -> dict[str, list[str]]:
@@ -158,11 +205,13 @@ class Report:
             "validated_at": _iso(self.validated_at),
             "sha256": self.sha256,
             "size": self.size,
+            "document": self.document.to_json(),
         }
 
 
 def build_report(signatures: list[SignatureResult], findings: list[Finding], *, sha256: str | None = None,
-                 size: int | None = None, validated_at: datetime | None = None) -> Report:
+                 size: int | None = None, validated_at: datetime | None = None,
+                 document: DocumentIdentity = DocumentIdentity()) -> Report:
     """Combine per-signature results and document findings into a report with its messages.
 
     A document-level finding of severity FAILED makes the document FAILED even when every
@@ -181,7 +230,7 @@ def build_report(signatures: list[SignatureResult], findings: list[Finding], *, 
             indication, sub = Indication(f.severity), _FINDING_SUB.get(f.code, "FORMAT_FAILURE")
     return Report(indication=indication, sub_indication=sub, signatures=tuple(signatures),
                   findings=tuple(findings), validated_at=validated_at, sha256=sha256, size=size,
-                  message_ids=tuple(_messages(indication, signatures, findings)))
+                  message_ids=tuple(_messages(indication, signatures, findings)), document=document)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +299,9 @@ _FINDINGS = {
     "ONLINE_CHECK_UNAVAILABLE": _l("The certificate status could not be checked online"),
     "REVOCATION_FETCHED": _l("Revocation information was fetched online"),
     "NO_REVOCATION_DATA": _l("The file carries no revocation information (sign at PAdES B-LT)"),
+    "STRUCTURE_REFUSED": _l("The file declares more structure or decoding work than its size allows"),
+    "RESOURCE_LIMIT": _l("Validation exceeded its memory budget or its process ended abnormally"),
+    "REVOKED_BY_OWN_CA": _l("The signer's certificate has been revoked by the service's certification authority"),
 }
 
 _FINDING_SUB = {
@@ -259,6 +311,8 @@ _FINDING_SUB = {
     "UNREADABLE": "FORMAT_FAILURE",
     "NOT_PDF": "FORMAT_FAILURE",
     "PASSWORD_REQUIRED": "FORMAT_FAILURE",
+    "STRUCTURE_REFUSED": "FORMAT_FAILURE",
+    "RESOURCE_LIMIT": "FORMAT_FAILURE",
 }
 
 _KIND = {"signature": _l("Signature"), "doc_timestamp": _l("Document timestamp")}
@@ -332,6 +386,17 @@ _LABELS = {
     "intact": _l("Intact"), "trusted": _l("Trusted"), "chain": _l("Certificate chain"), "findings": _l("Findings"),
     "yes": _l("Yes"), "no": _l("No"), "validated_at": _l("Validated at"), "sha256": _l("SHA-256"), "kind": _l("Kind"),
     "valid": _l("valid"), "invalid": _l("not valid"), "none": "—", "attachments": _l("Attachments"),
+    "not_evaluated": _l("not evaluated"), "document": _l("Document"), "file_name": _l("File name"),
+    "number": _l("Number"), "notation": _l("Notation"), "subject": _l("Subject (summary)"),
+    "size": _l("Size (bytes)"), "revoked_at": _l("revoked on"),
+}
+
+# Certificate name attributes, by RFC 4514 short name: never "Common Name:" on a Vietnamese page.
+_DN_LABELS = {
+    "CN": _l("Name"), "O": _l("Organisation"), "OU": _l("Unit"), "L": _l("Locality"),
+    "ST": _l("Province"), "C": _l("Country"), "E": _l("Email"), "T": _l("Title"),
+    "SERIALNUMBER": _l("Identifier"), "UID": _l("User ID"), "STREET": _l("Address"),
+    "GN": _l("Given name"), "SN": _l("Surname"),
 }
 _ATTACHMENT_KIND = {"pades": _l("PDF with the agency's signature"),
                     "detached_cms": _l("file with a detached signature (.p7s)"), None: _l("not signed")}
@@ -341,8 +406,15 @@ _VALUES = {
     "unknown": _l("unknown"), "none": _l("none"), "lta_updates": _l("long-term validation data added"),
     "form_filling": _l("form filling / further signatures"), "annotations": _l("annotations added"),
     "other": _l("other changes"), "good": _l("not revoked"), "revoked": _l("revoked"),
-    "embedded": _l("embedded in the file"), "fetched": _l("fetched online"), **_KIND,
+    "embedded": _l("embedded in the file"), "fetched": _l("fetched online"),
+    "own_ca": _l("the service's own certification authority"), **_KIND,
 }
+
+
+def labelled_dn(dn: DistinguishedName, lang: str) -> str:
+    """``Tên: Nguyễn Văn A; Tổ chức: UBND tỉnh`` in the reader's language."""
+    return "; ".join(f"{translate(_DN_LABELS[key], lang) if key in _DN_LABELS else key}: {value}"
+                     for key, value in dn)
 
 
 def render_html(report: Report, lang: str = "vi", attachments: list[dict[str, Any]] | None = None) -> str:
@@ -358,7 +430,8 @@ def render_html(report: Report, lang: str = "vi", attachments: list[dict[str, An
     rows = []
     for sig, raw in zip(report.signatures, data["signatures"], strict=True):
         rows.append({**raw, "verdict": translate(verdict_text(sig.indication, sig.sub_indication, sig.modification),
-                                                 lang)})
+                                                 lang),
+                     "chain_text": [labelled_dn(dn, lang) for dn in sig.chain]})
     verdict = translate(_DOC_VERDICT[report.indication], lang)
     findings = [{**f, "text": f[lang]} for f in data["findings"]]
     labels = {key: translate(text, lang) for key, text in _LABELS.items()}

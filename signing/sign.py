@@ -37,7 +37,7 @@ from pyhanko_certvalidator.errors import InsufficientRevinfoError, RevokedError
 
 from certs.credentials import SigningCredential
 from errors import ErrorCode, ServiceError, Unprocessable
-from signing import stamps
+from signing import prescan, stamps
 from signing.errors import DocumentLocked, RevocationUnavailable, SealRefused, SigningFailed, TimestampUnavailable
 from signing.rules import ORG_ID, is_person_certificate, same_agency, subject_attributes
 from signing.signature_block import SignerText, find_signing_space
@@ -112,6 +112,10 @@ def seekable(pdf_stream: IO[bytes]) -> IO[bytes]:
 def open_document(pdf_stream: IO[bytes]) -> IncrementalPdfFileWriter:
     """An incremental writer over the input; non-strict so Office's hybrid-xref files load."""
     pdf_stream = seekable(pdf_stream)
+    try:
+        prescan.check_stream(pdf_stream)  # before pyHanko believes what the file declares
+    except prescan.StructureRefused as exc:
+        raise prescan.refusal(exc) from None
     try:
         writer = IncrementalPdfFileWriter(pdf_stream, strict=False)
         encrypted = writer.prev.encrypted

@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, Callable, Iterable
 from asn1crypto import x509
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 
+from signing import prescan
 from signing.checks import byterange, hidden, increments, visual
 from signing.checks.annotations import diff_policy
 from signing.checks.deadline import VerificationTimeout, call_with_deadline
@@ -52,7 +53,8 @@ _FORMAT_FAILURE = AdESFailure.FORMAT_FAILURE.name
 def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
            other_certs: Iterable[x509.Certificate] = (), allow_fetching: bool = False,
            validation_context_factory: ValidationContextFactory | None = None,
-           time_budget_s: float = 10.0, max_rendered_pages: int = visual.DEFAULT_MAX_PAGES) -> Report:
+           time_budget_s: float = 10.0, max_rendered_pages: int = visual.DEFAULT_MAX_PAGES,
+           structure_checked: bool = False) -> Report:
     """Verify every signature of a PDF; never raises for a bad or hostile file.
 
     ``validation_context_factory(trust_roots=..., allow_fetching=True, revocation_mode="hard-fail")``
@@ -60,6 +62,7 @@ def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
     validation_context, settings)``); without it a plain pyHanko context is used.
     ``max_rendered_pages``: pages compared by rendering per signature; a signature with more
     pages that later revisions may change is at best INDETERMINATE (VISUAL_CHECK_INCOMPLETE).
+    ``structure_checked``: the caller already ran ``signing.prescan.check`` on these bytes.
     """
     data = pdf_stream if isinstance(pdf_stream, (bytes, bytearray)) else pdf_stream.read()
     data = bytes(data)
@@ -68,6 +71,7 @@ def verify(pdf_stream: BinaryIO | bytes, *, trust_roots: list[x509.Certificate],
     job = _Verification(data, list(trust_roots), list(other_certs), allow_fetching, validation_context_factory,
                         deadline)
     job.max_rendered_pages = max_rendered_pages
+    job.structure_checked = structure_checked
     try:
         signatures, findings = call_with_deadline(job.run, time_budget_s)
     except VerificationTimeout as exc:
@@ -94,6 +98,7 @@ class _Verification:
         self.allow_fetching = allow_fetching
         self.factory = factory
         self.deadline = deadline
+        self.structure_checked = False
         self.findings: list[Finding] = []
         self._offline_vc: Any = None
         self._online_vc: Any = None
@@ -106,6 +111,12 @@ class _Verification:
     def run(self) -> tuple[list[SignatureResult], list[Finding]]:
         if b"%PDF-" not in self.data[:1024]:
             return [], [Finding("NOT_PDF", FAILED)]
+        try:
+            if not self.structure_checked:
+                prescan.check(self.data)
+        except prescan.StructureRefused as exc:
+            # declared structure the file cannot hold: parsing it is the attack
+            return [], [Finding("STRUCTURE_REFUSED", FAILED, detail=exc.detail)]
         try:
             self.reader = self._open()
             fields = self._signature_fields()
@@ -492,7 +503,25 @@ def _signer(cert: Any) -> Signer:
         return Signer()
     subject = cert.subject.native
     return Signer(name=_first(subject.get("common_name")), organization=_first(subject.get("organization_name")),
-                  serial=format(cert.serial_number, "X"), issuer=_first(cert.issuer.native.get("common_name")))
+                  serial=format(cert.serial_number, "X"), issuer=_first(cert.issuer.native.get("common_name")),
+                  subject_dn=_dn(cert.subject), issuer_dn=_dn(cert.issuer))
+
+
+# asn1crypto's attribute names → RFC 4514 short names (the report labels them per language)
+_DN_KEYS = {"common_name": "CN", "organization_name": "O", "organizational_unit_name": "OU",
+            "locality_name": "L", "state_or_province_name": "ST", "country_name": "C", "email_address": "E",
+            "title": "T", "serial_number": "SERIALNUMBER", "user_id": "UID", "street_address": "STREET",
+            "given_name": "GN", "surname": "SN"}
+
+
+def _dn(name: Any) -> tuple[tuple[str, str], ...]:
+    """A name's attributes in the order the certificate lists them."""
+    pairs = []
+    for rdn in name.chosen:
+        for attribute in rdn:
+            key = attribute["type"].native
+            pairs.append((_DN_KEYS.get(key, str(key)), str(attribute["value"].native)))
+    return tuple(pairs)
 
 
 def _timestamp(status: Any, kind: str) -> Timestamp | None:
@@ -506,13 +535,13 @@ def _timestamp(status: Any, kind: str) -> Timestamp | None:
                      valid=bool(tsv.intact and tsv.valid and tsv.trusted))
 
 
-def _chain(status: Any) -> tuple[str, ...]:
+def _chain(status: Any) -> tuple[tuple[tuple[str, str], ...], ...]:
     path = getattr(status, "validation_path", None)
     if path is None:
         return ()
     try:
         # signer first, trust anchor last: the order a reader follows
-        return tuple(reversed([c.subject.human_friendly for c in path.iter_certs(include_root=True)]))
+        return tuple(reversed([_dn(c.subject) for c in path.iter_certs(include_root=True)]))
     except Exception:  # noqa: BLE001
         return ()
 

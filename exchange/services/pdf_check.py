@@ -6,6 +6,7 @@ import re
 from typing import BinaryIO
 
 from errors import ErrorCode, Unprocessable, UnsupportedMediaType
+from signing import prescan
 from translations import _l
 
 HEADER_WINDOW = 1024  # PDF 1.7 §7.5.2 readers accept the header within the first 1024 bytes
@@ -50,7 +51,18 @@ def inspect_pdf(stream: BinaryIO) -> int:
     if b"/Encrypt" in trailer:
         raise Unprocessable(_l("the PDF is encrypted; send it without a password"), code=ErrorCode.PDF_ENCRYPTED,
                             fields={"file": _l("encrypted PDF")})
+    check_structure(stream)
     return size
+
+
+def check_structure(stream: BinaryIO) -> None:
+    """422 ``pdf_too_complex`` when the file declares more cross-reference entries or decode
+    work than its size can hold (``signing.prescan``), before any PDF library parses it.
+    Leaves the stream at its start."""
+    try:
+        prescan.check_stream(stream)
+    except prescan.StructureRefused as exc:
+        raise prescan.refusal(exc) from None
 
 
 def _trailer_at(section: bytes) -> bytes:

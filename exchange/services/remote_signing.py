@@ -31,11 +31,11 @@ from exchange.domain.times import api_time
 from exchange.models import Agency, SigningSession, User, utcnow
 from exchange.services import attachments as attachment_seal
 from exchange.services import audit
-from exchange.services.signer_fields import CertifiedSigner
 from exchange.services.register_numbers import require_registered
-from exchange.services.signatures import (Base, Signed, check_role, output_buffer, own_document, printed_signer,
-                                          record_signature, refuse_second_signature,
+from exchange.services.signatures import (Base, Signed, check_parse_budget, check_role, output_buffer, own_document,
+                                          printed_signer, record_signature, refuse_second_signature,
                                           services_answering, signable_base, signed_view, spooled_copy)
+from exchange.services.signer_fields import CertifiedSigner
 from signing.remote import complete, load_certificate, prepare
 from signing.rules import is_person_certificate, normalise_name, same_agency, subject_attributes
 from signing.sign import run_sync
@@ -119,6 +119,7 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
         image, known_id = (known.image_png, known.id) if known is not None else (None, None)
     chain = check_certificate_chain(svc, cert)
     with spooled_copy(svc.blobs, base.sha256) as source:
+        check_parse_budget(svc, source)
         with services_answering():
             prepared = prepare(source, cert, profile=profile, level=level, appearance=appearance, chain=chain,
                                timestamper=svc.timestamper(), image_png=image, signer_text=printed)

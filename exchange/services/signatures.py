@@ -42,6 +42,7 @@ from exchange.services.register_numbers import require_registered
 from exchange.services.signer_fields import CertifiedSigner
 from exchange.services.views import document_view
 from settings import Settings
+from signing import prescan
 from signing.sign import sign, signing_failure
 from signing.signature_block import SignerText
 from signing.stamps import Appearance
@@ -185,6 +186,15 @@ def output_buffer() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX, mode="w+b")
 
 
+def check_parse_budget(svc: "Services", source: IO[bytes]) -> None:
+    """422 ``pdf_too_complex`` unless a killable worker reads the file within the budget
+    (``signing.isolation``): signing, which holds the keys, parses it only then."""
+    try:
+        svc.verifier.probe_parse(source, time_budget_s=svc.settings.verify_time_budget_s)
+    except prescan.StructureRefused as exc:
+        raise prescan.refusal(exc) from None
+
+
 @contextmanager
 def services_answering() -> Iterator[None]:
     """pyHanko lets a TSA that does not answer escape as its own error type (not a
@@ -304,6 +314,7 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
         credential = load_credential(uow.session, svc.settings, row)
         used_id = row.id
     with spooled_copy(svc.blobs, base.sha256) as source, output_buffer() as output:
+        check_parse_budget(svc, source)
         with services_answering():
             result = sign(source, credential, profile=SigningProfile(profile).value, level=level,  # type: ignore[arg-type]  # checked strings, not signing's Literals
                           appearance=appearance, timestamper=svc.timestamper(),

@@ -126,9 +126,5 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 # Any: in @bp.doc(responses=...) these sit beside plain descriptions, a mix APIFlask handles
 # but its ResponsesType cannot express.
 PDF_RESPONSE: Any
-REPORT_RESPONSE: Any
 PDF_RESPONSE = {"description": "the PDF (ETag = its SHA-256)",
                 "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
-REPORT_RESPONSE = {"description": "verification report: JSON (`indication`, `signatures`, ...) or HTML",
-                   "content": {"application/json": {"schema": {"type": "object"}},
-                               "text/html": {"schema": {"type": "string"}}}}

@@ -91,7 +91,7 @@ def test_online_pass_uses_the_factory_with_hard_fail(pki):
                    validation_context_factory=factory)
     assert seen["revocation_mode"] == "hard-fail" and seen["allow_fetching"] is True
     assert report.indication == FAILED and report.sub_indication == "REVOKED"
-    assert report.signatures[0].revocation.to_json() == {"status": "revoked", "source": "fetched"}
+    assert report.signatures[0].revocation.to_json().items() >= {"status": "revoked", "source": "fetched"}.items()
 
 
 def test_a_failing_online_context_leaves_the_offline_answer(pki):

@@ -7,6 +7,7 @@ import pytest
 
 from errors import Unprocessable, UnsupportedMediaType
 from exchange.services.pdf_check import inspect_pdf
+from tests import hostile_pdfs
 from tests.exchange_fixtures import encrypted_pdf, make_pdf
 from translations import translate
 
@@ -77,3 +78,18 @@ def test_an_encrypted_pdf_is_422():
     with pytest.raises(Unprocessable) as err:
         inspect_pdf(io.BytesIO(encrypted_pdf()))
     assert err.value.code == "pdf_encrypted"
+
+
+@pytest.mark.parametrize("build", [hostile_pdfs.classic_xref_bomb, hostile_pdfs.xref_stream_bomb,
+                                   hostile_pdfs.filter_chain_bomb, hostile_pdfs.image_bomb])
+def test_structure_bombs_are_422_pdf_too_complex(build, tmp_path):
+    from errors import ErrorCode
+
+    with pytest.raises(Unprocessable) as err:
+        inspect_pdf(io.BytesIO(build()))
+    assert err.value.code == ErrorCode.PDF_TOO_COMPLEX
+    # a spooled upload on disk is mapped rather than read
+    path = tmp_path / "upload.pdf"
+    path.write_bytes(build())
+    with path.open("rb") as f, pytest.raises(Unprocessable):
+        inspect_pdf(f)

@@ -1,0 +1,59 @@
+"""The structure pre-scan: hostile declarations are refused fast, honest files pass."""
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from signing import prescan
+from tests import hostile_pdfs
+from tests.exchange_fixtures import make_pdf
+
+HOSTILE = {
+    "classic xref": (hostile_pdfs.classic_xref_bomb, "xref_entries"),
+    "xref stream": (hostile_pdfs.xref_stream_bomb, "xref_entries"),
+    "filter chain": (hostile_pdfs.filter_chain_bomb, "decode_limits"),
+    "predictor": (hostile_pdfs.predictor_bomb, "decode_limits"),
+    "image": (hostile_pdfs.image_bomb, "decode_limits"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_declarations_are_refused_in_milliseconds(name):
+    build, kind = HOSTILE[name]
+    data = build()
+    assert len(data) < 16_000, "the point is a few-KB file"
+    started = time.perf_counter()
+    with pytest.raises(prescan.StructureRefused) as err:
+        prescan.check(data)
+    assert time.perf_counter() - started < 0.5
+    assert err.value.kind == kind
+
+
+def test_honest_files_pass():
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    prescan.check(make_pdf(pages=30))
+    out = io.BytesIO()
+    IncrementalPdfFileWriter(io.BytesIO(make_pdf())).write(out)  # an xref stream
+    prescan.check(out.getvalue())
+
+
+def test_the_entry_cap_grows_with_the_file_size():
+    limits = prescan.Limits()
+    assert limits.max_entries(1000) == prescan.MIN_ENTRIES
+    assert limits.max_entries(10_000_000) == 10_000_000 // prescan.BYTES_PER_ENTRY
+    with pytest.raises(prescan.StructureRefused, match="does not hold"):
+        prescan.check(hostile_pdfs.classic_xref_bomb(1000))  # under the cap, but the entries are not there
+
+
+def test_pathological_keyword_floods_end_fast():
+    flood = b"%PDF-1.7\n" + b">>stream\n" * 500_000  # worst case for the dictionary look-back
+    started = time.perf_counter()
+    with pytest.raises(prescan.StructureRefused, match="stream keywords"):
+        prescan.check(flood)
+    started_dicts = time.perf_counter()
+    prescan.check(b"%PDF-1.7\n" + b"<<" * 2_000_000 + b">>stream\n")  # one stream after 4 MB of "<<"
+    assert time.perf_counter() - started_dicts < 1
+    assert started_dicts - started < 2
