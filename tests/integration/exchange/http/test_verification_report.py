@@ -110,16 +110,20 @@ def test_the_report_names_the_stored_document_and_the_uploaded_file(client, sign
 def test_format_and_lang_are_declared_and_checked(client, signing_world):
     sw = signing_world
     spec = client.get("/api/v1/openapi.json").get_json()
-    for path, method in (("/api/v1/verify", "post"), ("/api/v1/documents/{document_id}/verification", "get")):
+    for path, method, report_schema in (("/api/v1/verify", "post", "VerificationReport"),
+                                        ("/api/v1/documents/{document_id}/verification", "get",
+                                         "StoredVerificationReport")):
         operation = spec["paths"][path][method]
         params = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
         assert params["format"]["schema"]["enum"] == ["json", "html"]
         assert params["lang"]["schema"]["enum"] == ["vi", "en"]
         content_types = operation["responses"]["200"]["content"]
-        assert content_types["application/json"]["schema"] == {"$ref": "#/components/schemas/VerificationReport"}
+        assert content_types["application/json"]["schema"] == {"$ref": f"#/components/schemas/{report_schema}"}
         assert "text/html" in content_types
     schema = spec["components"]["schemas"]["VerificationReport"]
     assert {"indication", "signatures", "findings", "messages", "sha256", "document"} <= set(schema["properties"])
+    stored = spec["components"]["schemas"]["StoredVerificationReport"]
+    assert {"attachments", "overall_indication"} <= set(stored["properties"])
     signature = spec["components"]["schemas"]["ReportSignatureOut"]["properties"]
     assert signature["indication"]["enum"] == ["PASSED", "INDETERMINATE", "FAILED", "NO_SIGNATURE"]
     assert "checks_evaluated" in signature
