@@ -13,6 +13,7 @@ from storage.migrations import schema_is_current
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
+READY_RETRY_AFTER_S = 5
 
 
 @bp.get("/healthz")
@@ -39,4 +40,7 @@ def readyz() -> tuple[Response, int]:
         log.warning("readiness: blob store unavailable: %s", exc)
         checks["blob_store"] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
-    return jsonify(status="ready" if ready else "unavailable", checks=checks), (200 if ready else 503)
+    response = jsonify(status="ready" if ready else "unavailable", checks=checks)
+    if "unavailable" in checks.values():  # a part not answering may answer soon; not_migrated waits for an operator
+        response.headers["Retry-After"] = str(READY_RETRY_AFTER_S)
+    return response, (200 if ready else 503)

@@ -32,6 +32,14 @@ CODE_OF_STATUS: dict[int, ErrorCode] = {
     405: ErrorCode.METHOD_NOT_ALLOWED, 409: ErrorCode.CONFLICT, 413: ErrorCode.PAYLOAD_TOO_LARGE,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 422: ErrorCode.INVALID, 429: ErrorCode.TOO_MANY_REQUESTS,
 }
+# Retry-After (seconds) of the refusals that waiting cures: a part of ours or one we depend on
+# that is not answering, a twin request still running. None where it cannot
+# (storage_corrupted, schema_not_migrated: an operator must act). A refusal may name its
+# own delay (``ServiceError.retry_after``: the login back-off).
+RETRY_AFTER_OF_CODE: dict[str, int] = {
+    ErrorCode.STORAGE_UNAVAILABLE: 5, ErrorCode.DATABASE_UNAVAILABLE: 5, ErrorCode.TIMESTAMP_UNAVAILABLE: 10,
+    ErrorCode.REVOCATION_UNAVAILABLE: 10, ErrorCode.TOO_MANY_REQUESTS: 30, ErrorCode.IDEMPOTENCY_IN_PROGRESS: 1,
+}
 JSON_PREFIXES = ("/api/", "/pki/", "/healthz", "/readyz")
 # For the HTTP errors no code of ours raised (an unknown URL, a wrong method): werkzeug's own
 # descriptions are in English only.
@@ -136,7 +144,10 @@ def wants_html() -> bool:
 
 
 def render_error(status: int, code: str, message: Any, fields: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> Response:
+                 headers: Mapping[str, str] | None = None, *, retry_after: int | None = None,
+                 retryable: bool = True) -> Response:
+    """The error response; ``Retry-After`` from ``retry_after`` or the code's usual delay
+    (none when ``retryable`` is false: waiting would not cure it)."""
     body = error_body(code, message, fields)
     if wants_html():
         response = Response(render_template_string(_PAGE, status=status, lang=reader_language(), **body["error"]),
@@ -146,6 +157,9 @@ def render_error(status: int, code: str, message: Any, fields: Mapping[str, Any]
         response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    delay = retry_after if retry_after is not None else RETRY_AFTER_OF_CODE.get(code)
+    if retryable and delay is not None:
+        response.headers["Retry-After"] = str(delay)
     return response
 
 
@@ -169,7 +183,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
-        return render_error(status_of(exc), exc.code, exc.message, exc.fields)
+        return render_error(status_of(exc), exc.code, exc.message, exc.fields, retry_after=exc.retry_after)
 
     @app.errorhandler(BlobStoreUnavailable)
     def _blob_store_down(exc: Exception) -> Response:
@@ -188,7 +202,7 @@ def register_error_handlers(app: Flask) -> None:
     def _blob_missing(exc: Exception) -> Response:
         log.error("blob missing: %s", exc)
         return render_error(503, ErrorCode.STORAGE_UNAVAILABLE,
-                            _l("the stored file is missing; the operators were told"))
+                            _l("the stored file is missing; the operators were told"), retryable=False)
 
     @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(sa.exc.DBAPIError)
@@ -196,7 +210,8 @@ def register_error_handlers(app: Flask) -> None:
         if is_missing_table(exc):
             log.error("the database has no schema: run `flask --app app db upgrade`")
             return render_error(503, ErrorCode.SCHEMA_NOT_MIGRATED,
-                                _l("the database schema is not migrated (flask --app app db upgrade)"))
+                                _l("the database schema is not migrated (flask --app app db upgrade)"),
+                                retryable=False)
         if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)):
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.error("database unavailable: %s", first)
