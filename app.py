@@ -22,6 +22,7 @@ from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
 from exchange.http.api import agencies, audit, dispatch, documents, inbox, session, signatures, verification
 from exchange.http.auth import SECURITY_SCHEMES
+from exchange.http import guards
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
 from settings import ConfigError, Settings, load_or_create_secret
 from storage import health
@@ -74,6 +75,7 @@ def _create(settings: Settings) -> Flask:
         CREDENTIAL_AUDIT_KEY: services.credential_audit,
     })
     register_error_handlers(app)
+    guards.install(app, json_limit=settings.max_json_kb * 1024)
     app.register_blueprint(health.bp)
     app.register_blueprint(pki_bp)
     for bp in API_BLUEPRINTS:

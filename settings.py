@@ -81,6 +81,7 @@ class Settings:
     port: int = 5000
     base_url: str = "http://127.0.0.1:5000"
     max_upload_mb: int = 200
+    max_json_kb: int = 64  # any body but an upload's (multipart): refused before it is read or parsed
     trust_dir: Path | None = None
     pkcs11_lib: str | None = None
     pkcs11_token_label: str = "lienthong"
@@ -152,6 +153,7 @@ class Settings:
             port=port,
             base_url=(get("BASE_URL").strip() or f"http://127.0.0.1:{port}").rstrip("/"),
             max_upload_mb=_int(get("MAX_UPLOAD_MB", "200"), "LIENTHONG_MAX_UPLOAD_MB", minimum=1),
+            max_json_kb=_int(get("MAX_JSON_KB", "64"), "LIENTHONG_MAX_JSON_KB", minimum=1),
             trust_dir=Path(trust_dir) if trust_dir else None,
             pkcs11_lib=get("PKCS11_LIB").strip() or None,
             pkcs11_token_label=get("PKCS11_TOKEN", "lienthong").strip() or "lienthong",

@@ -165,6 +165,9 @@ def render_error(status: int, code: str, message: Any, fields: Mapping[str, Any]
 
 def _too_large_message() -> Message:
     limit = current_app.extensions["lienthong.settings"].max_upload_mb
+    body_limit = request.max_content_length if has_request_context() else None
+    if body_limit is not None and body_limit < limit * 1024 * 1024:  # a JSON body's limit (exchange.http.guards)
+        return _l("the request body is larger than %(limit)s kB", limit=body_limit // 1024)
     return _l("the upload is larger than %(limit)s MB", limit=limit)
 
 

@@ -7,13 +7,12 @@ unreferenced, content-addressed blob: harmless, and never half a document.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
 
 import sqlalchemy as sa
 from marshmallow import Schema, ValidationError
-from marshmallow.fields import Date, Integer, String
+from marshmallow.fields import Date
 from marshmallow.validate import Length, OneOf, Range
 from sqlmodel import Session, col, select
 
@@ -22,6 +21,7 @@ from exchange.domain.caller import Caller
 from exchange.domain.enums import Confidentiality, DeliveryStatus, DocumentState, RevisionKind, Urgency, values
 from exchange.models import Delivery, Dispatch, Document, Revision, utcnow
 from exchange.services import audit
+from exchange.services.input_rules import Integer, String, strict_json_loads
 from exchange.services.pdf_check import inspect_pdf
 from exchange.services.views import document_view
 from storage.blobs import BlobRef, BlobStore
@@ -58,7 +58,7 @@ def parse_metadata(raw: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
         raise Unprocessable(_l("metadata is missing"), fields={"metadata": _l("required")})
     if isinstance(raw, (str, bytes)):
         try:
-            raw = json.loads(raw)
+            raw = strict_json_loads(raw)
         except ValueError as exc:
             raise Unprocessable(_l("metadata is not JSON"),
                                 fields={"metadata": _l("invalid JSON: %(error)s", error=str(exc))}) from None

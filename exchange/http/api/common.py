@@ -6,12 +6,13 @@ import functools
 from typing import Any, Callable
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Integer, List, Nested, String
+from apiflask.fields import List, Nested
 from apiflask.validators import Range
 from flask import request
 from marshmallow import EXCLUDE, ValidationError
 
 from exchange.http.errors import invalid_input
+from exchange.services.input_rules import Integer, String
 
 
 class RevisionOut(Schema):

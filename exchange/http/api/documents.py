@@ -1,15 +1,13 @@
 """``/api/v1/documents``: upload, list, read, download."""
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator, Mapping
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import File, Integer, List, Nested
+from apiflask.fields import File, List, Nested
 from apiflask.validators import OneOf, Range
 from flask import Response, request
 from marshmallow import ValidationError
-from marshmallow.fields import String
 from marshmallow.types import StrSequenceOrSet
 
 from exchange.domain.enums import DocumentState, Role, values
@@ -17,6 +15,7 @@ from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import documents
 from exchange.services.documents import DocumentMetadataIn
+from exchange.services.input_rules import Integer, String, strict_json_loads
 from translations import _l
 
 bp = APIBlueprint("api_documents", __name__, url_prefix="/api/v1", tag="documents")
@@ -30,7 +29,7 @@ class JSONNested(Nested):
                      partial: bool | StrSequenceOrSet | None = None, **kwargs: Any) -> Any:
         if isinstance(value, (str, bytes)):
             try:
-                value = json.loads(value)
+                value = strict_json_loads(value)
             except ValueError as exc:
                 raise ValidationError([_l("invalid JSON: %(error)s", error=str(exc))]) from None
         if not isinstance(value, dict):

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Dict, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, List, Nested
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, current_app
 
@@ -18,6 +18,7 @@ from exchange.http.api.dispatch import (CONFLICT, NOT_FOUND, DispatchIn, Dispatc
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import delivery, dispatch, inbox, receipts
 from exchange.services.inbox import LIMIT_MAX, WAIT_MAX
+from exchange.services.input_rules import Float, Integer, String
 
 bp = APIBlueprint("api_inbox", __name__, url_prefix="/api/v1", tag="inbox")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Integer, List, Nested, String
+from apiflask.fields import List, Nested
 from apiflask.validators import Length, OneOf
 from marshmallow import ValidationError, validates_schema
 
@@ -13,6 +13,7 @@ from exchange.domain.enums import Role, SigningLevel, SigningProfile, values
 from exchange.http.api.common import DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import remote_signing, signatures
+from exchange.services.input_rules import Integer, String
 from signing.stamps import Appearance
 from translations import _l
 
