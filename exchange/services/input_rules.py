@@ -116,7 +116,7 @@ class Integer(fields.Integer):
         if number is None:  # marshmallow's type says Optional; a loaded integer is never None here
             raise self.make_error("invalid")
         if not self.minimum <= number <= self.maximum:
-            raise ValidationError(_l("must be between %(min)s and %(max)s", min=self.minimum, max=self.maximum))
+            raise ValidationError([_l("must be between %(min)s and %(max)s", min=self.minimum, max=self.maximum)])
         return number
 
 
@@ -127,7 +127,7 @@ class String(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         if isinstance(text, str) and forbidden_character(text):
-            raise ValidationError(_l("contains a NUL or control character, or a lone surrogate"))
+            raise ValidationError([_l("contains a NUL or control character, or a lone surrogate")])
         return text
 
 
