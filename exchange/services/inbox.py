@@ -21,6 +21,7 @@ from sqlmodel import col
 from errors import Unprocessable
 from exchange.adapters.caches import DispatchCache
 from exchange.domain.caller import Caller
+from exchange.domain.enums import DeliveryStatus
 from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import api_time_from_stored
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision
@@ -46,7 +47,7 @@ _ROWS = (
     sa.select(key(Delivery.id), col(Delivery.seq), col(Delivery.status), col(Delivery.incoming_number),
               sa.type_coerce(Delivery.created_at, sa.String),
               col(Delivery.recipient_agency_id), col(Delivery.addressed_agency_id), col(Delivery.dispatch_id),
-              col(Delivery.trace))
+              col(Delivery.trace), col(Delivery.fetched_at))
     .where(col(Delivery.recipient_agency_id) == sa.bindparam("agency"), col(Delivery.seq) > sa.bindparam("after"))
     .order_by(col(Delivery.seq))
     .limit(sa.bindparam("limit"))
@@ -112,14 +113,26 @@ def _hops(caches: DispatchCache, traces: set[str]) -> dict[str, Any]:
     return {**known, **parsed}
 
 
+def _tombstone(row: Any) -> bool:
+    """A delivery recalled before its recipient fetched the file (rows of ``_ROWS``)."""
+    return bool(row[2] == DeliveryStatus.RECALLED and row[9] is None)
+
+
 def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    shared = _shared_parts(conn, caches, {row[7] for row in rows})
+    shared = _shared_parts(conn, caches, {row[7] for row in rows if not _tombstone(row)})
     hops_by_trace = _hops(caches, {row[8] for row in rows})
     redirected = {row[6] for row in rows if row[6] != row[5]}
     codes = dict(conn.execute(sa.select(col(Agency.id), col(Agency.code))
                               .where(col(Agency.id).in_(redirected))).all()) if redirected else {}
-    out = []
-    for delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace in rows:
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if _tombstone(row):
+            # recalled before the recipient fetched it: the recipient keeps its cursor's place
+            # and learns that something was taken back, never what (no subject, no metadata)
+            out.append({"delivery_id": row[0], "seq": row[1], "status": row[2], "code": edxml_code(row[2])})
+            continue
+        (delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace,
+         _fetched_at) = row
         item: dict[str, Any] = {
             "delivery_id": delivery_id,
             "seq": seq,

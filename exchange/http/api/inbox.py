@@ -84,6 +84,8 @@ class ReceiptKeyOut(Schema):
 @caller_required(Role.CLERK, allow_agency_system=True)
 @query_input(bp, InboxQuery)
 @bp.doc(tags=["inbox"], summary="Hộp thư đến / the agency's inbox, oldest first (long-poll with wait)",
+        description="A delivery recalled before the agency fetched its file is a tombstone: `delivery_id`, "
+                    "`seq`, `status` and `code` only, no document metadata.",
         # the hottest endpoint: inbox.poll builds exactly this shape, so the response is described
         # here rather than re-serialised through @bp.output (which costs more than the poll itself)
         responses={200: {"description": "deliveries after the cursor, and the next cursor",
