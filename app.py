@@ -20,10 +20,11 @@ from exchange.cli.accounts import tokens_cli, users_cli
 from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
+from exchange.http import guards
 from exchange.http.api import agencies, audit, dispatch, documents, inbox, session, signatures, verification
 from exchange.http.auth import SECURITY_SCHEMES
-from exchange.http import guards
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
+from exchange.http.slow_bodies import BodyReadDeadline
 from settings import ConfigError, Settings, load_or_create_secret
 from storage import health
 from storage.migrations import db_cli
@@ -65,6 +66,7 @@ def _create(settings: Settings) -> Flask:
     Babel(app, locale_selector=request_language)
     assert isinstance(app.json, DefaultJSONProvider)
     app.json.ensure_ascii = False  # Vietnamese as it is, not \\u escapes
+    app.wsgi_app = BodyReadDeadline(app.wsgi_app, settings.body_read_timeout_s)  # type: ignore[method-assign]  # Flask's documented way to add middleware
     if settings.proxy_hops:
         middleware = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                               x_host=settings.proxy_hops)

@@ -82,6 +82,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:5000"
     max_upload_mb: int = 200
     max_json_kb: int = 64  # any body but an upload's (multipart): refused before it is read or parsed
+    body_read_timeout_s: float = 30.0  # a body must arrive within this (plus its length at 64 kB/s); 0: no limit
     trust_dir: Path | None = None
     pkcs11_lib: str | None = None
     pkcs11_token_label: str = "lienthong"
@@ -154,6 +155,7 @@ class Settings:
             base_url=(get("BASE_URL").strip() or f"http://127.0.0.1:{port}").rstrip("/"),
             max_upload_mb=_int(get("MAX_UPLOAD_MB", "200"), "LIENTHONG_MAX_UPLOAD_MB", minimum=1),
             max_json_kb=_int(get("MAX_JSON_KB", "64"), "LIENTHONG_MAX_JSON_KB", minimum=1),
+            body_read_timeout_s=_seconds(get("BODY_READ_TIMEOUT", "30"), "LIENTHONG_BODY_READ_TIMEOUT"),
             trust_dir=Path(trust_dir) if trust_dir else None,
             pkcs11_lib=get("PKCS11_LIB").strip() or None,
             pkcs11_token_label=get("PKCS11_TOKEN", "lienthong").strip() or "lienthong",

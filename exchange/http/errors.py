@@ -29,7 +29,8 @@ STATUS_OF_KIND: dict[type[ServiceError], int] = {
 }
 CODE_OF_STATUS: dict[int, ErrorCode] = {
     400: ErrorCode.BAD_REQUEST, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED, 409: ErrorCode.CONFLICT, 413: ErrorCode.PAYLOAD_TOO_LARGE,
+    405: ErrorCode.METHOD_NOT_ALLOWED, 408: ErrorCode.REQUEST_TIMEOUT, 409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
     415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 422: ErrorCode.INVALID, 429: ErrorCode.TOO_MANY_REQUESTS,
 }
 # Retry-After (seconds) of the refusals that waiting cures: a part of ours or one we depend on
@@ -46,7 +47,8 @@ JSON_PREFIXES = ("/api/", "/pki/", "/healthz", "/readyz")
 MESSAGE_OF_STATUS: dict[int, Message] = {
     400: _l("the request cannot be understood"), 401: _l("authentication required"),
     403: _l("you may not do this"), 404: _l("nothing is found at this address"),
-    405: _l("this method is not allowed here"), 409: _l("the request conflicts with the current state"),
+    405: _l("this method is not allowed here"), 408: _l("the request body did not arrive in time"),
+    409: _l("the request conflicts with the current state"),
     415: _l("this media type is not supported"), 429: _l("too many requests; try again later"),
 }
 
