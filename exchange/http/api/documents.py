@@ -13,6 +13,7 @@ from marshmallow.types import StrSequenceOrSet
 from exchange.domain.enums import DocumentState, Role, values
 from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
+from exchange.http.idempotency import idempotent
 from exchange.services import documents
 from exchange.services.documents import DocumentMetadataIn
 from exchange.services.input_rules import Integer, String, strict_json_loads
@@ -56,6 +57,7 @@ class DocumentList(Schema):
 
 @bp.post("/documents")
 @caller_required(Role.CLERK)
+@idempotent
 @bp.input(UploadIn, location="form_and_files", arg_name="form")
 @bp.output(DocumentOut, status_code=201)
 @bp.doc(tags=["documents"], summary="Tải lên văn bản / upload a document (PDF + metadata)",

@@ -12,6 +12,7 @@ from errors import Unprocessable
 from exchange.domain.enums import Role, SigningLevel, SigningProfile, values
 from exchange.http.api.common import DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
+from exchange.http.idempotency import idempotent
 from exchange.services import remote_signing, signatures
 from exchange.services.input_rules import Integer, String
 from signing.stamps import Appearance
@@ -115,6 +116,7 @@ _SIGN_ERRORS = {404: "another agency's document, or a credential that is not the
 
 @bp.post("/documents/<int:document_id>/signatures")
 @caller_required(Role.SIGNER, Role.CLERK)
+@idempotent
 @bp.input(SignIn, arg_name="body")
 @bp.output(SignedOut, status_code=201)
 @bp.doc(tags=["signatures"], summary="Ký số văn bản / sign a document on the server",
