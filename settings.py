@@ -72,6 +72,11 @@ class S3Settings:
     region: str | None = None
     retention_days: int = 0
     retention_mode: str = "GOVERNANCE"
+    # a slow or hung S3 fails fast: connect and read timeouts per attempt, retries of a
+    # connection only (a read that timed out is not tried again), all within S3_DEADLINE_S
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    connect_retries: int = 1
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,9 @@ class Settings:
                 region=get("S3_REGION").strip() or None,
                 retention_days=_int(get("S3_RETENTION_DAYS", "0"), "LIENTHONG_S3_RETENTION_DAYS"),
                 retention_mode=mode,
+                connect_timeout=_timeout(get("S3_CONNECT_TIMEOUT", "2"), "LIENTHONG_S3_CONNECT_TIMEOUT"),
+                read_timeout=_timeout(get("S3_READ_TIMEOUT", "5"), "LIENTHONG_S3_READ_TIMEOUT"),
+                connect_retries=_int(get("S3_RETRIES", "1"), "LIENTHONG_S3_RETRIES"),
             )
 
         port = _int(get("PORT", "5000"), "LIENTHONG_PORT", minimum=1)
@@ -171,6 +179,13 @@ class Settings:
             proxy_hops=_proxy_hops(get("PROXY_HOPS", "0")),
             language=_language(get("LANGUAGE", DEFAULT_LANGUAGE)),
         )
+
+
+def _timeout(value: str, name: str) -> float:
+    seconds = _seconds(value, name)
+    if not 0.1 <= seconds <= 120:
+        raise ConfigError(f"{name}={value!r} must be between 0.1 and 120 seconds")
+    return seconds
 
 
 def _proxy_hops(value: str) -> int:

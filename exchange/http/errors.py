@@ -31,7 +31,8 @@ CODE_OF_STATUS: dict[int, ErrorCode] = {
     400: ErrorCode.BAD_REQUEST, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED, 408: ErrorCode.REQUEST_TIMEOUT, 409: ErrorCode.CONFLICT,
     413: ErrorCode.PAYLOAD_TOO_LARGE,
-    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 422: ErrorCode.INVALID, 429: ErrorCode.TOO_MANY_REQUESTS,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 416: ErrorCode.RANGE_NOT_SATISFIABLE, 422: ErrorCode.INVALID,
+    429: ErrorCode.TOO_MANY_REQUESTS,
 }
 # Retry-After (seconds) of the refusals that waiting cures: a part of ours or one we depend on
 # that is not answering, a twin request still running. None where it cannot
@@ -49,7 +50,8 @@ MESSAGE_OF_STATUS: dict[int, Message] = {
     403: _l("you may not do this"), 404: _l("nothing is found at this address"),
     405: _l("this method is not allowed here"), 408: _l("the request body did not arrive in time"),
     409: _l("the request conflicts with the current state"),
-    415: _l("this media type is not supported"), 429: _l("too many requests; try again later"),
+    415: _l("this media type is not supported"), 416: _l("the requested range is outside the file"),
+    429: _l("too many requests; try again later"),
 }
 
 # Every error the service returns, whatever the status; the OpenAPI document shows it.
@@ -231,7 +233,7 @@ def register_error_handlers(app: Flask) -> None:
             return render_error(413, ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message())
         code = code_of_status(status)
         return render_error(status, code, MESSAGE_OF_STATUS.get(status, exc.description or exc.name or code),
-                            headers={k: v for k, v in exc.get_headers() if k == "Allow"})
+                            headers={k: v for k, v in exc.get_headers() if k in ("Allow", "Content-Range")})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

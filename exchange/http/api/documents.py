@@ -1,12 +1,14 @@
 """``/api/v1/documents``: upload, list, read, download."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+import base64
+from typing import Any, Callable, Iterator, Mapping
 
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, List, Nested
 from apiflask.validators import OneOf, Range
 from flask import Response, request
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from marshmallow import ValidationError
 from marshmallow.types import StrSequenceOrSet
 
@@ -95,23 +97,63 @@ def get_document(document_id: int) -> dict[str, Any]:
 @caller_required(allow_agency_system=True)
 @bp.input(ContentQuery, location="query", arg_name="query")
 @bp.doc(tags=["documents"], summary="Tệp PDF / the PDF of a revision (latest by default)",
-        responses={200: PDF_RESPONSE, 304: "not modified (If-None-Match)"})
+        description="`Content-Length`, a strong `ETag` (the SHA-256) and `Repr-Digest: sha-256=:…:` (RFC 9530; "
+                    "also `Digest`) on every answer; `Range: bytes=…` answers 206 (one range; `If-Range` with the "
+                    "ETag), 416 when unsatisfiable. A body shorter than its Content-Length broke off: retry. "
+                    "A recipient's download is recorded (`fetched_at`) once the file's last byte was sent.",
+        responses={200: PDF_RESPONSE, 206: "the requested range", 304: "not modified (If-None-Match)",
+                   416: "range not satisfiable"})
 def get_document_content(document_id: int, query: dict[str, Any]) -> Response:
     content = documents.content(services(), current_caller(), document_id, query.get("revision"))
-    etag = content.sha256
-    if etag in request.if_none_match:
-        return Response(status=304, headers={"ETag": f'"{etag}"'})
-    chunks = content.chunks()
+    headers = content_headers(content.sha256)
+    if content.sha256 in request.if_none_match:
+        return Response(status=304, headers=headers)
+    start, stop = 0, content.size
+    span = requested_span(content.sha256, content.size)
+    if span is not None:
+        start, stop = span
+        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{content.size}"
+    chunks = content.chunks(start, stop)
     first = next(chunks, b"")  # open (and fail: 503) before the status line is sent
-    response = Response(_chain(first, chunks), mimetype="application/pdf")  # needs no request context
-    response.headers["Content-Length"] = str(content.size)
-    response.headers["ETag"] = f'"{etag}"'
+    on_delivered = content.on_delivered if stop == content.size else None
+    response = Response(_body(first, chunks, on_delivered), status=206 if span else 200,
+                        mimetype="application/pdf")  # the body needs no request context
+    response.headers.update(headers)
+    response.headers["Content-Length"] = str(stop - start)
     response.headers["Content-Disposition"] = f'inline; filename="{content.filename}"'
     response.headers["Cache-Control"] = "private, max-age=0"
     return response
 
 
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def content_headers(sha256: str) -> dict[str, str]:
+    """What identifies the whole file, on 200, 206 and 304 alike."""
+    digest = base64.b64encode(bytes.fromhex(sha256)).decode()
+    return {"ETag": f'"{sha256}"', "Repr-Digest": f"sha-256=:{digest}:", "Digest": f"sha-256={digest}",
+            "Accept-Ranges": "bytes"}
+
+
+def requested_span(etag: str, size: int) -> tuple[int, int] | None:
+    """The one byte range asked for, as (start, stop); None for the whole file (no Range, an
+    If-Range naming another version, several ranges: the whole file answers those)."""
+    wanted = request.range
+    if wanted is None or wanted.units != "bytes":
+        return None
+    if_range = request.if_range
+    if (if_range.etag is not None and if_range.etag != etag) or if_range.date is not None:
+        return None  # another version (or a date, which a content-addressed file cannot match)
+    if len(wanted.ranges) != 1:
+        return None
+    span = wanted.range_for_length(size)
+    if span is None:
+        raise RequestedRangeNotSatisfiable(length=size)
+    return span
+
+
+def _body(first: bytes, rest: Iterator[bytes], on_delivered: Callable[[], object] | None) -> Iterator[bytes]:
+    """The response body; ``on_delivered`` runs once the last chunk was handed to the server
+    (a client that went away first closes the generator at a ``yield``: nothing recorded)."""
     if first:
         yield first
     yield from rest
+    if on_delivered is not None:
+        on_delivered()
