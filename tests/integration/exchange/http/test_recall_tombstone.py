@@ -27,7 +27,7 @@ def test_a_recall_before_the_fetch_leaves_only_a_tombstone(app, client, engine):
     w = make_world(engine)
     recipient = w.headers(w.all_communes[0])
     unseen, fetched = _send(app, client, w, "a"), _send(app, client, w, "b")
-    assert client.get(f"/api/v1/documents/{fetched}/content", headers=recipient).status_code == 200
+    assert client.get(f"/api/v1/documents/{fetched}/content", headers=recipient).data  # fetched: read whole
     for doc in (unseen, fetched):
         recall = client.post(f"/api/v1/documents/{doc}/recall", json={"reason": "gửi nhầm"},
                              headers=w.headers("clerk"))
