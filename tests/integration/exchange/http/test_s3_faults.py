@@ -142,3 +142,24 @@ def test_a_download_whose_s3_dies_mid_stream_is_cut_short(live):
     assert 0 < len(received) < len(BIG_PDF)  # what every client can tell: fewer bytes than announced
     assert BIG_PDF.startswith(bytes(received))  # and nothing but the file's own bytes
     assert elapsed < FAIL_WITHIN_S + 5, elapsed
+
+
+def test_a_client_that_gave_up_gets_the_answer_the_server_finished(live, engine):
+    """S3 slow (1.5 s) and the client impatient (0.5 s): the client gives up, the server
+    finishes the upload; the retry with the same key gets that upload, not a second one."""
+    base, proxy, world = live
+    headers = {**world.headers("clerk"), "Idempotency-Key": "sot-ruot"}
+    files = {"file": ("a.pdf", make_pdf("khách bỏ đi"), "application/pdf")}
+    form = {"metadata": json.dumps(DOCUMENT_METADATA)}
+    assert requests.get(f"{base}/readyz", timeout=30).status_code == 200
+    proxy.hang = True
+    threading.Timer(1.5, setattr, (proxy, "hang", False)).start()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(f"{base}/api/v1/documents", headers=headers, files=files, data=form, timeout=(5, 0.5))
+    deadline = time.monotonic() + 10
+    while _documents(engine) == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # (if the answer is not stored yet, the retry waits for it: a twin of a running request)
+    retry = requests.post(f"{base}/api/v1/documents", headers=headers, files=files, data=form, timeout=30)
+    assert retry.status_code == 201 and retry.headers.get("Idempotent-Replayed") == "true", retry.text
+    assert _documents(engine) == 1
