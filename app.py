@@ -20,6 +20,7 @@ from exchange.cli.accounts import tokens_cli, users_cli
 from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
+from exchange.cli.storage import storage_cli
 from exchange.http import guards
 from exchange.http.api import agencies, audit, dispatch, documents, inbox, session, signatures, verification
 from exchange.http.auth import SECURITY_SCHEMES
@@ -34,7 +35,7 @@ from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 EXIT_CONFIG_ERROR = 4
 API_BLUEPRINTS = (session.bp, agencies.bp, audit.bp, documents.bp, verification.bp, signatures.bp, dispatch.bp,
                   inbox.bp)
-CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli)
+CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli, storage_cli)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
