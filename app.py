@@ -1,6 +1,7 @@
 """lienthong: the application factory. ``python app.py`` serves on the embedded defaults."""
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
 from exchange.cli.storage import storage_cli
+from exchange.services.storage_check import newest_blob_present
 from exchange.http import guards
 from exchange.http.api import agencies, audit, dispatch, documents, inbox, session, signatures, verification
 from exchange.http.auth import SECURITY_SCHEMES
@@ -77,6 +79,7 @@ def _create(settings: Settings) -> Flask:
         "lienthong.blobs": services.blobs, DIRECTORY_KEY: services.directory,
         CREDENTIAL_AUDIT_KEY: services.credential_audit,
     })
+    app.extensions[health.READINESS_KEY] = {"stored_files": functools.partial(newest_blob_present, services)}
     register_error_handlers(app)
     guards.install(app, json_limit=settings.max_json_kb * 1024)
     app.register_blueprint(health.bp)

@@ -88,6 +88,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:5000"
     max_upload_mb: int = 200
     max_json_kb: int = 64  # any body but an upload's (multipart): refused before it is read or parsed
+    min_free_disk_mb: int = 1024  # /readyz fails below this much room on the data folder's disk
     idempotency_hours: int = 24  # how long an Idempotency-Key's answer is kept
     body_read_timeout_s: float = 30.0  # a body must arrive within this (plus its length at 64 kB/s); 0: no limit
     trust_dir: Path | None = None
@@ -169,6 +170,7 @@ class Settings:
             base_url=(get("BASE_URL").strip() or f"http://127.0.0.1:{port}").rstrip("/"),
             max_upload_mb=_int(get("MAX_UPLOAD_MB", "200"), "LIENTHONG_MAX_UPLOAD_MB", minimum=1),
             max_json_kb=_int(get("MAX_JSON_KB", "64"), "LIENTHONG_MAX_JSON_KB", minimum=1),
+            min_free_disk_mb=_int(get("MIN_FREE_DISK_MB", "1024"), "LIENTHONG_MIN_FREE_DISK_MB"),
             idempotency_hours=_int(get("IDEMPOTENCY_HOURS", "24"), "LIENTHONG_IDEMPOTENCY_HOURS", minimum=1),
             body_read_timeout_s=_seconds(get("BODY_READ_TIMEOUT", "30"), "LIENTHONG_BODY_READ_TIMEOUT"),
             trust_dir=Path(trust_dir) if trust_dir else None,

@@ -35,6 +35,18 @@ def referenced_blobs(svc: "Services") -> list[str]:
         return sorted(conn.execute(query).scalars())
 
 
+def newest_blob_present(svc: "Services") -> str:
+    """For ``/readyz``: "missing" when the store lacks the newest file the database refers
+    to — a bucket or folder emptied, or replaced by an empty one — else "ok". One query and
+    one lookup: the full re-read is ``flask storage check``."""
+    with svc.engine.connect() as conn:
+        newest = conn.execute(sa.select(col(Revision.blob_sha256)).order_by(col(Revision.id).desc())
+                              .limit(1)).scalar()
+    if newest is None or svc.blobs.exists(newest):
+        return "ok"
+    return "missing"
+
+
 def check_blobs(svc: "Services") -> StorageCheck:
     """Read each referenced blob to its end through the store's hash-checking reader. A store
     that does not answer raises (BlobStoreUnavailable): the check did not happen."""
