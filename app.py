@@ -1,6 +1,7 @@
 """lienthong: the application factory. ``python app.py`` serves on the embedded defaults."""
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from contextlib import contextmanager
@@ -20,10 +21,14 @@ from exchange.cli.accounts import tokens_cli, users_cli
 from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
+from exchange.cli.storage import storage_cli
+from exchange.http import guards
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, inbox, query_guard, registers,
                                session, signatures, verification)
+from exchange.services.storage_check import newest_blob_present
 from exchange.http.auth import SECURITY_SCHEMES
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
+from exchange.http.slow_bodies import BodyReadDeadline
 from settings import ConfigError, Settings, load_or_create_secret
 from storage import health
 from storage.migrations import db_cli
@@ -33,7 +38,7 @@ from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 EXIT_CONFIG_ERROR = 4
 API_BLUEPRINTS = (session.bp, agencies.bp, audit.bp, documents.bp, verification.bp, signatures.bp, dispatch.bp,
                   inbox.bp, registers.bp, attachments.bp)
-CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli)
+CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli, storage_cli)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -65,6 +70,7 @@ def _create(settings: Settings) -> Flask:
     Babel(app, locale_selector=request_language)
     assert isinstance(app.json, DefaultJSONProvider)
     app.json.ensure_ascii = False  # Vietnamese as it is, not \\u escapes
+    app.wsgi_app = BodyReadDeadline(app.wsgi_app, settings.body_read_timeout_s)  # type: ignore[method-assign]  # Flask's documented way to add middleware
     if settings.proxy_hops:
         middleware = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                               x_host=settings.proxy_hops)
@@ -74,8 +80,10 @@ def _create(settings: Settings) -> Flask:
         "lienthong.blobs": services.blobs, DIRECTORY_KEY: services.directory,
         CREDENTIAL_AUDIT_KEY: services.credential_audit,
     })
+    app.extensions[health.READINESS_KEY] = {"stored_files": functools.partial(newest_blob_present, services)}
     register_error_handlers(app)
     query_guard.install(app)
+    guards.install(app, json_limit=settings.max_json_kb * 1024)
     app.register_blueprint(health.bp)
     app.register_blueprint(pki_bp)
     for bp in API_BLUEPRINTS:

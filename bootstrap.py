@@ -8,6 +8,7 @@ instead of failing a request later.
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,9 @@ from storage.blobs import BlobStore
 from storage.db import DatabaseUnavailable, UnitOfWork, check_connection, describe_url, full_url, make_engine
 from storage.factory import create_blob_store
 from translations import LANGUAGES, catalogue
+
+
+DATA_DIR_MODE = 0o700
 
 
 @dataclass
@@ -81,6 +85,8 @@ def build(settings: Settings) -> Services:
     """Build and check everything; :class:`ConfigError` names what is wrong."""
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # the agencies' documents, keys and database: the service's user alone, whatever the umask
+        os.chmod(settings.data_dir, DATA_DIR_MODE)
     except OSError as exc:
         raise ConfigError(f"cannot create the data folder {settings.data_dir}: {exc.strerror}") from None
     try:

@@ -23,10 +23,14 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    REQUEST_TIMEOUT = "request_timeout"
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     TOO_MANY_REQUESTS = "too_many_requests"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     UNKNOWN_PARAMETER = "unknown_parameter"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
     # the service's own parts
     INTERNAL_ERROR = "internal_error"
     DATABASE_UNAVAILABLE = "database_unavailable"
@@ -86,9 +90,13 @@ class ServiceError(Exception):
 
     code: ErrorCode = ErrorCode.BAD_REQUEST
 
+    retry_after: int | None = None  # seconds, when waiting cures it (the HTTP layer sends Retry-After)
+
     def __init__(self, message: Any, *, code: ErrorCode | None = None,
-                 fields: Mapping[str, Any] | None = None) -> None:
+                 fields: Mapping[str, Any] | None = None, retry_after: int | None = None) -> None:
         super().__init__(str(message))
+        if retry_after is not None:
+            self.retry_after = retry_after
         self.message = message  # a str, or a translatable message rendered in the reader's language
         if code is not None:
             self.code = code

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -71,6 +72,11 @@ class S3Settings:
     region: str | None = None
     retention_days: int = 0
     retention_mode: str = "GOVERNANCE"
+    # a slow or hung S3 fails fast: connect and read timeouts per attempt, retries of a
+    # connection only (a read that timed out is not tried again), all within S3_DEADLINE_S
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    connect_retries: int = 1
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,10 @@ class Settings:
     port: int = 5000
     base_url: str = "http://127.0.0.1:5000"
     max_upload_mb: int = 200
+    max_json_kb: int = 64  # any body but an upload's (multipart): refused before it is read or parsed
+    min_free_disk_mb: int = 1024  # /readyz fails below this much room on the data folder's disk
+    idempotency_hours: int = 24  # how long an Idempotency-Key's answer is kept
+    body_read_timeout_s: float = 30.0  # a body must arrive within this (plus its length at 64 kB/s); 0: no limit
     trust_dir: Path | None = None
     pkcs11_lib: str | None = None
     pkcs11_token_label: str = "lienthong"
@@ -100,6 +110,10 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'lienthong.db').resolve()}"
+
+    @property
+    def idempotency_ttl(self) -> timedelta:
+        return timedelta(hours=self.idempotency_hours)
 
     @property
     def blob_dir(self) -> Path:
@@ -146,6 +160,9 @@ class Settings:
                 region=get("S3_REGION").strip() or None,
                 retention_days=_int(get("S3_RETENTION_DAYS", "0"), "LIENTHONG_S3_RETENTION_DAYS"),
                 retention_mode=mode,
+                connect_timeout=_timeout(get("S3_CONNECT_TIMEOUT", "2"), "LIENTHONG_S3_CONNECT_TIMEOUT"),
+                read_timeout=_timeout(get("S3_READ_TIMEOUT", "5"), "LIENTHONG_S3_READ_TIMEOUT"),
+                connect_retries=_int(get("S3_RETRIES", "1"), "LIENTHONG_S3_RETRIES"),
             )
 
         port = _int(get("PORT", "5000"), "LIENTHONG_PORT", minimum=1)
@@ -159,6 +176,10 @@ class Settings:
             port=port,
             base_url=(get("BASE_URL").strip() or f"http://127.0.0.1:{port}").rstrip("/"),
             max_upload_mb=_int(get("MAX_UPLOAD_MB", "200"), "LIENTHONG_MAX_UPLOAD_MB", minimum=1),
+            max_json_kb=_int(get("MAX_JSON_KB", "64"), "LIENTHONG_MAX_JSON_KB", minimum=1),
+            min_free_disk_mb=_int(get("MIN_FREE_DISK_MB", "1024"), "LIENTHONG_MIN_FREE_DISK_MB"),
+            idempotency_hours=_int(get("IDEMPOTENCY_HOURS", "24"), "LIENTHONG_IDEMPOTENCY_HOURS", minimum=1),
+            body_read_timeout_s=_seconds(get("BODY_READ_TIMEOUT", "30"), "LIENTHONG_BODY_READ_TIMEOUT"),
             trust_dir=Path(trust_dir) if trust_dir else None,
             pkcs11_lib=get("PKCS11_LIB").strip() or None,
             pkcs11_token_label=get("PKCS11_TOKEN", "lienthong").strip() or "lienthong",
@@ -172,6 +193,13 @@ class Settings:
             verify_workers=_int(get("VERIFY_WORKERS", "2"), "LIENTHONG_VERIFY_WORKERS", minimum=1),
             verify_memory_mb=_int(get("VERIFY_MEMORY_MB", "2048"), "LIENTHONG_VERIFY_MEMORY_MB"),
         )
+
+
+def _timeout(value: str, name: str) -> float:
+    seconds = _seconds(value, name)
+    if not 0.1 <= seconds <= 120:
+        raise ConfigError(f"{name}={value!r} must be between 0.1 and 120 seconds")
+    return seconds
 
 
 def _proxy_hops(value: str) -> int:

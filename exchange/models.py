@@ -17,7 +17,8 @@ from exchange.domain.search import document_search_text
 from storage.db import UTCDateTime, utcnow
 
 __all__ = ["Agency", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery", "Dispatch",
-           "Document", "OutboxEvent", "RegisterEntry", "Revision", "SigningSession", "StatusEvent", "User", "utcnow"]
+           "Document", "IdempotencyRecord", "LoginFailure", "OutboxEvent", "RegisterEntry", "Revision",
+           "SigningSession", "StatusEvent", "User", "utcnow"]
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:
@@ -303,3 +304,32 @@ class RegisterEntry(SQLModel, table=True):
     scan_sha256: Optional[str] = Field(default=None, max_length=64)  # a paper document's scan, a blob
     registered_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     registered_by: str = Field(default="", max_length=255)
+class LoginFailure(SQLModel, table=True):
+    """One failed login. Kept apart from the audit chain: counting a password spray costs an
+    insert here, not a chained event (the chain gets one summary now and then)."""
+
+    __tablename__ = "login_failure"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, index=True)
+    ip: str = Field(max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A request made with an ``Idempotency-Key``: claimed before it runs (``status`` None),
+    then holding the answer that every retry with the same key and body gets back."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (sa.UniqueConstraint("scope", "endpoint", "key", name="uq_idempotency_scope_endpoint_key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=80)  # the caller: "agency:<id>/user:<id>"
+    endpoint: str = Field(max_length=255)  # "POST /api/v1/documents/7/signatures"
+    key: str = Field(max_length=200)
+    request_sha256: str = Field(max_length=64)
+    status: Optional[int] = None  # None while the first request runs
+    body: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    headers: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))  # JSON: Location, Content-Type
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts(index=True))

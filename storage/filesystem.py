@@ -11,6 +11,10 @@ from typing import IO, BinaryIO
 from storage.blobs import CHUNK, BlobNotFound, BlobRef, BlobStoreUnavailable, HashCheckingReader, blob_key, hash_into
 
 
+# Whatever the umask: blobs are the agencies' documents, for the service's user alone.
+PRIVATE_DIR = 0o700
+BLOB_FILE_MODE = 0o400  # written once, never rewritten (a damaged one is replaced by rename)
+
 class FilesystemBlobStore:
     """Blobs as files under ``root``. Writes go to a temporary file in the same folder
     tree, are fsynced, then renamed into place: a crash never leaves a partial blob under a
@@ -30,7 +34,8 @@ class FilesystemBlobStore:
 
     def _ensure_dirs(self) -> None:
         try:
-            self._tmp.mkdir(parents=True, exist_ok=True)
+            for created in _make_dirs(self._tmp):
+                os.chmod(created, PRIVATE_DIR)
         except OSError as exc:
             raise BlobStoreUnavailable(f"cannot create {self._tmp}: {exc.strerror}") from None
         if not self._swept:
@@ -68,7 +73,7 @@ class FilesystemBlobStore:
                     return ref
                 # A file of the wrong size under this key is damaged: the rename replaces it.
                 created = _make_dirs(final.parent)
-                os.chmod(tmp, 0o444)
+                os.chmod(tmp, BLOB_FILE_MODE)
                 os.replace(tmp, final)
                 # The rename, and any shard folder made for it, must survive a power cut.
                 # Deepest first: on ext4/XFS the first fsync commits the journal holding all
@@ -126,7 +131,8 @@ def _make_dirs(folder: Path) -> list[Path]:
         folder = folder.parent
     missing.reverse()
     for created in missing:
-        created.mkdir(exist_ok=True)
+        created.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        os.chmod(created, PRIVATE_DIR)  # mkdir's mode is filtered by the umask: say it outright
     return missing
 
 

@@ -99,9 +99,7 @@ class MinioBlobStore:
         self._bucket_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, s3: S3Settings, *, spool_dir: Path | None = None,
-                      connect_timeout: float = 3.0, read_timeout: float = 60.0,
-                      retries: int = 2) -> "MinioBlobStore":
+    def from_settings(cls, s3: S3Settings, *, spool_dir: Path | None = None) -> "MinioBlobStore":
         """Build the store from :class:`settings.S3Settings`. No network I/O here: the bucket
         is checked (and created) on first use, so start-up survives MinIO being briefly down."""
         from settings import ConfigError
@@ -113,7 +111,7 @@ class MinioBlobStore:
         try:
             client = Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key,
                            secure=s3.secure, region=s3.region,
-                           http_client=make_http_client(connect_timeout, read_timeout, retries))
+                           http_client=make_http_client(s3.connect_timeout, s3.read_timeout, s3.connect_retries))
         except ValueError:
             raise ConfigError(f"LIENTHONG_S3_ENDPOINT={s3.endpoint!r} is not host:port") from None
         return cls(client, s3.bucket, endpoint=s3.endpoint, retention_days=s3.retention_days,
@@ -302,14 +300,23 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def make_http_client(connect_timeout: float, read_timeout: float, retries: int) -> urllib3.PoolManager:
+def make_http_client(connect_timeout: float, read_timeout: float, connect_retries: int) -> urllib3.PoolManager:
     """The SDK's default pool waits 5 minutes and retries 5 times: a dead server would hang
-    every request (and the readiness probe). Short connect timeout, few retries."""
+    every request (and the readiness probe) for 15 minutes. Here a hung server costs one read
+    timeout (a read is never retried: the retries would stack, 3 × 60 s was the old cost), a
+    server that refuses or drops connections ``connect_retries`` quick reconnections; the
+    worst case is :func:`worst_case_seconds`."""
     return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
         maxsize=10,
         cert_reqs="CERT_REQUIRED",
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
-        retries=urllib3.Retry(total=retries, backoff_factor=0.1,
-                              status_forcelist=[500, 502, 503, 504]),
+        retries=urllib3.Retry(total=connect_retries, connect=connect_retries, read=0, status=0, other=0,
+                              backoff_factor=0.1, raise_on_status=False),
     )
+
+
+def worst_case_seconds(connect_timeout: float, read_timeout: float, connect_retries: int) -> float:
+    """The longest one S3 request can take before it fails: every connection attempt timing
+    out, or the last one connecting and its answer never coming (plus urllib3's back-off)."""
+    return (connect_retries + 1) * connect_timeout + read_timeout + 0.1 * 2 ** connect_retries

@@ -29,8 +29,18 @@ STATUS_OF_KIND: dict[type[ServiceError], int] = {
 }
 CODE_OF_STATUS: dict[int, ErrorCode] = {
     400: ErrorCode.BAD_REQUEST, 401: ErrorCode.UNAUTHORIZED, 403: ErrorCode.FORBIDDEN, 404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED, 409: ErrorCode.CONFLICT, 413: ErrorCode.PAYLOAD_TOO_LARGE,
-    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 422: ErrorCode.INVALID, 429: ErrorCode.TOO_MANY_REQUESTS,
+    405: ErrorCode.METHOD_NOT_ALLOWED, 408: ErrorCode.REQUEST_TIMEOUT, 409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE, 416: ErrorCode.RANGE_NOT_SATISFIABLE, 422: ErrorCode.INVALID,
+    429: ErrorCode.TOO_MANY_REQUESTS,
+}
+# Retry-After (seconds) of the refusals that waiting cures: a part of ours or one we depend on
+# that is not answering, a twin request still running. None where it cannot
+# (storage_corrupted, schema_not_migrated: an operator must act). A refusal may name its
+# own delay (``ServiceError.retry_after``: the login back-off).
+RETRY_AFTER_OF_CODE: dict[str, int] = {
+    ErrorCode.STORAGE_UNAVAILABLE: 5, ErrorCode.DATABASE_UNAVAILABLE: 5, ErrorCode.TIMESTAMP_UNAVAILABLE: 10,
+    ErrorCode.REVOCATION_UNAVAILABLE: 10, ErrorCode.TOO_MANY_REQUESTS: 30, ErrorCode.IDEMPOTENCY_IN_PROGRESS: 1,
 }
 JSON_PREFIXES = ("/api/", "/pki/", "/healthz", "/readyz")
 # For the HTTP errors no code of ours raised (an unknown URL, a wrong method): werkzeug's own
@@ -38,8 +48,10 @@ JSON_PREFIXES = ("/api/", "/pki/", "/healthz", "/readyz")
 MESSAGE_OF_STATUS: dict[int, Message] = {
     400: _l("the request cannot be understood"), 401: _l("authentication required"),
     403: _l("you may not do this"), 404: _l("nothing is found at this address"),
-    405: _l("this method is not allowed here"), 409: _l("the request conflicts with the current state"),
-    415: _l("this media type is not supported"), 429: _l("too many requests; try again later"),
+    405: _l("this method is not allowed here"), 408: _l("the request body did not arrive in time"),
+    409: _l("the request conflicts with the current state"),
+    415: _l("this media type is not supported"), 416: _l("the requested range is outside the file"),
+    429: _l("too many requests; try again later"),
 }
 
 # Every error the service returns, whatever the status; the OpenAPI document shows it.
@@ -136,7 +148,10 @@ def wants_html() -> bool:
 
 
 def render_error(status: int, code: str, message: Any, fields: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> Response:
+                 headers: Mapping[str, str] | None = None, *, retry_after: int | None = None,
+                 retryable: bool = True) -> Response:
+    """The error response; ``Retry-After`` from ``retry_after`` or the code's usual delay
+    (none when ``retryable`` is false: waiting would not cure it)."""
     body = error_body(code, message, fields)
     if wants_html():
         response = Response(render_template_string(_PAGE, status=status, lang=reader_language(), **body["error"]),
@@ -146,11 +161,17 @@ def render_error(status: int, code: str, message: Any, fields: Mapping[str, Any]
         response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    delay = retry_after if retry_after is not None else RETRY_AFTER_OF_CODE.get(code)
+    if retryable and delay is not None:
+        response.headers["Retry-After"] = str(delay)
     return response
 
 
 def _too_large_message() -> Message:
     limit = current_app.extensions["lienthong.settings"].max_upload_mb
+    body_limit = request.max_content_length if has_request_context() else None
+    if body_limit is not None and body_limit < limit * 1024 * 1024:  # a JSON body's limit (exchange.http.guards)
+        return _l("the request body is larger than %(limit)s kB", limit=body_limit // 1024)
     return _l("the upload is larger than %(limit)s MB", limit=limit)
 
 
@@ -169,7 +190,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
-        return render_error(status_of(exc), exc.code, exc.message, exc.fields)
+        return render_error(status_of(exc), exc.code, exc.message, exc.fields, retry_after=exc.retry_after)
 
     @app.errorhandler(BlobStoreUnavailable)
     def _blob_store_down(exc: Exception) -> Response:
@@ -188,7 +209,7 @@ def register_error_handlers(app: Flask) -> None:
     def _blob_missing(exc: Exception) -> Response:
         log.error("blob missing: %s", exc)
         return render_error(503, ErrorCode.STORAGE_UNAVAILABLE,
-                            _l("the stored file is missing; the operators were told"))
+                            _l("the stored file is missing; the operators were told"), retryable=False)
 
     @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(sa.exc.DBAPIError)
@@ -196,7 +217,8 @@ def register_error_handlers(app: Flask) -> None:
         if is_missing_table(exc):
             log.error("the database has no schema: run `flask --app app db upgrade`")
             return render_error(503, ErrorCode.SCHEMA_NOT_MIGRATED,
-                                _l("the database schema is not migrated (flask --app app db upgrade)"))
+                                _l("the database schema is not migrated (flask --app app db upgrade)"),
+                                retryable=False)
         if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)):
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.error("database unavailable: %s", first)
@@ -211,7 +233,7 @@ def register_error_handlers(app: Flask) -> None:
             return render_error(413, ErrorCode.PAYLOAD_TOO_LARGE, _too_large_message())
         code = code_of_status(status)
         return render_error(status, code, MESSAGE_OF_STATUS.get(status, exc.description or exc.name or code),
-                            headers={k: v for k, v in exc.get_headers() if k == "Allow"})
+                            headers={k: v for k, v in exc.get_headers() if k in ("Allow", "Content-Range")})
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

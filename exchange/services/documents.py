@@ -7,13 +7,13 @@ unreferenced, content-addressed blob: harmless, and never half a document.
 """
 from __future__ import annotations
 
-import json
+import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
 import sqlalchemy as sa
 from marshmallow import Schema, ValidationError
-from marshmallow.fields import Date, Integer, String
+from marshmallow.fields import Date
 from marshmallow.validate import Length, OneOf, Range
 from sqlmodel import Session, col, select
 
@@ -22,6 +22,7 @@ from exchange.domain.caller import Caller
 from exchange.domain.enums import Confidentiality, DeliveryStatus, DocumentState, RevisionKind, Urgency, values
 from exchange.models import Delivery, Dispatch, Document, Revision, utcnow
 from exchange.services import audit
+from exchange.services.input_rules import Integer, String, strict_json_loads
 from exchange.services.pdf_check import inspect_pdf
 from exchange.services.replacement import check_replaces
 from exchange.services.register_numbers import upload_number_free
@@ -63,7 +64,7 @@ def parse_metadata(raw: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
         raise Unprocessable(_l("metadata is missing"), fields={"metadata": _l("required")})
     if isinstance(raw, (str, bytes)):
         try:
-            raw = json.loads(raw)
+            raw = strict_json_loads(raw)
         except ValueError as exc:
             raise Unprocessable(_l("metadata is not JSON"),
                                 fields={"metadata": _l("invalid JSON: %(error)s", error=str(exc))}) from None
@@ -217,22 +218,36 @@ class Content:
     sha256: str
     size: int
     filename: str
+    # a recipient's download: recorded (Delivery.fetched_at) once its last byte was sent
+    on_delivered: Callable[[], object] | None = None
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+        """The bytes ``start``..``stop`` (a Range), read through to the end of the blob before
+        the last chunk is released: a corrupted blob's range breaks off, like its whole."""
+        stop = self.size if stop is None else stop
         with self.store.open(self.sha256) as reader:
+            offset, held = 0, b""
             while data := reader.read(CONTENT_CHUNK):
-                yield data
+                low, high = max(start - offset, 0), min(stop - offset, len(data))
+                offset += len(data)
+                if low < high:
+                    if held:
+                        yield held
+                    held = data[low:high]
+            if held:  # the end of the blob was read: its hash checked
+                yield held
 
 
 def content(svc: "Services", caller: Caller, document_id: int, seq: int | None) -> Content:
-    """A revision the caller may read (the latest by default); a recipient's first download
-    is recorded for the sender to see."""
+    """A revision the caller may read (the latest by default). A recipient's download is
+    recorded for the sender to see by ``on_delivered``, once the whole file was sent."""
     with svc.uow() as uow:
         document, revisions = readable(uow.session, caller, document_id)
         revision = pick_revision(revisions, seq)
-    if document.issuer_agency_id != caller.agency_id:
-        mark_fetched(svc, caller, document_id)
-    return Content(svc.blobs, revision.blob_sha256, revision.size, f"document-{document_id}-r{revision.seq}.pdf")
+    on_delivered = (functools.partial(mark_fetched, svc, caller, document_id)
+                    if document.issuer_agency_id != caller.agency_id else None)
+    return Content(svc.blobs, revision.blob_sha256, revision.size, f"document-{document_id}-r{revision.seq}.pdf",
+                   on_delivered)
 
 
 def mark_fetched(svc: "Services", caller: Caller, document_id: int) -> int:

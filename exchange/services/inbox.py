@@ -53,7 +53,7 @@ _ROWS = (
     sa.select(key(Delivery.id), col(Delivery.seq), col(Delivery.status), col(Delivery.incoming_number),
               sa.type_coerce(Delivery.created_at, sa.String),
               col(Delivery.recipient_agency_id), col(Delivery.addressed_agency_id), col(Delivery.dispatch_id),
-              col(Delivery.trace), col(_REPLACEMENT.id))
+              col(Delivery.trace), col(Delivery.fetched_at), col(_REPLACEMENT.id))
     .outerjoin(_REPLACEMENT, sa.and_(col(_REPLACEMENT.replaces_id) == Delivery.document_id,
                                      col(_REPLACEMENT.state) == DocumentState.SENT.value))
     .where(col(Delivery.recipient_agency_id) == sa.bindparam("agency"), col(Delivery.seq) > sa.bindparam("after"))
@@ -127,15 +127,26 @@ def _hops(caches: DispatchCache, traces: set[str]) -> dict[str, Any]:
     return {**known, **parsed}
 
 
+def _tombstone(row: Any) -> bool:
+    """A delivery recalled before its recipient fetched the file (rows of ``_ROWS``)."""
+    return bool(row[2] == DeliveryStatus.RECALLED and row[9] is None)
+
+
 def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    shared = _shared_parts(conn, caches, {row[7] for row in rows})
+    shared = _shared_parts(conn, caches, {row[7] for row in rows if not _tombstone(row)})
     hops_by_trace = _hops(caches, {row[8] for row in rows})
     redirected = {row[6] for row in rows if row[6] != row[5]}
     codes = dict(conn.execute(sa.select(col(Agency.id), col(Agency.code))
                               .where(col(Agency.id).in_(redirected))).all()) if redirected else {}
-    out = []
-    for (delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace,
-         replaced_by) in rows:
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if _tombstone(row):
+            # recalled before the recipient fetched it: the recipient keeps its cursor's place
+            # and learns that something was taken back, never what (no subject, no metadata)
+            out.append({"delivery_id": row[0], "seq": row[1], "status": row[2], "code": edxml_code(row[2])})
+            continue
+        (delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace,
+         _fetched_at, replaced_by) = row
         part = shared[dispatch_id]
         item: dict[str, Any] = {
             "delivery_id": delivery_id,

@@ -1,36 +1,33 @@
 """Who is calling: bearer tokens and web sessions resolved to a :class:`Caller`, and logging in.
 
 Tokens are looked up by the SHA-256 of the secret and the stored hash is compared in
-constant time; a revoked token is as good as none. Login is rate-limited per username and
-client address: 5 failures in 5 minutes give 429 for the rest of the window. The limiter
-keeps no state of its own: it counts the ``session.login_failed`` events of the audit chain
-(in the database), so every app process sees the same count.
+constant time; a revoked token is as good as none. Login is throttled with an exponential
+back-off (``exchange.services.login_throttle``) counted in the database, so every app process
+sees the same count.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
-from errors import TooManyRequests, Unauthorized
+from errors import Unauthorized
 from exchange.adapters import audit_log
 from exchange.domain.caller import Caller
 from exchange.domain.enums import CallerKind
-from exchange.models import Agency, ApiToken, AuditEvent, User, utcnow
+from exchange.models import Agency, ApiToken, User, utcnow
+from exchange.services import login_throttle as throttle
 from exchange.services.accounts import authenticate, hash_secret
 from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
 
-LOGIN_MAX_FAILURES = 5
-LOGIN_WINDOW = timedelta(minutes=5)
 TOKEN_TOUCH_EVERY = timedelta(hours=1)  # last_used_at is kept coarse: no write per request
 
 _T, _U, _A = (sa.inspect(model).local_table for model in (ApiToken, User, Agency))
@@ -102,17 +99,6 @@ def caller_for_web_session(svc: "Services", user_id: int, fingerprint: str) -> C
     return _user_caller(user, agency, None)
 
 
-def _recent_failures(session: Session, username: str, ip: str) -> int:
-    rows = session.exec(
-        select(AuditEvent.details).where(
-            AuditEvent.action == "session.login_failed",
-            AuditEvent.object == f"user:{username}",
-            AuditEvent.at >= utcnow() - LOGIN_WINDOW,
-        )
-    ).all()
-    return sum(1 for details in rows if json.loads(details).get("ip") == ip)
-
-
 @dataclass(frozen=True)
 class Login:
     """A successful login: what the web session keeps and what the client is shown."""
@@ -125,27 +111,40 @@ class Login:
 
 
 def login(svc: "Services", username: str, password: str, ip: str) -> Login:
-    """Check a password, rate-limited, auditing success and failure. A failure's audit event
-    is committed before the refusal is raised (it is what the limiter counts)."""
-    with svc.uow(write=True) as uow:
-        session = uow.session
-        if _recent_failures(session, username, ip) >= LOGIN_MAX_FAILURES:
-            raise TooManyRequests(_l("too many failed logins; try again in 5 minutes"))
-        user = authenticate(session, username, password)
-        if user is None:
-            known = session.exec(select(User, Agency).join(Agency, col(Agency.id) == User.agency_id)
+    """Check a password, throttled, auditing success (and failures in summary).
+
+    The password is checked outside any write transaction: a slow hash, or a spray of
+    attempts, never holds the database's write lock. Each failure is one row of
+    ``login_failure``; the audit chain gets a ``session.login_failed`` summary only when a
+    client address's or an account's count in the window reaches 1, 10, 100, …"""
+    now = utcnow()
+    with svc.uow() as uow:
+        throttle.check(uow.session, username, ip, now)
+        user = authenticate(uow.session, username, password)
+        known = uow.session.exec(select(Agency).join(User, col(Agency.id) == User.agency_id)
                                  .where(User.username == username)).first()
-            audit_log.record(session, actor=username, agency_code=known[1].code if known else "",
-                             action="session.login_failed", object=f"user:{username}", details={"ip": ip},
-                             agency_ids=[known[1].id] if known and known[1].id is not None else [])
+        rehashed = user.password_hash if user is not None and user in uow.session.dirty else None
+    if user is None:
+        with svc.uow(write=True) as uow:
+            counts = throttle.record_failure(uow.session, username, ip, now)
+            if throttle.worth_a_summary(counts, account_exists=known is not None):
+                audit_log.record(uow.session, actor=username, agency_code=known.code if known else "",
+                                 action="session.login_failed", object=f"user:{username}",
+                                 details={"ip": ip, "failures_from_ip": counts.from_ip,
+                                          "failures_for_user": counts.for_user,
+                                          "window_minutes": int(throttle.WINDOW.total_seconds() // 60)},
+                                 agency_ids=[known.id] if known and known.id is not None else [])
             uow.commit()
-            raise Unauthorized(_l("wrong username or password"))
-        agency = session.get(Agency, user.agency_id)
-        assert agency is not None and user.id is not None
-        audit_log.record(session, actor=user.username, agency_code=agency.code, action="session.login",
+        raise Unauthorized(_l("wrong username or password"))
+    assert known is not None and user.id is not None
+    with svc.uow(write=True) as uow:
+        if rehashed is not None:
+            uow.session.execute(sa.update(User).where(col(User.id) == user.id).values(password_hash=rehashed))
+        throttle.forget_pair(uow.session, username, ip)
+        audit_log.record(uow.session, actor=user.username, agency_code=known.code, action="session.login",
                          object=f"user:{user.username}", details={"ip": ip}, agency_ids=[user.agency_id])
         uow.commit()
-    return Login(user.id, session_fingerprint(user), user.username, user.full_name, agency.code,
+    return Login(user.id, session_fingerprint(user), user.username, user.full_name, known.code,
                  sorted(user.role_set))
 
 

@@ -50,7 +50,8 @@ def test_fresh_data_folder_migrates_and_serves_health(tmp_path):
         assert health.status_code == 200 and health.json()["status"] == "ok"
         ready = requests.get(f"{base}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"database": "ok", "schema": "ok", "blob_store": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "schema": "ok", "blob_store": "ok", "disk": "ok",
+                                          "stored_files": "ok"}
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Integer, List, Nested, String
+from apiflask.fields import List, Nested
 from apiflask.validators import Length, Range
 
 from exchange.http.auth import caller_required, services
 from exchange.services import directory
+from exchange.services.input_rules import Integer, String
 
 bp = APIBlueprint("api_agencies", __name__, url_prefix="/api/v1", tag="agencies")
 

@@ -15,6 +15,7 @@ from werkzeug.http import dump_options_header
 
 from exchange.domain.enums import Role
 from exchange.http.api.common import AttachmentOut, blob_response
+from exchange.http.idempotency import idempotent
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import attachments
 from exchange.services.attachments import SIGNATURE_TYPE, VERSIONS
@@ -75,6 +76,7 @@ _NOT_YOURS = "another agency's document (or one not sent to the caller's agency)
 
 @bp.post("/documents/<int:document_id>/attachments")
 @caller_required(Role.CLERK)
+@idempotent
 @bp.input(AttachmentIn, location="files", arg_name="form")
 @bp.output(AddedAttachmentOut, status_code=201)
 @bp.doc(tags=["attachments"], summary="Thêm phụ lục / add an attachment to a draft",

@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, List, Nested
 from apiflask.validators import Range
 
 from exchange.domain.enums import Role
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import audit
+from exchange.services.input_rules import Integer, String
 
 bp = APIBlueprint("api_audit", __name__, url_prefix="/api/v1", tag="audit")
 

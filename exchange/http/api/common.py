@@ -2,17 +2,20 @@
 headers of a PDF."""
 from __future__ import annotations
 
+import base64
 import functools
 from typing import Any, Callable, Iterator
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Integer, List, Nested, String
+from apiflask.fields import List, Nested
 from apiflask.validators import Range
 from flask import Response, request
 from marshmallow import EXCLUDE, ValidationError
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from exchange.http.errors import invalid_input
 from exchange.services.documents import Content
+from exchange.services.input_rules import Integer, String
 
 
 class RevisionOut(Schema):
@@ -103,24 +106,60 @@ def query_input(bp: APIBlueprint, schema_cls: type[Schema], arg_name: str = "que
 
 def blob_response(content: Content, mimetype: str, disposition: str,
                   headers: dict[str, str] | None = None) -> Response:
-    """Stream a stored, hash-checked file: ETag = its SHA-256 (304 when the client has it);
-    the blob is opened (and fails: 503) before the status line is sent."""
-    etag = content.sha256
-    if etag in request.if_none_match:
-        return Response(status=304, headers={"ETag": f'"{etag}"'})
-    chunks = content.chunks()
+    """Stream a stored, hash-checked file: ``Content-Length``, a strong ETag (its SHA-256; 304
+    when the client has it), ``Repr-Digest`` (RFC 9530) and ``Digest``; one ``Range`` answers
+    206 (416 when unsatisfiable). The blob is opened (and fails: 503) before the status line
+    is sent; ``content.on_delivered`` runs once the file's last byte was handed over."""
+    identity = content_headers(content.sha256)
+    if content.sha256 in request.if_none_match:
+        return Response(status=304, headers=identity)
+    start, stop = 0, content.size
+    span = requested_span(content.sha256, content.size)
+    if span is not None:
+        start, stop = span
+        identity["Content-Range"] = f"bytes {start}-{stop - 1}/{content.size}"
+    chunks = content.chunks(start, stop)
     first = next(chunks, b"")
-    response = Response(_chain(first, chunks), mimetype=mimetype)  # needs no request context
-    response.headers.update({"Content-Length": str(content.size), "ETag": f'"{etag}"',
-                             "Content-Disposition": disposition, "Cache-Control": "private, max-age=0",
-                             **(headers or {})})
+    on_delivered = content.on_delivered if stop == content.size else None
+    response = Response(_body(first, chunks, on_delivered), status=206 if span else 200,
+                        mimetype=mimetype)  # the body needs no request context
+    response.headers.update({**identity, "Content-Length": str(stop - start), "Content-Disposition": disposition,
+                             "Cache-Control": "private, max-age=0", **(headers or {})})
     return response
 
 
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def content_headers(sha256: str) -> dict[str, str]:
+    """What identifies the whole file, on 200, 206 and 304 alike."""
+    digest = base64.b64encode(bytes.fromhex(sha256)).decode()
+    return {"ETag": f'"{sha256}"', "Repr-Digest": f"sha-256=:{digest}:", "Digest": f"sha-256={digest}",
+            "Accept-Ranges": "bytes"}
+
+
+def requested_span(etag: str, size: int) -> tuple[int, int] | None:
+    """The one byte range asked for, as (start, stop); None for the whole file (no Range, an
+    If-Range naming another version, several ranges: the whole file answers those)."""
+    wanted = request.range
+    if wanted is None or wanted.units != "bytes":
+        return None
+    if_range = request.if_range
+    if (if_range.etag is not None and if_range.etag != etag) or if_range.date is not None:
+        return None  # another version (or a date, which a content-addressed file cannot match)
+    if len(wanted.ranges) != 1:
+        return None
+    span = wanted.range_for_length(size)
+    if span is None:
+        raise RequestedRangeNotSatisfiable(length=size)
+    return span
+
+
+def _body(first: bytes, rest: Iterator[bytes], on_delivered: Callable[[], object] | None) -> Iterator[bytes]:
+    """The response body; ``on_delivered`` runs once the last chunk was handed to the server
+    (a client that went away first closes the generator at a ``yield``: nothing recorded)."""
     if first:
         yield first
     yield from rest
+    if on_delivered is not None:
+        on_delivered()
 
 
 # Any: in @bp.doc(responses=...) these sit beside plain descriptions, a mix APIFlask handles

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Integer, List, Nested, String
+from apiflask.fields import List, Nested
 from apiflask.validators import Length, OneOf
 
 from exchange.domain.enums import AgencyLevel, Role, values
@@ -12,6 +12,7 @@ from exchange.domain.lifecycle import REASON_MAX
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import delivery, dispatch, tracking
 from exchange.services.dispatch import IDEMPOTENCY_KEY_MAX, MAX_RECIPIENTS
+from exchange.services.input_rules import Integer, String
 
 bp = APIBlueprint("api_dispatch", __name__, url_prefix="/api/v1", tag="dispatch")
 

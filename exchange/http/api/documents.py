@@ -1,23 +1,24 @@
 """``/api/v1/documents``: upload, list, read, download."""
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import File, Integer, List, Nested
+from apiflask.fields import File, List, Nested
 from apiflask.validators import Length, OneOf, Range
 from flask import Response
 from marshmallow import ValidationError
-from marshmallow.fields import Date, String
+from marshmallow.fields import Date
 from marshmallow.types import StrSequenceOrSet
 
 from exchange.domain.enums import DocumentState, Role, Urgency, values
 from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut, blob_response
 from exchange.http.auth import caller_required, current_caller, services
+from exchange.http.idempotency import idempotent
 from exchange.services import document_search, documents
 from exchange.services.document_search import DocumentFilters
 from exchange.services.documents import DocumentMetadataIn
+from exchange.services.input_rules import Integer, String, strict_json_loads
 from translations import _l
 
 bp = APIBlueprint("api_documents", __name__, url_prefix="/api/v1", tag="documents")
@@ -31,7 +32,7 @@ class JSONNested(Nested):
                      partial: bool | StrSequenceOrSet | None = None, **kwargs: Any) -> Any:
         if isinstance(value, (str, bytes)):
             try:
-                value = json.loads(value)
+                value = strict_json_loads(value)
             except ValueError as exc:
                 raise ValidationError([_l("invalid JSON: %(error)s", error=str(exc))]) from None
         if not isinstance(value, dict):
@@ -65,6 +66,7 @@ class DocumentList(Schema):
 
 @bp.post("/documents")
 @caller_required(Role.CLERK)
+@idempotent
 @bp.input(UploadIn, location="form_and_files", arg_name="form")
 @bp.output(DocumentOut, status_code=201)
 @bp.doc(tags=["documents"], summary="Tải lên văn bản / upload a document (PDF + metadata)",
@@ -106,7 +108,12 @@ def get_document(document_id: int) -> dict[str, Any]:
 @caller_required(allow_agency_system=True)
 @bp.input(ContentQuery, location="query", arg_name="query")
 @bp.doc(tags=["documents"], summary="Tệp PDF / the PDF of a revision (latest by default)",
-        responses={200: PDF_RESPONSE, 304: "not modified (If-None-Match)"})
+        description="`Content-Length`, a strong `ETag` (the SHA-256) and `Repr-Digest: sha-256=:…:` (RFC 9530; "
+                    "also `Digest`) on every answer; `Range: bytes=…` answers 206 (one range; `If-Range` with the "
+                    "ETag), 416 when unsatisfiable. A body shorter than its Content-Length broke off: retry. "
+                    "A recipient's download is recorded (`fetched_at`) once the file's last byte was sent.",
+        responses={200: PDF_RESPONSE, 206: "the requested range", 304: "not modified (If-None-Match)",
+                   416: "range not satisfiable"})
 def get_document_content(document_id: int, query: dict[str, Any]) -> Response:
     content = documents.content(services(), current_caller(), document_id, query.get("revision"))
     return blob_response(content, "application/pdf", f'inline; filename="{content.filename}"')

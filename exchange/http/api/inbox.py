@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, Dict, Float, Integer, List, Nested, String
+from apiflask.fields import Boolean, Date, Dict, List, Nested
 from apiflask.validators import Length, OneOf, Range
 from flask import Response, current_app
 
@@ -18,6 +18,7 @@ from exchange.http.api.dispatch import (CONFLICT, NOT_FOUND, DispatchIn, Dispatc
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import delivery, dispatch, inbox, receipts
 from exchange.services.inbox import LIMIT_MAX, WAIT_MAX, InboxFilters
+from exchange.services.input_rules import Float, Integer, String
 
 bp = APIBlueprint("api_inbox", __name__, url_prefix="/api/v1", tag="inbox")
 
@@ -95,6 +96,8 @@ class ReceiptKeyOut(Schema):
 @caller_required(Role.CLERK, allow_agency_system=True)
 @query_input(bp, InboxQuery)
 @bp.doc(tags=["inbox"], summary="Hộp thư đến / the agency's inbox, oldest first (long-poll with wait)",
+        description="A delivery recalled before the agency fetched its file is a tombstone: `delivery_id`, "
+                    "`seq`, `status` and `code` only, no document metadata.",
         # the hottest endpoint: inbox.poll builds exactly this shape, so the response is described
         # here rather than re-serialised through @bp.output (which costs more than the poll itself)
         responses={200: {"description": "deliveries after the cursor, and the next cursor",

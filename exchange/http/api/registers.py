@@ -14,6 +14,7 @@ from marshmallow import RAISE, ValidationError
 from exchange.domain.enums import Register, Role
 from exchange.http.api.common import DocumentOut
 from exchange.http.api.documents import JSONNested
+from exchange.http.idempotency import idempotent
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.errors import invalid_input, reader_language
 from exchange.services import register_export, registers
@@ -120,6 +121,7 @@ PAPER_RESPONSES = {201: {"description": "the register line",
 
 @bp.post("/documents/<int:document_id>/register")
 @caller_required(Role.CLERK, allow_agency_system=True)
+@idempotent
 @bp.input(RegisterIn, arg_name="body")
 @bp.output(RegisteredDocumentOut)
 @bp.doc(tags=["registers"], summary="Cấp số văn bản đi / number and register a signed document",
@@ -152,6 +154,7 @@ def get_register(register: str, query: dict[str, Any]) -> Any:
 
 @bp.post("/registers/incoming")
 @caller_required(Role.CLERK, allow_agency_system=True)
+@idempotent
 @bp.doc(tags=["registers"], summary="Vào sổ văn bản đến giấy / register a paper document that came by post",
         description="JSON body (PaperDocumentIn), or multipart: `metadata` (that JSON) and an optional `scan`. "
                     "It takes the next số đến, in the same series as electronic documents.",

@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import List, String
+from apiflask.fields import List
 from apiflask.validators import Length
 from flask import session as web_session
 
 from exchange.http.auth import client_ip, resolve_caller, services, start_web_session
 from exchange.services import login
+from exchange.services.input_rules import String
 
 bp = APIBlueprint("api_session", __name__, url_prefix="/api/v1", tag="session")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Function, Integer, List, Nested, String
+from apiflask.fields import Function, List, Nested
 from apiflask.validators import Length, OneOf
 from marshmallow import ValidationError, validates_schema
 
@@ -13,7 +13,9 @@ from exchange.domain.enums import Role, SigningLevel, SigningProfile, values
 from exchange.http.api.common import DocumentOut
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.errors import text
+from exchange.http.idempotency import idempotent
 from exchange.services import remote_signing, signatures
+from exchange.services.input_rules import Integer, String
 from signing.stamps import Appearance
 from translations import _l
 
@@ -137,6 +139,7 @@ _SIGN_ERRORS = {404: "another agency's document, or a credential that is not the
 
 @bp.post("/documents/<int:document_id>/signatures")
 @caller_required(Role.SIGNER, Role.CLERK)
+@idempotent
 @bp.input(SignIn, arg_name="body")
 @bp.output(SignedOut, status_code=201)
 @bp.doc(tags=["signatures"], summary="Ký số văn bản / sign a document on the server",

@@ -103,7 +103,9 @@ def app_on_dead_s3(settings, caplog):  # type: ignore[no-untyped-def]
 def test_readyz_names_the_blob_store_when_s3_is_down(app_on_dead_s3: Flask) -> None:
     response = app_on_dead_s3.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.get_json()["checks"] == {"database": "ok", "schema": "ok", "blob_store": "unavailable"}
+    assert response.get_json()["checks"] == {"database": "ok", "schema": "ok", "blob_store": "unavailable",
+                                             "disk": "ok", "stored_files": "ok"}  # nothing stored yet to miss
+    assert response.headers["Retry-After"] == "5"
 
 
 def test_an_upload_while_s3_is_down_is_a_503(app_on_dead_s3: Flask) -> None:

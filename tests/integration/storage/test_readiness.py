@@ -64,7 +64,8 @@ def test_a_never_migrated_database_is_not_ready_until_upgraded(started, tmp_path
     assert client.get("/healthz").status_code == 200  # the process is alive: only readiness fails
     status, body = _readiness(client)
     assert status == 503 and body["status"] == "unavailable"
-    assert body["checks"] == {"database": "ok", "schema": "not_migrated", "blob_store": "ok"}
+    assert body["checks"] == {"database": "ok", "schema": "not_migrated", "blob_store": "ok", "disk": "ok",
+                              "stored_files": "not_checked"}
 
     _assert_not_migrated(client.get("/api/v1/agencies", headers=BEARER))  # a read
     _assert_not_migrated(client.post("/api/v1/session", json={"username": "ai.do", "password": "x" * 12}))  # a write
@@ -92,6 +93,7 @@ def test_a_database_behind_head_is_not_migrated(tmp_path, empty_url):
         upgrade(empty_url)
         status, body = _readiness(client)
         assert status == 200 and body == {"status": "ready",
-                                          "checks": {"database": "ok", "schema": "ok", "blob_store": "ok"}}
+                                          "checks": {"database": "ok", "schema": "ok", "blob_store": "ok",
+                                                     "disk": "ok", "stored_files": "ok"}}
     finally:
         app.extensions["lienthong.services"].close()

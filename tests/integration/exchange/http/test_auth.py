@@ -1,11 +1,13 @@
 """Credentials: tokens of users and agency systems, the web session, login limits, the CLI."""
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 import pytest
 
 from exchange.services import accounts as users
-from exchange.models import ApiToken, AuditEvent, User
+from exchange.models import ApiToken, AuditEvent, LoginFailure, User
 from tests.db import session_scope
 from tests.exchange_fixtures import auth, build_world
 
@@ -81,13 +83,18 @@ def test_login_failures_are_audited_and_rate_limited(client, world, engine):
         assert r.status_code == 401
     blocked = client.post("/api/v1/session", json={"username": "vanthu.tinh", "password": world.password})
     assert blocked.status_code == 429 and blocked.json["error"]["code"] == "too_many_requests"
+    assert 0 < int(blocked.headers["Retry-After"]) <= 30
     # another address is not blocked by these failures
     other = client.post("/api/v1/session", json={"username": "vanthu.tinh", "password": world.password},
                         environ_base={"REMOTE_ADDR": "10.9.8.7"})
     assert other.status_code == 200
     with session_scope(engine) as s:
         failed = s.exec(sa.select(AuditEvent).where(AuditEvent.action == "session.login_failed")).scalars().all()
-    assert len(failed) == 5 and all(e.agency_code == world.province for e in failed)
+    # counted apart from the chain: one summary event for the first failure, not one per attempt
+    assert len(failed) == 1 and failed[0].agency_code == world.province
+    assert json.loads(failed[0].details)["failures_for_user"] == 1
+    with session_scope(engine) as s:
+        assert s.exec(sa.select(sa.func.count()).select_from(LoginFailure)).scalar_one() == 5
 
 
 def test_unknown_username_fails_like_a_wrong_password(client, world):

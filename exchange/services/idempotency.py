@@ -1,0 +1,120 @@
+"""Requests retried with an ``Idempotency-Key``: the first one runs, every retry with the same
+key and the same body gets the first one's answer — also when the client gave up waiting and
+the server finished anyway — and a retry with another body is refused (409
+``idempotency_key_reused``).
+
+A key is claimed (a row with no answer yet) before the request runs, in its own short
+transaction; the answer is stored once the request has succeeded. A twin arriving while the
+first still runs waits for its answer, then gets 409 ``idempotency_in_progress`` (with
+``Retry-After``). A request that fails gives its key back: refusals change nothing, so
+running it again is safe. Keys are kept ``LIENTHONG_IDEMPOTENCY_HOURS`` (24 h by default).
+
+What this does not cover: a process that dies after the change committed and before its
+answer was stored leaves a claim without an answer; after :data:`ABANDONED_AFTER` a retry
+takes it over and runs the request again. (Dispatches and forwards keep their own key in the
+dispatch row, written in the change's transaction: they are exactly once.)
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from errors import Conflict, ErrorCode
+from exchange.domain.caller import Caller
+from exchange.models import IdempotencyRecord, utcnow
+from storage.db import execute_dml
+from translations import _l
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+WAIT_FOR_TWIN_S = 10.0  # a twin waits this long for the first request's answer
+POLL_EVERY_S = 0.1
+ABANDONED_AFTER = timedelta(minutes=10)  # longer than any request may run (gunicorn's timeout, a signature)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The stored answer of the first request."""
+    status: int
+    body: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """The key is ours: run the request, then :func:`store` or :func:`release`."""
+    record_id: int
+
+
+def scope_of(caller: Caller) -> str:
+    """Whose keys these are: a key means something to one caller only."""
+    return f"agency:{caller.agency_id}/user:{caller.user_id if caller.user_id is not None else '-'}"
+
+
+def _try_claim(svc: "Services", scope: str, endpoint: str, key: str, fingerprint: str) -> Answer | Claimed | None:
+    """Claim the key, or the answer already stored; None while a twin still runs."""
+    now = utcnow()
+    try:
+        with svc.uow(write=True) as uow:
+            session = uow.session
+            execute_dml(session, sa.delete(IdempotencyRecord).where(col(IdempotencyRecord.expires_at) < now))
+            row = session.exec(select(IdempotencyRecord).where(
+                IdempotencyRecord.scope == scope, IdempotencyRecord.endpoint == endpoint,
+                IdempotencyRecord.key == key)).one_or_none()
+            if row is None:
+                row = IdempotencyRecord(scope=scope, endpoint=endpoint, key=key, request_sha256=fingerprint,
+                                        created_at=now, expires_at=now + svc.settings.idempotency_ttl)
+                session.add(row)
+                session.flush()
+            elif row.request_sha256 != fingerprint:
+                raise Conflict(_l("this Idempotency-Key was used with another request"),
+                               code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
+            elif row.status is not None:
+                return Answer(row.status, row.body or "", json.loads(row.headers))
+            elif row.created_at >= now - ABANDONED_AFTER:
+                return None
+            else:  # its process died before answering: the retry runs the request again
+                row.created_at = now
+                session.add(row)
+            uow.commit()
+            assert row.id is not None
+            return Claimed(row.id)
+    except IntegrityError:  # a twin inserted the same key first: read its row next time round
+        return None
+
+
+def claim(svc: "Services", caller: Caller, endpoint: str, key: str, fingerprint: str) -> Answer | Claimed:
+    """The stored answer for this key, or the key claimed for this request."""
+    scope = scope_of(caller)
+    deadline = time.monotonic() + WAIT_FOR_TWIN_S
+    while True:
+        outcome = _try_claim(svc, scope, endpoint, key, fingerprint)
+        if outcome is not None:
+            return outcome
+        if time.monotonic() >= deadline:
+            raise Conflict(_l("a request with this Idempotency-Key is still running; try again shortly"),
+                           code=ErrorCode.IDEMPOTENCY_IN_PROGRESS, retry_after=1)
+        time.sleep(POLL_EVERY_S)
+
+
+def store(svc: "Services", claimed: Claimed, status: int, body: str, headers: Mapping[str, str]) -> None:
+    with svc.uow(write=True) as uow:
+        execute_dml(uow.session, sa.update(IdempotencyRecord).where(col(IdempotencyRecord.id) == claimed.record_id)
+                    .values(status=status, body=body, headers=json.dumps(dict(headers), sort_keys=True)))
+        uow.commit()
+
+
+def release(svc: "Services", claimed: Claimed) -> None:
+    """The request failed and changed nothing: the key may be used again."""
+    with svc.uow(write=True) as uow:
+        execute_dml(uow.session, sa.delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == claimed.record_id,
+                                                                    col(IdempotencyRecord.status).is_(None)))
+        uow.commit()
