@@ -53,7 +53,7 @@ lint: $(BIN)/.installed-dev
 translations: $(BIN)/.installed
 	$(BIN)/pybabel extract -F translations/babel.cfg --add-location=file --sort-output --project=lienthong \
 	  -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --ignore-pot-creation-date
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
 	$(BIN)/python -m translations
 
 bench: $(BIN)/.installed-dev system-deps

@@ -44,13 +44,26 @@ def _type_subject(row: Row) -> str:
     return f"{doc['doc_type']}: {doc['subject']}" if doc["doc_type"] else str(doc["subject"])
 
 
+def _notes(row: Row) -> str | Message:
+    """Ghi chú; a document replaced by a later one (edXML BussinessDocType 3) says so."""
+    note = str(row["note"] or "")
+    replaced_by = row["document"].get("replaced_by")
+    if replaced_by is None:
+        return note
+    return _l("%(note)s replaced by document %(id)s", note=f"{note} " if note else "", id=replaced_by)
+
+
+def _cell(value: str | Message, lang: str) -> str:
+    return value.render(lang) if isinstance(value, Message) else value
+
+
 def _vn(iso: str | None) -> str:
     """dd/mm/yyyy, as Vietnamese registers write dates."""
     return f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}" if iso else ""
 
 
 # (header, width in mm, value): the columns of Decree 30 Phụ lục IV (DOMAIN.md (e))
-Column = tuple[Message, float, Callable[[Row], str]]
+Column = tuple[Message, float, Callable[[Row], str | Message]]
 COLUMNS: dict[Register, list[Column]] = {
     Register.OUTGOING: [
         (_l("Number, notation"), 32, _reference),
@@ -60,7 +73,7 @@ COLUMNS: dict[Register, list[Column]] = {
         (_l("Sent to"), 50, lambda r: "; ".join(r.get("recipients") or [])),
         (_l("Filed copy kept by"), 25, lambda r: str(r["handler"] or "")),
         (_l("Copies"), 17, lambda r: "" if r["copies"] is None else str(r["copies"])),
-        (_l("Notes"), 16, lambda r: str(r["note"] or "")),
+        (_l("Notes"), 16, _notes),
     ],
     Register.INCOMING: [
         (_l("Date received"), 20, lambda r: _vn(r["registered_on"])),
@@ -71,7 +84,7 @@ COLUMNS: dict[Register, list[Column]] = {
         (_l("Type and subject"), 75, _type_subject),
         (_l("Received by (unit, person)"), 30, lambda r: str(r["handler"] or "")),
         (_l("Signature, due date"), 25, lambda r: _vn(r["due_on"])),
-        (_l("Notes"), 25, lambda r: str(r["note"] or "")),
+        (_l("Notes"), 25, _notes),
     ],
 }
 TITLES = {Register.OUTGOING: _l("OUTGOING DOCUMENTS REGISTER"), Register.INCOMING: _l("INCOMING DOCUMENTS REGISTER")}
@@ -88,7 +101,7 @@ def to_csv(page: Row, lang: str) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180, what Excel writes
     writer.writerow([h.render(lang) for h, _, _ in columns])
     for row in page["items"]:
-        writer.writerow([value(row) for _, _, value in columns])
+        writer.writerow([_cell(value(row), lang) for _, _, value in columns])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -112,7 +125,7 @@ def to_pdf(page: Row, lang: str) -> bytes:
         return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
     data = [[para(h.render(lang), head) for h, _, _ in columns]]
-    data += [[para(value(row), cell) for _, _, value in columns] for row in page["items"]]
+    data += [[para(_cell(value(row), lang), cell) for _, _, value in columns] for row in page["items"]]
     if not page["items"]:
         data.append([para(_l("(no entries)").render(lang), cell)] + [para("", cell)] * (len(columns) - 1))
     table = LongTable(data, colWidths=[w * mm for _, w, _ in columns], repeatRows=1)

@@ -27,6 +27,7 @@ from exchange.models import Agency, Delivery, Dispatch, Document, RegisterEntry,
 from exchange.services import audit
 from exchange.services.documents import readable
 from exchange.services.register_numbers import (add_entry, add_next_entry, check_free, outgoing_entry)
+from exchange.services.replacement import replaced_by_map
 from exchange.services.signatures import latest_revision, output_buffer, own_document, spooled_copy
 from exchange.services.views import document_view
 from signing.clerk_marks import MarksResult, format_number, write_marks
@@ -189,8 +190,10 @@ def entry_summary(entry: RegisterEntry) -> dict[str, Any]:
             "registered_at": api_time(entry.registered_at)}
 
 
-def entry_view(entry: RegisterEntry, *, recipients: list[str], status: str | None) -> dict[str, Any]:
-    """One line of a register, with the columns Decree 30 lists (DOMAIN.md (e))."""
+def entry_view(entry: RegisterEntry, *, recipients: list[str], status: str | None,
+               replaced_by: int | None = None) -> dict[str, Any]:
+    """One line of a register, with the columns Decree 30 lists (DOMAIN.md (e)); ``replaced_by``:
+    the dispatched document that replaces this one (edXML BussinessDocType 3)."""
     view = {
         **entry_summary(entry),
         "registered_on": api_date(_vn_date(entry.registered_at)),  # ngày đến / ngày đăng ký, Vietnam time
@@ -198,7 +201,7 @@ def entry_view(entry: RegisterEntry, *, recipients: list[str], status: str | Non
         "document": {"id": entry.document_id, "paper": entry.document_id is None, "author": entry.author,
                      "reference": entry.reference, "document_date": api_date(entry.document_date),
                      "doc_type": entry.doc_type, "subject": entry.subject, "signer": entry.signer,
-                     "scan_sha256": entry.scan_sha256},
+                     "scan_sha256": entry.scan_sha256, "replaced_by": replaced_by},
         "handler": entry.handler, "copies": entry.copies, "due_on": api_date(entry.due_on), "note": entry.note,
     }
     if entry.kind == Register.OUTGOING:
@@ -227,9 +230,11 @@ def register_rows(svc: "Services", caller: Caller, register: str, year: int, sta
         entries = list(session.exec(stmt.order_by(col(RegisterEntry.number))).all())
         recipients = _recipients(session, caller, entries) if kind == Register.OUTGOING else {}
         statuses = _statuses(session, entries) if kind == Register.INCOMING else {}
+        replaced = replaced_by_map(session, [e.document_id for e in entries if e.document_id is not None])
         agency = session.get(Agency, caller.agency_id)
         items = [entry_view(e, recipients=recipients.get(e.document_id or 0, []),
-                            status=statuses.get(e.delivery_id or 0)) for e in entries]
+                            status=statuses.get(e.delivery_id or 0),
+                            replaced_by=replaced.get(e.document_id) if e.document_id else None) for e in entries]
     return {"register": kind.value, "year": year, "agency": {"code": caller.agency_code,
                                                               "name": agency.name if agency else ""},
             "from": api_date(start), "to": api_date(end), "items": items}

@@ -66,6 +66,8 @@ class RegisterDocumentOut(Schema):
     subject = String()
     signer = String()
     scan_sha256 = String(allow_none=True)
+    replaced_by = Integer(allow_none=True, metadata={"description": "the dispatched document replacing this one "
+                                                                    "(edXML BussinessDocType 3), if any"})
 
 
 class RegisterLineOut(EntryOut):

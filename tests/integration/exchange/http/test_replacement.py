@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exchange.domain.times import vn_today
 from exchange.models import Document
 from tests.db import engine_from_app, session_scope, store_from_app
 from tests.exchange_fixtures import make_pdf, snapshot, store_document, upload_via_api
@@ -80,3 +81,27 @@ def test_only_the_issuer_replaces_its_own_dispatched_document_once(app, client, 
         assert snapshot(engine, app) == before  # no row, no blob
     bad = upload_via_api(client, w.headers("clerk"), metadata={"replaces": "mot"})
     assert bad.status_code == 422 and "metadata.replaces" in bad.json["error"]["fields"]
+
+
+def test_the_registers_mark_a_replaced_document(app, client, w):
+    commune = w.all_communes[0]
+    old = _sealed(app, w, subject="Báo cáo quý (có sai sót)")
+    [delivery] = _dispatch(client, w, old, [commune], "k-reg-old").json["deliveries"]
+    client.post(f"/api/v1/inbox/{delivery['id']}/ack", headers=w.headers(commune))
+    r = client.post(f"/api/v1/inbox/{delivery['id']}/status", json={"status": "accepted"}, headers=w.headers(commune))
+    assert r.status_code == 200, r.json
+    year = vn_today().year
+    register = f"/api/v1/registers/incoming?year={year}"
+    [line] = client.get(register, headers=w.headers(commune)).json["items"]
+    assert line["document"]["replaced_by"] is None
+    up = upload_via_api(client, w.headers("clerk"), pdf=make_pdf("bao cao thay the"),
+                        metadata={"subject": "Báo cáo quý (thay thế)", "replaces": old})
+    new = up.json["id"]
+    _seal(app, new)
+    _dispatch(client, w, new, [commune], "k-reg-new")
+    [line] = client.get(register, headers=w.headers(commune)).json["items"]
+    assert line["document"]["replaced_by"] == new
+    csv_text = client.get(register + "&format=csv", headers=w.headers(commune)).data.decode("utf-8-sig")
+    assert f"thay thế bởi văn bản {new}" in csv_text
+    english = client.get(register + "&format=csv", headers={**w.headers(commune), "Accept-Language": "en"})
+    assert f"replaced by document {new}" in english.data.decode("utf-8-sig")
