@@ -129,7 +129,9 @@ def test_upload_sign_seal_dispatch_poll_download_ack_status_forward_recall(live)
     assert recall.status_code == 200, recall.text
     fourth_view = requests.get(f"{url}/api/v1/inbox", headers=auth(tokens[FOURTH]), timeout=30).json()["items"][0]
     assert (fourth_view["status"], fourth_view["code"]) == ("recalled", "15")
-    gone = requests.get(f"{url}{fourth_view['content_url']}", headers=auth(tokens[FOURTH]), timeout=30)
+    # never fetched: a tombstone (id, status), not the subject and metadata
+    assert set(fourth_view) == {"delivery_id", "seq", "status", "code"}
+    gone = requests.get(f"{url}/api/v1/documents/{doc}/content", headers=auth(tokens[FOURTH]), timeout=30)
     assert gone.status_code == 404
     acked = results[three[0]][1]["items"][0]["delivery_id"]
     decided = requests.post(f"{url}/api/v1/inbox/{acked}/recall-decision", headers=auth(tokens[three[0]]),
