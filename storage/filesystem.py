@@ -97,13 +97,19 @@ class FilesystemBlobStore:
             raise write_error(exc, f"cannot write to {self._tmp}") from None
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
-                digest, size = hash_into(stream, out)
+            out = os.fdopen(fd, "wb")
+            try:
+                digest, size = hash_into(stream, out)  # the source's own errors pass through
                 try:
                     out.flush()
                     os.fsync(out.fileno())
                 except OSError as exc:
                     raise write_error(exc, "cannot write blob") from None
+            finally:
+                try:
+                    out.close()
+                except OSError:
+                    pass  # what the buffer held could not be written: the error above says so
             ref = BlobRef(digest.hexdigest(), size)
             final = self._path(ref.sha256)
             try:

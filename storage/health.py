@@ -60,7 +60,8 @@ def readyz() -> tuple[Response, int]:
             checks[name] = "missing"
         except BlobStoreUnavailable as exc:
             log.warning("readiness: %s: blob store unavailable: %s", name, exc)
-            checks[name] = "unavailable"
+            # a bucket that is gone answers "no such bucket" to every lookup: that is no outage
+            checks[name] = "missing" if checks["blob_store"] == "missing" else "unavailable"
         except (DatabaseUnavailable, sa.exc.SQLAlchemyError):
             checks[name] = "unavailable"
     ready = all(v == "ok" for v in checks.values())
