@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
+import pytest
 from minio import Minio
 
 from settings import S3Settings, Settings
-from tests.s3server import S3Endpoint
+from tests.s3server import S3Endpoint, moto_s3_server
 
 BACKENDS = ["filesystem", "s3-moto"]
 
@@ -36,3 +37,18 @@ def lose_store(app: Any) -> None:
     for obj in raw.list_objects(s3.bucket, recursive=True, include_version=True):
         raw.remove_object(s3.bucket, obj.object_name, version_id=obj.version_id)
     raw.remove_bucket(s3.bucket)
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[S3Endpoint]:
+    with moto_s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=BACKENDS)
+def store_app(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Any]:
+    """The app on each backend; import this fixture (and ``moto``) into the test module."""
+    moto = request.getfixturevalue("moto") if request.param != "filesystem" else None
+    app = app_on(request.param, settings, moto)
+    yield app
+    app.extensions["lienthong.services"].close()

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,22 +19,7 @@ from storage.blobs import read_bytes
 from tests.db import session_scope
 from tests.exchange_fixtures import DOCUMENT_METADATA, build_world, make_pdf, upload_via_api
 from tests.pdfs import write_big_pdf
-from tests.s3server import S3Endpoint, moto_s3_server
-from tests.storage_apps import BACKENDS, app_on, lose_store
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[S3Endpoint]:
-    with moto_s3_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(params=BACKENDS)
-def store_app(request: pytest.FixtureRequest, settings: Any) -> Iterator[Any]:
-    moto = request.getfixturevalue("moto") if request.param != "filesystem" else None
-    app = app_on(request.param, settings, moto)
-    yield app
-    app.extensions["lienthong.services"].close()
+from tests.storage_apps import lose_store, moto, store_app  # noqa: F401  (fixtures)
 
 
 def _documents(app: Any) -> int:
