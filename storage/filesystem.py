@@ -56,6 +56,7 @@ class FilesystemBlobStore:
             _make_dirs(self._tmp)
             if not self._marker.is_file():
                 self._marker.write_text("lienthong blob store: do not delete\n")
+                os.chmod(self._marker, BLOB_FILE_MODE)  # whatever the umask, like every blob
                 _fsync_dir(self.root)
         except OSError as exc:
             raise write_error(exc, f"cannot create the blob store {self.root}") from None
