@@ -105,3 +105,10 @@ def test_a_full_filesystem_answers_full_and_leaves_no_partial_file(tmp_path: Pat
         assert store.put(io.BytesIO(b"after the failure, room again")).size == 29
     finally:
         os.system(f"umount {mount}")
+
+
+def test_deleting_a_retained_blob_keeps_it_and_says_so(s3_backend: Backend) -> None:
+    store = s3_backend.make(retention_days=1)
+    ref = store.put(io.BytesIO(b"a signed document under retention"))
+    assert store.delete(ref.sha256) is False  # storage gc reports it as kept by retention
+    assert read_bytes(store, ref.sha256) == b"a signed document under retention"
