@@ -28,6 +28,7 @@ from exchange.services.receipts import ReceiptKey, load_or_create_key
 from settings import ConfigError, Settings
 from signing.isolation import IsolatedVerifier
 from signing.logs import quiet_expected_validation_tracebacks
+from exchange.services.storage_gc import store_may_be_created
 from storage.blobs import BlobStore
 from storage.db import DatabaseUnavailable, UnitOfWork, check_connection, describe_url, full_url, make_engine
 from storage.factory import create_blob_store
@@ -102,7 +103,9 @@ def build(settings: Settings) -> Services:
         engine.dispose()
         raise ConfigError(f"cannot reach the database {describe_url(url)}: {exc}") from None
     try:
-        blobs = create_blob_store(settings)
+        # A lost folder or bucket is never re-created behind the operators' back: only while the
+        # database refers to no blob (or the newest one is there); else `flask storage init`.
+        blobs = create_blob_store(settings, may_create=lambda: store_may_be_created(engine, blobs))
         trust = load_trust_store(settings)
         receipt_key = load_or_create_key(settings.data_dir)
     except BaseException:

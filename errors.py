@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     SCHEMA_NOT_MIGRATED = "schema_not_migrated"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     STORAGE_CORRUPTED = "storage_corrupted"
+    STORAGE_FULL = "storage_full"  # no room left where blobs are written: 507
+    STORAGE_MISSING = "storage_missing"  # the folder or bucket is gone while the database refers to blobs
     # files
     NOT_PDF = "not_pdf"
     PDF_DAMAGED = "pdf_damaged"

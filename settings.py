@@ -90,6 +90,7 @@ class Settings:
     max_json_kb: int = 64  # any body but an upload's (multipart): refused before it is read or parsed
     min_free_disk_mb: int = 1024  # /readyz fails below this much room on the data folder's disk
     idempotency_hours: int = 24  # how long an Idempotency-Key's answer is kept
+    storage_gc_grace_hours: int = 24  # `flask storage gc` spares unreferenced blobs younger than this
     body_read_timeout_s: float = 30.0  # a body must arrive within this (plus its length at 64 kB/s); 0: no limit
     trust_dir: Path | None = None
     pkcs11_lib: str | None = None
@@ -179,6 +180,8 @@ class Settings:
             max_json_kb=_int(get("MAX_JSON_KB", "64"), "LIENTHONG_MAX_JSON_KB", minimum=1),
             min_free_disk_mb=_int(get("MIN_FREE_DISK_MB", "1024"), "LIENTHONG_MIN_FREE_DISK_MB"),
             idempotency_hours=_int(get("IDEMPOTENCY_HOURS", "24"), "LIENTHONG_IDEMPOTENCY_HOURS", minimum=1),
+            storage_gc_grace_hours=_int(get("STORAGE_GC_GRACE_HOURS", "24"), "LIENTHONG_STORAGE_GC_GRACE_HOURS",
+                                        minimum=1),
             body_read_timeout_s=_seconds(get("BODY_READ_TIMEOUT", "30"), "LIENTHONG_BODY_READ_TIMEOUT"),
             trust_dir=Path(trust_dir) if trust_dir else None,
             pkcs11_lib=get("PKCS11_LIB").strip() or None,

@@ -13,11 +13,13 @@ raises :class:`BlobCorrupted` instead of being served silently.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import re
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Protocol
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, Protocol
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -40,6 +42,39 @@ class BlobCorrupted(BlobError):
 
 class BlobStoreUnavailable(BlobError):
     """The store did not answer (server down, network, permissions). HTTP: 503."""
+
+
+class BlobStoreMissing(BlobStoreUnavailable):
+    """The folder or bucket is gone, or is a new empty one (its marker is missing), while the
+    database may refer to blobs: it is never re-created silently (that would hide the loss);
+    an operator restores it or runs ``flask --app app storage init``. HTTP: 503, no Retry-After."""
+
+
+class BlobStoreFull(BlobError):
+    """No room left where the store writes (ENOSPC, a quota, a full MinIO). HTTP: 507. Nothing
+    partial stays behind."""
+
+
+# Written by ``initialize``: a store holding it was created on purpose. A folder or a bucket
+# without it is a lost store replaced by an empty one, not a store to write into.
+STORE_MARKER = "lienthong-store"
+# errno values that mean "no room", not "not answering"
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def write_error(exc: OSError, what: str) -> BlobError:
+    """The blob error an OSError while writing stands for: a full disk or the store failing."""
+    if exc.errno in _FULL_ERRNOS:
+        return BlobStoreFull(f"{what}: no space left ({exc.strerror})")
+    return BlobStoreUnavailable(f"{what}: {exc.strerror}")
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """One blob as the store lists it, for the garbage collector."""
+    sha256: str
+    size: int
+    modified_at: datetime  # aware, UTC: the last put of these bytes (a repeated put refreshes it)
 
 
 @dataclass(frozen=True)
@@ -67,7 +102,17 @@ class BlobStore(Protocol):
         """Size of a stored blob; BlobNotFound if absent."""
 
     def check(self) -> None:
-        """Raise BlobStoreUnavailable unless the store answers (readiness probe)."""
+        """Raise BlobStoreUnavailable unless the store answers (readiness probe), and
+        BlobStoreMissing when its folder or bucket is gone or was replaced by an empty one."""
+
+    def initialize(self) -> None:
+        """Create the folder or bucket and its marker: the one explicit way a store is made."""
+
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        """Every stored blob (not the marker, not temporary files)."""
+
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob (every version of it); False when the store keeps it (retention)."""
 
 
 def read_bytes(store: BlobStore, sha256: str) -> bytes:
@@ -164,4 +209,17 @@ def hash_into(stream: IO[bytes], out: IO[bytes]) -> tuple["hashlib._Hash", int]:
         try:
             out.write(chunk)
         except OSError as exc:
-            raise BlobStoreUnavailable(f"cannot write the blob's bytes: {exc.strerror}") from None
+            raise write_error(exc, "cannot write the blob's bytes") from None
+
+
+def matches(store: BlobStore, sha256: str) -> bool:
+    """True when the stored blob reads back whole and hashes to its name. A put of bytes
+    already stored calls this rather than trusting a size: a damaged blob of the right size
+    would otherwise stay damaged however often its bytes are uploaded again."""
+    try:
+        with store.open(sha256) as reader:
+            while reader.read(CHUNK):
+                pass
+    except (BlobNotFound, BlobCorrupted):
+        return False
+    return True

@@ -5,10 +5,24 @@ import io
 import os
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, Callable, Iterator
 
-from storage.blobs import CHUNK, BlobNotFound, BlobRef, BlobStoreUnavailable, HashCheckingReader, blob_key, hash_into
+from storage.blobs import (
+    CHUNK,
+    STORE_MARKER,
+    BlobNotFound,
+    BlobRef,
+    BlobStoreMissing,
+    BlobStoreUnavailable,
+    HashCheckingReader,
+    StoredBlob,
+    blob_key,
+    hash_into,
+    matches,
+    write_error,
+)
 
 
 # Whatever the umask: blobs are the agencies' documents, for the service's user alone.
@@ -24,20 +38,45 @@ class FilesystemBlobStore:
     # cleans up after itself); younger ones may belong to another process's upload.
     STALE_TEMP_SECONDS = 24 * 3600
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, may_create: Callable[[], bool] | None = None) -> None:
+        """``may_create`` answers whether a missing store may be made now (the service
+        passes "the database refers to no blob"); None: a bare store (tests, benchmarks)
+        that creates itself on first use."""
         self.root = Path(root)
         self._tmp = self.root / "tmp"
+        self._marker = self.root / STORE_MARKER
         self._swept = False
+        self.may_create = may_create
 
     def _path(self, sha256: str) -> Path:
         return self.root / blob_key(sha256)
 
-    def _ensure_dirs(self) -> None:
+    def initialize(self) -> None:
         try:
-            for created in _make_dirs(self._tmp):
-                os.chmod(created, PRIVATE_DIR)
+            _make_dirs(self._tmp)
+            if not self._marker.is_file():
+                self._marker.write_text("lienthong blob store: do not delete\n")
+                os.chmod(self._marker, BLOB_FILE_MODE)  # whatever the umask, like every blob
+                _fsync_dir(self.root)
         except OSError as exc:
-            raise BlobStoreUnavailable(f"cannot create {self._tmp}: {exc.strerror}") from None
+            raise write_error(exc, f"cannot create the blob store {self.root}") from None
+
+    def _require_store(self) -> None:
+        """One stat per write: a folder wiped, unmounted or replaced by an empty one is seen
+        at the next upload, not papered over by re-creating it."""
+        if self._marker.is_file():
+            return
+        if self.may_create is not None and not self.may_create():
+            raise BlobStoreMissing(f"the blob store {self.root} is missing or empty while the database "
+                                   "refers to stored files: restore it, or run `flask storage init`")
+        self.initialize()
+
+    def _ensure_dirs(self) -> None:
+        self._require_store()
+        try:
+            _make_dirs(self._tmp)
+        except OSError as exc:
+            raise write_error(exc, f"cannot create {self._tmp}") from None
         if not self._swept:
             self._swept = True
             self._sweep_stale_temp_files()
@@ -56,22 +95,31 @@ class FilesystemBlobStore:
         try:
             fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
         except OSError as exc:
-            raise BlobStoreUnavailable(f"cannot write to {self._tmp}: {exc.strerror}") from None
+            raise write_error(exc, f"cannot write to {self._tmp}") from None
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
-                digest, size = hash_into(stream, out)
+            out = os.fdopen(fd, "wb")
+            try:
+                digest, size = hash_into(stream, out)  # the source's own errors pass through
                 try:
                     out.flush()
                     os.fsync(out.fileno())
                 except OSError as exc:
-                    raise BlobStoreUnavailable(f"cannot write blob: {exc.strerror}") from None
+                    raise write_error(exc, "cannot write blob") from None
+            finally:
+                try:
+                    out.close()
+                except OSError:
+                    pass  # what the buffer held could not be written: the error above says so
             ref = BlobRef(digest.hexdigest(), size)
             final = self._path(ref.sha256)
             try:
-                if _size_or_none(final) == size:
+                if _size_or_none(final) == size and matches(self, ref.sha256):
+                    # Stored again: its time is now, so `storage gc` spares it while the
+                    # upload that just put it commits its reference.
+                    os.utime(final)
                     return ref
-                # A file of the wrong size under this key is damaged: the rename replaces it.
+                # A file under this key that does not hash to it is damaged: the rename replaces it.
                 created = _make_dirs(final.parent)
                 os.chmod(tmp, BLOB_FILE_MODE)
                 os.replace(tmp, final)
@@ -81,7 +129,7 @@ class FilesystemBlobStore:
                 for folder in [final.parent] + [c.parent for c in reversed(created)]:
                     _fsync_dir(folder)
             except OSError as exc:
-                raise BlobStoreUnavailable(f"cannot write blob: {exc.strerror}") from None
+                raise write_error(exc, "cannot write blob") from None
             return ref
         finally:
             tmp.unlink(missing_ok=True)
@@ -113,6 +161,22 @@ class FilesystemBlobStore:
         self._ensure_dirs()
         if not os.access(self._tmp, os.W_OK):
             raise BlobStoreUnavailable(f"{self._tmp} is not writable")
+
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        for path in (self.root / "sha256").glob("*/*/*"):
+            try:
+                info = path.stat()
+                blob_key(path.name)  # only files named by a digest are blobs
+            except (OSError, ValueError):
+                continue
+            yield StoredBlob(path.name, info.st_size, datetime.fromtimestamp(info.st_mtime, timezone.utc))
+
+    def delete(self, sha256: str) -> bool:
+        try:
+            self._path(sha256).unlink(missing_ok=True)
+        except OSError as exc:
+            raise BlobStoreUnavailable(f"cannot delete a blob: {exc.strerror}") from None
+        return True
 
 
 def _size_or_none(path: Path) -> int | None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, jsonify
 
 from settings import Settings
-from storage.blobs import BlobStore, BlobStoreUnavailable
+from storage.blobs import BlobStore, BlobStoreMissing, BlobStoreUnavailable
 from storage.db import DatabaseUnavailable, check_connection
 from storage.migrations import schema_is_current
 
@@ -42,6 +42,9 @@ def readyz() -> tuple[Response, int]:
     try:
         store.check()
         checks["blob_store"] = "ok"
+    except BlobStoreMissing as exc:  # an operator must act: no Retry-After
+        log.error("readiness: %s", exc)
+        checks["blob_store"] = "missing"
     except BlobStoreUnavailable as exc:
         log.warning("readiness: blob store unavailable: %s", exc)
         checks["blob_store"] = "unavailable"
@@ -53,9 +56,12 @@ def readyz() -> tuple[Response, int]:
             continue
         try:
             checks[name] = check()
+        except BlobStoreMissing:
+            checks[name] = "missing"
         except BlobStoreUnavailable as exc:
             log.warning("readiness: %s: blob store unavailable: %s", name, exc)
-            checks[name] = "unavailable"
+            # a bucket that is gone answers "no such bucket" to every lookup: that is no outage
+            checks[name] = "missing" if checks["blob_store"] == "missing" else "unavailable"
         except (DatabaseUnavailable, sa.exc.SQLAlchemyError):
             checks[name] = "unavailable"
     ready = all(v == "ok" for v in checks.values())

@@ -37,7 +37,7 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, BinaryIO, Iterator, cast
+from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, cast
 
 import certifi
 import urllib3
@@ -50,12 +50,18 @@ from minio.time import from_iso8601utc
 
 from storage.blobs import (
     CHUNK,
+    STORE_MARKER,
     BlobNotFound,
     BlobRef,
+    BlobStoreFull,
+    BlobStoreMissing,
     BlobStoreUnavailable,
     HashCheckingReader,
+    StoredBlob,
     blob_key,
     hash_into,
+    matches,
+    write_error,
 )
 
 if TYPE_CHECKING:
@@ -70,6 +76,11 @@ MiB = 1024 * 1024
 SPOOL_MAX_MEMORY = 2 * MiB       # smaller blobs (most documents) never touch the local disk
 DEFAULT_PART_SIZE = 5 * MiB      # the S3 minimum. Each in-flight upload holds ~2 parts
 _MISSING_CODES = {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}
+_FULL_CODES = {"XMinioStorageFull"}  # MinIO's "drives have reached their minimum free space"
+# A blob stored again is re-uploaded when its object is older than this, so that its
+# LastModified says "just put" and `storage gc` spares it while the upload commits its
+# reference. Far below any sensible gc grace; re-puts of a fresh object cost nothing.
+REFRESH_AFTER = timedelta(hours=1)
 # Re-storing a blob extends its retention only when that gains more than this: otherwise
 # every duplicate upload would cost a retention write.
 _RETENTION_SLACK = timedelta(days=1)
@@ -81,7 +92,7 @@ class MinioBlobStore:
     def __init__(self, client: Minio, bucket: str, *, endpoint: str = "s3",
                  retention_days: int = 0, retention_mode: str = "GOVERNANCE",
                  part_size: int = DEFAULT_PART_SIZE, parallel_uploads: int = 1,
-                 spool_dir: Path | None = None) -> None:
+                 spool_dir: Path | None = None, may_create: Callable[[], bool] | None = None) -> None:
         if retention_mode not in ("GOVERNANCE", "COMPLIANCE"):
             raise ValueError(f"retention mode must be GOVERNANCE or COMPLIANCE, not {retention_mode!r}")
         if part_size < 5 * MiB:
@@ -97,6 +108,10 @@ class MinioBlobStore:
         self.spool_dir = spool_dir
         self._bucket_ready = False
         self._bucket_lock = threading.Lock()
+        # Whether a missing bucket (or one without the marker) may be made now; None: a bare
+        # store (tests, benchmarks) that creates its bucket on first use.
+        self.may_create = may_create
+        self.refresh_after = REFRESH_AFTER
 
     @classmethod
     def from_settings(cls, s3: S3Settings, *, spool_dir: Path | None = None) -> "MinioBlobStore":
@@ -125,17 +140,18 @@ class MinioBlobStore:
             try:
                 self.spool_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise BlobStoreUnavailable(f"cannot create the spool folder: {exc.strerror}") from None
+                raise write_error(exc, "cannot create the spool folder") from None
         spool_dir = None if self.spool_dir is None else str(self.spool_dir)
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY, dir=spool_dir) as spool:
             digest, size = hash_into(stream, spool)  # errors of the caller's stream pass through
             ref = BlobRef(digest.hexdigest(), size)
             key = blob_key(ref.sha256)
             existing = self._head(key)
-            if existing is not None and existing.size == size:
+            if existing is not None and existing.size == size and matches(self, ref.sha256) \
+                    and not self._stale(existing):
                 self._keep_retained(key, existing)
                 return ref
-            # A stored object of the wrong size is damaged: a new version on top heals it.
+            # A stored object that does not hash to its key is damaged: a new version on top heals it.
             spool.seek(0)
             # typeshed's SpooledTemporaryFile is an IO[bytes], not the BinaryIO the SDK asks for
             self._upload(key, cast(BinaryIO, spool), size, base64.b64encode(digest.digest()).decode())
@@ -152,7 +168,8 @@ class MinioBlobStore:
         return io.BufferedReader(reader, buffer_size=CHUNK)
 
     def exists(self, sha256: str) -> bool:
-        self._ensure_bucket()
+        # No _ensure_bucket: the rule deciding whether a missing bucket may be created asks
+        # this (a missing bucket answers BlobStoreUnavailable).
         return self._head(blob_key(sha256)) is not None
 
     def stat(self, sha256: str) -> BlobRef:
@@ -166,10 +183,51 @@ class MinioBlobStore:
     def check(self) -> None:
         # Asks the server every time (a readiness probe must not answer from a cache).
         with self._errors("check"):
-            present = self.client.bucket_exists(self.bucket)
+            present = self.client.bucket_exists(self.bucket) and self._head(STORE_MARKER) is not None
         if not present:
             self._bucket_ready = False
         self._ensure_bucket()
+
+    def initialize(self) -> None:
+        with self._errors("create bucket"):
+            if not self.client.bucket_exists(self.bucket):
+                try:
+                    self.client.make_bucket(self.bucket, object_lock=True)
+                    log.info("created bucket %s (object lock enabled) on %s", self.bucket, self.endpoint)
+                except S3Error as exc:
+                    # Another process created it between our check and our create.
+                    if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                        raise
+            if self._head(STORE_MARKER) is None:
+                note = b"lienthong blob store: do not delete\n"
+                self.client.put_object(self.bucket, STORE_MARKER, io.BytesIO(note), len(note))
+
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        self._ensure_bucket()
+        with self._errors("list"):
+            for obj in self.client.list_objects(self.bucket, prefix="sha256/", recursive=True):
+                name = (obj.object_name or "").rsplit("/", 1)[-1]
+                if obj.last_modified is None or obj.size is None:
+                    continue
+                yield StoredBlob(name, obj.size, obj.last_modified.astimezone(timezone.utc))
+
+    def delete(self, sha256: str) -> bool:
+        """Every version goes (the bucket is versioned: a plain delete only hides the bytes
+        behind a delete marker); a retained version stays and the answer is False."""
+        key = blob_key(sha256)
+        self._ensure_bucket()
+        kept = False
+        with self._errors("delete", sha256):
+            for version in self.client.list_objects(self.bucket, prefix=key, include_version=True):
+                if version.object_name != key:
+                    continue
+                try:
+                    self.client.remove_object(self.bucket, key, version_id=version.version_id)
+                except S3Error as exc:
+                    if exc.code not in ("AccessDenied", "InvalidRequest", "ObjectLocked"):
+                        raise
+                    kept = True
+        return not kept
 
     # -- internals ----------------------------------------------------------------------
 
@@ -179,15 +237,15 @@ class MinioBlobStore:
         with self._bucket_lock:
             if self._bucket_ready:
                 return
-            with self._errors("create bucket"):
-                if not self.client.bucket_exists(self.bucket):
-                    try:
-                        self.client.make_bucket(self.bucket, object_lock=True)
-                        log.info("created bucket %s (object lock enabled) on %s", self.bucket, self.endpoint)
-                    except S3Error as exc:
-                        # Another process created it between our check and our create.
-                        if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                            raise
+            with self._errors("check bucket"):
+                present = self.client.bucket_exists(self.bucket) and self._head(STORE_MARKER) is not None
+            if not present:
+                if self.may_create is not None and not self.may_create():
+                    raise BlobStoreMissing(
+                        f"bucket {self.bucket} on {self.endpoint} is missing or empty while the database refers "
+                        "to stored files: restore it, or run `flask storage init`")
+                self.initialize()
+            with self._errors("check bucket"):
                 if self.retention_days:
                     self._require_object_lock()
             self._bucket_ready = True
@@ -202,6 +260,10 @@ class MinioBlobStore:
                     "so retention cannot be applied; use a bucket created with object lock"
                 ) from None
             raise
+
+    def _stale(self, existing: Object) -> bool:
+        modified = existing.last_modified
+        return modified is not None and datetime.now(timezone.utc) - modified > self.refresh_after
 
     def _head(self, key: str) -> Object | None:
         """The object's stat, or None when absent."""
@@ -258,6 +320,8 @@ class MinioBlobStore:
                 raise BlobNotFound(sha256 or "") from None
             if exc.code == "NoSuchBucket":
                 self._bucket_ready = False
+            if exc.code in _FULL_CODES:
+                raise BlobStoreFull(f"S3 {operation} on {self.endpoint} failed: {exc.code}") from None
             raise BlobStoreUnavailable(
                 f"S3 {operation} on {self.endpoint} failed: {exc.code}") from None
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:

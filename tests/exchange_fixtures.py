@@ -236,5 +236,6 @@ def snapshot(engine, app) -> dict:  # type: ignore[no-untyped-def]
             state[table.name] = [tuple(row) for row in conn.execute(sa.select(*columns).order_by(*order))]
     blob_dir = app.extensions["lienthong.settings"].blob_dir
     state["_blobs"] = sorted(str(p.relative_to(blob_dir)) for p in blob_dir.rglob("*")
-                             if p.is_file() and "tmp" not in p.relative_to(blob_dir).parts)
+                             if p.is_file() and "tmp" not in p.relative_to(blob_dir).parts
+                             and p.name != "lienthong-store")  # the store's marker, made on first use
     return state

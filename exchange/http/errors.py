@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from errors import (BadRequest, Conflict, ErrorCode, Forbidden, Gone, NotFound, PayloadTooLarge, ServiceError,
                     ServiceUnavailable, TooManyRequests, Unauthorized, Unprocessable, UnsupportedMediaType)
-from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreUnavailable
+from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreFull, BlobStoreMissing, BlobStoreUnavailable
 from storage.db import DatabaseUnavailable, is_missing_table
 from translations import DEFAULT_LANGUAGE, LANGUAGES, Message, _l, translate
 
@@ -197,6 +197,21 @@ def register_error_handlers(app: Flask) -> None:
         log.error("blob store unavailable: %s", exc)
         return render_error(503, ErrorCode.STORAGE_UNAVAILABLE,
                             _l("the document store is not answering; try again later"))
+
+    @app.errorhandler(BlobStoreMissing)
+    def _blob_store_missing(exc: Exception) -> Response:
+        # Waiting cures nothing: the folder or bucket must be restored (or created on purpose).
+        log.critical("blob store missing: %s", exc)
+        return render_error(503, ErrorCode.STORAGE_MISSING,
+                            _l("the document store is missing; nothing was stored and the operators were told"),
+                            retryable=False)
+
+    @app.errorhandler(BlobStoreFull)
+    def _blob_store_full(exc: Exception) -> Response:
+        log.critical("blob store full: %s", exc)
+        return render_error(507, ErrorCode.STORAGE_FULL,
+                            _l("the document store is full; nothing was stored and the operators were told"),
+                            retryable=False)
 
     @app.errorhandler(BlobCorrupted)
     def _blob_corrupted(exc: Exception) -> Response:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlmodel import col
 
-from exchange.models import Attachment, Revision
+from exchange.models import Revision
+from exchange.services.storage_gc import all_references
 from storage.blobs import BlobCorrupted, BlobNotFound
 
 if TYPE_CHECKING:
@@ -29,10 +30,8 @@ class StorageCheck:
 
 
 def referenced_blobs(svc: "Services") -> list[str]:
-    """Every SHA-256 a revision or an attachment points at, once each, in order."""
-    with svc.engine.connect() as conn:
-        query = sa.union(sa.select(col(Revision.blob_sha256)), sa.select(col(Attachment.blob_sha256)))
-        return sorted(conn.execute(query).scalars())
+    """Every SHA-256 any row points at (the list `storage gc` keeps), once each, in order."""
+    return sorted(all_references(svc.engine))
 
 
 def newest_blob_present(svc: "Services") -> str:

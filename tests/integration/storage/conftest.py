@@ -15,7 +15,7 @@ from minio import Minio
 from minio.error import S3Error
 
 from settings import S3Settings
-from storage.blobs import BlobStore, blob_key
+from storage.blobs import STORE_MARKER, BlobStore, blob_key
 from storage.filesystem import FilesystemBlobStore
 from storage.minio_store import MinioBlobStore
 from tests.s3server import S3Endpoint, moto_s3_server, real_s3_from_env
@@ -62,7 +62,7 @@ def _filesystem_backend(root: Path) -> Backend:
         path.write_bytes(data)
 
     def all_files() -> list[str]:
-        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != STORE_MARKER)
 
     return Backend(
         name="filesystem",
@@ -89,7 +89,8 @@ def _s3_backend(name: str, endpoint: S3Endpoint) -> tuple[Backend, Callable[[], 
     def versions(prefix: str = "") -> list:  # type: ignore[type-arg]
         if not raw.bucket_exists(bucket):
             return []
-        return list(raw.list_objects(bucket, prefix=prefix or None, recursive=True, include_version=True))
+        return [o for o in raw.list_objects(bucket, prefix=prefix or None, recursive=True, include_version=True)
+                if o.object_name != STORE_MARKER]
 
     def leftovers() -> list[str]:
         uploads = raw._list_multipart_uploads(bucket) if raw.bucket_exists(bucket) else None  # noqa: SLF001
