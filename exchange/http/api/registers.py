@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Date, Integer, List, Nested, String
+from apiflask.fields import Boolean, Date, List, Nested
 from apiflask.validators import OneOf, Range
 from flask import Response, request
 from marshmallow import RAISE, ValidationError
@@ -19,6 +19,7 @@ from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.errors import invalid_input, reader_language
 from exchange.services import register_export, registers
 from exchange.services.registers import NUMBER_MAX, PaperDocumentIn
+from exchange.services.input_rules import Integer, String
 from translations import _l
 
 bp = APIBlueprint("api_registers", __name__, url_prefix="/api/v1", tag="registers")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiflask import APIBlueprint, Schema
-from apiflask.fields import Boolean, Dict, File, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, File, List, Nested
 from apiflask.validators import OneOf
 from flask import Response, request
 
@@ -14,6 +14,7 @@ from exchange.http.api.common import ContentQuery
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.errors import reader_language
 from exchange.services import verification
+from exchange.services.input_rules import Integer, String
 from signing.report import Report, render_html
 from translations import LANGUAGES
 

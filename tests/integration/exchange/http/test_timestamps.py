@@ -54,7 +54,7 @@ def test_every_time_in_the_answers_has_the_one_format(client, settings, signing_
     inbox = call("inbox", "GET", "/api/v1/inbox", commune)
     delivery_id = inbox["items"][0]["delivery_id"]
     call("ack", "POST", f"/api/v1/inbox/{delivery_id}/ack", commune)
-    client.get(f"/api/v1/documents/{doc_id}/content", headers=sw.headers(commune))  # fetched_at
+    assert client.get(f"/api/v1/documents/{doc_id}/content", headers=sw.headers(commune)).data  # read whole: fetched_at
     call("status", "POST", f"/api/v1/inbox/{delivery_id}/status", commune, json={"status": "accepted"})
     call("deliveries", "GET", f"/api/v1/documents/{doc_id}/deliveries")
     call("audit", "GET", "/api/v1/audit?limit=200", "auditor")
