@@ -22,7 +22,7 @@ from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
 from exchange.cli.storage import storage_cli
-from exchange.http import guards
+from exchange.http import graceful_stop, guards
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, inbox, query_guard, registers,
                                session, signatures, verification)
 from exchange.services.storage_check import newest_blob_present
@@ -112,7 +112,7 @@ def main() -> None:
         settings = Settings.from_env()
         app = create_app(settings)
     warm_up_verification(app)
-    app.run(host="127.0.0.1", port=settings.port, threaded=True)
+    graceful_stop.serve_until_terminated(app, "127.0.0.1", settings.port)
 
 
 def warm_up_verification(app: Flask) -> None:

@@ -29,7 +29,10 @@ def on_starting(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Each worker starts its verification processes once it has its app (app.py)."""
+    """Each worker starts its verification processes once it has its app (app.py), and
+    answers its parked long-polls at once on SIGTERM (exchange/http/graceful_stop.py)."""
     from app import warm_up_verification
+    from exchange.http.graceful_stop import wake_polls_on_sigterm
 
     warm_up_verification(worker.wsgi)
+    wake_polls_on_sigterm(worker)

@@ -297,12 +297,12 @@ def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int =
     sender_id = check_filters(svc, filters) if filters else None
     notifier = svc.notifier
     deadline = time.monotonic() + wait
-    event = notifier.subscribe(caller.agency_id) if wait > 0 else None
+    event = notifier.subscribe(caller.agency_id) if wait > 0 and not notifier.closing else None
     try:
         while True:
             items = fetch(svc, caller.agency_id, cursor, limit, filters, sender_id)
             remaining = deadline - time.monotonic()
-            if items or event is None or remaining <= 0:
+            if items or event is None or remaining <= 0 or notifier.closing:  # closing: the server is stopping
                 break
             event.wait(remaining if notifier.listening else min(remaining, UNTRUSTED_WAIT_SLICE_S))
             event.clear()
