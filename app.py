@@ -22,7 +22,7 @@ from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
 from exchange.cli.storage import storage_cli
-from exchange.http import graceful_stop, guards
+from exchange.http import graceful_stop, guards, metrics
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, inbox, query_guard, registers,
                                session, signatures, verification)
 from exchange.services.storage_check import newest_blob_present
@@ -82,6 +82,7 @@ def _create(settings: Settings) -> Flask:
     })
     app.extensions[health.READINESS_KEY] = {"stored_files": functools.partial(newest_blob_present, services)}
     register_error_handlers(app)
+    metrics.install(app)  # first: its timer starts before any guard can answer
     query_guard.install(app)
     guards.install(app, json_limit=settings.max_json_kb * 1024)
     app.register_blueprint(health.bp)
