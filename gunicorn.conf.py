@@ -59,10 +59,13 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    """Each worker starts its verification processes once it has its app (app.py), and
-    answers its parked long-polls at once on SIGTERM (exchange/http/graceful_stop.py)."""
+    """Each worker logs in the configured format, starts its verification processes once it
+    has its app (app.py), and answers its parked long-polls at once on SIGTERM
+    (exchange/http/graceful_stop.py)."""
     from app import warm_up_verification
+    from exchange.http import logs
     from exchange.http.graceful_stop import wake_polls_on_sigterm
 
+    logs.configure(worker.wsgi.extensions["lienthong.settings"].log_format)  # the app's lines, text or JSON
     warm_up_verification(worker.wsgi)
     wake_polls_on_sigterm(worker)
