@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 from contextlib import contextmanager
 from typing import Iterator, NoReturn
@@ -22,7 +21,7 @@ from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.demo import demo_cli
 from exchange.cli.storage import storage_cli
-from exchange.http import guards
+from exchange.http import graceful_stop, guards, logs, metrics
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, inbox, query_guard, registers,
                                session, signatures, verification)
 from exchange.services.storage_check import newest_blob_present
@@ -82,6 +81,8 @@ def _create(settings: Settings) -> Flask:
     })
     app.extensions[health.READINESS_KEY] = {"stored_files": functools.partial(newest_blob_present, services)}
     register_error_handlers(app)
+    logs.install(app)  # first: the request id and the timer start before any guard can answer
+    metrics.install(app)
     query_guard.install(app)
     guards.install(app, json_limit=settings.max_json_kb * 1024)
     app.register_blueprint(health.bp)
@@ -107,12 +108,12 @@ def _exit(exc: ConfigError) -> NoReturn:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with exit_on_config_error():
         settings = Settings.from_env()
+        logs.configure(settings.log_format)
         app = create_app(settings)
     warm_up_verification(app)
-    app.run(host="127.0.0.1", port=settings.port, threaded=True)
+    graceful_stop.serve_until_terminated(app, "127.0.0.1", settings.port)
 
 
 def warm_up_verification(app: Flask) -> None:

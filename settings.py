@@ -106,6 +106,8 @@ class Settings:
     verify_time_budget_s: float = 10.0
     verify_workers: int = 2
     verify_memory_mb: int = 2048  # RLIMIT_AS of each worker; 0: no limit
+    metrics_token: str | None = field(default=None, repr=False)  # /metrics' bearer token (or loopback); never logged
+    log_format: str = "text"  # "json": one JSON object per line (app.py)
     testing: bool = False
 
     @property
@@ -195,7 +197,16 @@ class Settings:
             verify_time_budget_s=_seconds(get("VERIFY_TIME_BUDGET", "10"), "LIENTHONG_VERIFY_TIME_BUDGET"),
             verify_workers=_int(get("VERIFY_WORKERS", "2"), "LIENTHONG_VERIFY_WORKERS", minimum=1),
             verify_memory_mb=_int(get("VERIFY_MEMORY_MB", "2048"), "LIENTHONG_VERIFY_MEMORY_MB"),
+            metrics_token=get("METRICS_TOKEN").strip() or None,
+            log_format=_log_format(get("LOG_FORMAT", "text")),
         )
+
+
+def _log_format(value: str) -> str:
+    value = value.strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ConfigError(f"LIENTHONG_LOG_FORMAT={value!r}: use text or json")
+    return value
 
 
 def _timeout(value: str, name: str) -> float:

@@ -56,6 +56,7 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._last_used = 0.0
+        self._closing = False
 
     # ---- marks -----------------------------------------------------------------------
     def snapshot(self, agency_id: int) -> tuple[int, int] | None:
@@ -120,6 +121,20 @@ class Notifier:
     @property
     def listening(self) -> bool:
         return self._listening
+
+    # ---- stopping --------------------------------------------------------------------
+    def close_waiters(self) -> None:
+        """The process is stopping: every parked poll answers now, and no new one parks,
+        so that the server's graceful stop need not outwait a minute-long ``wait``."""
+        with self._lock:
+            self._closing = True
+            to_wake = [e for events in self._waiters.values() for e in events]
+        for event in to_wake:
+            event.set()
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
 
     # ---- the background thread -------------------------------------------------------
     def ensure_running(self) -> None:

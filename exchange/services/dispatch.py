@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from errors import Conflict, ErrorCode, NotFound, Unprocessable
-from exchange.adapters import counters, notify
+from exchange.adapters import counters, metrics, notify
 from exchange.domain.caller import Caller
 from exchange.domain.enums import AgencyLevel, DeliveryStatus, DocumentState, values
 from exchange.domain.lifecycle import DISPATCHABLE, ENDED, edxml_code
@@ -249,6 +249,7 @@ def _create(uow: UnitOfWork, svc: "Services", caller: Caller, *, document_id: in
     session.flush()  # a racing twin with the same key fails here, before any counter moves
     seqs = counters.bump(session, "inbox", (t.id for t in targets))
     trace_json = json.dumps(trace, ensure_ascii=False)
+    uow.after_commit(lambda: metrics.DISPATCH_RECIPIENTS.observe(len(targets)))
     ids: dict[int, int] = {}
     if targets:
         session.execute(sa.insert(Delivery), [

@@ -21,6 +21,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import col
 
 from errors import Unprocessable
+from exchange.adapters import metrics
 from exchange.adapters.caches import DispatchCache
 from exchange.domain.caller import Caller
 from exchange.domain.enums import DeliveryStatus, DocumentState
@@ -297,16 +298,19 @@ def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int =
     sender_id = check_filters(svc, filters) if filters else None
     notifier = svc.notifier
     deadline = time.monotonic() + wait
-    event = notifier.subscribe(caller.agency_id) if wait > 0 else None
+    event = notifier.subscribe(caller.agency_id) if wait > 0 and not notifier.closing else None
+    if event is not None:
+        metrics.PARKED_POLLS.inc()
     try:
         while True:
             items = fetch(svc, caller.agency_id, cursor, limit, filters, sender_id)
             remaining = deadline - time.monotonic()
-            if items or event is None or remaining <= 0:
+            if items or event is None or remaining <= 0 or notifier.closing:  # closing: the server is stopping
                 break
             event.wait(remaining if notifier.listening else min(remaining, UNTRUSTED_WAIT_SLICE_S))
             event.clear()
     finally:
         if event is not None:
             notifier.unsubscribe(caller.agency_id, event)
+            metrics.PARKED_POLLS.dec()
     return {"items": items, "next_cursor": str(items[-1]["seq"] if items else cursor)}

@@ -5,10 +5,12 @@ trust anchors loaded at start-up; then our own CA's current revocation state is 
 (``signing.revocation``) and each untrusted or self-signed chain is logged once."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from certs.revocation import CredentialRevocations
+from exchange.adapters import metrics
 from exchange.domain.caller import Caller
 from exchange.services import attachments
 from exchange.services.documents import pick_revision, readable
@@ -41,8 +43,10 @@ def verify_stored(svc: "Services", caller: Caller, document_id: int, seq: int | 
 
 
 def _verify(svc: "Services", data: bytes, identity: DocumentIdentity) -> Report:
+    started = time.monotonic()
     report = svc.verifier.verify(data, trust_roots=svc.trust.roots(), time_budget_s=svc.settings.verify_time_budget_s,
                                  max_rendered_pages=svc.settings.verify_max_rendered_pages)
+    metrics.VERIFICATION_DURATION.labels(str(report.indication)).observe(time.monotonic() - started)
     report = apply_own_revocations(report, CredentialRevocations(svc.engine, svc.pki))
     log_untrusted_chains(report, identity.file_name)
     return replace(report, document=identity)

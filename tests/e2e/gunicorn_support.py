@@ -34,6 +34,19 @@ def server_env(env: dict[str, str], pythonpath: str = "") -> dict[str, str]:
     return {**os.environ, **env, "PYTHONPATH": f"{ROOT}:{pythonpath}" if pythonpath else str(ROOT)}
 
 
+def wait_until_up(server: subprocess.Popen[bytes], probe_url: str, timeout: float = 60) -> None:
+    """Returns once ``probe_url`` answers; raises if the server exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(probe_url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.3)
+
+
 @contextmanager
 def gunicorn(app_spec: str, env: dict[str, str], *, probe: str = "/healthz", workers: int = WORKERS,
              pythonpath: str = "") -> Iterator[str]:
@@ -43,15 +56,7 @@ def gunicorn(app_spec: str, env: dict[str, str], *, probe: str = "/healthz", wor
                               cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}{probe}", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.3)
+        wait_until_up(server, f"{base}{probe}")
         yield base
     finally:
         server.terminate()
