@@ -1,0 +1,142 @@
+"""Backup while the app keeps writing, restore onto a fresh database and data folder, every
+hash and the audit chain checked; refusals leave nothing behind. Runs on SQLite, and on
+PostgreSQL when LIENTHONG_TEST_DATABASE_URL is set (pg_dump on an exported snapshot)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from errors import Conflict, ServiceError
+from exchange.models import Document
+from exchange.services.backup import BLOB_DIR, MANIFEST, BackupFailed, create_backup, restore_backup
+from storage.blobs import blob_key, read_bytes
+from tests.db import build_services, services_of
+from tests.integration.exchange.backup_support import KeepUploading, build_backup_world, fresh_database
+from tests.signing_world import pki_template, signing_world  # noqa: F401 (fixtures)
+
+
+def _documents(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(Document)).scalar_one())
+
+
+def test_a_backup_taken_while_uploads_go_on_restores_whole_and_verified(app, client, signing_world, tmp_path):
+    svc = services_of(app)
+    world = build_backup_world(client, signing_world)
+    writer = KeepUploading(app, signing_world.headers("clerk"))
+    writer.start()
+    assert writer.first.wait(30), writer.errors
+    before = _documents(svc.engine)
+    try:
+        manifest = create_backup(svc, tmp_path / "backup")
+    finally:
+        writer.stop()
+    after = _documents(svc.engine)
+    assert not writer.errors
+    assert before <= manifest["counts"]["document"] <= after
+    assert manifest["blobs_copied"] and manifest["blob_store"] == "filesystem"
+    assert manifest["audit_chain_head"]["seq"] > 0 and len(manifest["audit_chain_head"]["hash"]) == 64
+    assert manifest["schema_revision"] and manifest["tool_version"]
+    assert manifest["counts"]["dispatch"] == 1 and manifest["counts"]["delivery"] == 2
+    assert manifest["counts"]["attachment"] == 2 and manifest["counts"]["revision"] >= manifest["counts"]["document"]
+    assert json.loads((tmp_path / "backup" / MANIFEST).read_text()) == manifest
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+    with fresh_database(tmp_path, manifest["database"]["schema"]) as url:
+        restored = build_services(url, tmp_path / "restored")
+        try:
+            check = restore_backup(restored, tmp_path / "backup")
+            assert check.ok, check
+            assert check.blobs_checked == manifest["blob_count"] > manifest["counts"]["document"]
+            assert check.chain_checked == manifest["audit_chain_head"]["seq"]
+            assert _documents(restored.engine) == manifest["counts"]["document"]
+            for blob in manifest["blobs"]:  # byte for byte what the live store holds
+                assert read_bytes(restored.blobs, blob["sha256"]) == read_bytes(svc.blobs, blob["sha256"])
+            with restored.engine.connect() as conn:
+                states = dict(conn.execute(sa.select(Document.id, Document.state)).all())  # type: ignore[call-overload]
+            assert states[world["sealed"]] == "sent" and states[world["draft"]] == "draft"
+        finally:
+            restored.close()
+
+
+def test_a_corrupted_backup_blob_is_found_at_restore_and_nothing_is_restored(app, client, signing_world, tmp_path):
+    svc = services_of(app)
+    build_backup_world(client, signing_world)
+    manifest = create_backup(svc, tmp_path / "backup")
+    damaged = manifest["blobs"][0]["sha256"]
+    path = tmp_path / "backup" / BLOB_DIR / blob_key(damaged)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with fresh_database(tmp_path, manifest["database"]["schema"]) as url:
+        restored = build_services(url, tmp_path / "restored")
+        try:
+            with pytest.raises(BackupFailed) as refused:
+                restore_backup(restored, tmp_path / "backup")
+            assert damaged in str(refused.value.message)
+            with restored.engine.connect() as conn:
+                assert not sa.inspect(conn).get_table_names()
+            assert not list((tmp_path / "restored" / "blobs").rglob("sha256/*/*/*"))
+        finally:
+            restored.close()
+
+
+def test_a_damaged_database_archive_is_refused(app, client, signing_world, tmp_path):
+    svc = services_of(app)
+    manifest = create_backup(svc, tmp_path / "backup")
+    archive = tmp_path / "backup" / manifest["database"]["file"]
+    archive.write_bytes(archive.read_bytes()[:-100])
+    with fresh_database(tmp_path, manifest["database"]["schema"]) as url:
+        restored = build_services(url, tmp_path / "restored")
+        try:
+            with pytest.raises(BackupFailed, match="damaged"):
+                restore_backup(restored, tmp_path / "backup")
+        finally:
+            restored.close()
+
+
+def test_restore_refuses_a_database_that_is_not_empty(app, client, signing_world, tmp_path):
+    svc = services_of(app)
+    create_backup(svc, tmp_path / "backup")
+    documents = _documents(svc.engine)
+    with pytest.raises(Conflict, match="not empty"):
+        restore_backup(svc, tmp_path / "backup")
+    assert _documents(svc.engine) == documents
+
+
+def test_restore_refuses_a_data_folder_that_already_holds_files(app, client, signing_world, tmp_path):
+    svc = services_of(app)
+    build_backup_world(client, signing_world)
+    manifest = create_backup(svc, tmp_path / "backup")
+    with fresh_database(tmp_path, manifest["database"]["schema"]) as url:
+        # the live data folder (with its blobs) over an empty database
+        restored = build_services(url, svc.settings.data_dir)
+        try:
+            with pytest.raises(Conflict, match="data folder"):
+                restore_backup(restored, tmp_path / "backup")
+        finally:
+            restored.close()
+
+
+def test_a_backup_never_overwrites_and_a_failed_one_leaves_no_folder(app, client, signing_world, tmp_path):
+    svc = services_of(app)
+    build_backup_world(client, signing_world)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(Conflict, match="already exists"):
+        create_backup(svc, tmp_path / "taken")
+    # a blob damaged in the live store: the backup stops, and leaves nothing half-made
+    with svc.engine.connect() as conn:
+        sha256 = conn.exec_driver_sql("SELECT blob_sha256 FROM revision ORDER BY id DESC LIMIT 1").scalar_one()
+    stored = svc.settings.blob_dir / blob_key(sha256)
+    stored.chmod(0o600)
+    stored.write_bytes(b"%PDF-1.7 not what was signed")
+    with pytest.raises(BackupFailed, match=sha256):
+        create_backup(svc, tmp_path / "backup")
+    assert sorted(p.name for p in tmp_path.iterdir() if "backup" in p.name) == []
+
+
+def test_not_a_backup_folder_is_refused(app, tmp_path):
+    with pytest.raises(ServiceError, match="not a lienthong backup"):
+        restore_backup(services_of(app), tmp_path)
