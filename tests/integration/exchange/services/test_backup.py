@@ -4,6 +4,7 @@ PostgreSQL when LIENTHONG_TEST_DATABASE_URL is set (pg_dump on an exported snaps
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -28,11 +29,14 @@ def test_a_backup_taken_while_uploads_go_on_restores_whole_and_verified(app, cli
     writer = KeepUploading(app, signing_world.headers("clerk"))
     writer.start()
     assert writer.first.wait(30), writer.errors
-    before = _documents(svc.engine)
+    before, uploads_before, started = _documents(svc.engine), writer.done, time.monotonic()
     try:
         manifest = create_backup(svc, tmp_path / "backup")
     finally:
+        took, uploads_during = time.monotonic() - started, writer.done - uploads_before
         writer.stop()
+    print(f"backup of {manifest['blob_count']} blobs ({manifest['blob_bytes']} bytes) in {took:.2f} s, "
+          f"{uploads_during} uploads finished meanwhile")
     after = _documents(svc.engine)
     assert not writer.errors
     assert before <= manifest["counts"]["document"] <= after
@@ -47,7 +51,9 @@ def test_a_backup_taken_while_uploads_go_on_restores_whole_and_verified(app, cli
     with fresh_database(tmp_path, manifest["database"]["schema"]) as url:
         restored = build_services(url, tmp_path / "restored")
         try:
+            started = time.monotonic()
             check = restore_backup(restored, tmp_path / "backup")
+            print(f"restore and its checks in {time.monotonic() - started:.2f} s")
             assert check.ok, check
             assert check.blobs_checked == manifest["blob_count"] > manifest["counts"]["document"]
             assert check.chain_checked == manifest["audit_chain_head"]["seq"]
