@@ -157,7 +157,7 @@ def restore_postgres(engine: Engine, archive: Path, schema: str) -> None:
     if listing.returncode != 0:
         raise SnapshotError(f"pg_restore cannot read the archive: {listing.stderr.strip()[:300]}")
     entries = [line for line in listing.stdout.splitlines()
-               if not re.search(r"^\d+; \d+ \d+ (SCHEMA|COMMENT) - (SCHEMA )?", line)]
+               if not re.search(r"^\d+; \d+ \d+ (SCHEMA - |COMMENT - SCHEMA )", line)]
     with tempfile.NamedTemporaryFile("w", suffix=".list") as chosen:
         chosen.write("\n".join(entries) + "\n")
         chosen.flush()

@@ -13,7 +13,11 @@ from errors import Conflict, ServiceError
 from exchange.models import Document
 from exchange.services.backup import BLOB_DIR, MANIFEST, BackupFailed, create_backup, restore_backup
 from storage.blobs import blob_key, read_bytes
-from tests.db import build_services, services_of
+from storage.db import make_engine
+from storage.schema import import_all_models
+from tests.conftest import TEST_DATABASE_URL, _create_schema
+from tests.db import build_services, services_of, session_scope
+from tests.exchange_fixtures import build_world, make_pdf, store_document
 from tests.integration.exchange.backup_support import KeepUploading, build_backup_world, fresh_database
 from tests.signing_world import pki_template, signing_world  # noqa: F401 (fixtures)
 
@@ -46,6 +50,7 @@ def test_a_backup_taken_while_uploads_go_on_restores_whole_and_verified(app, cli
     assert manifest["counts"]["dispatch"] == 1 and manifest["counts"]["delivery"] == 2
     assert manifest["counts"]["attachment"] == 2 and manifest["counts"]["revision"] >= manifest["counts"]["document"]
     assert json.loads((tmp_path / "backup" / MANIFEST).read_text()) == manifest
+    assert (tmp_path / "backup").stat().st_mode & 0o077 == 0  # the agencies' documents: the service's user alone
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
 
     with fresh_database(tmp_path, manifest["database"]["schema"]) as url:
@@ -146,3 +151,29 @@ def test_a_backup_never_overwrites_and_a_failed_one_leaves_no_folder(app, client
 def test_not_a_backup_folder_is_refused(app, tmp_path):
     with pytest.raises(ServiceError, match="not a lienthong backup"):
         restore_backup(services_of(app), tmp_path)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL's default schema")
+def test_postgresql_in_the_public_schema_restores_into_a_fresh_database(tmp_path):
+    """Production's layout (no search_path in the URL: ``public``), which exists already in
+    a fresh database: the archive's own CREATE SCHEMA is left out."""
+    with fresh_database(tmp_path / "src", "public") as source_url:
+        source_engine = make_engine(source_url)
+        _create_schema(source_engine, import_all_models())
+        source = build_services(source_url, tmp_path / "src")
+        try:
+            with session_scope(source.engine, write=True) as s:
+                world = build_world(s)
+                store_document(s, source.blobs, world, pdf=make_pdf("văn bản trong public"))
+            manifest = create_backup(source, tmp_path / "backup")
+        finally:
+            source.close()
+            source_engine.dispose()
+    assert manifest["database"]["schema"] == "public" and manifest["counts"]["document"] == 1
+    with fresh_database(tmp_path / "dst", "public") as url:
+        restored = build_services(url, tmp_path / "restored")
+        try:
+            check = restore_backup(restored, tmp_path / "backup")
+            assert check.ok and check.blobs_checked == 1, check
+        finally:
+            restored.close()
