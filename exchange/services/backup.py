@@ -135,6 +135,7 @@ def create_backup(svc: "Services", target: Path, *, copy_blobs: bool = False) ->
     copy_blobs = copy_blobs or svc.settings.s3 is None
     partial = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:8]}"
     partial.mkdir(mode=PRIVATE_DIR)
+    os.chmod(partial, PRIVATE_DIR)  # mkdir's mode is filtered by the umask: the agencies' documents go in
     try:
         manifest = _write_backup(svc, partial, copy_blobs=copy_blobs)
         os.rename(partial, target)
@@ -227,10 +228,31 @@ def read_manifest(source: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         raise Unprocessable(_l("%(path)s is not a lienthong backup (no readable manifest.json)",
                                path=str(source))) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT or not _well_formed(manifest):
         raise Unprocessable(_l("%(path)s is not a lienthong backup of a format this version reads",
                                path=str(source)))
     return manifest
+
+
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    """Every field the restore reads, of its type; file names only of our own making (a
+    manifest must not send the restore to read ``../../elsewhere``)."""
+    database, blobs = manifest.get("database"), manifest.get("blobs")
+    if not (isinstance(database, dict) and database.get("file") in (SQLITE_FILE, PG_ARCHIVE)
+            and database.get("kind") in ("sqlite", "postgresql") and isinstance(database.get("sha256"), str)
+            and (database.get("schema") is None or isinstance(database.get("schema"), str))):
+        return False
+    if not (isinstance(manifest.get("blobs_copied"), bool) and isinstance(manifest.get("counts"), dict)
+            and isinstance(manifest.get("audit_chain_head"), dict) and isinstance(blobs, list)):
+        return False
+    for blob in blobs:
+        if not (isinstance(blob, dict) and isinstance(blob.get("size"), int) and isinstance(blob.get("sha256"), str)):
+            return False
+        try:
+            blob_key(blob["sha256"])
+        except ValueError:
+            return False
+    return True
 
 
 def _check_target_empty(svc: "Services", manifest: dict[str, Any]) -> None:

@@ -158,7 +158,17 @@ def test_a_backup_never_overwrites_and_a_failed_one_leaves_no_folder(app, client
     assert sorted(p.name for p in tmp_path.iterdir() if "backup" in p.name) == []
 
 
-def test_not_a_backup_folder_is_refused(app, tmp_path):
+@pytest.mark.parametrize("manifest", [None, "not json", {"format": 1}, {"format": 2},
+                                      {"format": 1, "database": {"kind": "sqlite", "file": "../../elsewhere",
+                                                                 "sha256": "0" * 64, "schema": None},
+                                       "blobs_copied": True, "counts": {}, "audit_chain_head": {}, "blobs": []},
+                                      {"format": 1, "database": {"kind": "sqlite", "file": "database.sqlite3",
+                                                                 "sha256": "0" * 64, "schema": None},
+                                       "blobs_copied": True, "counts": {}, "audit_chain_head": {},
+                                       "blobs": [{"sha256": "../x", "size": 1}]}])
+def test_not_a_backup_folder_is_refused(app, tmp_path, manifest):
+    if manifest is not None:
+        (tmp_path / MANIFEST).write_text(manifest if isinstance(manifest, str) else json.dumps(manifest))
     with pytest.raises(ServiceError) as refused:
         restore_backup(services_of(app), tmp_path)
     assert "not a lienthong backup" in english(refused.value)
