@@ -19,6 +19,7 @@ from certs.ports import CREDENTIAL_AUDIT_KEY, DIRECTORY_KEY
 from exchange.cli.accounts import tokens_cli, users_cli
 from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
+from exchange.cli.backup import backup_command, restore_command
 from exchange.cli.demo import demo_cli
 from exchange.cli.storage import storage_cli
 from exchange.http import graceful_stop, guards, logs, metrics
@@ -37,7 +38,8 @@ from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 EXIT_CONFIG_ERROR = 4
 API_BLUEPRINTS = (session.bp, agencies.bp, audit.bp, documents.bp, verification.bp, signatures.bp, dispatch.bp,
                   inbox.bp, registers.bp, attachments.bp)
-CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli, storage_cli)
+CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli, storage_cli,
+              backup_command, restore_command)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from exchange.models import Revision
 from exchange.services.storage_gc import all_references
-from storage.blobs import BlobCorrupted, BlobNotFound
+from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreMissing
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -56,7 +56,7 @@ def check_blobs(svc: "Services") -> StorageCheck:
             with svc.blobs.open(sha256) as reader:
                 while reader.read(READ_CHUNK):
                     pass
-        except BlobNotFound:
+        except (BlobNotFound, BlobStoreMissing):  # a store that is gone holds none of them
             result.missing.append(sha256)
         except BlobCorrupted:
             result.corrupted.append(sha256)
