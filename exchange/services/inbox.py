@@ -26,7 +26,7 @@ from exchange.domain.caller import Caller
 from exchange.domain.enums import DeliveryStatus, DocumentState
 from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import VN_TZ, api_time_from_stored, vn_today
-from exchange.models import Agency, Delivery, Dispatch, Document, Revision
+from exchange.models import Agency, Delivery, Dispatch, Document, Revision, StatusEvent
 from exchange.services.views import attachments_of
 from storage.db import key
 from translations import _l
@@ -132,8 +132,29 @@ def _tombstone(row: Any) -> bool:
     return bool(row[2] == DeliveryStatus.RECALLED and row[9] is None)
 
 
+_HISTORY = (
+    sa.select(col(StatusEvent.delivery_id), col(StatusEvent.status), col(StatusEvent.code),
+              sa.type_coerce(StatusEvent.at, sa.String), col(StatusEvent.reason))
+    .where(col(StatusEvent.delivery_id).in_(sa.bindparam("ids", expanding=True)))
+    .order_by(col(StatusEvent.id))
+)
+
+
+def _histories(conn: sa.Connection, delivery_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each delivery's status history, oldest first: one query for the whole page."""
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in delivery_ids}
+    if delivery_ids:
+        for delivery_id, status, code, at, reason in conn.execute(_HISTORY, {"ids": delivery_ids}):
+            step = {"status": status, "code": code, "at": api_time_from_stored(at)}
+            if reason:
+                step["reason"] = reason
+            found[delivery_id].append(step)
+    return found
+
+
 def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> list[dict[str, Any]]:
     shared = _shared_parts(conn, caches, {row[7] for row in rows if not _tombstone(row)})
+    histories = _histories(conn, [row[0] for row in rows if not _tombstone(row)])
     hops_by_trace = _hops(caches, {row[8] for row in rows})
     redirected = {row[6] for row in rows if row[6] != row[5]}
     codes = dict(conn.execute(sa.select(col(Agency.id), col(Agency.code))
@@ -157,6 +178,7 @@ def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> l
             "incoming_number": incoming_number,
             "trace": hops_by_trace[trace],
             "created_at": api_time_from_stored(created_at),
+            "history": histories[delivery_id],
         }
         if addressed_id != recipient_id:
             item["addressed_to"] = codes.get(addressed_id)

@@ -43,6 +43,13 @@ class InboxDocument(DocumentOut):
     revision = Integer(metadata={"description": "the dispatched revision (content_url serves it)"})
 
 
+class HistoryStep(Schema):
+    status = String()
+    code = String(allow_none=True)
+    at = String()
+    reason = String(metadata={"description": "when one was given (a return, a recall)"})
+
+
 class InboxItem(Schema):
     delivery_id = Integer()
     seq = Integer()
@@ -56,6 +63,7 @@ class InboxItem(Schema):
     trace = List(Nested(Hop))
     created_at = String()
     content_url = String()
+    history = List(Nested(HistoryStep), metadata={"description": "the copy's status moves, oldest first"})
 
 
 class InboxOut(Schema):
