@@ -10,18 +10,15 @@ with ``wait`` the request sleeps until an event arrives for the agency or the ti
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
 from sqlmodel import col
 
-from errors import Unprocessable
 from exchange.domain.caller import Caller
 from exchange.domain.times import api_time_from_stored
 from exchange.models import AgencyEvent
-from exchange.services.inbox import LIMIT_MAX, UNTRUSTED_WAIT_SLICE_S, WAIT_MAX, parse_cursor
-from translations import _l
+from exchange.services.inbox import check_page, long_poll
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -70,24 +67,6 @@ def fetch(svc: "Services", agency_id: int, after: int, limit: int) -> list[dict[
 def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int = 100,
          wait: float = 0) -> dict[str, Any]:
     """The caller's agency's events after the cursor, oldest first; waits up to ``wait`` s."""
-    cursor = parse_cursor(after)
-    if not 1 <= limit <= LIMIT_MAX:
-        raise Unprocessable(_l("invalid limit"), fields={"limit": _l("1 to %(max)s", max=LIMIT_MAX)})
-    if not 0 <= wait <= WAIT_MAX:
-        raise Unprocessable(_l("invalid wait"), fields={"wait": _l("0 to %(max)s seconds", max=WAIT_MAX)})
-    notifier = svc.event_notifier
-    deadline = time.monotonic() + wait
-    # subscribe before the first look, so that an event committed between the look and the wait wakes us
-    event = notifier.subscribe(caller.agency_id) if wait > 0 else None
-    try:
-        while True:
-            items = fetch(svc, caller.agency_id, cursor, limit)
-            remaining = deadline - time.monotonic()
-            if items or event is None or remaining <= 0:
-                break
-            event.wait(remaining if notifier.listening else min(remaining, UNTRUSTED_WAIT_SLICE_S))
-            event.clear()
-    finally:
-        if event is not None:
-            notifier.unsubscribe(caller.agency_id, event)
-    return {"items": items, "next_cursor": str(items[-1]["seq"] if items else cursor)}
+    cursor = check_page(after, limit, wait)
+    return long_poll(svc.event_notifier, caller.agency_id, cursor, wait,
+                     lambda: fetch(svc, caller.agency_id, cursor, limit))

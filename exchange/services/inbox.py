@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from errors import Unprocessable
 from exchange.adapters.caches import DispatchCache
+from exchange.adapters.notify import Notifier
 from exchange.domain.caller import Caller
 from exchange.domain.enums import DeliveryStatus, DocumentState
 from exchange.domain.lifecycle import edxml_code
@@ -311,18 +312,31 @@ def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int =
          wait: float = 0, filters: InboxFilters = NO_FILTERS) -> dict[str, Any]:
     """The caller's agency's deliveries after the cursor, oldest first; waits up to ``wait`` s.
     With ``filters``, only the deliveries that match (the cursor and the wait work alike)."""
+    cursor = check_page(after, limit, wait)
+    sender_id = check_filters(svc, filters) if filters else None
+    return long_poll(svc.notifier, caller.agency_id, cursor, wait,
+                     lambda: fetch(svc, caller.agency_id, cursor, limit, filters, sender_id))
+
+
+def check_page(after: str | None, limit: int, wait: float) -> int:
+    """422 for a cursor, limit or wait out of bounds (the inbox's and the events feed's); the cursor."""
     cursor = parse_cursor(after)
     if not 1 <= limit <= LIMIT_MAX:
         raise Unprocessable(_l("invalid limit"), fields={"limit": _l("1 to %(max)s", max=LIMIT_MAX)})
     if not 0 <= wait <= WAIT_MAX:
         raise Unprocessable(_l("invalid wait"), fields={"wait": _l("0 to %(max)s seconds", max=WAIT_MAX)})
-    sender_id = check_filters(svc, filters) if filters else None
-    notifier = svc.notifier
+    return cursor
+
+
+def long_poll(notifier: Notifier, agency_id: int, cursor: int, wait: float,
+              look: Callable[[], list[dict[str, Any]]]) -> dict[str, Any]:
+    """``look()`` until it finds items or ``wait`` seconds have passed; the page and its next cursor."""
     deadline = time.monotonic() + wait
-    event = notifier.subscribe(caller.agency_id) if wait > 0 else None
+    # subscribed before the first look: news committed between the look and the wait still wakes us
+    event = notifier.subscribe(agency_id) if wait > 0 else None
     try:
         while True:
-            items = fetch(svc, caller.agency_id, cursor, limit, filters, sender_id)
+            items = look()
             remaining = deadline - time.monotonic()
             if items or event is None or remaining <= 0:
                 break
@@ -330,5 +344,5 @@ def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int =
             event.clear()
     finally:
         if event is not None:
-            notifier.unsubscribe(caller.agency_id, event)
+            notifier.unsubscribe(agency_id, event)
     return {"items": items, "next_cursor": str(items[-1]["seq"] if items else cursor)}

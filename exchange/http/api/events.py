@@ -6,25 +6,22 @@ from typing import Any
 import orjson
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Dict, List, Nested
-from apiflask.validators import Length, Range
+from apiflask.validators import Range
 from flask import Response, current_app
 
 from exchange.domain.enums import Role
 from exchange.http.api.common import query_input
+from exchange.http.api.inbox import PageQuery
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import events
-from exchange.services.inbox import LIMIT_MAX, WAIT_MAX
-from exchange.services.input_rules import Float, Integer, String
+from exchange.services.inbox import LIMIT_MAX
+from exchange.services.input_rules import Integer, String
 
 bp = APIBlueprint("api_events", __name__, url_prefix="/api/v1", tag="events")
 
 
-class EventsQuery(Schema):
-    after = String(load_default="", validate=Length(max=18), metadata={"description": "next_cursor of the last page"})
+class EventsQuery(PageQuery):
     limit = Integer(load_default=100, validate=Range(1, LIMIT_MAX))
-    wait = Float(load_default=0, validate=Range(0, WAIT_MAX),
-                 metadata={"description": "long-poll: answer as soon as an event arrives, "
-                                          "at most after this many seconds"})
 
 
 class EventOut(Schema):

@@ -17,7 +17,7 @@ from exchange.services.dispatch import Recipients, dispatch_document, forward_de
 from tests.db import build_services, session_scope
 from tests.exchange_fixtures import caller_for
 from tests.integration.exchange.delivery_support import sealed_document, world
-from tests.integration.exchange.services.test_inbox import QueryCounter
+from tests.integration.exchange.services.test_inbox import BAD_PAGE_ARGS, QueryCounter
 
 CTX = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
 
@@ -133,9 +133,7 @@ def test_the_cursor_pages_oldest_first_and_an_empty_page_keeps_it(engine, servic
     assert events.poll(services, me, after="3") == {"items": [], "next_cursor": "3"}
 
 
-@pytest.mark.parametrize("args, field", [({"after": "abc"}, "after"), ({"after": "-1"}, "after"),
-                                         ({"limit": 0}, "limit"), ({"limit": 201}, "limit"),
-                                         ({"wait": 61}, "wait"), ({"wait": -1}, "wait")])
+@pytest.mark.parametrize("args, field", BAD_PAGE_ARGS)
 def test_bad_query_values_are_422(engine, services, args, field):
     w = world(engine)
     with pytest.raises(Unprocessable) as info:
