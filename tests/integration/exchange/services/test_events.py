@@ -68,6 +68,7 @@ def test_recall_requested_with_its_reason_and_decided_on_both_sides(engine, serv
     for_b = _all(services, caller_for(w, b))
     assert _kinds(for_b) == [("delivery.created", ids[b]), ("recall.requested", ids[b]),
                              ("recall.decided", ids[b])]
+    assert [e["seq"] for e in for_b] == [1, 2, 3]  # two events of one change: two seqs, no gap
     assert for_b[2]["data"]["accept"] is True and for_b[2]["data"]["code"] == "15"
     sent = _all(services, caller_for(w, "clerk"))
     assert _kinds(sent) == [("delivery.acked", ids[a]), ("recall.decided", ids[a])]
@@ -108,6 +109,18 @@ def test_recipients_of_a_replaced_document_hear_of_its_replacement_once(engine, 
     assert got[2]["delivery_id"] == ids[a] and got[2]["document_id"] == old
     assert got[2]["data"] == {"replaced_by": new}
     assert [e["kind"] for e in _all(services, caller_for(w, b))] == ["delivery.created"]
+
+
+def test_events_roll_back_with_their_change_and_give_their_seq_back(engine, services):
+    w = world(engine)
+    a = w.all_communes[0]
+    _, ids = _send(services, w, [a], "k")
+    with services.uow(write=True) as uow:
+        deliveries._acknowledge(uow.session, services, caller_for(w, a), ids[a])
+        uow.rollback()  # the change fails after its events were written
+    assert _all(services, caller_for(w, "clerk")) == []
+    deliveries.acknowledge(services, caller_for(w, a), ids[a])
+    assert [(e["kind"], e["seq"]) for e in _all(services, caller_for(w, "clerk"))] == [("delivery.acked", 1)]
 
 
 def test_another_agencys_caller_sees_none_of_them(engine, services):
