@@ -9,7 +9,8 @@ per-round ratios).
 
 - healthz: ``GET /healthz`` (no authentication, no database);
 - empty poll: ``GET /api/v1/events?after=<cursor>`` for an agency with nothing new, with its
-  agency token (authentication included: one token lookup per request).
+  agency token (authentication included: one token lookup per request);
+- for comparison, the same agency's empty inbox poll (``GET /api/v1/inbox?after=<cursor>``).
 
     .venv/bin/python bench/events.py [--seconds 4] [--rounds 5] [--connections 32] [--database-url URL]
 
@@ -76,16 +77,21 @@ def main() -> None:
             assert [e["seq"] for e in full["items"]] == list(range(1, 21))
             empty = json.load(urllib.request.urlopen(urllib.request.Request(empty_url, headers=auth)))
             assert empty["items"] == []
-            runs: dict[str, list[float]] = {"healthz": [], "empty": []}
+            inbox_url = f"{base}/api/v1/inbox?after=20"
+            runs: dict[str, list[float]] = {"healthz": [], "empty": [], "inbox": []}
             for _ in range(args.rounds):  # alternate, so that each round's runs share the load
                 runs["healthz"].append(wrk(f"{base}/healthz", None, args.seconds, args.connections))
                 runs["empty"].append(wrk(empty_url, seeded["token"], args.seconds, args.connections))
+                runs["inbox"].append(wrk(inbox_url, seeded["token"], args.seconds, args.connections))
     kind = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     ratio = statistics.median(e / h for e, h in zip(runs["empty"], runs["healthz"], strict=True))
+    inbox_ratio = statistics.median(e / h for e, h in zip(runs["inbox"], runs["healthz"], strict=True))
     print(f"gunicorn -k {WORKER_CLASS} -w {WORKERS}; {kind}; wrk -t1 -c{args.connections} -d{args.seconds}s; "
           f"{args.rounds} alternating rounds (req/s: best; ratio: median of the per-round ratios)")
     print(f"/healthz (no auth, no database):     {max(runs['healthz']):8.0f} req/s")
     print(f"empty events poll (agency token):    {max(runs['empty']):8.0f} req/s")
+    print(f"empty inbox poll (same agency):      {max(runs['inbox']):8.0f} req/s")
+    print(f"ratio empty inbox poll/healthz: {inbox_ratio:.2f} (for comparison)")
     print(f"ratio empty events poll/healthz: {ratio:.2f} (target ≥ 0.7)")
 
 
