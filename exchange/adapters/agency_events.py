@@ -106,14 +106,31 @@ def _dispatched(session: Session, change: Change) -> list[Event]:
     return events
 
 
+HOPS_MAX = 20  # the directory is a tree a few levels deep: a longer chain is a loop, not a route
+
+
 def _forwarded(session: Session, change: Change) -> list[Event]:
-    """The new copies' recipients, and the sender of the forwarded delivery: one more hop."""
+    """The new copies' recipients; and every sender up the chain the forwarded delivery came
+    down (its own sender, that one's sender, ...): each hears of the hop, on its own delivery."""
     dispatch_id = int(change.details["dispatch_id"])
     events = _new_deliveries(session, dispatch_id)
     codes = dict(session.execute(sa.select(col(Agency.id), col(Agency.code))
                                  .where(col(Agency.id).in_([e.agency_id for e in events]))).all())
-    return events + _to_sender(session, change, "forwarded",
-                               {"dispatch_id": dispatch_id, "to": sorted(codes[e.agency_id] for e in events)})
+    data = {"by": change.agency_code, "dispatch_id": dispatch_id, "to": sorted(codes[e.agency_id] for e in events)}
+    upstream = change.object_id
+    for _ in range(HOPS_MAX):
+        if upstream is None:
+            break
+        row = session.execute(sa.select(col(Dispatch.sender_agency_id), col(Delivery.document_id),
+                                        col(Dispatch.forwarded_from_id))
+                              .join(Delivery, col(Delivery.dispatch_id) == Dispatch.id)
+                              .where(col(Delivery.id) == upstream)).first()
+        if row is None:
+            break
+        sender, document_id, came_from = row
+        events.append(Event(sender, "forwarded", upstream, document_id, data))
+        upstream = came_from
+    return events
 
 
 def _to_sender(session: Session, change: Change, kind: str, data: dict[str, Any]) -> list[Event]:

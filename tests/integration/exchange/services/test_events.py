@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from errors import Unprocessable
+from exchange.domain.caller import Caller
+from exchange.domain.enums import CallerKind
 from exchange.models import Document
 from exchange.services import delivery as deliveries
 from exchange.services import events, inbox
 from exchange.services.dispatch import Recipients, dispatch_document, forward_delivery
 from tests.db import build_services, session_scope
 from tests.exchange_fixtures import caller_for
-from tests.integration.exchange.delivery_support import sealed_document, world
+from tests.integration.exchange.delivery_support import add_agency, sealed_document, world
 from tests.integration.exchange.services.test_inbox import BAD_PAGE_ARGS, QueryCounter
 
 CTX = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
@@ -75,20 +77,37 @@ def test_recall_requested_with_its_reason_and_decided_on_both_sides(engine, serv
     assert sent[1]["data"] == {"recipient": a, "accept": False, "code": "16", "reason": "Đã xử lý xong"}
 
 
-def test_the_sender_hears_of_a_forward_and_the_new_recipients_of_their_copies(engine, services):
+def test_every_sender_up_the_chain_hears_of_each_forward_and_the_new_recipients_of_their_copies(engine,
+                                                                                                  services):
     w = world(engine)
     district = w.districts[0]
+    commune = w.communes[district][0]
+    with session_scope(engine, write=True) as session:
+        hamlet = add_agency(session, "000.99.01.H62", commune, level="other").id
     doc, ids = _send(services, w, [district], "k")
     view, _ = forward_delivery(services, caller_for(w, "district_clerk"), ids[district],
                                Recipients(children_of=district, level="commune"), "fwd")
     sent = _all(services, caller_for(w, "clerk"))
     assert _kinds(sent) == [("forwarded", ids[district])]
-    assert sent[0]["data"] == {"recipient": district, "dispatch_id": view["id"], "to": sorted(w.communes[district])}
+    assert sent[0]["data"] == {"by": district, "dispatch_id": view["id"], "to": sorted(w.communes[district])}
     assert sent[0]["document_id"] == doc
     for copy in view["deliveries"]:
         got = _all(services, caller_for(w, copy["recipient"]))
         assert _kinds(got) == [("delivery.created", copy["id"])]
         assert got[0]["data"]["dispatch_id"] == view["id"]
+    # a second hop: the district hears of it on its copy to the commune, the province on its own
+    to_commune = {d["recipient"]: d["id"] for d in view["deliveries"]}[commune]
+    again, _ = forward_delivery(services, caller_for(w, commune), to_commune, Recipients(to=("000.99.01.H62",)),
+                                "fwd2")
+    hop = {"by": commune, "dispatch_id": again["id"], "to": ["000.99.01.H62"]}
+    province = _all(services, caller_for(w, "clerk"))
+    assert _kinds(province) == [("forwarded", ids[district]), ("forwarded", ids[district])]
+    assert province[1]["data"] == hop
+    by_district = _all(services, caller_for(w, district))
+    assert _kinds(by_district)[-1] == ("forwarded", to_commune) and by_district[-1]["data"] == hop
+    its_system = Caller(CallerKind.AGENCY, hamlet, "000.99.01.H62", None, None, frozenset(), None)
+    assert _kinds(_all(services, its_system)) == [
+        ("delivery.created", again["deliveries"][0]["id"])]
 
 
 def test_recipients_of_a_replaced_document_hear_of_its_replacement_once(engine, services):
