@@ -23,8 +23,8 @@ from exchange.cli.backup import backup_command, restore_command
 from exchange.cli.demo import demo_cli
 from exchange.cli.storage import storage_cli
 from exchange.http import graceful_stop, guards, logs, metrics
-from exchange.http.api import (agencies, attachments, audit, dispatch, documents, inbox, query_guard, registers,
-                               session, signatures, verification)
+from exchange.http.api import (agencies, attachments, audit, dispatch, documents, events, inbox, query_guard,
+                               registers, session, signatures, verification)
 from exchange.services.storage_check import newest_blob_present
 from exchange.http.auth import SECURITY_SCHEMES
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
@@ -37,7 +37,7 @@ from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 # gunicorn halts ("App failed to load") on this code instead of respawning workers forever
 EXIT_CONFIG_ERROR = 4
 API_BLUEPRINTS = (session.bp, agencies.bp, audit.bp, documents.bp, verification.bp, signatures.bp, dispatch.bp,
-                  inbox.bp, registers.bp, attachments.bp)
+                  inbox.bp, registers.bp, attachments.bp, events.bp)
 CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli, storage_cli,
               backup_command, restore_command)
 

@@ -23,7 +23,8 @@ from certs.fetchers import local_timestamper, validation_context
 from certs.trust import TrustStore, load_trust_store
 from exchange.adapters.caches import DispatchCache, TokenCache
 from exchange.adapters.certs_ports import ExchangeCredentialAudit, ExchangeDirectory
-from exchange.adapters.notify import Notifier
+from exchange.adapters.agency_events import EVENT_NOTIFIER
+from exchange.adapters.notify import EVENTS_CHANNEL, Notifier
 from exchange.services.receipts import ReceiptKey, load_or_create_key
 from settings import ConfigError, Settings
 from signing.isolation import IsolatedVerifier
@@ -46,6 +47,7 @@ class Services:
     trust: TrustStore
     receipt_key: ReceiptKey
     notifier: Notifier
+    event_notifier: Notifier  # the events feed's marks and wake-ups (exchange.services.events)
     token_cache: TokenCache
     dispatch_cache: DispatchCache
     directory: ExchangeDirectory
@@ -56,7 +58,7 @@ class Services:
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
         """A new unit of work: ``with services.uow(write=True) as uow: …; uow.commit()``."""
-        return UnitOfWork(self.engine, write=write)
+        return UnitOfWork(self.engine, write=write, context={EVENT_NOTIFIER: self.event_notifier})
 
     @property
     def pki(self) -> DevPKI:
@@ -79,6 +81,7 @@ class Services:
     def close(self) -> None:
         self.verifier.close()
         self.notifier.stop()
+        self.event_notifier.stop()
         self.engine.dispose()
 
 
@@ -114,10 +117,16 @@ def build(settings: Settings) -> Services:
     quiet_expected_validation_tracebacks()
     notifier = Notifier(full_url(engine))
     # whoever disposes of the engine (a test, a forked worker) also stops its listener thread
-    sa.event.listen(engine, "engine_disposed", lambda _engine: notifier.stop())
+    event_notifier = Notifier(full_url(engine), channel=EVENTS_CHANNEL)
+
+    def stop_listeners(_engine: Engine) -> None:
+        notifier.stop()
+        event_notifier.stop()
+
+    sa.event.listen(engine, "engine_disposed", stop_listeners)
     return Services(
         settings=settings, engine=engine, blobs=blobs, trust=trust, receipt_key=receipt_key,
-        notifier=notifier, token_cache=TokenCache(settings.token_cache_seconds),
+        notifier=notifier, event_notifier=event_notifier, token_cache=TokenCache(settings.token_cache_seconds),
         dispatch_cache=DispatchCache(), directory=ExchangeDirectory(engine),
         credential_audit=ExchangeCredentialAudit(),
         verifier=IsolatedVerifier(workers=settings.verify_workers, memory_mb=settings.verify_memory_mb),

@@ -16,8 +16,8 @@ from exchange.domain.enums import DeliveryStatus, DocumentState, RevisionKind, U
 from exchange.domain.search import document_search_text
 from storage.db import UTCDateTime, utcnow
 
-__all__ = ["Agency", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery", "Dispatch",
-           "Document", "IdempotencyRecord", "LoginFailure", "OutboxEvent", "RegisterEntry", "Revision",
+__all__ = ["Agency", "AgencyEvent", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery",
+           "Dispatch", "Document", "IdempotencyRecord", "LoginFailure", "OutboxEvent", "RegisterEntry", "Revision",
            "SigningSession", "StatusEvent", "User", "utcnow"]
 
 
@@ -271,6 +271,25 @@ class OutboxEvent(SQLModel, table=True):
     payload: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))  # JSON
     audit_seq: Optional[int] = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class AgencyEvent(SQLModel, table=True):
+    """The events feed: one row per (agency, event), written in the change's own transaction.
+    ``seq`` is gapless per agency (``counter`` "events", bumped under the audit head's lock),
+    so a reader resuming after its cursor never skips a late commit (like the inbox ``seq``)."""
+
+    __tablename__ = "agency_event"
+    __table_args__ = (sa.UniqueConstraint("agency_id", "seq", name="uq_agency_event_agency_seq"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    seq: int
+    outbox_id: str = Field(max_length=36)  # the OutboxEvent (audited change) it tells of
+    kind: str = Field(max_length=50)  # "delivery.created", "recall.requested", ...
+    at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    delivery_id: Optional[int] = Field(default=None)
+    document_id: Optional[int] = Field(default=None)
+    data: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))  # JSON
 
 
 class RegisterEntry(SQLModel, table=True):

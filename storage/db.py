@@ -162,9 +162,12 @@ class UnitOfWork:
     on the busy timeout instead of failing to upgrade a read lock.
     """
 
-    def __init__(self, engine: Engine, *, write: bool = False) -> None:
+    def __init__(self, engine: Engine, *, write: bool = False, context: dict[str, Any] | None = None) -> None:
         self.engine = engine
         self.write = write
+        # handed to the session's ``info`` (with the unit of work itself): what code that only
+        # gets the session needs to act at commit, e.g. the events feed's notifier
+        self.context = context or {}
         self._hooks: list[Callable[[], None]] = []
         self._session: Session | None = None
 
@@ -176,7 +179,7 @@ class UnitOfWork:
 
     def __enter__(self) -> "UnitOfWork":
         bind = self.engine.execution_options(lienthong_write=True) if self.write else self.engine
-        self._session = Session(bind, expire_on_commit=False)
+        self._session = Session(bind, expire_on_commit=False, info={**self.context, "unit_of_work": self})
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from exchange.adapters import agency_events
 from exchange.models import Agency, AuditEvent, AuditHead, OutboxEvent, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -81,11 +82,15 @@ def record(session: Session, *, actor: str, agency_code: str, action: str, objec
     session.add(event)
     head.last_seq, head.last_hash = seq, digest
     session.add(head)
-    session.add(OutboxEvent(id=str(uuid.uuid4()), kind=action, agency_ids=json.dumps(concerned),
+    outbox_id = str(uuid.uuid4())
+    session.add(OutboxEvent(id=outbox_id, kind=action, agency_ids=json.dumps(concerned),
                             payload=canonical_json({"object": object, "actor": actor, "agency_code": agency_code,
                                                     "details": details}),
                             audit_seq=seq, created_at=at))
     session.flush()
+    # the per-agency events feed, in the same transaction and still under the head's lock
+    agency_events.feed(session, action=action, object=object, agency_code=agency_code, details=details,
+                       concerned=concerned, outbox_id=outbox_id, at=at)
     return event
 
 

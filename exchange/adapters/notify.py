@@ -29,12 +29,14 @@ from typing import Callable, Iterable
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from storage.db import UnitOfWork, normalise_url
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "lienthong_inbox"
+EVENTS_CHANNEL = "lienthong_events"  # the events feed's (agency, seq): its own marks
 PG_PAYLOAD_MAX = 7000  # PostgreSQL refuses payloads of 8000 bytes and more
 SQLITE_WATCH_INTERVAL_S = 0.2
 PG_RECONNECT_S = 1.0
@@ -44,8 +46,9 @@ IDLE_STOP_S = 120.0
 class Notifier:
     """Per-process marks and waiters for one database."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, channel: str = CHANNEL) -> None:
         self.url = normalise_url(url)
+        self.channel = channel  # the inbox's, or the events feed's (EVENTS_CHANNEL): marks of one kind of seq
         self.dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
         self._lock = threading.Lock()
         self._marks: dict[int, int] = {}
@@ -206,7 +209,7 @@ class Notifier:
         while not self._done(stop):
             try:
                 with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(f"LISTEN {self.channel}")
                     self._set_listening(True, stop)
                     while not self._done(stop):
                         for note in conn.notifies(timeout=1.0):
@@ -245,8 +248,13 @@ def announce(uow: UnitOfWork, notifier: Notifier, pairs: list[tuple[int, int]]) 
     """Tell every process about new deliveries ``(agency_id, seq)`` once the unit of work commits."""
     if not pairs:
         return
-    if uow.engine.dialect.name == "postgresql":
-        for payload in format_payloads(pairs):  # delivered by PostgreSQL at commit, to every process
-            uow.session.execute(sa.text("SELECT pg_notify(:channel, :payload)"),
-                                {"channel": CHANNEL, "payload": payload})
+    notify_at_commit(uow.session, notifier.channel, pairs)
     uow.after_commit(lambda: notifier.published(pairs))
+
+
+def notify_at_commit(session: Session, channel: str, pairs: list[tuple[int, int]]) -> None:
+    """PostgreSQL: ``pg_notify`` in the transaction, delivered at commit to every process
+    (SQLite has no such thing: its watchers see the commit through ``data_version``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        for payload in format_payloads(pairs):
+            session.execute(sa.text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload})

@@ -36,7 +36,10 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def stop_long_polls(app: Flask) -> None:
-    app.extensions["lienthong.services"].notifier.close_waiters()
+    """Both long-polled feeds: the inbox and the events."""
+    services = app.extensions["lienthong.services"]
+    for notifier in (services.notifier, services.event_notifier):
+        notifier.close_waiters()
 
 
 class InFlight:

@@ -237,7 +237,8 @@ def _decide_recall(session: Session, caller: Caller, delivery_id: int, accept: b
                                            (reason or "").strip()[:REASON_MAX], utcnow())
     session.flush()
     audit.record(session, caller, "delivery.recall_decision", f"delivery:{delivery.id}",
-                 {"accept": accept, "code": status.edxml_code, "forwarded_recalled": [d.id for d in cascaded[0]],
+                 {"accept": accept, "code": status.edxml_code, "reason": (reason or "").strip()[:REASON_MAX],
+                  "forwarded_recalled": [d.id for d in cascaded[0]],
                   "forwarded_pending": [d.id for d in cascaded[1]]},
                  # the copies taken back with it change their recipients' inboxes: the news is theirs too
                  agency_ids=[_sender_of(session, delivery),

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -23,11 +23,12 @@ from sqlmodel import col
 from errors import Unprocessable
 from exchange.adapters import metrics
 from exchange.adapters.caches import DispatchCache
+from exchange.adapters.notify import Notifier
 from exchange.domain.caller import Caller
 from exchange.domain.enums import DeliveryStatus, DocumentState
 from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import VN_TZ, api_time_from_stored, vn_today
-from exchange.models import Agency, Delivery, Dispatch, Document, Revision
+from exchange.models import Agency, Delivery, Dispatch, Document, Revision, StatusEvent
 from exchange.services.views import attachments_of
 from storage.db import key
 from translations import _l
@@ -133,8 +134,29 @@ def _tombstone(row: Any) -> bool:
     return bool(row[2] == DeliveryStatus.RECALLED and row[9] is None)
 
 
+_HISTORY = (
+    sa.select(col(StatusEvent.delivery_id), col(StatusEvent.status), col(StatusEvent.code),
+              sa.type_coerce(StatusEvent.at, sa.String), col(StatusEvent.reason))
+    .where(col(StatusEvent.delivery_id).in_(sa.bindparam("ids", expanding=True)))
+    .order_by(col(StatusEvent.id))
+)
+
+
+def _histories(conn: sa.Connection, delivery_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each delivery's status history, oldest first: one query for the whole page."""
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in delivery_ids}
+    if delivery_ids:
+        for delivery_id, status, code, at, reason in conn.execute(_HISTORY, {"ids": delivery_ids}):
+            step = {"status": status, "code": code, "at": api_time_from_stored(at)}
+            if reason:
+                step["reason"] = reason
+            found[delivery_id].append(step)
+    return found
+
+
 def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> list[dict[str, Any]]:
     shared = _shared_parts(conn, caches, {row[7] for row in rows if not _tombstone(row)})
+    histories = _histories(conn, [row[0] for row in rows if not _tombstone(row)])
     hops_by_trace = _hops(caches, {row[8] for row in rows})
     redirected = {row[6] for row in rows if row[6] != row[5]}
     codes = dict(conn.execute(sa.select(col(Agency.id), col(Agency.code))
@@ -158,6 +180,7 @@ def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> l
             "incoming_number": incoming_number,
             "trace": hops_by_trace[trace],
             "created_at": api_time_from_stored(created_at),
+            "history": histories[delivery_id],
         }
         if addressed_id != recipient_id:
             item["addressed_to"] = codes.get(addressed_id)
@@ -290,20 +313,33 @@ def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int =
          wait: float = 0, filters: InboxFilters = NO_FILTERS) -> dict[str, Any]:
     """The caller's agency's deliveries after the cursor, oldest first; waits up to ``wait`` s.
     With ``filters``, only the deliveries that match (the cursor and the wait work alike)."""
+    cursor = check_page(after, limit, wait)
+    sender_id = check_filters(svc, filters) if filters else None
+    return long_poll(svc.notifier, caller.agency_id, cursor, wait,
+                     lambda: fetch(svc, caller.agency_id, cursor, limit, filters, sender_id))
+
+
+def check_page(after: str | None, limit: int, wait: float) -> int:
+    """422 for a cursor, limit or wait out of bounds (the inbox's and the events feed's); the cursor."""
     cursor = parse_cursor(after)
     if not 1 <= limit <= LIMIT_MAX:
         raise Unprocessable(_l("invalid limit"), fields={"limit": _l("1 to %(max)s", max=LIMIT_MAX)})
     if not 0 <= wait <= WAIT_MAX:
         raise Unprocessable(_l("invalid wait"), fields={"wait": _l("0 to %(max)s seconds", max=WAIT_MAX)})
-    sender_id = check_filters(svc, filters) if filters else None
-    notifier = svc.notifier
+    return cursor
+
+
+def long_poll(notifier: Notifier, agency_id: int, cursor: int, wait: float,
+              look: Callable[[], list[dict[str, Any]]]) -> dict[str, Any]:
+    """``look()`` until it finds items or ``wait`` seconds have passed; the page and its next cursor."""
     deadline = time.monotonic() + wait
-    event = notifier.subscribe(caller.agency_id) if wait > 0 and not notifier.closing else None
+    # subscribed before the first look: news committed between the look and the wait still wakes us
+    event = notifier.subscribe(agency_id) if wait > 0 and not notifier.closing else None
     if event is not None:
         metrics.PARKED_POLLS.inc()
     try:
         while True:
-            items = fetch(svc, caller.agency_id, cursor, limit, filters, sender_id)
+            items = look()
             remaining = deadline - time.monotonic()
             if items or event is None or remaining <= 0 or notifier.closing:  # closing: the server is stopping
                 break
@@ -311,6 +347,6 @@ def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int =
             event.clear()
     finally:
         if event is not None:
-            notifier.unsubscribe(caller.agency_id, event)
+            notifier.unsubscribe(agency_id, event)
             metrics.PARKED_POLLS.dec()
     return {"items": items, "next_cursor": str(items[-1]["seq"] if items else cursor)}

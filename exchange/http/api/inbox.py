@@ -23,12 +23,17 @@ from exchange.services.input_rules import Float, Integer, String
 bp = APIBlueprint("api_inbox", __name__, url_prefix="/api/v1", tag="inbox")
 
 
-class InboxQuery(Schema):
+class PageQuery(Schema):
+    """The cursor and the long-poll, alike for the inbox and the events feed."""
+
     after = String(load_default="", validate=Length(max=18), metadata={"description": "next_cursor of the last page"})
-    limit = Integer(load_default=50, validate=Range(1, LIMIT_MAX))
     wait = Float(load_default=0, validate=Range(0, WAIT_MAX),
                  metadata={"description": "long-poll: answer as soon as something arrives, "
                                           "at most after this many seconds"})
+
+
+class InboxQuery(PageQuery):
+    limit = Integer(load_default=50, validate=Range(1, LIMIT_MAX))
     status = String(validate=OneOf(values(DeliveryStatus)), metadata={"description": "only copies in this status"})
     urgency = String(validate=OneOf(values(Urgency)))
     sender = String(validate=Length(1, 35), metadata={"description": "code of the agency that sent (or forwarded) it"})
@@ -41,6 +46,13 @@ class InboxQuery(Schema):
 class InboxDocument(DocumentOut):
     size = Integer()
     revision = Integer(metadata={"description": "the dispatched revision (content_url serves it)"})
+
+
+class HistoryStep(Schema):
+    status = String()
+    code = String(allow_none=True)
+    at = String()
+    reason = String(metadata={"description": "when one was given (a return, a recall)"})
 
 
 class InboxItem(Schema):
@@ -56,6 +68,7 @@ class InboxItem(Schema):
     trace = List(Nested(Hop))
     created_at = String()
     content_url = String()
+    history = List(Nested(HistoryStep), metadata={"description": "the copy's status moves, oldest first"})
 
 
 class InboxOut(Schema):

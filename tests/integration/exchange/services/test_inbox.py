@@ -64,9 +64,12 @@ def test_an_agency_sees_only_its_own_deliveries_and_can_read_only_what_it_receiv
         assert not caller_received(session, caller_for(w, "other_clerk"), doc)
 
 
-@pytest.mark.parametrize("args, field", [({"after": "abc"}, "after"), ({"after": "-1"}, "after"),
-                                         ({"limit": 0}, "limit"), ({"limit": 201}, "limit"),
-                                         ({"wait": 61}, "wait"), ({"wait": -1}, "wait")])
+# the events feed's pages have the same bounds (test_events)
+BAD_PAGE_ARGS = [({"after": "abc"}, "after"), ({"after": "-1"}, "after"), ({"limit": 0}, "limit"),
+                 ({"limit": 201}, "limit"), ({"wait": 61}, "wait"), ({"wait": -1}, "wait")]
+
+
+@pytest.mark.parametrize("args, field", BAD_PAGE_ARGS)
 def test_bad_query_values_are_422(engine, services, args, field):
     w = world(engine)
     with pytest.raises(Unprocessable) as info:
