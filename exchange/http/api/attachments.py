@@ -10,7 +10,6 @@ from apiflask import APIBlueprint, Schema
 from apiflask.fields import File, List, Nested
 from apiflask.validators import OneOf
 from flask import Response
-from marshmallow.fields import String
 from werkzeug.http import dump_options_header
 
 from exchange.domain.enums import Role
@@ -20,6 +19,7 @@ from exchange.http.auth import caller_required, current_caller, services
 from exchange.services import attachments
 from exchange.services.attachments import SIGNATURE_TYPE, VERSIONS
 from exchange.services.documents import Content
+from exchange.services.input_rules import String
 
 bp = APIBlueprint("api_attachments", __name__, url_prefix="/api/v1", tag="attachments")
 

@@ -13,7 +13,7 @@ from flask import Response, request
 from exchange.http.api.common import ContentQuery
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.errors import reader_language
-from exchange.services import verification
+from exchange.services import input_rules, verification
 from signing.report import Report, render_html
 from translations import LANGUAGES
 
@@ -27,9 +27,9 @@ class VerifyIn(Schema):
 
 
 class ReportQuery(Schema):
-    format = String(validate=OneOf(["json", "html"]),
+    format = input_rules.String(validate=OneOf(["json", "html"]),
                     metadata={"description": "`html`: the printable page; default JSON (or as `Accept` asks)"})
-    lang = String(validate=OneOf(list(LANGUAGES)),
+    lang = input_rules.String(validate=OneOf(list(LANGUAGES)),
                   metadata={"description": "language of the page (default: `Accept-Language`, else vi)"})
 
 
