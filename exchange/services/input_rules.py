@@ -125,6 +125,8 @@ class Integer(fields.Integer):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, str) and not _ASCII_INT.fullmatch(value)):
             raise self.make_error("invalid")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 54.0 is the JSON number 54: an integer, as JSON Schema (so the document) says
         number = super()._deserialize(value, attr, data, **kwargs)
         if number is None:  # marshmallow's type says Optional; a loaded integer is never None here
             raise self.make_error("invalid")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from marshmallow import ValidationError
+
 from tests.db import session_scope
 from tests.exchange_fixtures import build_world
 from exchange.services.input_rules import ALLOWED_TEXT_PATTERN, DB_INT_MAX, forbidden_character
@@ -48,3 +51,22 @@ def test_an_id_past_the_database_range_is_no_such_url_for_every_method(client, e
                                            headers=world.headers("clerk"))
         assert response.status_code == 404, (method, response.status_code)
         assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_every_operation_lists_the_errors_any_operation_may_answer(client):
+    for path, operations in _spec(client)["paths"].items():
+        for method, operation in operations.items():
+            listed = set(operation["responses"])
+            assert {"404", "422", "503"} <= listed, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "415"} <= listed, (method, path)
+            if operation.get("security"):
+                assert {"401", "403"} <= listed, (method, path)
+
+
+def test_an_integral_json_number_is_an_integer():
+    from exchange.services.input_rules import Integer
+
+    assert Integer(strict=True).deserialize(54.0) == 54
+    with pytest.raises(ValidationError):
+        Integer(strict=True).deserialize(54.5)
