@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app app
 TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk openssl
 TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl
 
-.PHONY: run test lint venv system-deps bench clean translations
+.PHONY: run test lint venv system-deps bench clean translations fuzz
 
 $(BIN)/.installed-dev: requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed-dev system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The long fuzzing run (CI runs the same test with a few examples per operation):
+# every operation of the OpenAPI document, FUZZ_EXAMPLES cases each, for a clerk and an agency system.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(BIN)/.installed-dev
+	LIENTHONG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=0 \
+	  tests/integration/exchange/http/test_fuzz.py $(PYTEST_ARGS)
 
 # The code's shape, checked before the tests in CI: lint, types, the layers' import rules.
 lint: $(BIN)/.installed-dev

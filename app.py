@@ -23,7 +23,8 @@ from exchange.cli.backup import backup_command, restore_command
 from exchange.cli.demo import demo_cli
 from exchange.cli.storage import storage_cli
 from exchange.http import graceful_stop, guards, logs, metrics
-from exchange.http.api import (agencies, attachments, audit, dispatch, documents, events, inbox, query_guard,
+from exchange.http.api import (agencies, attachments, audit, dispatch, documents, events, inbox, openapi_contract,
+                               query_guard,
                                registers, session, signatures, verification)
 from exchange.services.storage_check import newest_blob_present
 from exchange.http.auth import SECURITY_SCHEMES
@@ -91,6 +92,7 @@ def _create(settings: Settings) -> Flask:
     app.register_blueprint(pki_bp)
     for bp in API_BLUEPRINTS:
         app.register_blueprint(bp)
+    openapi_contract.install(app)  # after the blueprints: it wraps the spec processor they registered
     for group in CLI_GROUPS:
         app.cli.add_command(group)
     return app

@@ -17,6 +17,7 @@ import re
 from typing import Any, Mapping
 
 from marshmallow import ValidationError, fields
+from marshmallow.validate import Range, Regexp
 
 from translations import Message, _l
 
@@ -27,6 +28,9 @@ _ASCII_INT = re.compile(r"[+-]?[0-9]{1,19}")
 _ASCII_DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,3})?")
 # C0 controls but tab, newline and carriage return; NUL among them; lone surrogates
 _FORBIDDEN_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# what the OpenAPI document says of every String: the same rule, surrogates left out (JSON
+# text and UTF-8 query strings cannot carry a lone one)
+ALLOWED_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 _STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
 
@@ -108,10 +112,21 @@ class Integer(fields.Integer):
     def __init__(self, *, minimum: int = DB_INT_MIN, maximum: int = DB_INT_MAX, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.minimum, self.maximum = minimum, maximum
+        # the OpenAPI document states the bounds this field enforces (a client, a fuzzer,
+        # sends nothing it would refuse): its own, narrowed by any Range validator
+        for rule in self.validators:
+            if isinstance(rule, Range):
+                if rule.min is not None:
+                    minimum = max(minimum, int(rule.min) + (0 if rule.min_inclusive else 1))
+                if rule.max is not None:
+                    maximum = min(maximum, int(rule.max) - (0 if rule.max_inclusive else 1))
+        self.metadata = {"minimum": minimum, "maximum": maximum, **self.metadata}
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, str) and not _ASCII_INT.fullmatch(value)):
             raise self.make_error("invalid")
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 54.0 is the JSON number 54: an integer, as JSON Schema (so the document) says
         number = super()._deserialize(value, attr, data, **kwargs)
         if number is None:  # marshmallow's type says Optional; a loaded integer is never None here
             raise self.make_error("invalid")
@@ -123,6 +138,11 @@ class Integer(fields.Integer):
 class String(fields.String):
     """Text without NUL or other control characters (tab and line breaks allowed) and
     without lone surrogates: what every database stores and every client can print."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not any(isinstance(rule, Regexp) for rule in self.validators):  # its own pattern says more
+            self.metadata = {"pattern": ALLOWED_TEXT_PATTERN, **self.metadata}
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from marshmallow import Schema
-from marshmallow.fields import Date, Integer, String
+from marshmallow.fields import Date
 from marshmallow.validate import Length, Range
 from sqlmodel import Session, col, select
 
@@ -26,6 +26,7 @@ from exchange.domain.times import api_date, api_time
 from exchange.models import Agency, Delivery, Dispatch, Document, RegisterEntry, Revision, utcnow
 from exchange.services import audit
 from exchange.services.documents import readable
+from exchange.services.input_rules import Integer, String
 from exchange.services.register_numbers import (add_entry, add_next_entry, check_free, outgoing_entry)
 from exchange.services.replacement import replaced_by_map
 from exchange.services.signatures import latest_revision, output_buffer, own_document, spooled_copy

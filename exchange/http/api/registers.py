@@ -17,7 +17,7 @@ from exchange.http.api.documents import JSONNested
 from exchange.http.idempotency import idempotent
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.errors import invalid_input, reader_language
-from exchange.services import register_export, registers
+from exchange.services import input_rules, register_export, registers
 from exchange.services.registers import NUMBER_MAX, PaperDocumentIn
 from exchange.services.input_rules import Integer, String
 from translations import _l
@@ -30,7 +30,7 @@ FILE_NAMES = {Register.OUTGOING: "so-van-ban-di", Register.INCOMING: "so-van-ban
 
 
 class RegisterIn(Schema):
-    number = Integer(load_default=None, allow_none=True, strict=True, validate=Range(1, NUMBER_MAX),
+    number = input_rules.Integer(load_default=None, allow_none=True, strict=True, validate=Range(1, NUMBER_MAX),
                      metadata={"description": "a free number of this year's outgoing register; "
                                               "without it, the register's next number"})
 
@@ -102,10 +102,10 @@ class RegisterQuery(Schema):
     class Meta:
         unknown = RAISE  # a misspelt filter must not silently give the whole year
 
-    year = Integer(required=True, validate=Range(2000, 2100))
+    year = input_rules.Integer(required=True, validate=Range(2000, 2100))
     from_ = Date(data_key="from", load_default=None, metadata={"description": "registered on or after (YYYY-MM-DD)"})
     to = Date(load_default=None, metadata={"description": "registered on or before (YYYY-MM-DD)"})
-    format = String(load_default="json", validate=OneOf(("json", "csv", "pdf")))
+    format = input_rules.String(load_default="json", validate=OneOf(("json", "csv", "pdf")))
 
 
 class PaperUploadIn(Schema):
@@ -158,11 +158,13 @@ def get_register(register: str, query: dict[str, Any]) -> Any:
 @bp.post("/registers/incoming")
 @caller_required(Role.CLERK, allow_agency_system=True)
 @idempotent
+# documents the JSON form of the body; _paper_input reads it (or the multipart form) itself
+@bp.input(PaperDocumentIn, location="json", arg_name="_documented_body", validation=False)  # type: ignore[arg-type]  # a marshmallow Schema, which APIFlask takes
 @bp.doc(tags=["registers"], summary="Vào sổ văn bản đến giấy / register a paper document that came by post",
         description="JSON body (PaperDocumentIn), or multipart: `metadata` (that JSON) and an optional `scan`. "
                     "It takes the next số đến, in the same series as electronic documents.",
         responses=PAPER_RESPONSES)
-def post_paper() -> tuple[dict[str, Any], int]:
+def post_paper(_documented_body: Any) -> tuple[dict[str, Any], int]:
     data, scan = _paper_input()
     return registers.register_paper(services(), current_caller(), data, scan), 201
 

@@ -6,7 +6,6 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import Function, List, Nested
 from apiflask.validators import Length, OneOf
-from marshmallow import ValidationError, validates_schema
 
 from errors import Unprocessable
 from exchange.domain.enums import Role, SigningLevel, SigningProfile, values
@@ -39,12 +38,6 @@ class SignIn(Schema):
                                         "page (else 422 `box_outside_page`); without it the person stamp goes "
                                         "to the letter's signing space when its text layer shows one"})
 
-    @validates_schema
-    def _placement(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if data.get("page") is not None and data.get("box") is None:
-            raise ValidationError([_l("box is required when page is given")], "box")
-        if data.get("page") == 0:
-            raise ValidationError([_l("pages are numbered from 1 (or -1 for the last)")], "page")
 
 
 class PrepareIn(Schema):
@@ -119,6 +112,13 @@ class SignedOut(Schema):
 
 
 def _appearance(body: dict[str, Any]) -> Appearance | None:
+    # rules between fields, which the OpenAPI document cannot state: a placement refusal
+    # (its own message), not the generic invalid input a field's own rule gives
+    if body.get("page") is not None and body.get("box") is None:
+        raise Unprocessable(_l("invalid stamp position"), fields={"box": _l("box is required when page is given")})
+    if body.get("page") == 0:
+        raise Unprocessable(_l("invalid stamp position"),
+                            fields={"page": _l("pages are numbered from 1 (or -1 for the last)")})
     if body.get("box") is None:
         return None
     page = body.get("page") or -1
