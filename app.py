@@ -7,6 +7,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator, NoReturn
 
+import click
 from apiflask import APIFlask
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
@@ -15,12 +16,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import bootstrap
 from certs.api import bp as pki_bp
-from certs.cli import pki_cli
+from certs.cli import init_command, pki_cli
 from certs.ports import CREDENTIAL_AUDIT_KEY, DIRECTORY_KEY
 from exchange.cli.accounts import tokens_cli, users_cli
 from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
-from exchange.cli.demo import demo_cli
+from exchange.cli.demo import demo_cli, demo_seed
 from exchange.cli.storage import storage_cli
 from exchange.http import guards
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, inbox, query_guard, registers,
@@ -31,7 +32,7 @@ from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_
 from exchange.http.slow_bodies import BodyReadDeadline
 from settings import ConfigError, Settings, load_or_create_secret
 from storage import health
-from storage.migrations import db_cli
+from storage.migrations import db_cli, upgrade_command
 from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 
 # gunicorn halts ("App failed to load") on this code instead of respawning workers forever
@@ -90,7 +91,19 @@ def _create(settings: Settings) -> Flask:
         app.register_blueprint(bp)
     for group in CLI_GROUPS:
         app.cli.add_command(group)
+    app.cli.add_command(setup_command)
     return app
+
+
+@click.command("setup", help="db upgrade, pki init and demo seed --if-missing in one start: what `make run` "
+                             "needs before it serves.")
+@click.pass_context
+def setup_command(ctx: click.Context) -> None:
+    # the three commands as they are, in one process: each ``flask`` start costs its imports
+    # and its Services (docs/benchmarks.md, start-up), and these three are run together
+    ctx.invoke(upgrade_command, revision="head")
+    ctx.invoke(init_command)
+    ctx.invoke(demo_seed, if_missing=True, no_credentials=False)
 
 
 @contextmanager
