@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+import threading
 from contextlib import contextmanager
 from typing import Iterator, NoReturn
 
@@ -27,6 +28,7 @@ from exchange.http import guards
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, inbox, query_guard, registers,
                                session, signatures, verification)
 from exchange.services.storage_check import newest_blob_present
+from exchange.services.warm_up import warm_up_signing
 from exchange.http.auth import SECURITY_SCHEMES
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
 from exchange.http.slow_bodies import BodyReadDeadline
@@ -129,10 +131,20 @@ def main() -> None:
 
 
 def warm_up_verification(app: Flask) -> None:
-    """Start the verification workers now, in the background, in a process that serves
-    requests (``python app.py``, each gunicorn worker: gunicorn.conf.py), so that the first
-    verification need not wait for them; never in a ``flask`` command."""
-    app.extensions["lienthong.services"].verifier.warm_up_in_background()
+    """Start the verification workers and load what signing needs now, in the background, in
+    a process that serves requests (``python app.py``, each gunicorn worker: gunicorn.conf.py),
+    so that the first verification need not wait for them and the first signature costs what
+    the tenth does (exchange.services.warm_up); never in a ``flask`` command."""
+    services = app.extensions["lienthong.services"]
+    services.verifier.warm_up_in_background()
+    threading.Thread(target=_warm_up_signing, args=(services,), name="lienthong-sign-warm-up", daemon=True).start()
+
+
+def _warm_up_signing(services: bootstrap.Services) -> None:
+    try:
+        warm_up_signing(services)
+    except Exception as exc:  # noqa: BLE001 - the first signature loads what is missing instead
+        logging.getLogger(__name__).warning("signing was not warmed up: %s", exc)
 
 
 if __name__ == "__main__":
