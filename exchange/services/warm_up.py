@@ -35,12 +35,14 @@ REHEARSAL_TEXT = "Bản ký thử khi khởi động: Đặng Thị Ngọc Hươ
 def warm_up_signing(svc: "Services") -> None:
     """Load what the first signature would otherwise load (see the module's text)."""
     svc.timestamper()
-    svc.validation_context(for_signing=True)
-    _load_held_keys(svc)
-    _rehearse()
+    held = _load_held_keys(svc)
+    if held:
+        _check_chain(svc, held[0])
+    _rehearse(svc)
 
 
-def _load_held_keys(svc: "Services") -> None:
+def _load_held_keys(svc: "Services") -> list[SigningCredential]:
+    loaded = []
     with svc.uow() as uow:
         rows = uow.session.exec(
             select(Credential).where(col(Credential.key_store).in_(SERVER_KEY_STORES),
@@ -49,17 +51,37 @@ def _load_held_keys(svc: "Services") -> None:
         for row in rows:
             assert row.id is not None
             try:
-                load_signing_credential(uow.session, svc.settings, row.id)
+                loaded.append(load_signing_credential(uow.session, svc.settings, row.id))
             except (CredentialNotFound, CredentialRevoked, OSError, ValueError) as exc:
                 # its own signature will say what is wrong; warm-up goes on with the others
                 log.warning("credential %s not loaded ahead: %s", row.id, type(exc).__name__)
+    return loaded
 
 
-def _rehearse() -> None:
-    """One B-B signature with a visible stamp (its text in the Vietnamese font) on a blank page."""
+def _check_chain(svc: "Services", credential: SigningCredential) -> None:
+    """Validate one held certificate as B-LT signing does (its chain, our CA's OCSP and CRL
+    answered in-process): the validator's code and the responders' answers are then loaded.
+    No key is used."""
+    from pyhanko_certvalidator import CertificateValidator
+
+    from signing.sign import run_sync
+
+    validator = CertificateValidator(credential.certificate, intermediate_certs=list(credential.chain),
+                                     validation_context=svc.validation_context(for_signing=True))
+    try:
+        run_sync(validator.async_validate_usage({"digital_signature"}))
+    except Exception as exc:  # noqa: BLE001 - a signature with it will say what is wrong
+        log.warning("credential %s: its chain did not validate at warm-up: %s", credential.credential_id,
+                    type(exc).__name__)
+
+
+def _rehearse(svc: "Services") -> None:
+    """One B-T signature (our TSA's time stamp) with a visible stamp (a signature image, the
+    text in the Vietnamese font) on a blank page."""
     from signing.sign import sign
 
-    sign(io.BytesIO(_blank_pdf()), _throwaway_credential(), profile="person", level="B-B")
+    sign(io.BytesIO(_blank_pdf()), _throwaway_credential(), profile="person", level="B-T",
+         timestamper=svc.timestamper())
 
 
 def _throwaway_credential() -> SigningCredential:
@@ -69,6 +91,7 @@ def _throwaway_credential() -> SigningCredential:
     from cryptography.x509.oid import NameOID
 
     from certs.credentials import SigningCredential
+    from certs.images import signature_placeholder
     from certs.key_signer import CachedKeySigner
     from certs.keystore import to_asn1_cert
 
@@ -84,7 +107,8 @@ def _throwaway_credential() -> SigningCredential:
             .sign(key, hashes.SHA256()))
     asn1 = to_asn1_cert(cert)
     return SigningCredential(kind="person", signer=CachedKeySigner(key, asn1, []), certificate=asn1,
-                             display_name=REHEARSAL_TEXT, position="Chủ tịch", organization="lienthong")
+                             display_name=REHEARSAL_TEXT, position="Chủ tịch", organization="lienthong",
+                             image_png=signature_placeholder(REHEARSAL_TEXT))
 
 
 def _blank_pdf() -> bytes:
