@@ -112,18 +112,18 @@ def _throwaway_credential() -> SigningCredential:
 
 
 def _blank_pdf() -> bytes:
-    """One empty A4 page. Written out here (four objects and their offsets) rather than drawn
-    by a PDF library: the one that would draw it (reportlab) is not otherwise loaded to sign."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
-               b"<< /Length 0 >>\nstream\n\nendstream"]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    """One empty A4 page, written by pyHanko's own writer (loaded to sign anyway)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    writer = PdfFileWriter(stream_xrefs=False)
+    writer.insert_page(generic.DictionaryObject({
+        pdf_name("/Type"): pdf_name("/Page"),
+        pdf_name("/MediaBox"): generic.ArrayObject([generic.NumberObject(v) for v in (0, 0, 595, 842)]),
+        pdf_name("/Resources"): generic.DictionaryObject(),
+        pdf_name("/Contents"): writer.add_object(generic.StreamObject(stream_data=b"")),
+    }))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
