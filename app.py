@@ -11,6 +11,7 @@ from typing import Iterator, NoReturn
 import click
 from apiflask import APIFlask
 from flask import Flask
+from flask.cli import with_appcontext
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel  # type: ignore[import-untyped]  # no type hints shipped
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -100,6 +101,7 @@ def _create(settings: Settings) -> Flask:
 @click.command("setup", help="db upgrade, pki init and demo seed --if-missing in one start: what `make run` "
                              "needs before it serves.")
 @click.pass_context
+@with_appcontext
 def setup_command(ctx: click.Context) -> None:
     # the three commands as they are, in one process: each ``flask`` start costs its imports
     # and its Services (docs/benchmarks.md, start-up), and these three are run together
