@@ -34,9 +34,7 @@ system-deps:
 	fi
 
 run: $(BIN)/.installed
-	$(FLASK) db upgrade
-	@if $(FLASK) --help 2>/dev/null | grep -q '^  pki'; then $(FLASK) pki init; fi
-	@if $(FLASK) --help 2>/dev/null | grep -q '^  demo'; then $(FLASK) demo seed --if-missing; fi
+	$(FLASK) setup
 	$(BIN)/python app.py
 
 test: $(BIN)/.installed-dev system-deps

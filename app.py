@@ -3,36 +3,39 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 from contextlib import contextmanager
 from typing import Iterator, NoReturn
 
+import click
 from apiflask import APIFlask
 from flask import Flask
+from flask.cli import with_appcontext
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel  # type: ignore[import-untyped]  # no type hints shipped
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import bootstrap
 from certs.api import bp as pki_bp
-from certs.cli import pki_cli
+from certs.cli import init_command, pki_cli
 from certs.ports import CREDENTIAL_AUDIT_KEY, DIRECTORY_KEY
 from exchange.cli.accounts import tokens_cli, users_cli
 from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.backup import backup_command, restore_command
-from exchange.cli.demo import demo_cli
+from exchange.cli.demo import demo_cli, demo_seed
 from exchange.cli.storage import storage_cli
 from exchange.http import graceful_stop, guards, logs, metrics
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, events, inbox, openapi_contract,
-                               query_guard,
-                               registers, session, signatures, verification)
+                               query_guard, registers, session, signatures, verification)
 from exchange.services.storage_check import newest_blob_present
+from exchange.services.warm_up import warm_up_signing
 from exchange.http.auth import SECURITY_SCHEMES
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
 from exchange.http.slow_bodies import BodyReadDeadline
 from settings import ConfigError, Settings, load_or_create_secret
 from storage import health
-from storage.migrations import db_cli
+from storage.migrations import db_cli, upgrade_command
 from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 
 # gunicorn halts ("App failed to load") on this code instead of respawning workers forever
@@ -95,7 +98,20 @@ def _create(settings: Settings) -> Flask:
     openapi_contract.install(app)  # after the blueprints: it wraps the spec processor they registered
     for group in CLI_GROUPS:
         app.cli.add_command(group)
+    app.cli.add_command(setup_command)
     return app
+
+
+@click.command("setup", help="db upgrade, pki init and demo seed --if-missing in one start: what `make run` "
+                             "needs before it serves.")
+@click.pass_context
+@with_appcontext
+def setup_command(ctx: click.Context) -> None:
+    # the three commands as they are, in one process: each ``flask`` start costs its imports
+    # and its Services (docs/benchmarks.md, start-up), and these three are run together
+    ctx.invoke(upgrade_command, revision="head")
+    ctx.invoke(init_command)
+    ctx.invoke(demo_seed, if_missing=True, no_credentials=False)
 
 
 @contextmanager
@@ -121,10 +137,20 @@ def main() -> None:
 
 
 def warm_up_verification(app: Flask) -> None:
-    """Start the verification workers now, in the background, in a process that serves
-    requests (``python app.py``, each gunicorn worker: gunicorn.conf.py), so that the first
-    verification need not wait for them; never in a ``flask`` command."""
-    app.extensions["lienthong.services"].verifier.warm_up_in_background()
+    """Start the verification workers and load what signing needs now, in the background, in
+    a process that serves requests (``python app.py``, each gunicorn worker: gunicorn.conf.py),
+    so that the first verification need not wait for them and the first signature costs what
+    the tenth does (exchange.services.warm_up); never in a ``flask`` command."""
+    services = app.extensions["lienthong.services"]
+    services.verifier.warm_up_in_background()
+    threading.Thread(target=_warm_up_signing, args=(services,), name="lienthong-sign-warm-up", daemon=True).start()
+
+
+def _warm_up_signing(services: bootstrap.Services) -> None:
+    try:
+        warm_up_signing(services)
+    except Exception as exc:  # noqa: BLE001 - the first signature loads what is missing instead
+        logging.getLogger(__name__).warning("signing was not warmed up: %s", exc)
 
 
 if __name__ == "__main__":

@@ -11,15 +11,12 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from pyhanko.sign.timestamps import TimeStamper
-from pyhanko_certvalidator import ValidationContext
 from sqlalchemy.engine import Engine
 
 from certs.ca import DevPKI, load_dev_pki
-from certs.fetchers import local_timestamper, validation_context
 from certs.trust import TrustStore, load_trust_store
 from exchange.adapters.caches import DispatchCache, TokenCache
 from exchange.adapters.certs_ports import ExchangeCredentialAudit, ExchangeDirectory
@@ -34,6 +31,12 @@ from storage.blobs import BlobStore
 from storage.db import DatabaseUnavailable, UnitOfWork, check_connection, describe_url, full_url, make_engine
 from storage.factory import create_blob_store
 from translations import LANGUAGES, catalogue
+
+# pyHanko and its validator (with aiohttp and requests) load when a service first validates
+# or stamps, not in every ``flask`` command: start-up stays under a second (docs/benchmarks.md).
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import TimeStamper
+    from pyhanko_certvalidator import ValidationContext
 
 
 DATA_DIR_MODE = 0o700
@@ -72,10 +75,14 @@ class Services:
     def validation_context(self, **kwargs: Any) -> ValidationContext:
         """A new context for one validation (never shared between threads), trusting the
         anchors loaded at start-up; our own CA's OCSP and CRL are answered in-process."""
+        from certs.fetchers import validation_context
+
         kwargs.setdefault("trust_roots", self.trust.roots())
         return validation_context(self.settings, engine=self.engine, **kwargs)
 
     def timestamper(self) -> TimeStamper:
+        from certs.fetchers import local_timestamper
+
         return local_timestamper(self.settings)
 
     def close(self) -> None:

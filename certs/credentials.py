@@ -6,10 +6,12 @@ worker); ``signing`` consumes them. The private key stays inside ``signer``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from asn1crypto import x509
-from pyhanko.sign.signers import Signer
+
+if TYPE_CHECKING:  # pyHanko is loaded by whoever signs, not by every command
+    from pyhanko.sign.signers import Signer
 
 CredentialKind = Literal["person", "seal"]
 

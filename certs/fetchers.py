@@ -24,6 +24,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers.util import RequestsFetche
 from sqlalchemy.engine import Engine
 
 from certs import responders
+from certs.timestamper import dev_timestamper
 from certs.ca import ca_issuers_url, crl_url, load_dev_pki, ocsp_url, root_crl_url
 from certs.trust import trust_roots as default_trust_roots
 from settings import Settings
@@ -140,7 +141,7 @@ class LocalFirstFetcherBackend(RequestsFetcherBackend):
 
 def local_timestamper(settings: Settings) -> TimeStamper:
     """Our development TSA, answering in-process (no HTTP round trip)."""
-    return responders.dev_timestamper(settings)
+    return dev_timestamper(settings)
 
 
 def validation_context(settings: Settings, *, engine: Engine | None = None,

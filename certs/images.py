@@ -12,10 +12,14 @@ import io
 import math
 from functools import lru_cache
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from translations import _l
+
+# Pillow is imported in the functions that draw: ``flask`` commands reach this module and
+# most never draw (see docs/benchmarks.md, start-up).
+if TYPE_CHECKING:
+    from PIL import Image
 
 SIGNATURE_BLUE = (20, 40, 160, 255)
 SEAL_RED = (210, 25, 30, 255)
@@ -53,6 +57,8 @@ def check_png(data: bytes) -> bytes:
     """Accept a PNG of sane size; return it unchanged (refuse anything else)."""
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageError(_l("the image is larger than %(limit)s MB", limit=MAX_IMAGE_BYTES // (1024 * 1024)))
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.format != "PNG":
@@ -69,6 +75,8 @@ def check_png(data: bytes) -> bytes:
 
 def signature_placeholder(full_name: str, *, width: int = 600, height: int = 200) -> bytes:
     """A blue, slightly slanted handwritten line with the name, on transparency."""
+    from PIL import Image, ImageDraw, ImageFont
+
     img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     size = 80
@@ -97,6 +105,8 @@ def _star(cx: float, cy: float, outer: float, inner: float) -> list[tuple[float,
 
 def seal_placeholder(agency_name: str, *, size: int = 500) -> bytes:
     """A round red seal: two rims, the agency name around the top, a star in the middle."""
+    from PIL import Image, ImageDraw, ImageFont
+
     scale = 2  # draw large, then downsample: smooth edges
     big = size * scale
     img = Image.new("RGBA", (big, big), (0, 0, 0, 0))

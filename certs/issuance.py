@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
-from pyhanko.sign.signers import Signer
 from sqlmodel import Session, select
 
 from certs import images, keystore
@@ -26,6 +26,9 @@ from certs.models import Credential, utcnow
 from certs.responders import current_crl, parse_reason
 from settings import Settings
 from translations import _l
+
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import Signer
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +224,9 @@ def _build_signing_credential(settings: Settings, row: Credential) -> SigningCre
             chain = [keystore.to_asn1_cert(c) for c in extra if c.subject != c.issuer]
         else:
             chain = [pki.issuing_asn1]
-        signer = keystore.CachedKeySigner(key, asn1_cert, chain)
+        from certs.key_signer import CachedKeySigner  # pyHanko: loaded by the first signature
+
+        signer = CachedKeySigner(key, asn1_cert, chain)
     organization = _first(cert, NameOID.ORGANIZATION_NAME)
     return SigningCredential(
         kind="person" if row.owner_kind == "user" else "seal",

@@ -7,23 +7,15 @@ Malformed input gets a protocol-level error answer (OCSP ``malformedRequest``, T
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from asn1crypto import cms, core, tsp
+from asn1crypto import core, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509 import ocsp
-from pyhanko.sign import general
-from pyhanko.sign.general import simple_cms_attribute
-from pyhanko.sign.timestamps import DummyTimeStamper
-from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 from sqlmodel import Session, col, select
 
 from certs.ca import DevPKI, issuer_public_key, load_dev_pki, serial_hex
@@ -201,55 +193,6 @@ def _status(session: Session, pki: DevPKI, serial: int
 
 # --- RFC 3161 time stamps ---------------------------------------------------------------
 
-class DevTimeStamper(DummyTimeStamper):
-    """pyHanko's self-signing ``DummyTimeStamper`` with the key kept loaded and our policy.
-
-    It serves both ``POST /pki/tsa`` and in-process time stamps while signing.
-    """
-
-    def __init__(self, pki: DevPKI) -> None:
-        key = pki.tsa_key
-        assert isinstance(key, rsa.RSAPrivateKey)  # certs.ca makes it so: pyHanko's stamper signs with RSA only
-        self._key = key
-        super().__init__(tsa_cert=pki.tsa_asn1, tsa_key=None,
-                         certs_to_embed=SimpleCertificateStore.from_certs([pki.issuing_asn1, pki.root_asn1]))
-
-    def __repr__(self) -> str:
-        return "DevTimeStamper()"
-
-    def _build_tst_info(self, message_imprint: tsp.MessageImprint, dt: datetime, req: tsp.TimeStampReq
-                        ) -> tsp.TSTInfo:
-        info = super()._build_tst_info(message_imprint, dt.astimezone(timezone.utc), req)
-        info["policy"] = tsp.ObjectIdentifier(TSA_POLICY_OID)
-        return info
-
-    def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, dt: datetime
-                       ) -> tuple[bytes, cms.CMSAttributes]:
-        digest = hashlib.new(md_algorithm, tst_info_data).digest()
-        signed_attrs = cms.CMSAttributes([
-            simple_cms_attribute("content_type", "tst_info"),
-            simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-            simple_cms_attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
-            simple_cms_attribute("message_digest", digest),
-        ])
-        signature = self._key.sign(signed_attrs.dump(), PKCS1v15(),
-                                   get_pyca_cryptography_hash(md_algorithm.upper()))
-        return signature, signed_attrs
-
-
-_stampers: dict[tuple[str, int], DevTimeStamper] = {}
-
-
-def dev_timestamper(settings: Settings) -> DevTimeStamper:
-    """One per data folder and TSA certificate per process (the key stays loaded)."""
-    pki = load_dev_pki(settings)
-    key = (str(settings.data_dir.resolve()), pki.tsa.serial_number)
-    stamper = _stampers.get(key)
-    if stamper is None:
-        stamper = _stampers[key] = DevTimeStamper(pki)
-    return stamper
-
-
 class _StatusOnlyResp(core.Sequence):
     """TimeStampResp without a token: asn1crypto marks the token mandatory, RFC 3161 does not."""
     _fields = [("status", tsp.PKIStatusInfo)]
@@ -281,6 +224,8 @@ def tsa_response(settings: Settings, request_der: bytes) -> bytes:
         return _rejection("bad_data_format", "message imprint length does not match its algorithm")
     if request["req_policy"].native not in (None, TSA_POLICY_OID):
         return _rejection("unaccepted_policy", "unsupported TSA policy")
+    from certs.timestamper import dev_timestamper  # pyHanko: loaded by the first time stamp
+
     try:
         return dev_timestamper(settings).request_tsa_response(request).dump()
     except Exception:  # noqa: BLE001

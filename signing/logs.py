@@ -6,17 +6,18 @@ from __future__ import annotations
 import logging
 import unicodedata
 
-from pyhanko_certvalidator.errors import PathBuildingError
-
 from signing.report import Report, dn_text
 
-_EXPECTED = (PathBuildingError,)
 _LOGGERS = ("pyhanko.sign.validation.generic_cms",)
 
 
 class DropExpectedTracebacks(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], _EXPECTED):
+        # imported here, not at the top: only pyHanko's loggers carry this filter, so pyHanko is
+        # loaded by the time a record reaches it, and the service starts without it
+        from pyhanko_certvalidator.errors import PathBuildingError
+
+        if record.exc_info and isinstance(record.exc_info[1], PathBuildingError):
             record.exc_info = None
             record.exc_text = None
         return True

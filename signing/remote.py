@@ -41,7 +41,7 @@ from signing import stamps
 from signing.sign import (Identity, Level, Profile, SignResult, finish_result, backfill_revocation, build_signer,
                           check_options, open_document, rewind, run_sync, signing_failure)
 from signing.signature_block import SignerText
-from signing.stamps import Appearance
+from signing.appearance import Appearance
 from translations import _l
 
 DIGEST_ALGORITHM = "sha256"

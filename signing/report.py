@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-
-from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
+from typing import TYPE_CHECKING, Any
 
 from translations import Message, _l, language, translate
+
+# pyHanko loads with the verifier that makes a report, not with every importer of these
+# types (the service's ``flask`` commands, its verification workers' parent).
+if TYPE_CHECKING:
+    from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 
 
 class Indication(StrEnum):
@@ -42,6 +45,8 @@ def worse(a: Indication, b: Indication) -> Indication:
 def indication_of(sub: AdESFailure | AdESIndeterminate) -> Indication:
     """The main indication a sub-indication belongs to, as pyHanko's own classes say: a name
     alone is not enough (NOT_YET_VALID is both a failure and an indeterminate one)."""
+    from pyhanko.sign.ades.report import AdESFailure
+
     return FAILED if isinstance(sub, AdESFailure) else INDETERMINATE
 
 

@@ -41,7 +41,7 @@ from signing import prescan, stamps
 from signing.errors import DocumentLocked, RevocationUnavailable, SealRefused, SigningFailed, TimestampUnavailable
 from signing.rules import ORG_ID, is_person_certificate, same_agency, subject_attributes
 from signing.signature_block import SignerText, find_signing_space
-from signing.stamps import Appearance
+from signing.appearance import Appearance
 from translations import _l
 
 log = logging.getLogger(__name__)

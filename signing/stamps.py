@@ -28,8 +28,8 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.pdf_utils.xref import ObjectStream
 from pyhanko.stamp import BaseStampStyle, StaticStampStyle, TextStampStyle
 
-from errors import Unprocessable
-from translations import _l
+from signing.appearance import Appearance as Appearance  # re-exported: where older callers find it
+from signing.appearance import Box
 
 FONT_PATH = Path(__file__).parent / "fonts" / "NotoSans-Vietnamese.ttf"
 VN_TZ = timezone(timedelta(hours=7), "ICT")
@@ -42,27 +42,6 @@ SEAL_TEXT_HEIGHT = 26.0        # three lines of 7 pt (8 pt apart) under the seal
 SEAL_OVERHANG = 12.0           # the text under the seal may be this much wider than the seal on each side
 BLUE = (0.05, 0.15, 0.65)
 RED = (0.8, 0.05, 0.1)
-
-Box = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class Appearance:
-    """Where the stamp goes: ``page`` is 0-based (negative counts from the end, -1 = last page),
-    ``box`` is (x1, y1, x2, y2) in PDF points from the page's lower-left corner."""
-    page: int
-    box: Box
-
-    def __post_init__(self) -> None:
-        try:
-            x1, y1, x2, y2 = (float(v) for v in self.box)
-            ok = x2 - x1 >= 20 and y2 - y1 >= 20 and min(x1, y1) >= -1e5 and max(x2, y2) <= 1e5
-        except (TypeError, ValueError):
-            ok = False
-        if not ok or not isinstance(self.page, int):
-            raise Unprocessable(_l("invalid stamp position"),
-                                fields={"box": _l("(x1, y1, x2, y2) in points, at least 20 × 20")})
-
 
 def iso_time(when: datetime) -> str:
     """Signing time as the seal shows it: ISO 8601 in Vietnam time, ``2026-12-02T13:14:15+07:00``."""

@@ -10,22 +10,27 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy.engine import Engine
 
 from storage.db import full_url, normalise_url
+
+# Alembic (with Mako and Pygments) is imported by the functions that migrate: every ``flask``
+# command and the readiness check reach this module, and only ``db`` commands need it.
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _NUMBERED = re.compile(r"^(\d{4})_")
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # a file is named by its revision id alone (0004_audit_login_index.py): Alembic's default
@@ -36,11 +41,15 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
 @lru_cache(maxsize=1)
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None, "the migrations folder has no revision"
     return head
@@ -90,6 +99,8 @@ def current_command() -> None:
                                  "(which must be at head). Read and edit it before committing.")
 @click.option("-m", "--message", required=True, help="what the migration does, e.g. 'outbox table'")
 def revision_command(message: str) -> None:
+    from alembic import command
+
     cfg = alembic_config(full_url(_engine()))
     script = command.revision(cfg, message=message, autogenerate=True, rev_id=next_revision_id(message))
     for made in script if isinstance(script, list) else [script]:

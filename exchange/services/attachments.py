@@ -32,12 +32,12 @@ from exchange.services import signatures as signing_steps  # a module: signature
 from exchange.services.documents import Content, readable
 from exchange.services.pdf_check import inspect_pdf
 from exchange.services.views import attachment_view, attachments_of
-from signing.attachments import check_sealable, reference_line, seal_pdf, sign_detached, verify_detached
 from signing.report import Indication, worse
-from signing.verify import verify
 from storage.blobs import BlobRef, read_bytes
 from translations import _l
 
+# signing.attachments and signing.verify (pyHanko, fontTools) are imported by the functions
+# that seal and verify: the ``flask`` commands reach this module and never do either.
 if TYPE_CHECKING:
     from bootstrap import Services
 
@@ -134,6 +134,8 @@ def add_attachment(svc: "Services", caller: Caller, document_id: int, stream: Bi
         raise PayloadTooLarge(_l("the file is larger than %(mb)s MB", mb=svc.settings.max_upload_mb))
     is_pdf = looks_like_pdf(stream)
     if is_pdf:  # the seal must be able to sign it later: refuse now, not at sealing time
+        from signing.attachments import check_sealable
+
         inspect_pdf(stream)
         check_sealable(stream)
     ref = svc.blobs.put(stream)
@@ -222,6 +224,8 @@ class SealedAttachment:
 
 def seal_all(svc: "Services", document_id: int, credential: SigningCredential, level: str) -> list[SealedAttachment]:
     """Sign every attachment of the document with the seal credential, outside any transaction."""
+    from signing.attachments import reference_line, seal_pdf, sign_detached
+
     with svc.uow() as uow:
         document = uow.session.get(Document, document_id)
         rows = list(uow.session.exec(select(Attachment).where(Attachment.document_id == document_id)
@@ -287,6 +291,9 @@ def verify_all(svc: "Services", caller: Caller, document_id: int) -> tuple[list[
     """Each attachment the caller may read, judged: a PDF's sealed copy like a main file, a
     .p7s against the file's bytes; an attachment the seal never signed has no signature.
     Returns the entries and the worst indication among them (None without attachments)."""
+    from signing.attachments import verify_detached
+    from signing.verify import verify
+
     with svc.uow() as uow:
         readable(uow.session, caller, document_id)
         rows = list(uow.session.exec(select(Attachment).where(Attachment.document_id == document_id)

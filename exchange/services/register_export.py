@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Callable
-
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
+from typing import TYPE_CHECKING, Any, Callable
 from xml.sax.saxutils import escape
 
 from exchange.domain.enums import Register
-from signing.stamps import FONT_PATH
 from translations import Message, _l
 
+# reportlab is imported by the functions that lay out the PDF: this module is reached by
+# every ``flask`` command (through the API's blueprints), the PDF only by its requests.
+if TYPE_CHECKING:
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Paragraph
+
 FONT = "LienthongNotoSans"
-PAGE_SIZE = landscape(A4)
 Row = dict[str, Any]
 
 
@@ -106,6 +102,11 @@ def to_csv(page: Row, lang: str) -> bytes:
 
 
 def _font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    from signing.stamps import FONT_PATH
+
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(FONT, str(FONT_PATH)))
     return FONT
@@ -113,6 +114,13 @@ def _font() -> str:
 
 def to_pdf(page: Row, lang: str) -> bytes:
     """The register as a printable PDF (A4 landscape, the heading on every page, "Trang n/N")."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
+
+    page_size = landscape(A4)
     font = _font()
     register = Register(page["register"])
     columns = _columns(page)
@@ -142,15 +150,17 @@ def to_pdf(page: Row, lang: str) -> bytes:
              para(period, sub), Spacer(1, 5 * mm), table]
     out = io.BytesIO()
     page_label = _l("Page %(page)s of %(pages)s", page="{page}", pages="{pages}").render(lang)
-    doc = SimpleDocTemplate(out, pagesize=PAGE_SIZE, leftMargin=12 * mm, rightMargin=12 * mm,
+    doc = SimpleDocTemplate(out, pagesize=page_size, leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=15 * mm,
                             title=TITLES[register].render(lang), author=page["agency"]["name"])
-    doc.build(story, canvasmaker=_numbered_canvas(font, page_label))
+    doc.build(story, canvasmaker=_numbered_canvas(font, page_label, page_size[0]))
     return out.getvalue()
 
 
-def _numbered_canvas(font: str, label: str) -> type[Canvas]:
+def _numbered_canvas(font: str, label: str, page_width: float) -> type[Canvas]:
     """A canvas that holds its pages back until the end, so each can say "page n of N"."""
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen.canvas import Canvas
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -165,10 +175,9 @@ def _numbered_canvas(font: str, label: str) -> type[Canvas]:
             total = len(self._held)
             for state in self._held:
                 self.__dict__.update(state)
-                width, _ = PAGE_SIZE
                 self.setFont(font, 8)
                 text = label.replace("{page}", str(self.getPageNumber())).replace("{pages}", str(total))
-                self.drawCentredString(width / 2, 8 * mm, text)
+                self.drawCentredString(page_width / 2, 8 * mm, text)
                 super().showPage()
             super().save()
 

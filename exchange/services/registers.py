@@ -31,11 +31,13 @@ from exchange.services.register_numbers import (add_entry, add_next_entry, check
 from exchange.services.replacement import replaced_by_map
 from exchange.services.signatures import latest_revision, output_buffer, own_document, spooled_copy
 from exchange.services.views import document_view
-from signing.clerk_marks import MarksResult, format_number, write_marks
 from translations import _l
 
+# signing.clerk_marks (pypdfium2, pyHanko) is imported by the functions that number: the
+# ``flask`` commands reach this module through the API's blueprints and never number.
 if TYPE_CHECKING:
     from bootstrap import Services
+    from signing.clerk_marks import MarksResult
 
 NUMBER_MAX = 999_999
 VN_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -98,6 +100,8 @@ def register_outgoing(svc: "Services", caller: Caller, document_id: int, number:
             add_entry(session, entry)
         else:
             add_next_entry(session, entry)
+        from signing.clerk_marks import format_number
+
         number_text = format_number(entry.number)
         entry.reference = f"{number_text}/{document.notation}" if document.notation else number_text
         marks = _write_on_page(session, svc, caller, document, number_text, today)
@@ -119,6 +123,8 @@ def register_outgoing(svc: "Services", caller: Caller, document_id: int, number:
 def _write_on_page(session: Session, svc: "Services", caller: Caller, document: Document, number_text: str,
                    today: date) -> MarksResult:
     """The number and date on page 1, as a new revision (none when the letter leaves no room)."""
+    from signing.clerk_marks import write_marks
+
     assert document.id is not None
     latest = latest_revision(session, document.id)
     with spooled_copy(svc.blobs, latest.blob_sha256) as source, output_buffer() as output:

@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from asn1crypto import x509 as asn1_x509
-from pyhanko_certvalidator import CertificateValidator
-from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, RevokedError
 from sqlmodel import Session, col, select
 
 from certs.ca import serial_hex
@@ -36,14 +34,14 @@ from exchange.services.signatures import (Base, Signed, check_parse_budget, chec
                                           printed_signer, record_signature, refuse_second_signature,
                                           services_answering, signable_base, signed_view, spooled_copy)
 from exchange.services.signer_fields import CertifiedSigner
-from signing.remote import complete, load_certificate, prepare
 from signing.rules import is_person_certificate, normalise_name, same_agency, subject_attributes
-from signing.sign import run_sync
-from signing.stamps import Appearance
+from signing.appearance import Appearance
 from storage.blobs import read_bytes
 from storage.db import execute_dml
 from translations import _l
 
+# pyHanko, its validator and signing.remote are imported by the functions that use them:
+# the ``flask`` commands reach this module (through the API's blueprints) and never sign.
 if TYPE_CHECKING:
     from bootstrap import Services
 
@@ -54,6 +52,11 @@ def check_certificate_chain(svc: "Services", cert: asn1_x509.Certificate) -> lis
     """The certificate must chain to our trust anchors and not be revoked (our own CA is
     asked in-process; another CA's responder not answering is tolerated here: B-LT at
     ``complete`` checks again, hard-fail). Returns the intermediates to embed."""
+    from pyhanko_certvalidator import CertificateValidator
+    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, RevokedError
+
+    from signing.sign import run_sync
+
     vc = svc.validation_context(revocation_mode="soft-fail", for_signing=True)
     validator = CertificateValidator(cert, validation_context=vc)
     try:
@@ -104,6 +107,8 @@ def prepare_remote(svc: "Services", caller: Caller, document_id: int, *, certifi
                    level: str, appearance: Appearance | None = None) -> dict[str, Any]:
     """Step 1: check the certificate, prepare the revision, keep it in a SigningSession;
     answer with what the client signs."""
+    from signing.remote import load_certificate, prepare
+
     check_role(caller, profile)
     cert = load_certificate(certificate)
     with svc.uow() as uow:
@@ -189,6 +194,8 @@ def decode_signature(text: str) -> bytes:
 def complete_revision(svc: "Services", caller: Caller, session_id: str, *, signature: str) -> Signed:
     """Step 2: embed the client's raw signature (checked against the certificate: a wrong
     one is 422 and stores nothing), then append the revision like a server-side signature."""
+    from signing.remote import complete, load_certificate
+
     raw = decode_signature(signature)
     with svc.uow() as uow:
         row = _own_session(uow.session, caller, session_id)

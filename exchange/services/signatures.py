@@ -23,7 +23,6 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 import sqlalchemy as sa
 from cryptography import x509
 from cryptography.x509.oid import NameOID
-from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from sqlmodel import Session, col, select
 
 from certs.credentials import SigningCredential
@@ -43,14 +42,15 @@ from exchange.services.signer_fields import CertifiedSigner
 from exchange.services.views import document_view
 from settings import Settings
 from signing import prescan
-from signing.sign import sign, signing_failure
-from signing.signature_block import SignerText
-from signing.stamps import Appearance
+from signing.appearance import Appearance
 from storage.blobs import BlobRef, BlobStore
 from translations import _l
 
+# signing.sign and signing.signature_block (pyHanko, fontTools, pypdfium2) are imported by
+# the functions that sign: the ``flask`` commands reach this module and never sign.
 if TYPE_CHECKING:
     from bootstrap import Services
+    from signing.signature_block import SignerText
 
 SERVER_KEY_STORES = ("pkcs12", "pkcs11")  # others (a certificate of an official's own token) sign remotely
 PROFILE_ROLE = {SigningProfile.PERSON: Role.SIGNER, SigningProfile.SEAL: Role.CLERK}
@@ -125,6 +125,8 @@ def refuse_second_signature(session: Session, caller: Caller, document_id: int, 
 
 def printed_signer(session: Session, document_id: int) -> SignerText:
     """The signer as the document's metadata gives them: what the letter prints, most likely."""
+    from signing.signature_block import SignerText
+
     document = session.get(Document, document_id)
     if document is None:
         return SignerText((), ())
@@ -199,6 +201,10 @@ def check_parse_budget(svc: "Services", source: IO[bytes]) -> None:
 def services_answering() -> Iterator[None]:
     """pyHanko lets a TSA that does not answer escape as its own error type (not a
     SigningError): that is our dependency being down, 503, not a 500."""
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+    from signing.sign import signing_failure
+
     try:
         yield
     except (TimestampRequestError, OSError) as exc:
@@ -303,6 +309,8 @@ def signed_view(svc: "Services", caller: Caller, signed: Signed) -> dict[str, An
 def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile: str, level: str,
                   credential_id: int | None = None, appearance: Appearance | None = None) -> Signed:
     """A server-side signature with the caller's own credential; returns the new revision."""
+    from signing.sign import sign
+
     check_role(caller, profile)
     with svc.uow() as uow:
         base = signable_base(uow.session, caller, document_id)

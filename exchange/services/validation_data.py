@@ -24,7 +24,6 @@ from exchange.domain.lifecycle import DISPATCHABLE
 from exchange.models import Document, Revision, utcnow
 from exchange.services import audit
 from exchange.services.signatures import latest_revision, output_buffer, services_answering, spooled_copy
-from signing.sign import add_validation_data
 
 if TYPE_CHECKING:
     from bootstrap import Services
@@ -50,6 +49,8 @@ def complete_before_dispatch(svc: "Services", caller: Caller, document_id: int) 
             return None
         assert latest is not None
         base_seq, base_sha256 = latest.seq, latest.blob_sha256
+    from signing.sign import add_validation_data  # pyHanko: loaded by the first dispatch, not by start-up
+
     with spooled_copy(svc.blobs, base_sha256) as source, output_buffer() as output:
         with services_answering():
             added = add_validation_data(source, svc.validation_context(for_signing=True), output)

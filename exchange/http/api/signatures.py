@@ -15,7 +15,7 @@ from exchange.http.errors import text
 from exchange.http.idempotency import idempotent
 from exchange.services import remote_signing, signatures
 from exchange.services.input_rules import Integer, String
-from signing.stamps import Appearance
+from signing.appearance import Appearance
 from translations import _l
 
 bp = APIBlueprint("api_signatures", __name__, url_prefix="/api/v1", tag="signatures")
