@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import sqlalchemy as sa
 from sqlmodel import col
 
-from errors import Conflict, ServiceError, Unprocessable
+from errors import Conflict, Unprocessable
 from exchange.models import Attachment, AuditHead, RegisterEntry, Revision, SigningSession
 from exchange.services.audit import verify_chain
 from exchange.services.storage_check import check_blobs
@@ -55,7 +55,7 @@ UNVERSIONED_BUCKET_NOTE = (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class BackupFailed(ServiceError):
+class BackupFailed(Unprocessable):
     """The backup or the restore could not be done; nothing was left half-made."""
 
 

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from storage.blobs import BlobCorrupted, BlobStoreUnavailable, HashCheckingReader, blob_key, hash_into
+from storage.blobs import BlobCorrupted, BlobStoreFull, HashCheckingReader, blob_key, hash_into
 
 DATA = bytes(range(256)) * 5000  # 1.28 MB: several chunks
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -78,8 +78,8 @@ def test_hash_into_copies_and_hashes() -> None:
     assert (digest.hexdigest(), size, out.getvalue()) == (SHA, len(DATA), DATA)
 
 
-def test_a_full_disk_is_the_store_unavailable() -> None:
-    with pytest.raises(BlobStoreUnavailable, match="No space left"):
+def test_a_full_disk_is_the_store_full() -> None:
+    with pytest.raises(BlobStoreFull, match="No space left"):
         hash_into(io.BytesIO(DATA), BrokenSink())  # type: ignore[arg-type]
 
 

@@ -37,9 +37,9 @@ def test_a_422_with_fields_is_in_one_language(client, world):
     body = {"profile": "person", "page": 0, "box": [300, 50, 500, 120]}
     vi = client.post("/api/v1/documents/1/signatures", json=body, headers=world.headers("signer")).get_json()
     en = client.post("/api/v1/documents/1/signatures", json=body, headers={**world.headers("signer"), **EN}).get_json()
-    assert vi["error"] == {"code": "invalid", "message": "Dữ liệu không hợp lệ",
+    assert vi["error"] == {"code": "invalid", "message": "vị trí chữ ký không hợp lệ",
                            "fields": {"page": "trang được đánh số từ 1 (hoặc -1 cho trang cuối)"}}
-    assert en["error"] == {"code": "invalid", "message": "invalid input",
+    assert en["error"] == {"code": "invalid", "message": "invalid stamp position",
                            "fields": {"page": "pages are numbered from 1 (or -1 for the last)"}}
 
 
