@@ -18,7 +18,6 @@ Target: empty poll ≥ 0.7× healthz (the last line prints the ratio).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -55,15 +54,11 @@ def seed(url: str, data_dir: Path) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--database-url", default="")
-    args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
     from dispatch import database  # the same temporary SQLite file / private PostgreSQL schema
-    from inbox import wrk  # the same wrk run, refusing any non-2xx answer
+    from inbox import poll_bench_args, wrk  # the same options and wrk run (refusing any non-2xx answer)
+
+    args = poll_bench_args(__doc__.splitlines()[0])
 
     with tempfile.TemporaryDirectory() as tmp, database(args.database_url or None) as url:
         if not args.database_url:

@@ -80,13 +80,18 @@ def wrk(url: str, token: str | None, seconds: int, connections: int) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def poll_bench_args(description: str) -> argparse.Namespace:
+    """The options the polling benchmarks (this one, bench/events.py) share."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--database-url", default="")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = poll_bench_args(__doc__.splitlines()[0])
     sys.path.insert(0, str(ROOT / "bench"))
     from dispatch import database  # the same temporary SQLite file / private PostgreSQL schema
 
