@@ -29,6 +29,35 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
     return f"lienthong database under test: {'PostgreSQL ' + TEST_DATABASE_URL if TEST_DATABASE_URL else 'SQLite'}"
 
 
+# Names by which a test module reaches the database under test other than the fixture.
+_DATABASE_MARKERS = ("database_url", "empty_database", "TEST_DATABASE_URL")
+
+
+def _module_reaches_database(path: Path, seen: dict[Path, bool]) -> bool:
+    if path not in seen:
+        text = path.read_text(encoding="utf-8")
+        seen[path] = any(marker in text for marker in _DATABASE_MARKERS)
+    return seen[path]
+
+
+def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
+    """On the PostgreSQL pass, only the tests that reach the database run: the others
+    (PDF signing, parsing, settings…) would repeat the SQLite pass byte for byte and
+    double CI's time. ``LIENTHONG_TEST_EVERYTHING=1`` runs them all anyway."""
+    if not TEST_DATABASE_URL or os.environ.get("LIENTHONG_TEST_EVERYTHING") == "1":
+        return
+    seen: dict[Path, bool] = {}
+    kept, deselected = [], []
+    for item in items:
+        reaches = "database_url" in getattr(item, "fixturenames", ()) or _module_reaches_database(
+            Path(str(item.fspath)), seen
+        )
+        (kept if reaches else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 def _with_search_path(url: str, schema: str) -> str:
     sep = "&" if "?" in url else "?"
     return f"{normalise_url(url)}{sep}options={quote(f'-csearch_path={schema}')}"
