@@ -103,6 +103,7 @@ def _timed(call: Callable[[], requests.Response]) -> tuple[requests.Response, fl
 
 
 def _unavailable_fast(response: requests.Response, elapsed: float) -> None:
+    print(f"503 in {elapsed:.2f} s")  # the figures in docs/reliability.md
     assert response.status_code == 503, response.text
     assert response.json()["error"]["code"] == "storage_unavailable"
     assert int(response.headers["Retry-After"]) > 0
@@ -192,6 +193,7 @@ def test_dispatch_and_download_while_s3_is_killed_or_hung(live: Live, fault: str
         f"{live.base}/api/v1/documents/{doc_id}/dispatches", json={"to": [commune]}, timeout=60,
         headers={**live.world.headers("clerk"), "Idempotency-Key": "gui-khi-s3-hong"}))
     assert sent.status_code == 201 and elapsed < FAIL_WITHIN_S, (sent.text, elapsed)  # a dispatch reads no file
+    print(f"dispatch 201 in {elapsed:.2f} s")
     delivery_id = sent.json()["deliveries"][0]["id"]
     url = f"{live.base}/api/v1/documents/{doc_id}/content"
     _unavailable_fast(*_timed(lambda: requests.get(url, headers=live.world.headers(commune), timeout=60)))
