@@ -36,11 +36,17 @@ def build_nation(session: Session) -> Nation:
         {"code": f"{c % 1000:03d}.{c // 1000:02d}.01.P{c % PROVINCES:02d}", "name": f"Xã {c}", "short_name": "",
          "level": "commune", "parent_id": provinces[c % PROVINCES].id, "allow_unsigned_info": False,
          "created_at": utcnow()} for c in range(COMMUNES)])
-    doc = Document(issuer_agency_id=root.id, subject="Thông báo toàn quốc", state="sealed")
+    assert root.id is not None
+    return Nation(root.id, *national_document(session, root.id))
+
+
+def national_document(session: Session, root_id: int) -> tuple[int, int]:
+    """Another sealed document of the root: ``(document_id, revision_id)``."""
+    doc = Document(issuer_agency_id=root_id, subject="Thông báo toàn quốc", state="sealed")
     session.add(doc)
     session.flush()
     revision = Revision(document_id=doc.id, seq=1, blob_sha256="0" * 64, size=1, kind="signed")
     session.add(revision)
     session.flush()
-    assert root.id is not None and doc.id is not None and revision.id is not None
-    return Nation(root.id, doc.id, revision.id)
+    assert doc.id is not None and revision.id is not None
+    return doc.id, revision.id
