@@ -114,12 +114,12 @@ class _Pending:
     def add(self, write: Callable[[], None]) -> None:
         with self._lock:
             self._writes.append((time.monotonic() + ABANDONED_AFTER.total_seconds(), write))
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="idempotency-pending", daemon=True)
                 self._thread.start()
 
-    def flush(self) -> bool:
-        """Try every pending write once; True when none is left."""
+    def flush(self) -> None:
+        """Try every pending write once."""
         with self._lock:
             writes, self._writes = self._writes, []
         left = []
@@ -129,12 +129,18 @@ class _Pending:
             except DATABASE_DOWN:
                 if time.monotonic() < until:
                     left.append((until, write))
+            except Exception:  # not the outage: retrying will not help; the abandoned-claim rule applies
+                log.exception("an Idempotency-Key write kept during an outage failed; dropped")
         with self._lock:
             self._writes[:0] = left
-            return not self._writes
 
     def _run(self) -> None:
-        while not self.flush():
+        while True:
+            self.flush()
+            with self._lock:
+                if not self._writes:
+                    self._thread = None  # under the lock: a write added later starts a new thread
+                    return
             time.sleep(RETRY_PENDING_EVERY_S)
 
 
