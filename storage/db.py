@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -140,6 +141,16 @@ def is_missing_table(exc: BaseException) -> bool:
     if getattr(exc.orig, "sqlstate", None) == "42P01":  # PostgreSQL undefined_table
         return True
     return "no such table" in str(exc.orig)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when a database error says its disk is full (SQLite's SQLITE_FULL, PostgreSQL's
+    ``disk_full``): waiting cures nothing, an operator must make room."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    orig = exc.orig
+    return (getattr(orig, "sqlstate", None) == "53100"
+            or getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
 
 
 def execute_dml(session: Session, statement: UpdateBase) -> int:

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 
 @contextmanager
@@ -122,3 +122,18 @@ def faulty_proxy(upstream: str) -> Iterator[FaultyProxy]:
         yield proxy
     finally:
         proxy.close()
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """``app`` served over real HTTP on 127.0.0.1 (werkzeug, threaded) for the block; the base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)

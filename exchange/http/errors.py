@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from errors import (BadRequest, Conflict, ErrorCode, Forbidden, Gone, NotFound, PayloadTooLarge, ServiceError,
                     ServiceUnavailable, TooManyRequests, Unauthorized, Unprocessable, UnsupportedMediaType)
 from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreFull, BlobStoreMissing, BlobStoreUnavailable
-from storage.db import DatabaseUnavailable, is_missing_table
+from storage.db import DatabaseUnavailable, is_disk_full, is_missing_table
 from translations import DEFAULT_LANGUAGE, LANGUAGES, Message, _l, translate
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,11 @@ def register_error_handlers(app: Flask) -> None:
             log.error("the database has no schema: run `flask --app app db upgrade`")
             return render_error(503, ErrorCode.SCHEMA_NOT_MIGRATED,
                                 _l("the database schema is not migrated (flask --app app db upgrade)"),
+                                retryable=False)
+        if is_disk_full(exc):
+            log.critical("database disk full: %s", str(exc).splitlines()[0])
+            return render_error(507, ErrorCode.STORAGE_FULL,
+                                _l("the database's disk is full; nothing was saved and the operators were told"),
                                 retryable=False)
         if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)):
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

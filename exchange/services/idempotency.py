@@ -9,18 +9,24 @@ first still runs waits for its answer, then gets 409 ``idempotency_in_progress``
 ``Retry-After``). A request that fails gives its key back: refusals change nothing, so
 running it again is safe. Keys are kept ``LIENTHONG_IDEMPOTENCY_HOURS`` (24 h by default).
 
-What this does not cover: a process that dies after the change committed and before its
-answer was stored leaves a claim without an answer; after :data:`ABANDONED_AFTER` a retry
+The database down while a key is given back or an answer stored (the request failed because
+of it, or succeeded just before it): the write is kept in this process and retried in the
+background until the database answers again, so that a retry after the outage neither waits
+for :data:`ABANDONED_AFTER` (409 ``idempotency_in_progress``) nor runs a finished request
+twice. What this does not cover: a process that dies after the change committed and before
+its answer was stored leaves a claim without an answer; after :data:`ABANDONED_AFTER` a retry
 takes it over and runs the request again. (Dispatches and forwards keep their own key in the
 dispatch row, written in the change's transaction: they are exactly once.)
 """
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +35,7 @@ from sqlmodel import col, select
 from errors import Conflict, ErrorCode
 from exchange.domain.caller import Caller
 from exchange.models import IdempotencyRecord, utcnow
-from storage.db import execute_dml
+from storage.db import DatabaseUnavailable, execute_dml
 from translations import _l
 
 if TYPE_CHECKING:
@@ -38,6 +44,10 @@ if TYPE_CHECKING:
 WAIT_FOR_TWIN_S = 10.0  # a twin waits this long for the first request's answer
 POLL_EVERY_S = 0.1
 ABANDONED_AFTER = timedelta(minutes=10)  # longer than any request may run (gunicorn's timeout, a signature)
+RETRY_PENDING_EVERY_S = 0.5
+DATABASE_DOWN = (sa.exc.OperationalError, sa.exc.InterfaceError, DatabaseUnavailable)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,9 +101,65 @@ def _try_claim(svc: "Services", scope: str, endpoint: str, key: str, fingerprint
         return None
 
 
+class _Pending:
+    """Key writes (a release, a stored answer) the database refused while it was down, retried
+    until they are written or :data:`ABANDONED_AFTER` has passed (a retry then takes the key
+    over anyway). One per process; a thread (a greenlet under gevent) runs while any is left."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._writes: list[tuple[float, Callable[[], None]]] = []
+        self._thread: threading.Thread | None = None
+
+    def add(self, write: Callable[[], None]) -> None:
+        with self._lock:
+            self._writes.append((time.monotonic() + ABANDONED_AFTER.total_seconds(), write))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="idempotency-pending", daemon=True)
+                self._thread.start()
+
+    def flush(self) -> None:
+        """Try every pending write once."""
+        with self._lock:
+            writes, self._writes = self._writes, []
+        left = []
+        for until, write in writes:
+            try:
+                write()
+            except DATABASE_DOWN:
+                if time.monotonic() < until:
+                    left.append((until, write))
+            except Exception:  # not the outage: retrying will not help; the abandoned-claim rule applies
+                log.exception("an Idempotency-Key write kept during an outage failed; dropped")
+        with self._lock:
+            self._writes[:0] = left
+
+    def _run(self) -> None:
+        while True:
+            self.flush()
+            with self._lock:
+                if not self._writes:
+                    self._thread = None  # under the lock: a write added later starts a new thread
+                    return
+            time.sleep(RETRY_PENDING_EVERY_S)
+
+
+_pending = _Pending()
+
+
+def _write_or_keep(write: Callable[[], None]) -> None:
+    try:
+        write()
+    except DATABASE_DOWN as exc:
+        log.warning("database down: an Idempotency-Key write is kept until it answers (%s)",
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        _pending.add(write)
+
+
 def claim(svc: "Services", caller: Caller, endpoint: str, key: str, fingerprint: str) -> Answer | Claimed:
     """The stored answer for this key, or the key claimed for this request."""
     scope = scope_of(caller)
+    _pending.flush()  # a key this process could not give back during an outage: now, before we look
     deadline = time.monotonic() + WAIT_FOR_TWIN_S
     while True:
         outcome = _try_claim(svc, scope, endpoint, key, fingerprint)
@@ -106,15 +172,25 @@ def claim(svc: "Services", caller: Caller, endpoint: str, key: str, fingerprint:
 
 
 def store(svc: "Services", claimed: Claimed, status: int, body: str, headers: Mapping[str, str]) -> None:
-    with svc.uow(write=True) as uow:
-        execute_dml(uow.session, sa.update(IdempotencyRecord).where(col(IdempotencyRecord.id) == claimed.record_id)
-                    .values(status=status, body=body, headers=json.dumps(dict(headers), sort_keys=True)))
-        uow.commit()
+    """Keep the answer for the key's retries (later, if the database is down now: the change
+    itself committed, so the caller still gets its answer)."""
+    def write() -> None:
+        with svc.uow(write=True) as uow:
+            execute_dml(uow.session, sa.update(IdempotencyRecord)
+                        .where(col(IdempotencyRecord.id) == claimed.record_id)
+                        .values(status=status, body=body, headers=json.dumps(dict(headers), sort_keys=True)))
+            uow.commit()
+
+    _write_or_keep(write)
 
 
 def release(svc: "Services", claimed: Claimed) -> None:
-    """The request failed and changed nothing: the key may be used again."""
-    with svc.uow(write=True) as uow:
-        execute_dml(uow.session, sa.delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == claimed.record_id,
-                                                                    col(IdempotencyRecord.status).is_(None)))
-        uow.commit()
+    """The request failed and changed nothing: the key may be used again (once the database
+    answers, if it is down now)."""
+    def write() -> None:
+        with svc.uow(write=True) as uow:
+            execute_dml(uow.session, sa.delete(IdempotencyRecord)
+                        .where(col(IdempotencyRecord.id) == claimed.record_id, col(IdempotencyRecord.status).is_(None)))
+            uow.commit()
+
+    _write_or_keep(write)

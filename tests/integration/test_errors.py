@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from errors import Conflict, Unprocessable
 from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreUnavailable
 from storage.db import DatabaseUnavailable
+
+
+class _PostgresDiskFull(Exception):
+    sqlstate = "53100"  # what psycopg's DiskFull carries
 
 
 @pytest.mark.parametrize("exc, status, code", [
@@ -15,6 +20,7 @@ from storage.db import DatabaseUnavailable
     (BlobNotFound("ab" * 32), 503, "storage_unavailable"),
     (BlobCorrupted("hash mismatch"), 503, "storage_corrupted"),
     (DatabaseUnavailable("connection refused"), 503, "database_unavailable"),
+    (sa.exc.OperationalError("INSERT", {}, _PostgresDiskFull("could not extend file")), 507, "storage_full"),
     (RuntimeError("secret detail /etc/passwd"), 500, "internal_error"),
 ])
 def test_errors_map_to_json(app, exc, status, code):

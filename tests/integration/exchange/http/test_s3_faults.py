@@ -16,13 +16,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.serving import make_server
 
 from exchange.models import Document
 from settings import S3Settings
 from tests.db import session_scope
 from tests.exchange_fixtures import DOCUMENT_METADATA, build_world, make_pdf
-from tests.faults import FaultyProxy, faulty_proxy, hung_server
+from tests.faults import FaultyProxy, faulty_proxy, hung_server, served
 from tests.s3server import S3Endpoint, moto_s3_server
 
 FAIL_WITHIN_S = 10.0
@@ -88,17 +87,14 @@ def live(settings: Any, engine: Any, moto: S3Endpoint, tmp_path: Path) -> Iterat
     """The app served over real HTTP, its S3 the moto server behind a faulty proxy."""
     with faulty_proxy(moto.endpoint) as proxy:
         app = _app(settings, proxy.endpoint, f"lt-{tmp_path.name[-20:].lower().replace('_', '-')}")
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         with session_scope(engine, write=True) as s:
             world = build_world(s)
         try:
-            yield f"http://127.0.0.1:{server.server_port}", proxy, world
+            with served(app) as base:
+                yield base, proxy, world
         finally:
             proxy.hang = False
             proxy.close()
-            server.shutdown()
             app.extensions["lienthong.services"].close()
 
 
