@@ -88,6 +88,8 @@ def _create(settings: Settings) -> Flask:
         CREDENTIAL_AUDIT_KEY: services.credential_audit,
     })
     app.extensions[health.READINESS_KEY] = {"stored_files": functools.partial(newest_blob_present, services)}
+    # what a long-running command (the worker) calls to log as the web server does
+    app.extensions["lienthong.configure_logs"] = functools.partial(logs.configure, settings.log_format)
     register_error_handlers(app)
     logs.install(app)  # first: the request id and the timer start before any guard can answer
     metrics.install(app)

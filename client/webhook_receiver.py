@@ -211,11 +211,14 @@ class WebhookReceiver:
                 else:
                     status, answer = receiver.receive(self.headers, self.rfile.read(length))
                 payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting: it will send the event again
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet; override to log
                 pass

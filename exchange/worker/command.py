@@ -19,6 +19,7 @@ from exchange.worker import webhooks
 @with_appcontext
 def worker_command(concurrency: int) -> None:
     services = current_app.extensions["lienthong.services"]
+    current_app.extensions["lienthong.configure_logs"]()  # LIENTHONG_LOG_FORMAT, as the web server logs
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
