@@ -181,7 +181,7 @@ class Settings:
         if port > 65535:
             raise ConfigError(f"LIENTHONG_PORT={port} is not a TCP port")
         trust_dir = get("TRUST_DIR").strip()
-        return cls(
+        return _check_webhooks(cls(
             data_dir=Path(get("DATA_DIR", "var").strip() or "var"),
             database_url=database_url,
             s3=s3,
@@ -215,7 +215,16 @@ class Settings:
             webhooks_timeout_s=_timeout(get("WEBHOOKS_TIMEOUT", "10"), "LIENTHONG_WEBHOOKS_TIMEOUT"),
             webhooks_lease_s=_timeout(get("WEBHOOKS_LEASE", "60"), "LIENTHONG_WEBHOOKS_LEASE"),
             worker_poll_s=_timeout(get("WORKER_POLL", "1"), "LIENTHONG_WORKER_POLL"),
-        )
+        ))
+
+
+def _check_webhooks(settings: "Settings") -> "Settings":
+    # a lease shorter than a POST could run out mid-way: a second worker would send the next
+    # events before the first one's answer, out of order
+    if settings.webhooks_lease_s <= 2 * settings.webhooks_timeout_s:
+        raise ConfigError(f"LIENTHONG_WEBHOOKS_LEASE={settings.webhooks_lease_s:g} must exceed twice "
+                          f"LIENTHONG_WEBHOOKS_TIMEOUT={settings.webhooks_timeout_s:g} (a POST's connect and read)")
+    return settings
 
 
 def _log_format(value: str) -> str:

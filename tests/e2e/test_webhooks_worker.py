@@ -45,20 +45,23 @@ class Recorder(WebhookReceiver):
 
 
 class Receiver:
-    def __init__(self, delay: float = 0.0, fail_for: float = 0.0) -> None:
+    def __init__(self, fail_for: float = 0.0) -> None:
         self.handled: list[dict] = []
-        self.delay, self.fail_until = delay, 0.0
-        self.fail_for = fail_for
+        self.fail_for, self.fail_until = fail_for, 0.0
+        self.hold_at: int | None = None  # handle the event at this index only once the test says so
+        self.held, self.released = threading.Event(), threading.Event()
         self.recorder: Recorder | None = None
         self.server: Any = None
         self.port = 0
 
     def handle(self, event: dict) -> None:
+        if self.hold_at is not None and len(self.handled) == self.hold_at and not self.released.is_set():
+            self.held.set()  # the worker's POST is in flight now; the test kills it
+            self.released.wait(30)
         if self.fail_for and not self.fail_until:
             self.fail_until = time.monotonic() + self.fail_for  # from the first request on
         if time.monotonic() < self.fail_until:
             raise RuntimeError("receiver down for a while")
-        time.sleep(self.delay)
         self.handled.append(event)
 
     def start(self, secret: str) -> None:
@@ -83,7 +86,7 @@ def receiver() -> Iterator[Receiver]:
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
     return {"LIENTHONG_DATABASE_URL": database_url, "LIENTHONG_DATA_DIR": str(tmp_path / "var"),
             "LIENTHONG_WEBHOOKS_ALLOW_PRIVATE": "true", "LIENTHONG_WEBHOOKS_BACKOFF": "0.2",
-            "LIENTHONG_WEBHOOKS_LEASE": "2", "LIENTHONG_WEBHOOKS_TIMEOUT": "3", "LIENTHONG_WORKER_POLL": "0.2"}
+            "LIENTHONG_WEBHOOKS_LEASE": "3", "LIENTHONG_WEBHOOKS_TIMEOUT": "1", "LIENTHONG_WORKER_POLL": "0.2"}
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -139,7 +142,7 @@ def test_every_event_arrives_exactly_once_in_order_across_a_killed_worker_and_a_
     env = _env(tmp_path, database_url)
     w = _world(database_url)
     commune = w.all_communes[0]
-    receiver.delay = 0.08  # slow enough that the kill lands mid-way
+    receiver.hold_at = 8
     receiver.start("not yet")  # the port first: the subscription names it
     with gunicorn("app:create_app()", env, workers=1) as url:
         hook = _subscribe(url, w.headers(commune), receiver)
@@ -148,10 +151,13 @@ def test_every_event_arrives_exactly_once_in_order_across_a_killed_worker_and_a_
         worker = _worker(env)
         try:
             _dispatch(url, database_url, w, commune, 30)
-            _wait_for(lambda: len(receiver.handled) >= 8, 60, "the first deliveries")
+            assert receiver.held.wait(60), "the worker did not get to the 9th event"
         finally:
             assert _stop(worker, signal.SIGKILL) == -signal.SIGKILL
-    assert len(receiver.handled) < 30, "nothing was pending when the worker was killed"
+    # the receiver handles the 9th event after all: the killed worker never heard it, the next one resends it
+    receiver.released.set()
+    _wait_for(lambda: len(receiver.handled) == 9, 10, "the 9th event")
+    killed_mid_post = str(receiver.handled[8]["id"])
     with gunicorn("app:create_app()", env, workers=1) as url:
         worker = _worker(env)
         try:
@@ -168,6 +174,7 @@ def test_every_event_arrives_exactly_once_in_order_across_a_killed_worker_and_a_
     assert receiver.recorder is not None
     requested = receiver.recorder.requested
     assert set(requested) == {str(e["id"]) for e in feed}  # any extra request repeated an id already seen
+    assert requested.count(killed_mid_post) >= 2  # sent again after the kill, and dropped by the helper
     assert sorted(d["event_seq"] for d in log) == list(range(1, 41)) and {d["state"] for d in log} == {"delivered"}
 
 
