@@ -221,31 +221,25 @@ def backoff(settings_backoff_s: float, attempts: int) -> float:
     return float(min(settings_backoff_s * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
 
 
-def _start_attempt(svc: "Services", lease: _Lease, item: dict[str, Any]) -> WebhookDelivery | None:
-    """Count one more attempt at ``item`` (the log row is made on the first); None when the lease is lost."""
-    with svc.uow(write=True) as uow:
-        session = uow.session
-        if not _hold(session, lease, svc.settings.webhooks_lease_s):
-            return None
-        row = session.execute(sa.select(WebhookDelivery)
-                              .where(col(WebhookDelivery.subscription_id) == lease.subscription_id,
-                                     col(WebhookDelivery.event_id) == item["id"])).scalar_one_or_none()
-        if row is None:
-            row = WebhookDelivery(subscription_id=lease.subscription_id, event_id=item["id"], event_seq=item["seq"])
-        row.attempts += 1
-        row.updated_at = utcnow()
-        session.add(row)
-        uow.commit()
-    return row
-
-
-def _finish_attempt(svc: "Services", lease: _Lease, row: WebhookDelivery, answer: webhook_http.Answer) -> bool:
-    """Log the answer; True when the subscription may go on with its next event."""
+def _log_attempt(svc: "Services", lease: _Lease, item: dict[str, Any], answer: webhook_http.Answer) -> bool:
+    """Log one attempt at ``item`` and move the subscription on (one transaction, which also
+    renews the lease); True when it may go on with its next event. False when the event waits
+    for its next attempt (the lease is given back) or the lease was lost to another worker."""
     settings = svc.settings
     now = utcnow()
     with svc.uow(write=True) as uow:
         session = uow.session
-        row = session.merge(row)
+        if session.get_bind().dialect.name == "postgresql":
+            # no wait for the WAL flush: a database crash may forget the last few ms of these
+            # commits, and the events they recorded are sent again (same ids): at-least-once holds
+            session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+        row = session.execute(sa.select(WebhookDelivery)
+                              .where(col(WebhookDelivery.subscription_id) == lease.subscription_id,
+                                     col(WebhookDelivery.event_id) == item["id"])).scalar_one_or_none()
+        if row is None:
+            row = WebhookDelivery(subscription_id=lease.subscription_id, event_id=item["id"], event_seq=item["seq"],
+                                  created_at=now)
+        row.attempts += 1
         row.status_code, row.error, row.updated_at = answer.status, answer.error[:500], now
         if answer.ok or (now - row.created_at).total_seconds() >= settings.webhooks_retry_s:
             row.state, row.next_attempt_at = (DELIVERED if answer.ok else FAILED), None
@@ -258,7 +252,7 @@ def _finish_attempt(svc: "Services", lease: _Lease, row: WebhookDelivery, answer
             return False  # another worker has it now: its own attempt will be logged
         session.add(row)
         uow.commit()
-    return answer.ok or row.state == FAILED
+    return row.state != PENDING
 
 
 def deliver(svc: "Services", subscription_id: int, owner: str, stop: threading.Event | None = None) -> int:
@@ -280,15 +274,12 @@ def deliver(svc: "Services", subscription_id: int, owner: str, stop: threading.E
             if stop is not None and stop.is_set():
                 done = True
                 break
-            row = _start_attempt(svc, lease, item)
-            if row is None:
-                return delivered
             body = orjson.dumps(item)
             headers = {EVENT_ID_HEADER: str(item["id"]),
                        SIGNATURE_HEADER: signature(sub.secret, int(time.time()), body)}
             answer = webhook_http.post(sub.url, body, headers, timeout=settings.webhooks_timeout_s,
                                        allow_private=settings.webhooks_allow_private)
-            if not _finish_attempt(svc, lease, row, answer):
+            if not _log_attempt(svc, lease, item, answer):
                 return delivered  # waits for its next attempt (the lease is given back)
             delivered += answer.ok
             cursor = item["seq"]
