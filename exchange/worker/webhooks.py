@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bootstrap import Services
 
 log = logging.getLogger(__name__)
+UNAVAILABLE_PAUSE_S = 5.0
 
 
 def worker_id() -> str:
@@ -37,7 +38,12 @@ def run(svc: "Services", stop: threading.Event, *, concurrency: int = 4) -> None
             while not stop.is_set():
                 busy = {f for f in busy if not f.done()}
                 room = concurrency - len(busy)
-                claimed = webhooks.claim(svc, owner, room) if room > 0 else []
+                try:
+                    claimed = webhooks.claim(svc, owner, room) if room > 0 else []
+                except Exception:  # the database away for a while: the worker waits for it, it does not exit
+                    log.exception("webhooks worker %s: cannot claim work", owner)
+                    stop.wait(UNAVAILABLE_PAUSE_S)
+                    continue
                 for subscription_id in claimed:
                     busy.add(pool.submit(_deliver, svc, subscription_id, owner, stop))
                 if not claimed:
@@ -45,7 +51,10 @@ def run(svc: "Services", stop: threading.Event, *, concurrency: int = 4) -> None
         finally:
             stop.set()
             pool.shutdown(wait=True)
-            webhooks.release(svc, owner)
+            try:
+                webhooks.release(svc, owner)
+            except Exception:  # the leases run out by themselves
+                log.exception("webhooks worker %s: cannot give its leases back", owner)
             log.info("webhooks worker %s stopped", owner)
 
 
