@@ -34,9 +34,13 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(TEST_APT_PACKAGES) >/dev/null; \
 	fi
 
+# The web server and the webhooks' worker side by side; Ctrl-C (or either one ending) stops both.
 run: $(BIN)/.installed
 	$(FLASK) setup
-	$(BIN)/python app.py
+	@trap 'kill -TERM $$web $$worker 2>/dev/null; wait $$web $$worker' INT TERM EXIT; \
+	$(BIN)/python app.py & web=$$!; \
+	$(FLASK) worker & worker=$$!; \
+	wait -n $$web $$worker
 
 test: $(BIN)/.installed-dev system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -28,8 +28,9 @@ from exchange.cli.demo import demo_cli, demo_seed
 from exchange.cli.storage import storage_cli
 from exchange.http import graceful_stop, guards, logs, metrics
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, events, inbox, openapi_contract,
-                               query_guard, registers, session, signatures, verification)
+                               query_guard, registers, session, signatures, verification, webhooks)
 from exchange.services.storage_check import newest_blob_present
+from exchange.worker.command import worker_command
 from exchange.services.warm_up import warm_up_signing
 from exchange.http.auth import SECURITY_SCHEMES
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
@@ -42,9 +43,9 @@ from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 # gunicorn halts ("App failed to load") on this code instead of respawning workers forever
 EXIT_CONFIG_ERROR = 4
 API_BLUEPRINTS = (session.bp, agencies.bp, audit.bp, documents.bp, verification.bp, signatures.bp, dispatch.bp,
-                  inbox.bp, registers.bp, attachments.bp, events.bp)
+                  inbox.bp, registers.bp, attachments.bp, events.bp, webhooks.bp)
 CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli, storage_cli,
-              backup_command, restore_command)
+              backup_command, restore_command, worker_command)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -87,6 +88,8 @@ def _create(settings: Settings) -> Flask:
         CREDENTIAL_AUDIT_KEY: services.credential_audit,
     })
     app.extensions[health.READINESS_KEY] = {"stored_files": functools.partial(newest_blob_present, services)}
+    # what a long-running command (the worker) calls to log as the web server does
+    app.extensions["lienthong.configure_logs"] = functools.partial(logs.configure, settings.log_format)
     register_error_handlers(app)
     logs.install(app)  # first: the request id and the timer start before any guard can answer
     metrics.install(app)

@@ -108,6 +108,15 @@ class Settings:
     verify_memory_mb: int = 2048  # RLIMIT_AS of each worker; 0: no limit
     metrics_token: str | None = field(default=None, repr=False)  # /metrics' bearer token (or loopback); never logged
     log_format: str = "text"  # "json": one JSON object per line (app.py)
+    # webhooks (exchange.worker): delivery to private, loopback or link-local addresses only when
+    # allowed (tests, a closed network); each event is retried with doubling delays from
+    # webhooks_backoff_s (at most an hour apart) for webhooks_retry_s, then marked failed
+    webhooks_allow_private: bool = False
+    webhooks_retry_s: float = 24 * 3600
+    webhooks_backoff_s: float = 10.0
+    webhooks_timeout_s: float = 10.0  # connect and read timeout of one POST
+    webhooks_lease_s: float = 60.0  # a worker killed mid-way gives its subscriptions up after this
+    worker_poll_s: float = 1.0  # how often an idle worker looks for new events
     testing: bool = False
 
     @property
@@ -172,7 +181,7 @@ class Settings:
         if port > 65535:
             raise ConfigError(f"LIENTHONG_PORT={port} is not a TCP port")
         trust_dir = get("TRUST_DIR").strip()
-        return cls(
+        return _check_webhooks(cls(
             data_dir=Path(get("DATA_DIR", "var").strip() or "var"),
             database_url=database_url,
             s3=s3,
@@ -199,7 +208,23 @@ class Settings:
             verify_memory_mb=_int(get("VERIFY_MEMORY_MB", "2048"), "LIENTHONG_VERIFY_MEMORY_MB"),
             metrics_token=get("METRICS_TOKEN").strip() or None,
             log_format=_log_format(get("LOG_FORMAT", "text")),
-        )
+            webhooks_allow_private=_flag(get("WEBHOOKS_ALLOW_PRIVATE", "false"), "LIENTHONG_WEBHOOKS_ALLOW_PRIVATE"),
+            webhooks_retry_s=float(_int(get("WEBHOOKS_RETRY_SECONDS", "86400"), "LIENTHONG_WEBHOOKS_RETRY_SECONDS",
+                                        minimum=1)),
+            webhooks_backoff_s=_timeout(get("WEBHOOKS_BACKOFF", "10"), "LIENTHONG_WEBHOOKS_BACKOFF"),
+            webhooks_timeout_s=_timeout(get("WEBHOOKS_TIMEOUT", "10"), "LIENTHONG_WEBHOOKS_TIMEOUT"),
+            webhooks_lease_s=_timeout(get("WEBHOOKS_LEASE", "60"), "LIENTHONG_WEBHOOKS_LEASE"),
+            worker_poll_s=_timeout(get("WORKER_POLL", "1"), "LIENTHONG_WORKER_POLL"),
+        ))
+
+
+def _check_webhooks(settings: "Settings") -> "Settings":
+    # a lease shorter than a POST could run out mid-way: a second worker would send the next
+    # events before the first one's answer, out of order
+    if settings.webhooks_lease_s <= 2 * settings.webhooks_timeout_s:
+        raise ConfigError(f"LIENTHONG_WEBHOOKS_LEASE={settings.webhooks_lease_s:g} must exceed twice "
+                          f"LIENTHONG_WEBHOOKS_TIMEOUT={settings.webhooks_timeout_s:g} (a POST's connect and read)")
+    return settings
 
 
 def _log_format(value: str) -> str:

@@ -18,7 +18,7 @@ from storage.db import UTCDateTime, utcnow
 
 __all__ = ["Agency", "AgencyEvent", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery",
            "Dispatch", "Document", "IdempotencyRecord", "LoginFailure", "OutboxEvent", "RegisterEntry", "Revision",
-           "SigningSession", "StatusEvent", "User", "utcnow"]
+           "SigningSession", "StatusEvent", "User", "WebhookDelivery", "WebhookSubscription", "utcnow"]
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:
@@ -352,3 +352,45 @@ class IdempotencyRecord(SQLModel, table=True):
     headers: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))  # JSON: Location, Content-Type
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     expires_at: datetime = Field(sa_column=_ts(index=True))
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A callback URL of an agency: the worker POSTs each of the agency's events to it, in
+    order. ``cursor`` is the seq of the last event done with (delivered, or failed after the
+    retry window); ``lease_*`` say which worker holds it until when; ``next_attempt_at`` is
+    when the head event may be tried again. ``secret`` signs the bodies: the worker needs it
+    in clear, so it is kept as given out (shown once at creation, never in a listing)."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    url: str = Field(max_length=2000)
+    description: str = Field(default="", max_length=255)
+    secret: str = Field(max_length=100)
+    cursor: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    lease_until: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    lease_owner: Optional[str] = Field(default=None, max_length=64)
+    created_by: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    deleted_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The delivery log: one row per subscription and event, updated at each attempt."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (sa.UniqueConstraint("subscription_id", "event_id", name="uq_webhook_delivery_event"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhook_subscription.id", index=True)
+    event_id: int = Field(foreign_key="agency_event.id")
+    event_seq: int
+    attempts: int = Field(default=0)
+    status_code: Optional[int] = None  # the receiver's last answer; None when none came
+    error: str = Field(default="", max_length=500)
+    state: str = Field(default="pending", max_length=10)  # pending | delivered | failed
+    next_attempt_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

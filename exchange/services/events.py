@@ -64,6 +64,11 @@ def fetch(svc: "Services", agency_id: int, after: int, limit: int) -> list[dict[
     return [_item(row) for row in rows]
 
 
+def read(svc: "Services", agency_id: int, after: int, limit: int) -> list[dict[str, Any]]:
+    """The agency's events after ``after`` from the database itself (the webhooks' worker)."""
+    return [_item(row) for row in _read_rows(svc, {"agency": agency_id, "after": after, "limit": limit})]
+
+
 def poll(svc: "Services", caller: Caller, after: str | None = None, limit: int = 100,
          wait: float = 0) -> dict[str, Any]:
     """The caller's agency's events after the cursor, oldest first; waits up to ``wait`` s."""

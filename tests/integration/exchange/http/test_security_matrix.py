@@ -26,6 +26,7 @@ from tests import signing_world as sw
 from tests.integration.exchange import attachment_support as at
 from tests.integration.exchange import delivery_support as ds
 from tests.integration.exchange import register_support as rs
+from tests.integration.exchange import webhook_support as wh
 from tests.exchange_fixtures import DOCUMENT_METADATA, World, auth, build_world, make_pdf, store_document
 
 SYSTEMS: dict[str, Callable[[World], str]] = {
@@ -174,6 +175,20 @@ ENDPOINTS: list[Endpoint] = [
              prepare=at.matrix_dispatched_with_attachment),
     Endpoint("GET", "/api/v1/documents/{doc}/attachments/{att}/signature", "commune_system", "other_system",
              prepare=at.matrix_dispatched_with_attachment),
+    # webhooks (exchange.http.api.webhooks; helpers in tests/integration/exchange/webhook_support.py)
+    Endpoint("POST", "/api/v1/webhooks", "admin", "other_admin", request=wh.matrix_body, other_sees="own-data"),
+    Endpoint("POST", "/api/v1/webhooks", "commune_system", "commune2_system", request=wh.matrix_body,
+             other_sees="own-data"),
+    Endpoint("GET", "/api/v1/webhooks", "admin", "other_admin", prepare=wh.matrix_hook, other_sees="own-data",
+             leaks=wh.matrix_leaks),
+    Endpoint("GET", "/api/v1/webhooks", "commune_system", "commune2_system", prepare=wh.matrix_commune_hook,
+             other_sees="own-data", leaks=wh.matrix_leaks),
+    Endpoint("GET", "/api/v1/webhooks/{hook}/deliveries", "admin", "other_admin", prepare=wh.matrix_hook),
+    Endpoint("GET", "/api/v1/webhooks/{hook}/deliveries", "commune_system", "other_system",
+             prepare=wh.matrix_commune_hook),
+    Endpoint("DELETE", "/api/v1/webhooks/{hook}", "admin", "other_admin", prepare=wh.matrix_hook),
+    Endpoint("DELETE", "/api/v1/webhooks/{hook}", "commune_system", "commune2_system",
+             prepare=wh.matrix_commune_hook),
 ]
 
 # Roles that must be refused even inside the agency (403): not "no role", but the wrong one.
@@ -185,6 +200,9 @@ WRONG_ROLE: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/documents", "signer"),
     ("POST", "/api/v1/documents", "province_system"),
     ("GET", "/api/v1/audit", "clerk"),
+    ("POST", "/api/v1/webhooks", "clerk"),
+    ("GET", "/api/v1/webhooks", "auditor"),
+    ("DELETE", "/api/v1/webhooks/1", "signer"),
     ("GET", "/api/v1/audit/verify", "signer"),
     ("GET", "/api/v1/audit", "province_system"),
     ("POST", "/api/v1/documents/1/dispatches", "signer"),

@@ -1,0 +1,66 @@
+"""The webhooks' worker loop: lease subscriptions with due events, deliver each in a thread.
+
+Any number of workers may run (on several machines): the leases (``exchange.services.webhooks``)
+give each subscription to one of them at a time. SIGTERM or Ctrl-C stops the loop: the
+deliveries under way finish their current POST, the leases are given back, the process exits.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from exchange.services import webhooks
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+log = logging.getLogger(__name__)
+UNAVAILABLE_PAUSE_S = 5.0
+
+
+def worker_id() -> str:
+    """Names this process's leases: host, pid and a random part (a pid is reused after a restart)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def run(svc: "Services", stop: threading.Event, *, concurrency: int = 4) -> None:
+    """Deliver until ``stop`` is set."""
+    owner = worker_id()
+    busy: set[Future[int]] = set()
+    log.info("webhooks worker %s started (%s at once)", owner, concurrency)
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lienthong-webhook") as pool:
+        try:
+            while not stop.is_set():
+                busy = {f for f in busy if not f.done()}
+                room = concurrency - len(busy)
+                try:
+                    claimed = webhooks.claim(svc, owner, room) if room > 0 else []
+                except Exception:  # the database away for a while: the worker waits for it, it does not exit
+                    log.exception("webhooks worker %s: cannot claim work", owner)
+                    stop.wait(UNAVAILABLE_PAUSE_S)
+                    continue
+                for subscription_id in claimed:
+                    busy.add(pool.submit(_deliver, svc, subscription_id, owner, stop))
+                if not claimed:
+                    stop.wait(svc.settings.worker_poll_s)
+        finally:
+            stop.set()
+            pool.shutdown(wait=True)
+            try:
+                webhooks.release(svc, owner)
+            except Exception:  # the leases run out by themselves
+                log.exception("webhooks worker %s: cannot give its leases back", owner)
+            log.info("webhooks worker %s stopped", owner)
+
+
+def _deliver(svc: "Services", subscription_id: int, owner: str, stop: threading.Event) -> int:
+    try:
+        return webhooks.deliver(svc, subscription_id, owner, stop)
+    except Exception:  # the lease expires and another round takes it up again
+        log.exception("webhook %s: delivery failed", subscription_id)
+        return 0

@@ -1,0 +1,213 @@
+"""Webhook delivery (exchange.services.webhooks) against a real receiver on 127.0.0.1 — the
+shipped helper under http.server — with the events of real dispatches: order, retries with
+back-off, giving up, the leases (SKIP LOCKED on PostgreSQL, the rowcount claim on SQLite) and
+the address guard at delivery time. The worker process itself: tests/e2e/test_webhooks_worker.py."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+import bootstrap
+from client.webhook_receiver import WebhookReceiver, make_server
+from exchange.models import WebhookDelivery, WebhookSubscription, utcnow
+from exchange.services import webhooks
+from exchange.services.dispatch import Recipients, dispatch_document
+from settings import Settings
+from tests.db import session_scope
+from tests.exchange_fixtures import caller_for
+from tests.integration.exchange.delivery_support import sealed_document, world
+
+
+@pytest.fixture
+def svc(tmp_path, database_url):  # type: ignore[no-untyped-def]
+    built = bootstrap.build(Settings(data_dir=tmp_path / "var", database_url=database_url, testing=True,
+                                     webhooks_allow_private=True, webhooks_backoff_s=0.2, webhooks_timeout_s=2))
+    yield built
+    built.close()
+
+
+class Receiver:
+    """The helper on 127.0.0.1; ``fail`` > 0 answers that many requests 500 first."""
+
+    def __init__(self, secret: str = "") -> None:
+        self.events: list[dict] = []
+        self.requests = 0
+        self.fail = 0
+        self.secret = secret
+        self.server = None
+
+    def start(self, secret: str) -> str:
+        def handle(event: dict) -> None:
+            self.requests += 1
+            if self.fail > 0:
+                self.fail -= 1
+                raise RuntimeError("down for maintenance")
+            self.events.append(event)
+
+        self.server = make_server(WebhookReceiver(secret, handle))
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_port}/hook"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@pytest.fixture
+def receiver():  # type: ignore[no-untyped-def]
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def _subscribe(svc, w, who: str, url: str) -> dict:  # type: ignore[no-untyped-def]
+    return webhooks.subscribe(svc, caller_for(w, who), url)
+
+
+def _point(svc, subscription_id: int, url: str, secret: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    values = {"url": url, **({"secret": secret} if secret else {})}
+    with session_scope(svc.engine, write=True) as s:
+        s.execute(sa.update(WebhookSubscription).where(WebhookSubscription.id == subscription_id).values(**values))
+
+
+def _dispatch(svc, w, to: str, n: int) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(n):
+        doc = sealed_document(svc.engine, w)
+        dispatch_document(svc, caller_for(w, "clerk"), doc, Recipients(to=(to,)), f"k-{doc}")
+
+
+def _run(svc, owner: str = "w1") -> int:  # type: ignore[no-untyped-def]
+    return sum(webhooks.deliver(svc, i, owner) for i in webhooks.claim(svc, owner))
+
+
+def _log(svc, subscription_id: int) -> list[WebhookDelivery]:  # type: ignore[no-untyped-def]
+    with session_scope(svc.engine) as s:
+        return list(s.execute(sa.select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
+                              .order_by(WebhookDelivery.event_seq)).scalars())
+
+
+def _sub(svc, subscription_id: int) -> WebhookSubscription:  # type: ignore[no-untyped-def]
+    with session_scope(svc.engine) as s:
+        return s.get(WebhookSubscription, subscription_id)
+
+
+def test_events_arrive_in_order_signed_as_the_feed_shows_them(svc, receiver):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    _dispatch(svc, w, commune, 1)  # before the subscription: not delivered (it is in the feed)
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 5)
+    assert _run(svc) == 5
+    from exchange.services import events
+
+    feed = events.read(svc, w.agency_ids[commune], 1, 100)
+    assert receiver.events == feed and [e["seq"] for e in feed] == [2, 3, 4, 5, 6]
+    assert [(d.state, d.attempts, d.status_code) for d in _log(svc, sub["id"])] == [("delivered", 1, 200)] * 5
+    assert _sub(svc, sub["id"]).cursor == 6 and _sub(svc, sub["id"]).lease_owner is None
+    assert _run(svc) == 0 and receiver.requests == 5  # nothing pending: nothing claimed
+
+
+def test_a_failing_receiver_holds_back_later_events_until_its_retry_then_gets_them_in_order(svc, receiver):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 3)
+    receiver.fail = 2
+    assert _run(svc) == 0  # first attempt: 500, stop
+    [first] = _log(svc, sub["id"])
+    assert (first.state, first.attempts, first.status_code, first.event_seq) == ("pending", 1, 500, 1)
+    assert first.next_attempt_at is not None and _sub(svc, sub["id"]).cursor == 0
+    assert _run(svc) == 0 and receiver.requests == 1  # not due yet: not even claimed
+    time.sleep(0.25)
+    assert _run(svc) == 0  # second attempt: 500 again, the delay doubles
+    second = _log(svc, sub["id"])[0]
+    assert second.attempts == 2
+    assert (second.next_attempt_at - second.updated_at).total_seconds() == pytest.approx(0.4, abs=0.05)
+    time.sleep(0.45)
+    assert _run(svc) == 3
+    assert [e["seq"] for e in receiver.events] == [1, 2, 3]
+    assert [(d.state, d.attempts) for d in _log(svc, sub["id"])] == [("delivered", 3), ("delivered", 1),
+                                                                      ("delivered", 1)]
+
+
+def test_after_the_retry_window_an_event_is_failed_and_the_next_ones_go(svc, receiver):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 2)
+    receiver.fail = 1
+    assert _run(svc) == 0
+    with session_scope(svc.engine, write=True) as s:  # the first attempt was a day ago
+        s.execute(sa.update(WebhookDelivery).values(created_at=utcnow() - timedelta(hours=24, seconds=1),
+                                                    next_attempt_at=utcnow()))
+        s.execute(sa.update(WebhookSubscription).values(next_attempt_at=utcnow()))
+    receiver.fail = 1
+    assert _run(svc) == 1
+    log = _log(svc, sub["id"])
+    assert [(d.event_seq, d.state, d.attempts, d.next_attempt_at) for d in log] == [(1, "failed", 2, None),
+                                                                                   (2, "delivered", 1, None)]
+    assert [e["seq"] for e in receiver.events] == [2]
+
+
+def test_a_leased_subscription_is_not_claimed_twice_and_an_expired_lease_is_taken_over(svc, receiver):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 2)
+    assert webhooks.claim(svc, "w1") == [sub["id"]]
+    assert webhooks.claim(svc, "w2") == []
+    assert webhooks.deliver(svc, sub["id"], "w2") == 0 and receiver.requests == 0  # not its lease
+    with session_scope(svc.engine, write=True) as s:  # w1 died: its lease runs out
+        s.execute(sa.update(WebhookSubscription).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert webhooks.claim(svc, "w2") == [sub["id"]]
+    assert webhooks.deliver(svc, sub["id"], "w1") == 0  # w1 woke up: it has lost the lease
+    assert webhooks.deliver(svc, sub["id"], "w2") == 2
+    webhooks.claim(svc, "w3")
+    webhooks.release(svc, "w3")
+    assert _sub(svc, sub["id"]).lease_owner is None
+
+
+def test_on_postgresql_a_row_locked_by_another_worker_is_skipped_not_waited_for(svc, receiver):
+    if svc.engine.dialect.name != "postgresql":
+        pytest.skip("FOR UPDATE SKIP LOCKED is PostgreSQL's (SQLite claims by rowcount)")
+    w = world(svc.engine)
+    commune, other = w.all_communes[0], w.all_communes[1]
+    first = _subscribe(svc, w, commune, "http://127.0.0.1:9/a")
+    second = _subscribe(svc, w, other, "http://127.0.0.1:9/b")
+    _dispatch(svc, w, commune, 1)
+    _dispatch(svc, w, other, 1)
+    with svc.engine.connect() as holder:  # another worker, mid-claim, holds the first row
+        holder.execute(sa.text("SELECT id FROM webhook_subscription WHERE id = :id FOR UPDATE"), {"id": first["id"]})
+        started = time.monotonic()
+        assert webhooks.claim(svc, "w2") == [second["id"]]
+        assert time.monotonic() - started < 2
+        holder.rollback()
+    assert webhooks.claim(svc, "w3") == [first["id"]]
+
+
+def test_the_address_is_checked_again_at_delivery(tmp_path, database_url, receiver):
+    """A URL accepted once (DNS said public) that now leads to loopback is not called."""
+    strict = bootstrap.build(Settings(data_dir=tmp_path / "strict", database_url=database_url, testing=True))
+    try:
+        w = world(strict.engine)
+        commune = w.all_communes[0]
+        sub = _subscribe(strict, w, commune, "https://93.184.215.14/hook")
+        url = receiver.start(sub["secret"])
+        _point(strict, sub["id"], url.replace("127.0.0.1", "localhost"))
+        _dispatch(strict, w, commune, 1)
+        assert _run(strict) == 0
+        [entry] = _log(strict, sub["id"])
+        assert entry.state == "pending" and entry.status_code is None
+        assert "private or reserved address" in entry.error
+        assert receiver.requests == 0
+    finally:
+        strict.close()
