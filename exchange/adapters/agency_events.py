@@ -170,6 +170,16 @@ def _recall_decided(session: Session, change: Change) -> list[Event]:
                                     list(change.details.get("forwarded_pending", [])), reason)
 
 
+def _edxml_import(session: Session, change: Change) -> list[Event]:
+    """An edXML package imported into the caller's inbox (a new delivery), or a revocation
+    package asking an imported copy back (exchange.services.edxml)."""
+    if "dispatch_id" in change.details:
+        return _new_deliveries(session, int(change.details["dispatch_id"]))
+    recall = change.details.get("recall") or {}
+    return _recall_events(session, list(recall.get("recalled", [])), list(recall.get("pending", [])),
+                          str(recall.get("reason", "")))
+
+
 _BUILDERS: dict[str, Callable[[Session, Change], list[Event]]] = {
     "document.dispatch": _dispatched,
     "delivery.forward": _forwarded,
@@ -177,6 +187,7 @@ _BUILDERS: dict[str, Callable[[Session, Change], list[Event]]] = {
     "delivery.status": _status,
     "document.recall": _recall,
     "delivery.recall_decision": _recall_decided,
+    "edxml.import": _edxml_import,
 }
 
 

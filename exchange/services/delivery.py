@@ -158,11 +158,12 @@ def _request_recall(session: Session, caller: Caller, document_id: int, reason: 
     if len(reason) > REASON_MAX:
         raise Unprocessable(_l("reason too long"),
                             fields={"reason": _l("at most %(max)s characters", max=REASON_MAX)})
-    deliveries = list(session.exec(
-        select(Delivery).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
-        .where(Delivery.document_id == document_id, Dispatch.sender_agency_id == caller.agency_id)
-        .order_by(col(Delivery.id)).with_for_update()
-    ))
+    stmt = (select(Delivery).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
+            .where(Delivery.document_id == document_id, Dispatch.sender_agency_id == caller.agency_id))
+    if session.exec(select(Document.imported).where(Document.id == document_id)).first():
+        # an edXML import (exchange.services.edxml) is not its From agency's to recall: only forwards are
+        stmt = stmt.where(col(Dispatch.forwarded_from_id).is_not(None))
+    deliveries = list(session.exec(stmt.order_by(col(Delivery.id)).with_for_update()))
     if not deliveries:
         raise NotFound(_l("no dispatched document with this id"))
     recalled, pending = [], []
