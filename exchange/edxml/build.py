@@ -27,6 +27,14 @@ def _add(parent: etree._Element, name: str, text: str | None = None) -> etree._E
     return node
 
 
+def _group(parent: etree._Element, name: str, *children: tuple[str, str]) -> etree._Element:
+    """``<name>`` holding one element per ``(tag, text)``, in that order."""
+    node = _add(parent, name)
+    for tag, text in children:
+        _add(node, tag, text)
+    return node
+
+
 def _day(day: date | None) -> str:
     return day.strftime(DATE_FORMAT) if day else ""
 
@@ -36,26 +44,19 @@ def _time(at: datetime | None) -> str:
 
 
 def _organ(parent: etree._Element, name: str, organ: Organ) -> None:
-    node = _add(parent, name)
-    for tag, value in (("OrganId", organ.organ_id), ("OrganizationInCharge", organ.in_charge),
-                       ("OrganName", organ.name), ("OrganAdd", organ.address), ("Email", organ.email),
-                       ("Telephone", organ.telephone), ("Fax", organ.fax), ("Website", organ.website)):
-        _add(node, tag, value)
+    _group(parent, name, ("OrganId", organ.organ_id), ("OrganizationInCharge", organ.in_charge),
+           ("OrganName", organ.name), ("OrganAdd", organ.address), ("Email", organ.email),
+           ("Telephone", organ.telephone), ("Fax", organ.fax), ("Website", organ.website))
 
 
 def _response_for(parent: etree._Element, response_for: ResponseFor) -> None:
-    node = _add(parent, "ResponseFor")
-    _add(node, "OrganId", response_for.organ_id)
-    _add(node, "Code", response_for.code)
-    _add(node, "PromulgationDate", response_for.promulgation_date)
-    _add(node, "DocumentId", response_for.document_id)
+    _group(parent, "ResponseFor", ("OrganId", response_for.organ_id), ("Code", response_for.code),
+           ("PromulgationDate", response_for.promulgation_date), ("DocumentId", response_for.document_id))
 
 
 def _staff(parent: etree._Element, staff: Staff) -> None:
-    node = _add(parent, "StaffInfo")
-    for tag, value in (("Department", staff.department), ("Staff", staff.staff), ("Email", staff.email),
-                       ("Mobile", staff.mobile)):
-        _add(node, tag, value)
+    _group(parent, "StaffInfo", ("Department", staff.department), ("Staff", staff.staff), ("Email", staff.email),
+           ("Mobile", staff.mobile))
 
 
 def _texts(parent: etree._Element, name: str, child: str, values: Iterable[str]) -> None:
@@ -81,22 +82,15 @@ def build_document(package: DocumentPackage) -> bytes:
     for recipient in package.recipients:
         _organ(header, "To", recipient)
     _add(header, "DocumentId", package.document_id)
-    code = _add(header, "Code")
-    _add(code, "CodeNumber", package.number)
-    _add(code, "CodeNotation", package.notation)
-    promulgation = _add(header, "PromulgationInfo")
-    _add(promulgation, "Place", package.place)
-    _add(promulgation, "PromulgationDate", _day(package.promulgation_date))
-    doc_type = _add(header, "DocumentType")
-    _add(doc_type, "Type", package.type_code)
-    _add(doc_type, "TypeDetail", package.type_detail)
-    _add(doc_type, "TypeName", package.type_name)
+    _group(header, "Code", ("CodeNumber", package.number), ("CodeNotation", package.notation))
+    _group(header, "PromulgationInfo", ("Place", package.place),
+           ("PromulgationDate", _day(package.promulgation_date)))
+    _group(header, "DocumentType", ("Type", package.type_code), ("TypeDetail", package.type_detail),
+           ("TypeName", package.type_name))
     _add(header, "Subject", package.subject)
     _add(header, "Content", package.content)
-    signer = _add(header, "SignerInfo")
-    _add(signer, "Competence", package.signer_competence)
-    _add(signer, "Position", package.signer_position)
-    _add(signer, "FullName", package.signer_name)
+    _group(header, "SignerInfo", ("Competence", package.signer_competence), ("Position", package.signer_position),
+           ("FullName", package.signer_name))
     _add(header, "DueDate", _day(package.due_date))
     _texts(header, "ToPlaces", "Place", package.to_places)
     other = _add(header, "OtherInfo")
@@ -112,14 +106,10 @@ def build_document(package: DocumentPackage) -> bytes:
 
     trace = _add(envelope[0], "TraceHeaderList")  # in edXMLHeader, after MessageHeader
     for hop in package.trace:
-        node = _add(trace, "TraceHeader")
-        _add(node, "OrganId", hop.organ_id)
-        _add(node, "Timestamp", _time(hop.at))
-    business = _add(trace, "Bussiness")
-    _add(business, "DocumentId", package.document_id)
-    _add(business, "BussinessDocType", str(int(package.business)))
-    _add(business, "BussinessDocReason", package.business_reason)
-    _add(business, "Paper", "0")
+        _group(trace, "TraceHeader", ("OrganId", hop.organ_id), ("Timestamp", _time(hop.at)))
+    business = _group(trace, "Bussiness", ("DocumentId", package.document_id),
+                      ("BussinessDocType", str(int(package.business))),
+                      ("BussinessDocReason", package.business_reason), ("Paper", "0"))
     _staff(business, package.staff)
     if package.replaces:
         listing = _add(business, "ReplacementInfoList")
@@ -132,17 +122,11 @@ def build_document(package: DocumentPackage) -> bytes:
     manifest.set("version", "1.0")
     encoded = _add(root, "AttachmentEncoded")
     for part in package.parts:
-        reference = _add(manifest, "Reference")
-        _add(reference, "ContentId", part.content_id)
-        _add(reference, "ContentType", part.content_type)
-        _add(reference, "Description", part.description)
-        _add(reference, "AttachmentName", part.name)
-        attachment = _add(encoded, "Attachment")
-        _add(attachment, "ContentId", part.content_id)
-        _add(attachment, "AttachmentName", part.name)
-        _add(attachment, "Description", part.description)
-        _add(attachment, "ContentType", part.content_type)
-        _add(attachment, "ContentTransferEncoded", base64.b64encode(part.data).decode("ascii"))
+        _group(manifest, "Reference", ("ContentId", part.content_id), ("ContentType", part.content_type),
+               ("Description", part.description), ("AttachmentName", part.name))
+        _group(encoded, "Attachment", ("ContentId", part.content_id), ("AttachmentName", part.name),
+               ("Description", part.description), ("ContentType", part.content_type),
+               ("ContentTransferEncoded", base64.b64encode(part.data).decode("ascii")))
     return _serialise(root)
 
 

@@ -206,7 +206,7 @@ def export_status(svc: "Services", caller: Caller, delivery_id: int) -> Exported
 def import_package(svc: "Services", caller: Caller, data: bytes) -> tuple[dict[str, Any], bool]:
     """``(answer, created)``: a document package lands in the caller's inbox, a status
     package moves a delivery. Everything refusable is refused before anything is written."""
-    package = parse.parse(data, max_bytes=svc.settings.max_upload_mb * 1024 * 1024)
+    package = parse.parse(data, max_bytes=min(svc.settings.max_upload_mb * 1024 * 1024, parse.MAX_PACKAGE_BYTES))
     sha256 = hashlib.sha256(data).hexdigest()
     if isinstance(package, StatusPackage):
         return _import_status(svc, caller, package, sha256), True
