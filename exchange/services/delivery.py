@@ -100,7 +100,7 @@ def _acknowledge(session: Session, svc: "Services", caller: Caller, delivery_id:
     add_event(session, delivery, S.DELIVERED, caller.actor, at=now)
     session.flush()
     audit.record(session, caller, "delivery.ack", f"delivery:{delivery.id}",
-                 {"document_id": document.id}, agency_ids=[dispatch.sender_agency_id])
+                 {"document_id": document.id}, agency_ids=[_sender_of(session, delivery)])
     return {"receipt": receipt, **status_view(delivery)}
 
 
@@ -248,6 +248,11 @@ def _decide_recall(session: Session, caller: Caller, delivery_id: int, accept: b
 
 
 def _sender_of(session: Session, delivery: Delivery) -> int:
+    """The agency the recipient's moves concern: the sender — but for an edXML import, whose
+    From is another system's, the recipient itself (From hears nothing of it here)."""
     dispatch = session.get(Dispatch, delivery.dispatch_id)
     assert dispatch is not None
+    if dispatch.forwarded_from_id is None and session.exec(
+            select(Document.imported).where(Document.id == delivery.document_id)).first():
+        return delivery.recipient_agency_id
     return dispatch.sender_agency_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import time
 
 import pytest
@@ -12,7 +13,7 @@ from sqlmodel import select
 
 from exchange.edxml import parse
 from exchange.edxml.model import DocumentPackage, Part, StatusPackage
-from exchange.models import Attachment, EdxmlPackage
+from exchange.models import Attachment, EdxmlPackage, OutboxEvent
 from exchange.services.dispatch import Recipients, dispatch_document
 from tests.db import engine_from_app, services_of, session_scope, store_from_app
 from tests.exchange_fixtures import caller_for, make_pdf, snapshot, store_document
@@ -180,6 +181,11 @@ def test_the_samples_with_a_pdf_import_and_their_statuses_move_the_delivery(app,
     assert revoked.json["delivery"]["status"] == "recalled"  # never acknowledged: taken back at once
     kinds = [e["kind"] for e in client.get("/api/v1/events?limit=100", headers=headers).json["items"]]
     assert kinds.count("delivery.created") == 2 and "recall.requested" in kinds
+    # From is another system's: its feed here tells nothing of what the recipient did with the imports
+    assert client.get("/api/v1/events?limit=100", headers=w.headers(w.other_province)).json["items"] == []
+    with session_scope(engine_from_app(app)) as s:
+        outbox = [e for e in s.exec(select(OutboxEvent)).all() if e.kind.startswith(("delivery.", "edxml."))]
+        assert len(outbox) == 13 and all(w.agency_ids[w.other_province] not in json.loads(e.agency_ids) for e in outbox)
 
 
 def test_status_packages_both_ways_on_a_document_sent_here(app, client, w):
