@@ -373,7 +373,8 @@ class EdxmlPackage(SQLModel, table=True):
     delivery_id: Optional[int] = Field(default=None, foreign_key="delivery.id", index=True)
     agency_id: int = Field(foreign_key="agency.id")  # the importing agency
     signature_state: str = Field(max_length=10)  # absent | valid | invalid
-    signature_reason: str = Field(default="", max_length=300)
+    signature_reason: str = Field(default="", max_length=20)  # a key of exchange.edxml.envelope.REASONS
+    signature_detail: str = Field(default="", max_length=300)  # the verifier's own words (signxml, English)
     signature_signer: str = Field(default="", max_length=300)
     imported_by: str = Field(default="", max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from exchange.cli.common import echo, refusals_exit, services
+from exchange.cli.common import echo, refusals_exit, services, text
 from exchange.services import edxml
 from translations import _l
 
@@ -23,4 +23,4 @@ def edxml_import(file: Path, agency_code: str) -> None:
         answer, created = edxml.import_file(services(), agency_code, file)
     if not created:
         echo(_l("this package was imported before"))
-    click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+    click.echo(json.dumps(answer, ensure_ascii=False, indent=2, default=text))  # messages in the operator's language

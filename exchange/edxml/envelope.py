@@ -14,8 +14,21 @@ from lxml import etree
 from signxml import SignatureConfiguration, XMLVerifier
 
 from exchange.edxml.model import DSIG_NS, NS, SignatureCheck
+from translations import Message, _l
 
 _REASON_MAX = 300
+NOT_XMLDSIG, NO_CERTIFICATE, MISMATCH = "not_xmldsig", "no_certificate", "mismatch"
+REASONS: dict[str, Message] = {
+    NOT_XMLDSIG: _l("the Signature element is not in the XML-DSig namespace"),
+    NO_CERTIFICATE: _l("the certificate in the signature's KeyInfo is missing or damaged"),
+    MISMATCH: _l("the signature does not verify: the package was changed after signing, or its algorithm "
+                 "is refused (SHA-1)"),
+}
+
+
+def reason_message(reason: str) -> Message | str:
+    """What ``SignatureCheck.reason`` says, in the reader's language once rendered."""
+    return REASONS.get(reason, reason)
 
 
 def check(root: etree._Element) -> SignatureCheck:
@@ -23,17 +36,17 @@ def check(root: etree._Element) -> SignatureCheck:
     signature = root.find(f".//{{{DSIG_NS}}}Signature")
     if signature is None:
         if header is not None and any(etree.QName(e).localname == "Signature" for e in header):
-            return SignatureCheck("invalid", "the Signature element is not in the XML-DSig namespace")
+            return SignatureCheck("invalid", NOT_XMLDSIG)
         return SignatureCheck("absent")
     certificate_text = signature.findtext(f".//{{{DSIG_NS}}}X509Certificate") or ""
     try:
         certificate = x509.load_der_x509_certificate(base64.b64decode("".join(certificate_text.split())))
     except ValueError:
-        return SignatureCheck("invalid", "the certificate in KeyInfo is missing or damaged")
+        return SignatureCheck("invalid", NO_CERTIFICATE)
     signer = certificate.subject.rfc4514_string()[:_REASON_MAX]
     try:
         XMLVerifier().verify(copy.deepcopy(root), x509_cert=certificate,
                              expect_config=SignatureConfiguration(location=".//"))
     except Exception as exc:  # noqa: BLE001 - a foreign signature may break in any way: it is reported, not raised
-        return SignatureCheck("invalid", f"{type(exc).__name__}: {exc}"[:_REASON_MAX], signer)
+        return SignatureCheck("invalid", MISMATCH, signer, f"{type(exc).__name__}: {exc}"[:_REASON_MAX])
     return SignatureCheck("valid", "", signer)

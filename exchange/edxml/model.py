@@ -86,10 +86,12 @@ class Part:
 class SignatureCheck:
     """The envelope's XML signature: ``absent``, ``valid`` (the XML is what the embedded
     certificate's key signed; who that certificate belongs to is shown, not judged) or
-    ``invalid`` (with the reason)."""
+    ``invalid``, with ``reason`` (a key of ``envelope.REASONS``) and the verifier's own
+    ``detail``."""
     state: str
     reason: str = ""
     signer: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)

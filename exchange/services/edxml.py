@@ -29,7 +29,7 @@ from exchange.domain.caller import CLI_ACTOR, Caller
 from exchange.domain.enums import CallerKind, DeliveryStatus, DocumentState, RevisionKind, Role, Urgency
 from exchange.domain.lifecycle import RECALL_STATES
 from exchange.domain.times import api_time
-from exchange.edxml import build, parse
+from exchange.edxml import build, envelope, parse
 from exchange.edxml.model import (PRIORITY_BY_URGENCY, URGENCY_BY_PRIORITY, BusinessType, DocumentPackage, Hop,
                                   Organ, Part, ResponseFor, Staff, StatusPackage, document_id)
 from exchange.models import (Agency, Attachment, Delivery, Dispatch, Document, EdxmlPackage, Revision, StatusEvent,
@@ -229,7 +229,9 @@ def import_file(svc: "Services", agency_code: str, path: Path) -> tuple[dict[str
 
 
 def _signature_view(row: EdxmlPackage) -> dict[str, Any]:
-    return {"state": row.signature_state, "reason": row.signature_reason, "signer": row.signature_signer}
+    """``reason`` is a translatable message: the HTTP layer and the CLI render it."""
+    return {"state": row.signature_state, "reason": envelope.reason_message(row.signature_reason),
+            "detail": row.signature_detail, "signer": row.signature_signer}
 
 
 def _package_view(row: EdxmlPackage) -> dict[str, Any]:
@@ -246,8 +248,9 @@ def _record(session: Session, caller: Caller, kind: str, sha256: str, package: D
             edxml_document_id: str, **links: Any) -> EdxmlPackage:
     row = EdxmlPackage(kind=kind, sha256=sha256, edxml_document_id=edxml_document_id[:255],
                        sender_code=package.sender.organ_id[:35], agency_id=caller.agency_id,
-                       signature_state=package.signature.state, signature_reason=package.signature.reason[:300],
-                       signature_signer=package.signature.signer[:300], imported_by=caller.actor, **links)
+                       signature_state=package.signature.state, signature_reason=package.signature.reason[:20],
+                       signature_detail=package.signature.detail[:300], signature_signer=package.signature.signer[:300],
+                       imported_by=caller.actor, **links)
     session.add(row)
     session.flush()
     return row

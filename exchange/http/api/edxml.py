@@ -12,6 +12,7 @@ from flask import Response
 from exchange.domain.enums import Role
 from exchange.http.api.attachments import content_disposition
 from exchange.http.auth import caller_required, current_caller, services
+from exchange.http.errors import text
 from exchange.services import edxml
 from exchange.services.input_rules import Integer, String
 
@@ -30,7 +31,8 @@ class EnvelopeSignatureOut(Schema):
     state = String(metadata={"description": "`absent`, `valid` (the XML is what the key of the certificate in "
                                             "KeyInfo signed; its trust is not judged) or `invalid`: shown, "
                                             "never a reason to refuse"})
-    reason = String()
+    reason = String(metadata={"description": "why it is invalid, in the reader's language"})
+    detail = String(metadata={"description": "the XML-DSig verifier's own words (English)"})
     signer = String(metadata={"description": "the subject of the certificate in KeyInfo"})
 
 
@@ -94,6 +96,8 @@ def get_delivery_edxml(delivery_id: int) -> Response:
 def post_edxml(form: dict[str, Any]) -> tuple[dict[str, Any], int]:
     data = form["file"].stream.read()
     answer, created = edxml.import_package(services(), current_caller(), data)
+    signature = answer["edxml"]["envelope_signature"]
+    signature["reason"] = text(signature["reason"])  # in the reader's language
     return answer, 201 if created else 200
 
 

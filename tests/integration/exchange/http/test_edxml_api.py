@@ -147,7 +147,14 @@ def test_the_samples_with_a_pdf_import_and_their_statuses_move_the_delivery(app,
     first = upload(client, headers, sample("edoc_new.edxml", _codes(w), pdf=make_pdf("mẫu mới"),
                                            document_id=SAMPLE_DOCUMENT_ID))
     assert first.status_code == 201, first.json
-    assert first.json["edxml"]["envelope_signature"]["state"] == "invalid"  # the samples' broken signature
+    signature = first.json["edxml"]["envelope_signature"]
+    assert signature["state"] == "invalid"  # the samples' broken signature: shown, not a reason to refuse
+    assert signature["reason"] == "phần tử Signature không thuộc không gian tên XML-DSig"
+    again_en = upload(client, {**headers, "Accept-Language": "en"},
+                      sample("edoc_new.edxml", _codes(w), pdf=make_pdf("mẫu mới"), document_id=SAMPLE_DOCUMENT_ID))
+    assert again_en.status_code == 200  # the same package: the first import, told in English
+    assert again_en.json["edxml"]["envelope_signature"]["reason"] == \
+        "the Signature element is not in the XML-DSig namespace"
     assert first.json["edxml"]["business_type"] == 0 and first.json["document"]["issuer"] == w.other_province
     assert first.json["document"]["subject"] == "V/v kết nối, liên thông phần mềm quản lý văn bản"
     delivery = first.json["delivery"]["id"]
