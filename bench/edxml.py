@@ -20,15 +20,13 @@ import json
 import os
 import statistics
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.upload import padded_pdf  # noqa: E402 - after the path is set
+from bench.upload import padded_pdf, serve  # noqa: E402 - after the path is set
 
 
 def main() -> None:
@@ -38,27 +36,11 @@ def main() -> None:
     args = parser.parse_args()
 
     import requests
-    from werkzeug.serving import make_server
 
-    from app import create_app
-    from settings import Settings
-    from storage.db import make_engine
-    from storage.schema import import_all_models
-    from tests.db import session_scope
-    from tests.exchange_fixtures import DOCUMENT_METADATA, auth, build_world
+    from tests.exchange_fixtures import DOCUMENT_METADATA, auth
     from tests.integration.exchange.edxml_support import package
 
-    work = Path(tempfile.mkdtemp(prefix="bench-edxml-"))
-    url = f"sqlite:///{work / 'bench.db'}"
-    engine = make_engine(url)
-    import_all_models().create_all(engine)
-    with session_scope(engine, write=True) as s:
-        world = build_world(s)
-    engine.dispose()
-    app = create_app(Settings(data_dir=work / "var", database_url=url, max_upload_mb=args.mb * 2 + 10))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    app, server, world, base, _work = serve("bench-edxml-", args.mb * 2 + 10)
     http = requests.Session()
     commune = world.all_communes[0]
 
