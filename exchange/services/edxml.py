@@ -46,7 +46,7 @@ from translations import _l
 if TYPE_CHECKING:
     from bootstrap import Services
 
-PACKAGE_TYPE = "application/xml"
+_RECALLING = frozenset({DeliveryStatus.RECALL_REQUESTED, DeliveryStatus.RECALLED})  # exported as a revoke (1)
 _LIMITS = {"number": 30, "notation": 100, "doc_type": 100, "subject": 2000, "place": 255, "signer_name": 255,
            "signer_position": 255}
 
@@ -100,14 +100,16 @@ def export_document(svc: "Services", caller: Caller, doc_id: int) -> Exported:
         rows = session.execute(sa.select(Delivery, Dispatch).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
                                .where(col(Delivery.document_id) == doc_id).order_by(col(Delivery.id))).all()
         own = [d for d, p in rows if p.sender_agency_id == caller.agency_id and p.forwarded_from_id is None]
-        recipients = [a for a in (session.get(Agency, i) for i in dict.fromkeys(d.recipient_agency_id for d in own))
-                      if a is not None]
+        wanted = list(dict.fromkeys(d.recipient_agency_id for d in own))
+        found = {a.id: a for start in range(0, len(wanted), 1000)
+                 for a in session.exec(select(Agency).where(col(Agency.id).in_(wanted[start:start + 1000])))}
+        recipients = [found[i] for i in wanted if i in found]
         hops: dict[tuple[str, str], None] = {}
         for d, _p in rows:
             for hop in json.loads(d.trace or "[]"):
                 hops[(hop.get("agency", ""), hop.get("at") or "")] = None
         business, reason, replaces = BusinessType.NEW, "", tuple[str, ...]()
-        if any(d.status in RECALL_STATES for d in own):
+        if any(d.status in _RECALLING for d in own):
             business, reason = BusinessType.REVOKE, _last_recall_reason(session, own)
         elif document.replaces_id is not None:
             replaced = session.get(Document, document.replaces_id)
@@ -176,18 +178,21 @@ def export_status(svc: "Services", caller: Caller, delivery_id: int) -> Exported
         if found is None:
             raise NotFound(_l("delivery not found"))
         copy, sent = found
+        document = session.get(Document, copy.document_id)
+        assert document is not None
+        # an edXML import's From is another system's: it has no side of the copy here
+        sender = None if document.imported and sent.forwarded_from_id is None else sent.sender_agency_id
         status = DeliveryStatus(copy.status)
-        reporter = sent.sender_agency_id if status == DeliveryStatus.RECALL_REQUESTED else copy.recipient_agency_id
-        if caller.agency_id not in (copy.recipient_agency_id, sent.sender_agency_id):
+        reporter = sender if status == DeliveryStatus.RECALL_REQUESTED else copy.recipient_agency_id
+        if caller.agency_id not in (copy.recipient_agency_id, sender):
             raise NotFound(_l("delivery not found"))
         if caller.agency_id != reporter or status.edxml_code is None:
             raise Conflict(_l("your agency has no status of this delivery to report"),
                            code=ErrorCode.INVALID_TRANSITION)
         event = session.exec(select(StatusEvent).where(StatusEvent.delivery_id == delivery_id)
                              .order_by(col(StatusEvent.id).desc())).first()
-        document = session.get(Document, copy.document_id)
         agency = session.get(Agency, caller.agency_id)
-        assert document is not None and agency is not None and event is not None
+        assert agency is not None and event is not None
         issuer = session.get(Agency, document.issuer_agency_id)
         assert issuer is not None
         package = StatusPackage(

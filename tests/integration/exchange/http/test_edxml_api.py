@@ -161,9 +161,10 @@ def test_the_samples_with_a_pdf_import_and_their_statuses_move_the_delivery(app,
     inbox = client.get("/api/v1/inbox?limit=50", headers=headers).json["items"]
     assert inbox[-1]["delivery_id"] == delivery
     assert inbox[-1]["trace"][-1] == {**inbox[-1]["trace"][-1], "via": "edxml", "envelope_signature": "invalid"}
-    # the From agency does not see it as its own
+    # the From agency does not see it as its own, nor the copy's status
     assert client.get(f"/api/v1/documents/{first.json['document']['id']}",
                       headers=w.headers("other_clerk")).status_code == 404
+    assert client.get(f"/api/v1/deliveries/{delivery}/edxml", headers=w.headers("other_clerk")).status_code == 404
 
     for name, status in [("status_inbox_01.edxml", "delivered"), ("status_acceptance_03.edxml", "accepted"),
                          ("status_assignment_04.edxml", "assigned"), ("status_processing_05.edxml", "processing"),
@@ -184,6 +185,8 @@ def test_the_samples_with_a_pdf_import_and_their_statuses_move_the_delivery(app,
     assert replacement.json["document"]["replaces"] == first.json["document"]["id"]
     revoked = upload(client, headers, sample("edoc_revocation.edxml", _codes(w), document_id=SAMPLE_DOCUMENT_ID))
     assert revoked.status_code == 201, revoked.json
+    replaced_copy = replacement.json["delivery"]["id"]
+    assert client.get(f"/api/v1/deliveries/{replaced_copy}/edxml", headers=w.headers("other_clerk")).status_code == 404
     assert revoked.json["delivery"]["id"] == replacement.json["delivery"]["id"]
     assert revoked.json["delivery"]["status"] == "recalled"  # never acknowledged: taken back at once
     kinds = [e["kind"] for e in client.get("/api/v1/events?limit=100", headers=headers).json["items"]]
@@ -222,6 +225,8 @@ def test_status_packages_both_ways_on_a_document_sent_here(app, client, w):
     assert thirteen.status_code == "13" and thirteen.sender.organ_id == w.province  # type: ignore[union-attr]
     refused = upload(client, w.headers(a), sample("status_change-rejection_16.edxml", codes, document_id=ours))
     assert refused.status_code == 201 and refused.json["result"]["status"] == "recall_refused"
+    kept = parse.parse(client.get(f"/api/v1/documents/{doc}/edxml", headers=w.headers("clerk")).data)
+    assert kept.business == 0  # type: ignore[union-attr]  # a refused recall: still a new document
     assert upload(client, w.headers("clerk"), cancel).status_code == 201
     accepted = upload(client, w.headers(a), sample("status_change-acceptance_15.edxml", codes, document_id=ours))
     assert accepted.status_code == 201 and accepted.json["result"]["status"] == "recalled"
