@@ -25,10 +25,12 @@ from exchange.cli.agencies import agencies_cli
 from exchange.cli.audit import audit_cli
 from exchange.cli.backup import backup_command, restore_command
 from exchange.cli.demo import demo_cli, demo_seed
+from exchange.cli.edxml import edxml_cli
 from exchange.cli.storage import storage_cli
 from exchange.http import graceful_stop, guards, logs, metrics
-from exchange.http.api import (agencies, attachments, audit, dispatch, documents, events, inbox, openapi_contract,
-                               query_guard, registers, session, signatures, verification, webhooks)
+from exchange.http.api import (agencies, attachments, audit, dispatch, documents, edxml, events, inbox,
+                               openapi_contract, query_guard, registers, session, signatures, verification,
+                               webhooks)
 from exchange.services.storage_check import newest_blob_present
 from exchange.worker.command import worker_command
 from exchange.services.warm_up import warm_up_signing
@@ -43,9 +45,9 @@ from translations import CATALOGUE_DIR, DEFAULT_LANGUAGE
 # gunicorn halts ("App failed to load") on this code instead of respawning workers forever
 EXIT_CONFIG_ERROR = 4
 API_BLUEPRINTS = (session.bp, agencies.bp, audit.bp, documents.bp, verification.bp, signatures.bp, dispatch.bp,
-                  inbox.bp, registers.bp, attachments.bp, events.bp, webhooks.bp)
+                  inbox.bp, registers.bp, attachments.bp, events.bp, webhooks.bp, edxml.bp)
 CLI_GROUPS = (db_cli, pki_cli, agencies_cli, users_cli, tokens_cli, audit_cli, demo_cli, storage_cli,
-              backup_command, restore_command, worker_command)
+              backup_command, restore_command, worker_command, edxml_cli)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

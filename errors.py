@@ -85,6 +85,17 @@ class ErrorCode(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     TIMESTAMP_UNAVAILABLE = "timestamp_unavailable"
     REVOCATION_UNAVAILABLE = "revocation_unavailable"
+    # edXML (QCVN 102) packages
+    EDXML_MALFORMED = "edxml_malformed"  # not well-formed XML
+    EDXML_DTD_REFUSED = "edxml_dtd_refused"  # a DTD or entities: expansion (billion laughs), XXE
+    EDXML_TOO_LARGE = "edxml_too_large"  # the package or one of its base64 parts over its cap
+    EDXML_INVALID = "edxml_invalid"  # well-formed, but a required field is missing or wrong
+    EDXML_UNKNOWN_STATUS = "edxml_unknown_status"
+    EDXML_UNKNOWN_AGENCY = "edxml_unknown_agency"  # From or To not in the directory
+    EDXML_NOT_ADDRESSED = "edxml_not_addressed"  # the caller's agency is not among To (or not From)
+    EDXML_NO_PDF = "edxml_no_pdf"
+    EDXML_UNSUPPORTED = "edxml_unsupported"  # a business type this service does not apply
+    EDXML_UNKNOWN_DOCUMENT = "edxml_unknown_document"  # ResponseFor / the revoked document not found
 
 
 class ServiceError(Exception):

@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,6 +47,31 @@ def padded_pdf(megabytes: int, salt: bytes) -> bytes:
     return out.replace(b"startxref\n%d\n" % start, b"startxref\n%d\n" % (start + shift))
 
 
+def serve(prefix: str, max_upload_mb: int) -> tuple[Any, Any, Any, str, Path]:
+    """The app on a werkzeug server thread on 127.0.0.1 over a fresh SQLite database holding
+    the test world: ``(app, server, world, base URL, work folder)``."""
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from settings import Settings
+    from storage.db import make_engine
+    from storage.schema import import_all_models
+    from tests.db import session_scope
+    from tests.exchange_fixtures import build_world
+
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    url = f"sqlite:///{work / 'bench.db'}"
+    engine = make_engine(url)
+    import_all_models().create_all(engine)
+    with session_scope(engine, write=True) as s:
+        world = build_world(s)
+    engine.dispose()
+    app = create_app(Settings(data_dir=work / "var", database_url=url, max_upload_mb=max_upload_mb))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return app, server, world, f"http://127.0.0.1:{server.server_port}", work
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=int, default=20)
@@ -53,27 +79,11 @@ def main() -> None:
     args = parser.parse_args()
 
     import requests
-    from werkzeug.serving import make_server
 
-    from app import create_app
-    from settings import Settings
     from storage.filesystem import FilesystemBlobStore
-    from storage.db import make_engine
-    from tests.db import session_scope
-    from storage.schema import import_all_models
-    from tests.exchange_fixtures import DOCUMENT_METADATA, auth, build_world
+    from tests.exchange_fixtures import DOCUMENT_METADATA, auth
 
-    work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
-    url = f"sqlite:///{work / 'bench.db'}"
-    engine = make_engine(url)
-    import_all_models().create_all(engine)
-    with session_scope(engine, write=True) as s:
-        world = build_world(s)
-    engine.dispose()
-    app = create_app(Settings(data_dir=work / "var", database_url=url, max_upload_mb=args.mb + 10))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    app, server, world, base, work = serve("bench-upload-", args.mb + 10)
     bare_store = FilesystemBlobStore(work / "bare")
     http = requests.Session()
     headers = auth(world.token("clerk"))

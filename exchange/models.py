@@ -17,8 +17,8 @@ from exchange.domain.search import document_search_text
 from storage.db import UTCDateTime, utcnow
 
 __all__ = ["Agency", "AgencyEvent", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery",
-           "Dispatch", "Document", "IdempotencyRecord", "LoginFailure", "OutboxEvent", "RegisterEntry", "Revision",
-           "SigningSession", "StatusEvent", "User", "WebhookDelivery", "WebhookSubscription", "utcnow"]
+           "Dispatch", "Document", "EdxmlPackage", "IdempotencyRecord", "LoginFailure", "OutboxEvent", "RegisterEntry",
+           "Revision", "SigningSession", "StatusEvent", "User", "WebhookDelivery", "WebhookSubscription", "utcnow"]
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:
@@ -94,6 +94,9 @@ class Document(SQLModel, table=True):
     # edXML BussinessDocType 3: this document replaces that one (at most one replacement each)
     replaces_id: Optional[int] = Field(default=None, foreign_key="document.id", unique=True)
     state: str = Field(default=DocumentState.DRAFT, max_length=20, index=True)
+    # received as an edXML package (exchange.services.edxml): issued by another system in the
+    # issuer's name, so never one of the issuer's own documents here
+    imported: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
     # number, notation and subject folded (exchange.domain.search), kept by _fill_search_text
     search_text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
@@ -394,3 +397,26 @@ class WebhookDelivery(SQLModel, table=True):
     next_attempt_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class EdxmlPackage(SQLModel, table=True):
+    """An edXML (QCVN 102) package imported: what it said of itself (its DocumentId, business
+    type) and of its envelope's XML signature, beside the document and delivery it became or
+    the delivery whose status it moved."""
+    __tablename__ = "edxml_package"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # document | status
+    sha256: str = Field(max_length=64, index=True)  # of the package's bytes
+    edxml_document_id: str = Field(default="", max_length=255, index=True)  # DocumentId (or ResponseFor's)
+    sender_code: str = Field(max_length=35)  # the package's From
+    business_type: Optional[int] = None  # BussinessDocType (documents); StatusCode in status_code
+    status_code: Optional[str] = Field(default=None, max_length=2)
+    document_id: Optional[int] = Field(default=None, foreign_key="document.id", index=True)
+    delivery_id: Optional[int] = Field(default=None, foreign_key="delivery.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id")  # the importing agency
+    signature_state: str = Field(max_length=10)  # absent | valid | invalid
+    signature_reason: str = Field(default="", max_length=20)  # a key of exchange.edxml.envelope.REASONS
+    signature_detail: str = Field(default="", max_length=300)  # the verifier's own words (signxml, English)
+    signature_signer: str = Field(default="", max_length=300)
+    imported_by: str = Field(default="", max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

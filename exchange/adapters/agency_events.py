@@ -137,12 +137,16 @@ def _to_sender(session: Session, change: Change, kind: str, data: dict[str, Any]
     """One event for the agency that sent the delivery ``change.object_id`` (not the acting recipient)."""
     if change.object_id is None:
         return []
-    row = session.execute(sa.select(col(Dispatch.sender_agency_id), col(Delivery.document_id))
+    row = session.execute(sa.select(col(Dispatch.sender_agency_id), col(Delivery.document_id),
+                                    col(Dispatch.forwarded_from_id), col(Document.imported))
                           .join(Delivery, col(Delivery.dispatch_id) == Dispatch.id)
+                          .join(Document, col(Document.id) == Delivery.document_id)
                           .where(col(Delivery.id) == change.object_id)).first()
     if row is None:
         return []
-    sender, document_id = row
+    sender, document_id, forwarded_from, imported = row
+    if imported and forwarded_from is None:  # an edXML import: its From is another system's, told nothing here
+        return []
     return [Event(sender, kind, change.object_id, document_id, {"recipient": change.agency_code, **data})]
 
 
@@ -170,6 +174,16 @@ def _recall_decided(session: Session, change: Change) -> list[Event]:
                                     list(change.details.get("forwarded_pending", [])), reason)
 
 
+def _edxml_import(session: Session, change: Change) -> list[Event]:
+    """An edXML package imported into the caller's inbox (a new delivery), or a revocation
+    package asking an imported copy back (exchange.services.edxml)."""
+    if "dispatch_id" in change.details:
+        return _new_deliveries(session, int(change.details["dispatch_id"]))
+    recall = change.details.get("recall") or {}
+    return _recall_events(session, list(recall.get("recalled", [])), list(recall.get("pending", [])),
+                          str(recall.get("reason", "")))
+
+
 _BUILDERS: dict[str, Callable[[Session, Change], list[Event]]] = {
     "document.dispatch": _dispatched,
     "delivery.forward": _forwarded,
@@ -177,6 +191,7 @@ _BUILDERS: dict[str, Callable[[Session, Change], list[Event]]] = {
     "delivery.status": _status,
     "document.recall": _recall,
     "delivery.recall_decision": _recall_decided,
+    "edxml.import": _edxml_import,
 }
 
 

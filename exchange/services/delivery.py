@@ -100,7 +100,7 @@ def _acknowledge(session: Session, svc: "Services", caller: Caller, delivery_id:
     add_event(session, delivery, S.DELIVERED, caller.actor, at=now)
     session.flush()
     audit.record(session, caller, "delivery.ack", f"delivery:{delivery.id}",
-                 {"document_id": document.id}, agency_ids=[dispatch.sender_agency_id])
+                 {"document_id": document.id}, agency_ids=[_sender_of(session, delivery)])
     return {"receipt": receipt, **status_view(delivery)}
 
 
@@ -158,11 +158,12 @@ def _request_recall(session: Session, caller: Caller, document_id: int, reason: 
     if len(reason) > REASON_MAX:
         raise Unprocessable(_l("reason too long"),
                             fields={"reason": _l("at most %(max)s characters", max=REASON_MAX)})
-    deliveries = list(session.exec(
-        select(Delivery).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
-        .where(Delivery.document_id == document_id, Dispatch.sender_agency_id == caller.agency_id)
-        .order_by(col(Delivery.id)).with_for_update()
-    ))
+    stmt = (select(Delivery).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
+            .where(Delivery.document_id == document_id, Dispatch.sender_agency_id == caller.agency_id))
+    if session.exec(select(Document.imported).where(Document.id == document_id)).first():
+        # an edXML import (exchange.services.edxml) is not its From agency's to recall: only forwards are
+        stmt = stmt.where(col(Dispatch.forwarded_from_id).is_not(None))
+    deliveries = list(session.exec(stmt.order_by(col(Delivery.id)).with_for_update()))
     if not deliveries:
         raise NotFound(_l("no dispatched document with this id"))
     recalled, pending = [], []
@@ -247,6 +248,11 @@ def _decide_recall(session: Session, caller: Caller, delivery_id: int, accept: b
 
 
 def _sender_of(session: Session, delivery: Delivery) -> int:
+    """The agency the recipient's moves concern: the sender — but for an edXML import, whose
+    From is another system's, the recipient itself (From hears nothing of it here)."""
     dispatch = session.get(Dispatch, delivery.dispatch_id)
     assert dispatch is not None
+    if dispatch.forwarded_from_id is None and session.exec(
+            select(Document.imported).where(Document.id == delivery.document_id)).first():
+        return delivery.recipient_agency_id
     return dispatch.sender_agency_id

@@ -299,7 +299,8 @@ def dispatch_document(svc: "Services", caller: Caller, document_id: int, recipie
     def body(uow: UnitOfWork) -> dict[str, Any]:
         session = uow.session
         document = session.exec(select(Document).where(Document.id == document_id,
-                                                       Document.issuer_agency_id == caller.agency_id)
+                                                       Document.issuer_agency_id == caller.agency_id,
+                                                       col(Document.imported).is_(False))
                                 .with_for_update()).one_or_none()
         if document is None:
             raise NotFound(_l("document not found"))

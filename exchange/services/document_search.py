@@ -56,7 +56,8 @@ def search_page(svc: "Services", caller: Caller, filters: DocumentFilters, *, af
                 limit: int) -> dict[str, Any]:
     """Documents issued by the caller's agency that match every filter, by id, after the cursor."""
     words = check_filters(filters)
-    stmt = select(Document).where(Document.issuer_agency_id == caller.agency_id, col(Document.id) > after)
+    stmt = select(Document).where(Document.issuer_agency_id == caller.agency_id, col(Document.id) > after,
+                                  col(Document.imported).is_(False))
     for word in words:
         stmt = stmt.where(col(Document.search_text).like(f"%{word}%", escape=LIKE_ESCAPE))
     if filters.doc_type:

@@ -125,7 +125,7 @@ def readable(session: Session, caller: Caller, document_id: int) -> tuple[Docume
         raise missing
     revisions = list(session.exec(select(Revision).where(Revision.document_id == document_id)
                                   .order_by(col(Revision.seq))).all())
-    if document.issuer_agency_id != caller.agency_id:
+    if document.issuer_agency_id != caller.agency_id or document.imported:  # imported: edXML, not the issuer's own
         allowed = _received_revision_ids(session, caller, document_id)
         revisions = [r for r in revisions if r.id in allowed]
         if not revisions:
@@ -245,7 +245,7 @@ def content(svc: "Services", caller: Caller, document_id: int, seq: int | None) 
         document, revisions = readable(uow.session, caller, document_id)
         revision = pick_revision(revisions, seq)
     on_delivered = (functools.partial(mark_fetched, svc, caller, document_id)
-                    if document.issuer_agency_id != caller.agency_id else None)
+                    if document.issuer_agency_id != caller.agency_id or document.imported else None)
     return Content(svc.blobs, revision.blob_sha256, revision.size, f"document-{document_id}-r{revision.seq}.pdf",
                    on_delivered)
 

@@ -56,6 +56,9 @@ class DispatchOut(Schema):
 class Hop(Schema):
     agency = String()
     at = String()
+    via = String(metadata={"description": "`edxml`: the hop of an edXML import into this agency's inbox"})
+    envelope_signature = String(metadata={"description": "on an edXML import's hop: the package's envelope "
+                                                         "signature, `absent`, `valid` or `invalid`"})
 
 
 class HistoryEntry(Schema):

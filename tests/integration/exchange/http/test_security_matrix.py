@@ -25,6 +25,7 @@ from tests.db import session_scope
 from tests import signing_world as sw
 from tests.integration.exchange import attachment_support as at
 from tests.integration.exchange import delivery_support as ds
+from tests.integration.exchange import edxml_support as ex
 from tests.integration.exchange import register_support as rs
 from tests.integration.exchange import webhook_support as wh
 from tests.exchange_fixtures import DOCUMENT_METADATA, World, auth, build_world, make_pdf, store_document
@@ -189,6 +190,14 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("DELETE", "/api/v1/webhooks/{hook}", "admin", "other_admin", prepare=wh.matrix_hook),
     Endpoint("DELETE", "/api/v1/webhooks/{hook}", "commune_system", "commune2_system",
              prepare=wh.matrix_commune_hook),
+    # edXML (exchange.http.api.edxml; helpers in tests/integration/exchange/edxml_support.py)
+    Endpoint("GET", "/api/v1/documents/{doc}/edxml", "clerk", "other_clerk", prepare=ds.matrix_dispatched),
+    Endpoint("GET", "/api/v1/documents/{doc}/edxml", "admin", "other_admin", prepare=ds.matrix_dispatched),
+    Endpoint("GET", "/api/v1/deliveries/{delivery}/edxml", "commune_system", "commune2_system",
+             prepare=ds.matrix_acked),
+    Endpoint("GET", "/api/v1/deliveries/{delivery}/edxml", "commune_system", "other_system", prepare=ds.matrix_acked),
+    Endpoint("POST", "/api/v1/edxml", "commune_system", "other_system", request=ex.matrix_import_body),
+    Endpoint("POST", "/api/v1/edxml", "commune_system", "commune2_system", request=ex.matrix_import_body),
 ]
 
 # Roles that must be refused even inside the agency (403): not "no role", but the wrong one.
@@ -219,6 +228,10 @@ WRONG_ROLE: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/documents/1/attachments", "signer"),
     ("POST", "/api/v1/documents/1/attachments", "province_system"),
     ("DELETE", "/api/v1/documents/1/attachments/1", "auditor"),
+    ("GET", "/api/v1/documents/1/edxml", "signer"),
+    ("GET", "/api/v1/documents/1/edxml", "province_system"),
+    ("POST", "/api/v1/edxml", "auditor"),
+    ("POST", "/api/v1/edxml", "signer"),
 ]
 
 
