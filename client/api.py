@@ -24,6 +24,10 @@ RETRY_AFTER_MAX = 300.0  # a server asking for longer is waited for this long, t
 CHUNK = 256 * 1024
 
 
+# transport errors of our own making (a malformed header or URL): asking again cannot help
+_NOT_TRANSIENT = (httpx.LocalProtocolError, httpx.UnsupportedProtocol)
+
+
 class Stopped(Exception):
     """SIGTERM (or Ctrl-C) arrived while the client was waiting."""
 
@@ -106,7 +110,7 @@ class Api:
         self.policy = policy or RetryPolicy()
         self.stop = stop or threading.Event()
         self.http = httpx.Client(base_url=server.rstrip("/"), timeout=timeout, transport=transport,
-                                 headers={"Authorization": f"Bearer {token}",
+                                 headers={**({"Authorization": f"Bearer {token}"} if token else {}),
                                           "User-Agent": f"lienthong-client/{__version__}",
                                           "Accept-Language": "vi"})
 
@@ -117,15 +121,16 @@ class Api:
         if self.stop.wait(seconds):
             raise Stopped()
 
-    def retrying(self) -> tenacity.Retrying:
+    def retrying(self, also: tuple[type[Exception], ...] = ()) -> tenacity.Retrying:
         return tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type((httpx.TransportError, Retryable)),
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, (httpx.TransportError, Retryable, *also))
+                                              and not isinstance(e, _NOT_TRANSIENT)),
             wait=Backoff(self.policy.initial, self.policy.maximum),
             stop=tenacity.stop_after_attempt(self.policy.attempts), sleep=self._sleep,
             before_sleep=_describe, reraise=True)
 
-    def _call(self, attempt: Callable[[], Any]) -> Any:
-        for tried in self.retrying():
+    def _call(self, attempt: Callable[[], Any], also: tuple[type[Exception], ...] = ()) -> Any:
+        for tried in self.retrying(also):
             with tried:
                 return attempt()
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
@@ -177,7 +182,8 @@ class Api:
         """``url`` into ``part``, resuming what ``part`` already holds (``Range``, ``If-Range``
         on the ETag, which is the file's SHA-256); the whole file must hash to ``sha256``,
         else :class:`HashMismatch` (the partial file is dropped, so the next try starts over)."""
-        self._call(lambda: self._download_once(url, part, sha256, progress))
+        # a file that does not hash right is dropped and fetched whole once more
+        self._call(lambda: self._download_once(url, part, sha256, progress), also=(HashMismatch,))
 
     def _download_once(self, url: str, part: Path, sha256: str,
                        progress: Callable[[int, int], None] | None) -> None:

@@ -98,3 +98,81 @@ def log_lines(log: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return lines
+
+
+class FaultyProxy:
+    """A real HTTP proxy on 127.0.0.1 in front of the live server. ``faults`` queues
+    ``(path part, fault)``: the next request whose path holds the part gets the fault, ``"503"``
+    / ``"429"`` (with ``Retry-After: 1``), ``"drop"`` (the connection closed without an
+    answer) or ``"cut"`` (the answer's body broken off halfway). ``seen`` lists each request's
+    method, path and Range header."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        self.faults: list[tuple[str, str]] = []
+        self.seen: list[tuple[str, str, str | None]] = []
+        lock = threading.Lock()
+        target = urlsplit(upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def relay(self) -> None:
+                with lock:
+                    proxy.seen.append((self.command, self.path, self.headers.get("Range")))
+                    fault = None
+                    for i, (part, kind) in enumerate(proxy.faults):
+                        if part in self.path:
+                            fault = kind
+                            del proxy.faults[i]
+                            break
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if fault in ("503", "429"):
+                    self.send_response(int(fault))
+                    payload = '{"error": {"code": "unavailable", "message": "thử lại sau"}}'.encode()
+                    for name, value in (("Retry-After", "1"), ("Content-Type", "application/json"),
+                                        ("Content-Length", str(len(payload)))):
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if fault == "drop":
+                    self.close_connection = True
+                    return
+                upstream_conn = http.client.HTTPConnection(target.hostname, target.port, timeout=90)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream_conn.request(self.command, self.path, body=body or None, headers=headers)
+                answer = upstream_conn.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2] if fault == "cut" else data)
+                if fault == "cut":
+                    self.close_connection = True
+                upstream_conn.close()
+
+            do_GET = do_POST = relay
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FaultyProxy":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
