@@ -6,7 +6,6 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -214,8 +213,6 @@ class Api:
                         have += len(chunk)
                         if progress:
                             progress(have, total)
-                    out.flush()
-                    os.fsync(out.fileno())
                 if have < total:  # the body broke off: resume on the next attempt
                     raise httpx.RemoteProtocolError(f"body ended after {have} of {total} bytes")
         if digest.hexdigest() != sha256:

@@ -61,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     pull.add_argument("--on-recall", choices=("accept", "ask"), default="accept",
                       help="accept every recall, or ask on the terminal")
     pull.add_argument("--wait", type=float, default=30, help="long-poll seconds (at most 60)")
+    pull.add_argument("--parallel", type=int, default=4,
+                      help="deliveries handled at once (1 with --exec: hand-overs stay in inbox order)")
 
     status = sub.add_parser("status", help="move a received delivery along its lifecycle")
     status.add_argument("delivery_id", type=int)
@@ -113,7 +115,7 @@ def _stop_on_signals(stop: threading.Event, idle: threading.Event | None = None)
 
 def _pull(api: Api, args: argparse.Namespace, console: Console) -> int:
     puller = Puller(api, args.out, wait=min(max(args.wait, 0), 60), exec_cmd=args.exec_cmd,
-                    on_recall=args.on_recall, console=console)
+                    on_recall=args.on_recall, console=console, parallel=1 if args.exec_cmd else args.parallel)
     _stop_on_signals(api.stop, puller.idle)
     status = 0
     failures = 0

@@ -13,9 +13,18 @@ is handled in an order that survives SIGKILL at any point: download into ``.part
 broken file resumes with ``Range``), check every SHA-256, move the folder into place (one
 ``os.replace``), hand it to ``--exec`` if asked (a marker file records that it was), ack,
 verify the receipt with the server's published key, write it, and only then move the inbox
-cursor past it. A restart redoes at most the steps after the last one that left a trace, and
-each of them is idempotent (an ack repeated answers the same receipt). An event moves the
-events cursor once applied; applying one again (a crash in between) changes nothing more.
+cursor past it. The documents of one inbox page are handled ``--parallel`` at a time (the
+ack is a write on the server: one after the other, it would cap the rate well below what the
+downloads allow); the cursor then moves past the longest run of handled items, once per page.
+A restart redoes at most the steps after the last one that left a trace, and each of them is
+idempotent (a delivery whose folder holds its receipt is skipped; an ack repeated answers the
+same receipt). Events are applied in order, the events cursor moved after each page; applying
+one again (a crash in between) changes nothing more.
+
+What must survive a power cut is what was acknowledged: a delivery's files are fsynced, and
+its folder's rename with them, before the ack. The receipt (asked again, the server answers
+the same one) and the cursors (a stale one only makes the client skip what it already has)
+are written atomically: a temporary file, fsync, ``os.replace``.
 """
 from __future__ import annotations
 
@@ -27,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,7 +48,7 @@ from rich.table import Table
 
 from client.api import Api, ApiError, HashMismatch
 from client.receipts import ReceiptInvalid, verify
-from client.state import State, write_json
+from client.state import State, write_json, write_json_quickly
 
 log = logging.getLogger("lienthong_client")
 
@@ -50,6 +60,11 @@ def safe_name(name: str) -> str:
     """A file name from the server made harmless here: no folder parts, no control characters."""
     base = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
     return base[:120] or "file"
+
+
+def fsync_file(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
 
 
 def sync_dir(folder: Path) -> None:
@@ -92,9 +107,11 @@ class Summary:
 
 class Puller:
     def __init__(self, api: Api, out: Path, *, wait: float = 30, exec_cmd: str | None = None,
-                 on_recall: str = "accept", console: Console | None = None,
+                 on_recall: str = "accept", console: Console | None = None, parallel: int = 4,
                  ask: Callable[[str], tuple[bool, str] | None] | None = None) -> None:
         self.api, self.out, self.wait, self.exec_cmd, self.on_recall = api, out, wait, exec_cmd, on_recall
+        self.parallel = max(1, parallel)
+        self.lock = threading.Lock()
         self.console = console or Console(stderr=True)
         self.ask = ask or self._ask_on_terminal
         out.mkdir(parents=True, exist_ok=True)
@@ -104,14 +121,27 @@ class Puller:
         self.summary = Summary()
         self.idle = threading.Event()  # set while long-polling: a SIGTERM may interrupt at once
         self._key: dict[str, Any] | None = None
+        self.progress: Progress | None = None
 
     # ---- the loop ----------------------------------------------------------------------
     def run(self, once: bool = False) -> None:
         cursors = {"inbox_cursor": self.state["inbox"], "events_cursor": self.state["events"]}
         log.info("pulling into %s after inbox cursor %r, events cursor %r", self.out, self.state["inbox"],
                  self.state["events"], extra=cursors)
+        if self.console.is_terminal:
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                     TransferSpeedColumn(), console=self.console, transient=True)
+            self.progress.start()
+        try:
+            with ThreadPoolExecutor(self.parallel, thread_name_prefix="pull") as pool:
+                self._rounds(pool, once)
+        finally:
+            if self.progress is not None:
+                self.progress.stop()
+
+    def _rounds(self, pool: ThreadPoolExecutor, once: bool) -> None:
         while not self.api.stop.is_set():
-            self.drain_inbox()
+            self.drain_inbox(pool)
             self.idle.set()
             try:
                 page = self.api.events(self.state["events"], wait=0 if once else self.wait)
@@ -119,26 +149,44 @@ class Puller:
                 self.idle.clear()
             items = page.get("items", [])
             if items:
-                self.drain_inbox()  # the deliveries these events tell of are in the inbox by now
-            for event in items:
-                if self.api.stop.is_set():
-                    return
-                self.apply(event)
-                self.state.advance("events", str(event["seq"]))
+                self.drain_inbox(pool)  # the deliveries these events tell of are in the inbox by now
+            applied = ""
+            try:
+                for event in items:
+                    if self.api.stop.is_set():
+                        break
+                    self.apply(event)
+                    applied = str(event["seq"])
+            finally:
+                if applied:
+                    self.state.advance("events", applied)
             if once and not items:
                 return
 
-    def drain_inbox(self) -> None:
+    def drain_inbox(self, pool: ThreadPoolExecutor) -> None:
         while not self.api.stop.is_set():
             page = self.api.inbox(self.state["inbox"], limit=50)
             items = page.get("items", [])
             if not items:
                 return
-            for item in items:
-                if self.api.stop.is_set():
-                    return
-                self.handle(item)
-                self.state.advance("inbox", str(item["seq"]))
+            futures = [pool.submit(self._handle_unless_stopping, item) for item in items]
+            done, failure = "", None
+            for item, future in zip(items, futures, strict=True):  # every one finishes; the cursor stops at a failure
+                error = future.exception()
+                if error is None and failure is None and future.result():
+                    done = str(item["seq"])
+                elif failure is None:
+                    failure = error
+            if done:
+                self.state.advance("inbox", done)
+            if failure is not None:
+                raise failure
+
+    def _handle_unless_stopping(self, item: dict[str, Any]) -> bool:
+        if self.api.stop.is_set():
+            return False
+        self.handle(item)
+        return True
 
     # ---- one delivery ------------------------------------------------------------------
     def folder(self, delivery_id: int) -> Path:
@@ -182,25 +230,33 @@ class Puller:
             part = target.with_name(target.name + ".part")
             self.fetch(url, part, sha256, size, f"{delivery_id}: {target.name}")
             os.replace(part, target)
-            self.summary.bytes += target.stat().st_size
-        write_json(partial / "metadata.json", item)
+        write_json_quickly(partial / "metadata.json", item)
+        # durable before the ack tells the sender this agency holds them
+        for path in [target for _, target, _, _ in files] + [partial / "metadata.json"]:
+            fsync_file(path)
+        sync_dir(partial / "attachments")
         sync_dir(partial)
+        size = sum(target.stat().st_size for _, target, _, _ in files)
         os.replace(partial, final)
         sync_dir(self.out)
-        self.summary.downloaded += 1
+        with self.lock:
+            self.summary.downloaded += 1
+            self.summary.bytes += size
         log.info("delivery %s downloaded: %s", delivery_id, document.get("subject"),
                  extra={"delivery_id": delivery_id, "document_id": document.get("id"), "sha256": document["sha256"],
                         "files": len(files)})
 
     def fetch(self, url: str, part: Path, sha256: str, size: int, label: str) -> None:
-        if not self.console.is_terminal:
+        progress = self.progress
+        if progress is None:
             self.api.download(url, part, sha256)
             return
-        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                      console=self.console, transient=True) as progress:
-            task = progress.add_task(label, total=size or None)
-            self.api.download(url, part, sha256, lambda done, total: progress.update(task, completed=done,
-                                                                                     total=total or None))
+        task = progress.add_task(label, total=size or None)
+        try:
+            self.api.download(url, part, sha256,
+                              lambda done, total: progress.update(task, completed=done, total=total or None))
+        finally:
+            progress.remove_task(task)
 
     def hand_over(self, final: Path, delivery_id: int) -> None:
         argv = [*shlex.split(self.exec_cmd or ""), str(final)]
@@ -234,8 +290,9 @@ class Puller:
         except ReceiptInvalid:  # the service may have rotated its key: ask for it once more
             verify(receipt, self.receipt_key(refresh=True), **expected)
         write_json(final / "receipt.json", receipt)
-        self.summary.acked += 1
-        self.summary.receipts_verified += 1
+        with self.lock:
+            self.summary.acked += 1
+            self.summary.receipts_verified += 1
         log.info("delivery %s acknowledged, receipt verified", delivery_id, extra={"delivery_id": delivery_id})
 
     # ---- events ------------------------------------------------------------------------

@@ -31,8 +31,17 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+
+
 def write_json(path: Path, value: Any) -> None:
-    write_atomically(path, json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8") + b"\n")
+    write_atomically(path, _json(value))
+
+
+def write_json_quickly(path: Path, value: Any) -> None:
+    """For a file in a folder that is fsynced and renamed into place afterwards."""
+    path.write_bytes(_json(value))
 
 
 class State:
