@@ -48,7 +48,7 @@ from rich.table import Table
 
 from client.api import Api, ApiError, HashMismatch
 from client.receipts import ReceiptInvalid, verify
-from client.state import State, write_json, write_json_quickly
+from client.state import State, sync_dir, write_json, write_json_quickly
 
 log = logging.getLogger("lienthong_client")
 
@@ -65,14 +65,6 @@ def safe_name(name: str) -> str:
 def fsync_file(path: Path) -> None:
     with path.open("rb") as f:
         os.fsync(f.fileno())
-
-
-def sync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass
