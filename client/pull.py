@@ -136,6 +136,8 @@ class Puller:
             self.drain_inbox(pool)
             self.idle.set()
             try:
+                if self.api.stop.is_set():  # a signal that came while busy: no long-poll now
+                    return
                 page = self.api.events(self.state["events"], wait=0 if once else self.wait)
             finally:
                 self.idle.clear()

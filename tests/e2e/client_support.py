@@ -74,6 +74,8 @@ def run_client(base: str, token: str, *args: str, timeout: float = 60) -> subpro
 
 def delivered(out: Path) -> dict[int, Path]:
     """The client's finished deliveries (acknowledged: receipt written), by delivery id."""
+    if not out.exists():
+        return {}
     return {int(p.name): p for p in out.iterdir() if p.name.isdigit() and (p / "receipt.json").exists()}
 
 

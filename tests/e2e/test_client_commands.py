@@ -7,29 +7,38 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
 import sys
 
 import pytest
 import requests
 
+from storage.db import make_engine
+from storage.schema import import_all_models
+from tests.conftest import _create_schema, empty_database
 from tests.db import build_services, session_scope
-from tests.e2e.client_support import (FaultyProxy, delivered, run_client, send_document)
+from tests.e2e.client_support import FaultyProxy, delivered, log_lines, run_client, send_document, start_client, wait_for
 from tests.e2e.gunicorn_support import gunicorn
 from tests.exchange_fixtures import build_world, make_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-@pytest.fixture
-def live(tmp_path, database_url):  # type: ignore[no-untyped-def]
-    data_dir = tmp_path / "var"
-    services = build_services(database_url, data_dir)
-    with session_scope(services.engine, write=True) as session:
-        world = build_world(session)
-    env = {"LIENTHONG_DATA_DIR": str(data_dir), "LIENTHONG_DATABASE_URL": database_url}
-    with gunicorn("app:create_app()", env) as base:
-        yield base, services, world
-    services.close()
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One server for this module's tests (each uses communes of its own)."""
+    tmp = tmp_path_factory.mktemp("live")
+    with empty_database(tmp) as url:
+        engine = make_engine(url)
+        _create_schema(engine, import_all_models())
+        engine.dispose()
+        services = build_services(url, tmp / "var")
+        with session_scope(services.engine, write=True) as session:
+            world = build_world(session)
+        env = {"LIENTHONG_DATA_DIR": str(tmp / "var"), "LIENTHONG_DATABASE_URL": url}
+        with gunicorn("app:create_app()", env) as base:
+            yield base, services, world
+        services.close()
 
 
 def json_lines(text: str) -> list[dict]:
@@ -38,7 +47,7 @@ def json_lines(text: str) -> list[dict]:
 
 def test_retries_honour_retry_after_and_downloads_resume_with_range(tmp_path, live):
     base, services, world = live
-    commune = world.all_communes[0]
+    commune = world.all_communes[2]
     token = world.agency_tokens[commune]
     first = send_document(services, world, [commune], "lớn", kilobytes=2048, attachment=b"phu luc " * 1000)
     out = tmp_path / "out"
@@ -116,8 +125,8 @@ def test_status_events_send_verify_and_other_agencies_refused(tmp_path, live):
     # events: the recipient's and the sender's own feeds
     events = run_client(base, world.agency_tokens[mine], "events")
     assert [e["kind"] for e in json_lines(events.stdout)] == ["delivery.created"]
-    theirs = run_client(base, world.token("clerk"), "events")
-    kinds = [(e["kind"], e["data"].get("status")) for e in json_lines(theirs.stdout)]
+    theirs = run_client(base, world.token("clerk"), "events", "--limit", "200")
+    kinds = [(e["kind"], e["data"].get("status")) for e in json_lines(theirs.stdout) if e["delivery_id"] == delivery_id]
     assert kinds == [("delivery.acked", None), ("delivery.status", "accepted")]
     assert json_lines(run_client(base, world.agency_tokens[other], "events").stdout) == []
 
@@ -160,3 +169,24 @@ def test_status_events_send_verify_and_other_agencies_refused(tmp_path, live):
     # no token at all: a usage error, before any request
     bare = run_client(base, "", "events")
     assert bare.returncode == 2 and "LIENTHONG_TOKEN" in bare.stderr
+
+
+def test_sigterm_while_busy_finishes_the_deliveries_at_hand_and_a_restart_does_the_rest(tmp_path, live):
+    base, services, world = live
+    commune = world.all_communes[3]
+    sent = [send_document(services, world, [commune], f"term-{i}", kilobytes=100) for i in range(40)]
+    out, log = tmp_path / "out", tmp_path / "pull.log"
+    process = start_client(base, world.agency_tokens[commune], out, log=log)
+    wait_for(lambda: len(delivered(out)) >= 2, 60, "the first deliveries", step=0.01)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    first = set(delivered(out))
+    assert 2 <= len(first) < len(sent), len(first)  # stopped in the middle of the backlog
+    assert not list((out / ".partial").iterdir())  # nothing left half done
+    assert not [p for p in out.iterdir() if p.name.isdigit() and not (p / "receipt.json").exists()]
+    done = run_client(base, world.agency_tokens[commune], "--json-logs", "pull", "--out", str(out), "--once")
+    assert done.returncode == 0, done.stderr
+    assert set(delivered(out)) == {s.deliveries[commune] for s in sent}
+    again = [line["delivery_id"] for line in log_lines(log) + json_lines(done.stderr)
+             if "downloaded" in line.get("message", "")]
+    assert len(again) == len(set(again)) == len(sent)
