@@ -56,6 +56,7 @@ def main() -> None:
     from tests.e2e.client_support import send_document
     from tests.exchange_fixtures import build_world
 
+    # after the client's package is imported: on the path, bench/ holds this very client.py
     sys.path.insert(0, str(ROOT / "bench"))
     from dispatch import database  # the same temporary SQLite file / private PostgreSQL schema
 

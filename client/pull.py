@@ -197,6 +197,12 @@ class Puller:
             log.info("delivery %s was recalled before it was fetched", delivery_id,
                      extra={"delivery_id": delivery_id, "status": item.get("status")})
             return
+        if item.get("status") == "recalled" and not final.exists():
+            # taken back after another of the agency's systems fetched it: not to be filed here
+            shutil.rmtree(self.out / ".partial" / str(delivery_id), ignore_errors=True)
+            log.info("delivery %s was recalled before this client filed it", delivery_id,
+                     extra={"delivery_id": delivery_id})
+            return
         if not final.exists() and not self.recalled_folder(delivery_id).exists():
             self.download(item, final)
         if not final.exists():  # recalled meanwhile (a restart after the move)

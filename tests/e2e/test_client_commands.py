@@ -166,6 +166,18 @@ def test_status_events_send_verify_and_other_agencies_refused(tmp_path, live):
     mine_again = [d for d in delivered(out) if d != delivery_id]
     assert len(mine_again) == 1 and (out / str(mine_again[0]) / "recall-request.json").exists()
 
+    # fetched by another of the agency's systems, then recalled before any ack: not filed, not a failure
+    third = send_document(services, world, [mine], "ba")
+    fetched = requests.get(f"{base}/api/v1/documents/{third.document_id}/content", headers=world.headers(mine),
+                           timeout=30)
+    assert fetched.status_code == 200
+    r = requests.post(f"{base}/api/v1/documents/{third.document_id}/recall", headers=world.headers("clerk"),
+                      json={"reason": "Gửi nhầm"}, timeout=30)
+    assert r.status_code == 200, r.text
+    skipped = run_client(base, world.agency_tokens[mine], "pull", "--out", str(out), "--once")
+    assert skipped.returncode == 0, skipped.stderr
+    assert not (out / str(third.deliveries[mine])).exists() and not list((out / ".partial").iterdir())
+
     # no token at all: a usage error, before any request
     bare = run_client(base, "", "events")
     assert bare.returncode == 2 and "LIENTHONG_TOKEN" in bare.stderr
