@@ -12,7 +12,7 @@ TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl /us
 
 .PHONY: run test lint venv system-deps bench clean translations fuzz
 
-$(BIN)/.installed-dev: requirements.txt requirements-dev.txt
+$(BIN)/.installed-dev: requirements.txt requirements-dev.txt client/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

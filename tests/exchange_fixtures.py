@@ -155,6 +155,22 @@ def make_pdf(text: str = "Công văn thử nghiệm", pages: int = 1) -> bytes:
     return bytes(out)
 
 
+def padded_pdf(kilobytes: int, salt: bytes) -> bytes:
+    """A valid PDF (:func:`make_pdf`) whose body carries ``kilobytes`` of comment lines (the salt
+    first, so that no two are alike); the xref offsets are moved along."""
+    pdf = make_pdf("bench " + salt.hex())
+    cut = pdf.index(b"1 0 obj")
+    filler = b"%" + salt.hex().encode() + b"\n" + (b"%" + b"x" * 1022 + b"\n") * kilobytes
+    shift = len(filler)
+    head, body = pdf[:cut], pdf[cut:]
+    xref_at = body.rindex(b"xref\n")
+    table = body[xref_at:].split(b"\n")
+    fixed = [b"%010d 00000 n " % (int(line[:10]) + shift) if line.endswith(b" n ") else line for line in table]
+    start = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    out = head + filler + body[:xref_at] + b"\n".join(fixed)
+    return out.replace(b"startxref\n%d\n" % start, b"startxref\n%d\n" % (start + shift))
+
+
 def encrypted_pdf() -> bytes:
     """``make_pdf()`` encrypted with a password (pyHanko's standard security handler)."""
     import io
