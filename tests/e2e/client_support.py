@@ -67,7 +67,8 @@ def start_client(base: str, token: str, out: Path, *extra: str, log: Path) -> su
 
 
 def run_client(base: str, token: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LIENTHONG_TOKEN": token, "PYTHONPATH": str(ROOT)}
+    # Wide enough that rich never folds a message the tests look for (the tmp paths vary in length).
+    env = {**os.environ, "LIENTHONG_TOKEN": token, "PYTHONPATH": str(ROOT), "COLUMNS": "400"}
     return subprocess.run(client_argv(base, *args), cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
