@@ -29,23 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def padded_pdf(megabytes: int, salt: bytes) -> bytes:
-    """A valid PDF whose body carries ``megabytes`` of comment lines (random salt first)."""
-    from tests.exchange_fixtures import make_pdf
-
-    pdf = make_pdf("bench " + salt.hex())
-    cut = pdf.index(b"1 0 obj")
-    filler = b"%" + salt.hex().encode() + b"\n" + (b"%" + b"x" * 1022 + b"\n") * (megabytes * 1024)
-    shift = len(filler)
-    head, body = pdf[:cut], pdf[cut:]
-    xref_at = body.rindex(b"xref\n")
-    table = body[xref_at:].split(b"\n")
-    fixed = [b"%010d 00000 n " % (int(line[:10]) + shift) if line.endswith(b" n ") else line for line in table]
-    start = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
-    out = head + filler + body[:xref_at] + b"\n".join(fixed)
-    return out.replace(b"startxref\n%d\n" % start, b"startxref\n%d\n" % (start + shift))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=int, default=20)
@@ -61,7 +44,7 @@ def main() -> None:
     from storage.db import make_engine
     from tests.db import session_scope
     from storage.schema import import_all_models
-    from tests.exchange_fixtures import DOCUMENT_METADATA, auth, build_world
+    from tests.exchange_fixtures import DOCUMENT_METADATA, auth, build_world, padded_pdf
 
     work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
     url = f"sqlite:///{work / 'bench.db'}"
@@ -80,14 +63,14 @@ def main() -> None:
 
     ours, bare = [], []
     for _ in range(args.rounds):
-        data = padded_pdf(args.mb, os.urandom(16))
+        data = padded_pdf(args.mb * 1024, os.urandom(16))
         started = time.perf_counter()
         r = http.post(f"{base}/api/v1/documents", headers=headers, timeout=300,
                       files={"file": ("bench.pdf", io.BytesIO(data), "application/pdf")},
                       data={"metadata": json.dumps(DOCUMENT_METADATA)})
         ours.append(time.perf_counter() - started)
         assert r.status_code == 201, r.text
-        data = padded_pdf(args.mb, os.urandom(16))
+        data = padded_pdf(args.mb * 1024, os.urandom(16))
         started = time.perf_counter()
         bare_store.put(io.BytesIO(data))
         bare.append(time.perf_counter() - started)

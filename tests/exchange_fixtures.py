@@ -209,6 +209,22 @@ def store_document(session: Session, store, world: World, who: str = "clerk", *,
     return document.id  # type: ignore[return-value]
 
 
+def padded_pdf(kibibytes: int, salt: bytes) -> bytes:
+    """A valid PDF whose body carries ``kibibytes`` KiB of comment lines (``salt`` first, so
+    that every call can give new bytes), its xref offsets shifted to match."""
+    pdf = make_pdf("padded " + salt.hex())
+    cut = pdf.index(b"1 0 obj")
+    filler = b"%" + salt.hex().encode() + b"\n" + (b"%" + b"x" * 1022 + b"\n") * kibibytes
+    shift = len(filler)
+    head, body = pdf[:cut], pdf[cut:]
+    xref_at = body.rindex(b"xref\n")
+    table = body[xref_at:].split(b"\n")
+    fixed = [b"%010d 00000 n " % (int(line[:10]) + shift) if line.endswith(b" n ") else line for line in table]
+    start = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    out = head + filler + body[:xref_at] + b"\n".join(fixed)
+    return out.replace(b"startxref\n%d\n" % start, b"startxref\n%d\n" % (start + shift))
+
+
 def upload_via_api(client, headers: dict, pdf: bytes | None = None, metadata: dict | str | None = None,  # type: ignore[no-untyped-def]
                    filename: str = "van-ban.pdf"):
     """POST /api/v1/documents as multipart; returns the response."""
