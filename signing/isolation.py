@@ -52,6 +52,12 @@ class IsolatedVerifier:
         self._pool: Any = None
         self._pid: int | None = None
         self._lock = threading.Lock()
+        # At most one task in flight per worker. pebble hands a task to its workers over a pipe
+        # with a plain os.write, which gevent does not make cooperative: with more tasks than
+        # idle workers, that write filled the pipe and stopped the whole gunicorn worker, its
+        # result reader included, until gunicorn killed it (issue 13, item 5). Patched by
+        # gevent, this is a greenlet semaphore: the other requests go on while one waits.
+        self._slots = threading.BoundedSemaphore(self.workers)
 
     def verify(self, data: bytes, *, trust_roots: Iterable[x509.Certificate],
                other_certs: Iterable[x509.Certificate] = (), time_budget_s: float = 10.0,
@@ -117,7 +123,8 @@ class IsolatedVerifier:
 
         pool = self._ensure_pool()
         try:
-            result: T = pool.schedule(fn, args=args, timeout=timeout_s).result()
+            with self._slots:
+                result: T = pool.schedule(fn, args=args, timeout=timeout_s).result()
         except (BrokenProcessPool, RuntimeError):
             # the pool itself is gone (its forkserver killed, workers failing to start):
             # the next call builds a new one rather than failing for ever
