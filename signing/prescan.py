@@ -162,8 +162,9 @@ def _check_streams(data: bytes | mmap.mmap, limits: Limits, long_length: re.Matc
                     raise StructureRefused("decode_limits", f"an image at byte {match.start()} declares {pixels} "
                                                             f"pixels (limit {limits.max_image_pixels})")
     if long_length is not None:
+        declared = long_length.group("length").decode()
         raise StructureRefused("decode_limits", f"a stream at byte {long_length.start()} declares /Length "
-                                                f"{long_length.group('length').decode()} in a file of {len(data)} bytes")
+                                                f"{declared} in a file of {len(data)} bytes")
 
 
 def _bounded(header: bytes, pattern: re.Pattern[bytes], limit: int, what: str, where: int) -> None:
