@@ -37,6 +37,7 @@ from exchange.services.warm_up import warm_up_signing
 from exchange.http.auth import SECURITY_SCHEMES
 from exchange.http.errors import ERROR_SCHEMA, register_error_handlers, request_language
 from exchange.http.slow_bodies import BodyReadDeadline
+from exchange.http.uploads import StagingRequest
 from settings import ConfigError, Settings, load_or_create_secret
 from storage import health
 from storage.migrations import db_cli, upgrade_command
@@ -79,6 +80,7 @@ def _create(settings: Settings) -> Flask:
     Babel(app, locale_selector=request_language)
     assert isinstance(app.json, DefaultJSONProvider)
     app.json.ensure_ascii = False  # Vietnamese as it is, not \\u escapes
+    app.request_class = StagingRequest  # an upload to be stored is written where the store keeps it
     app.wsgi_app = BodyReadDeadline(app.wsgi_app, settings.body_read_timeout_s)  # type: ignore[method-assign]  # Flask's documented way to add middleware
     if settings.proxy_hops:
         middleware = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,

@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.upload import padded_pdf, serve  # noqa: E402 - after the path is set
+from bench.upload import serve  # noqa: E402 - after the path is set
+from tests.exchange_fixtures import padded_pdf  # noqa: E402
 
 
 def main() -> None:
@@ -46,13 +47,13 @@ def main() -> None:
 
     ours, baseline = [], []
     for round in range(args.rounds):
-        body = package(world.other_province, [commune], pdf=padded_pdf(args.mb, os.urandom(16)), number=str(round))
+        body = package(world.other_province, [commune], pdf=padded_pdf(args.mb * 1024, os.urandom(16)), number=str(round))
         started = time.perf_counter()
         r = http.post(f"{base}/api/v1/edxml", headers=auth(world.agency_tokens[commune]), timeout=300,
                       files={"file": ("goi.edxml", io.BytesIO(body), "application/xml")})
         ours.append(time.perf_counter() - started)
         assert r.status_code == 201, r.text
-        data = padded_pdf(args.mb, os.urandom(16))
+        data = padded_pdf(args.mb * 1024, os.urandom(16))
         started = time.perf_counter()
         r = http.post(f"{base}/api/v1/documents", headers=auth(world.token("clerk")), timeout=300,
                       files={"file": ("bench.pdf", io.BytesIO(data), "application/pdf")},

@@ -21,14 +21,16 @@ parsed once per worker.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import logging
 import multiprocessing
 import os
+import tempfile
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
-from typing import IO, Any, Callable, Iterable, TypeVar
+from typing import IO, Any, Callable, Iterable, Iterator, TypeVar
 
 from asn1crypto import x509
 
@@ -52,6 +54,13 @@ class IsolatedVerifier:
         self._pool: Any = None
         self._pid: int | None = None
         self._lock = threading.Lock()
+        # At most one task in flight per worker. pebble hands a task to its workers over a pipe
+        # with a plain os.write, which gevent does not make cooperative: with more tasks than
+        # idle workers, that write filled the pipe and stopped the whole gunicorn worker, its
+        # result reader included, until gunicorn killed it (issue 13, item 5; the file itself
+        # travels beside the pipe, see handed_over). Patched by gevent, this is a greenlet
+        # semaphore: the other requests go on while one waits.
+        self._slots = threading.BoundedSemaphore(self.workers)
 
     def verify(self, data: bytes, *, trust_roots: Iterable[x509.Certificate],
                other_certs: Iterable[x509.Certificate] = (), time_budget_s: float = 10.0,
@@ -69,8 +78,9 @@ class IsolatedVerifier:
         roots = tuple(c.dump() for c in trust_roots)
         others = tuple(c.dump() for c in other_certs)
         try:
-            result: Report = self.run(_verify_in_worker, (data, roots, others, time_budget_s, max_rendered_pages),
-                                      timeout_s=time_budget_s + KILL_GRACE_S)
+            with handed_over(data) as path:
+                result: Report = self.run(_verify_in_worker, (path, roots, others, time_budget_s, max_rendered_pages),
+                                          timeout_s=time_budget_s + KILL_GRACE_S)
             return result
         except FutureTimeout:
             finding = Finding("TIMEOUT", FAILED, detail=f"validation exceeded {time_budget_s:.1f} s; "
@@ -100,7 +110,8 @@ class IsolatedVerifier:
         stream.seek(0)
         prescan.check(data)
         try:
-            self.run(_probe_in_worker, (data,), timeout_s=time_budget_s)
+            with handed_over(data) as path:
+                self.run(_probe_in_worker, (path,), timeout_s=time_budget_s)
         except FutureTimeout:
             raise prescan.StructureRefused("parse_budget",
                                            f"reading the PDF took longer than {time_budget_s:.1f} s") from None
@@ -117,7 +128,8 @@ class IsolatedVerifier:
 
         pool = self._ensure_pool()
         try:
-            result: T = pool.schedule(fn, args=args, timeout=timeout_s).result()
+            with self._slots:
+                result: T = pool.schedule(fn, args=args, timeout=timeout_s).result()
         except (BrokenProcessPool, RuntimeError):
             # the pool itself is gone (its forkserver killed, workers failing to start):
             # the next call builds a new one rather than failing for ever
@@ -203,6 +215,24 @@ def _off_the_event_loop(fn: Callable[..., T], *args: Any) -> T:
     return fn(*args)
 
 
+@contextlib.contextmanager
+def handed_over(data: bytes) -> Iterator[str]:
+    """The file goes to the worker as a temporary file (mode 0600, removed after), not
+    through pebble's task pipe: a task larger than the pipe's buffer made the writing
+    ``os.write`` wait for a worker to read, and under gevent that write stops every other
+    request of the web worker, the pool's result reader included (issue 13, item 5)."""
+    fd, path = tempfile.mkstemp(prefix="lienthong-verify-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        yield path
+    finally:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
 # -- in the worker process ----------------------------------------------------------------------
 
 _roots_cache: dict[tuple[bytes, ...], list[x509.Certificate]] = {}
@@ -223,19 +253,25 @@ def _certificates(ders: tuple[bytes, ...]) -> list[x509.Certificate]:
     return certs
 
 
-def _verify_in_worker(data: bytes, roots: tuple[bytes, ...], others: tuple[bytes, ...],
+def _verify_in_worker(path: str, roots: tuple[bytes, ...], others: tuple[bytes, ...],
                       time_budget_s: float, max_rendered_pages: int | None) -> Report:
     from signing.checks.visual import DEFAULT_MAX_PAGES
     from signing.verify import verify
+
+    with open(path, "rb") as f:
+        data = f.read()
 
     return verify(data, trust_roots=_certificates(roots), other_certs=_certificates(others),
                   time_budget_s=time_budget_s, structure_checked=True,
                   max_rendered_pages=DEFAULT_MAX_PAGES if max_rendered_pages is None else max_rendered_pages)
 
 
-def _probe_in_worker(data: bytes) -> int:
+def _probe_in_worker(path: str) -> int:
     """Read what signing reads; the answer is only that it finished (in time, in memory)."""
     import io
+
+    with open(path, "rb") as f:
+        data = f.read()
 
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.fields import enumerate_sig_fields

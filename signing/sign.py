@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import logging
 import shutil
+import sys
 import tempfile
+import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Coroutine, Literal, TypeVar
@@ -501,12 +505,32 @@ def rewind(output: IO[bytes] | None, start: int) -> None:
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine from sync code; inside a running event loop (pyHanko's sync API would
     raise there) it runs on a helper thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    with _one_loop_per_green_worker():
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coro)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
+
+_green_lock: "threading.RLock | None" = None
+
+
+def _one_loop_per_green_worker() -> AbstractContextManager[Any]:
+    """Under gevent (gunicorn's recommended workers) every request of a worker is a greenlet
+    on one OS thread, and asyncio keeps one running loop per OS thread: a signature starting
+    while another one's loop waits (any greenlet switch inside it — the start-up warm-up's, a
+    concurrent request's) found that loop "running" and failed with a 500. There, one loop
+    at a time per worker (a cooperative lock: the other requests go on meanwhile); signing
+    is CPU work and a worker is one core, so nothing is lost. Elsewhere, no lock."""
+    global _green_lock
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("threading"):
+        return contextlib.nullcontext()
+    if _green_lock is None:  # greenlets switch only on blocking calls: no race between test and set
+        _green_lock = threading.RLock()  # patched: a greenlet lock
+    return _green_lock
 
 
 def sign(pdf_stream: IO[bytes], credential: SigningCredential, *, profile: Profile = "person",

@@ -16,15 +16,18 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, BinaryIO, Callable, Iterator, Protocol
 
 if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
+    from _typeshed import ReadableBuffer, WriteableBuffer
 
 CHUNK = 1024 * 1024
+STAGED_PREFIX = "put-"  # like a put's own temporary file: the stale-file sweep removes a killed upload's
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -92,6 +95,10 @@ def blob_key(sha256: str) -> str:
 class BlobStore(Protocol):
     def put(self, stream: IO[bytes]) -> BlobRef:
         """Store the stream's bytes (read in chunks, never whole) and return their address."""
+
+    def stage(self) -> "StagedUpload":
+        """An empty :class:`StagedUpload` in the store's temporary folder, for an upload to be
+        written into; ``put`` of it then stores the bytes without reading them again."""
 
     def open(self, sha256: str) -> BinaryIO:
         """A reader over the blob that raises BlobCorrupted if the bytes do not match."""
@@ -192,6 +199,68 @@ class HashCheckingReader(io.RawIOBase):
                     self._on_close()
             finally:
                 super().close()
+
+
+class StagedUpload(io.FileIO):
+    """A temporary file an incoming upload is written into, hashed as it is written: the
+    one pass over the bytes. Created by a store's ``stage()`` in the store's own temporary
+    folder, so that ``put`` of it moves the file into place (filesystem) or sends it as it is
+    (S3) without copying or hashing it again. A write that is not an append makes
+    :attr:`sha256` None: ``put`` then hashes the file itself, as it does any stream.
+    Removed on close unless a store took it; once taken, it refuses writes (it is a blob)."""
+
+    def __init__(self, folder: str) -> None:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=STAGED_PREFIX)
+        super().__init__(fd, "r+b", closefd=True)
+        self.path = name
+        self.taken = False
+        self._digest: "hashlib._Hash | None" = hashlib.sha256()
+        self._written = 0
+
+    def write(self, data: "ReadableBuffer", /) -> int:
+        if self.taken:
+            raise io.UnsupportedOperation("a stored blob is never written again")
+        if self._digest is not None and self.tell() != self._written:
+            self._digest = None  # not an append: the running hash no longer says what the file holds
+        written = super().write(data)
+        if self._digest is not None and written:
+            self._digest.update(memoryview(data).cast("B")[:written])
+            self._written += written
+        return written
+
+    @property
+    def sha256(self) -> str | None:
+        """The hex digest of the bytes written, or None when it cannot be trusted."""
+        return None if self._digest is None else self._digest.hexdigest()
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+    def take(self, path: str) -> None:
+        """A store moved the file to ``path``: it is a blob now, kept when this is closed."""
+        self.taken = True
+        self.path = path
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if not self.taken:
+                try:
+                    os.unlink(self.path)
+                except FileNotFoundError:
+                    pass
+
+
+def staged_ref(stream: IO[bytes]) -> BlobRef | None:
+    """The address of a :class:`StagedUpload`'s bytes when its running hash can be trusted
+    (it was only appended to, and its size on disk is what was written), else None."""
+    if not isinstance(stream, StagedUpload) or stream.closed or stream.taken or stream.sha256 is None:
+        return None
+    if os.fstat(stream.fileno()).st_size != stream.written:
+        return None
+    return BlobRef(stream.sha256, stream.written)
 
 
 def hash_into(stream: IO[bytes], out: IO[bytes]) -> tuple["hashlib._Hash", int]:

@@ -7,7 +7,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, BinaryIO, Callable, Iterator
+from typing import IO, BinaryIO, Callable, Iterator, cast
 
 from storage.blobs import (
     CHUNK,
@@ -16,11 +16,14 @@ from storage.blobs import (
     BlobRef,
     BlobStoreMissing,
     BlobStoreUnavailable,
+    STAGED_PREFIX,
     HashCheckingReader,
+    StagedUpload,
     StoredBlob,
     blob_key,
     hash_into,
     matches,
+    staged_ref,
     write_error,
 )
 
@@ -83,17 +86,27 @@ class FilesystemBlobStore:
 
     def _sweep_stale_temp_files(self) -> None:
         cutoff = time.time() - self.STALE_TEMP_SECONDS
-        for leftover in self._tmp.glob("put-*"):
+        for leftover in self._tmp.glob(STAGED_PREFIX + "*"):
             try:
                 if leftover.stat().st_mtime < cutoff:
                     leftover.unlink()
             except OSError:
                 pass  # another process swept it first, or it is not ours to remove
 
-    def put(self, stream: IO[bytes]) -> BlobRef:
+    def stage(self) -> StagedUpload:
         self._ensure_dirs()
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+            return StagedUpload(str(self._tmp))
+        except OSError as exc:
+            raise write_error(exc, f"cannot write to {self._tmp}") from None
+
+    def put(self, stream: IO[bytes]) -> BlobRef:
+        self._ensure_dirs()
+        staged = staged_ref(stream)
+        if staged is not None and Path(cast(StagedUpload, stream).path).parent == self._tmp:
+            return self._put_staged(cast(StagedUpload, stream), staged)
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=STAGED_PREFIX)
         except OSError as exc:
             raise write_error(exc, f"cannot write to {self._tmp}") from None
         tmp = Path(tmp_name)
@@ -112,27 +125,44 @@ class FilesystemBlobStore:
                 except OSError:
                     pass  # what the buffer held could not be written: the error above says so
             ref = BlobRef(digest.hexdigest(), size)
-            final = self._path(ref.sha256)
-            try:
-                if _size_or_none(final) == size and matches(self, ref.sha256):
-                    # Stored again: its time is now, so `storage gc` spares it while the
-                    # upload that just put it commits its reference.
-                    os.utime(final)
-                    return ref
-                # A file under this key that does not hash to it is damaged: the rename replaces it.
-                created = _make_dirs(final.parent)
-                os.chmod(tmp, BLOB_FILE_MODE)
-                os.replace(tmp, final)
-                # The rename, and any shard folder made for it, must survive a power cut.
-                # Deepest first: on ext4/XFS the first fsync commits the journal holding all
-                # of these changes, so the others find nothing left to write.
-                for folder in [final.parent] + [c.parent for c in reversed(created)]:
-                    _fsync_dir(folder)
-            except OSError as exc:
-                raise write_error(exc, "cannot write blob") from None
+            self._place(tmp, ref)
             return ref
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _put_staged(self, staged: StagedUpload, ref: BlobRef) -> BlobRef:
+        """The upload already lies, hashed, in our temporary folder: make it durable and
+        rename it into place — no copy, no second read."""
+        try:
+            os.fsync(staged.fileno())
+        except OSError as exc:
+            raise write_error(exc, "cannot write blob") from None
+        if self._place(Path(staged.path), ref):
+            staged.take(str(self._path(ref.sha256)))
+        return ref
+
+    def _place(self, tmp: Path, ref: BlobRef) -> bool:
+        """Rename the durable temporary file ``tmp`` to ``ref``'s key; False (``tmp`` left
+        where it is) when the key already holds these bytes."""
+        final = self._path(ref.sha256)
+        try:
+            if _size_or_none(final) == ref.size and matches(self, ref.sha256):
+                # Stored again: its time is now, so `storage gc` spares it while the
+                # upload that just put it commits its reference.
+                os.utime(final)
+                return False
+            # A file under this key that does not hash to it is damaged: the rename replaces it.
+            created = _make_dirs(final.parent)
+            os.chmod(tmp, BLOB_FILE_MODE)
+            os.replace(tmp, final)
+            # The rename, and any shard folder made for it, must survive a power cut.
+            # Deepest first: on ext4/XFS the first fsync commits the journal holding all
+            # of these changes, so the others find nothing left to write.
+            for folder in [final.parent] + [c.parent for c in reversed(created)]:
+                _fsync_dir(folder)
+        except OSError as exc:
+            raise write_error(exc, "cannot write blob") from None
+        return True
 
     def open(self, sha256: str) -> BinaryIO:
         path = self._path(sha256)

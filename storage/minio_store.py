@@ -57,10 +57,12 @@ from storage.blobs import (
     BlobStoreMissing,
     BlobStoreUnavailable,
     HashCheckingReader,
+    StagedUpload,
     StoredBlob,
     blob_key,
     hash_into,
     matches,
+    staged_ref,
     write_error,
 )
 
@@ -134,28 +136,49 @@ class MinioBlobStore:
 
     # -- the BlobStore interface ---------------------------------------------------------
 
+    def _spool_folder(self) -> str | None:
+        if self.spool_dir is None:
+            return None
+        try:
+            self.spool_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, "cannot create the spool folder") from None
+        return str(self.spool_dir)
+
+    def stage(self) -> StagedUpload:
+        """A spool file the upload lands in, hashed as it is written: ``put`` sends it as it is."""
+        folder = self._spool_folder()
+        try:
+            return StagedUpload(folder or tempfile.gettempdir())
+        except OSError as exc:
+            raise write_error(exc, "cannot create a spool file") from None
+
     def put(self, stream: IO[bytes]) -> BlobRef:
         self._ensure_bucket()
-        if self.spool_dir is not None:
-            try:
-                self.spool_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise write_error(exc, "cannot create the spool folder") from None
-        spool_dir = None if self.spool_dir is None else str(self.spool_dir)
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY, dir=spool_dir) as spool:
+        staged = staged_ref(stream)
+        if staged is not None:  # already hashed and on local disk: it is the spool file
+            stream.seek(0)
+            self._store(staged, cast(BinaryIO, stream))
+            return staged
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY, dir=self._spool_folder()) as spool:
             digest, size = hash_into(stream, spool)  # errors of the caller's stream pass through
             ref = BlobRef(digest.hexdigest(), size)
-            key = blob_key(ref.sha256)
-            existing = self._head(key)
-            if existing is not None and existing.size == size and matches(self, ref.sha256) \
-                    and not self._stale(existing):
-                self._keep_retained(key, existing)
-                return ref
-            # A stored object that does not hash to its key is damaged: a new version on top heals it.
             spool.seek(0)
             # typeshed's SpooledTemporaryFile is an IO[bytes], not the BinaryIO the SDK asks for
-            self._upload(key, cast(BinaryIO, spool), size, base64.b64encode(digest.digest()).decode())
+            self._store(ref, cast(BinaryIO, spool))
         return ref
+
+    def _store(self, ref: BlobRef, spool: BinaryIO) -> None:
+        """Upload ``spool`` (at its start, holding ``ref``'s bytes) unless the bucket holds them."""
+        key = blob_key(ref.sha256)
+        existing = self._head(key)
+        if existing is not None and existing.size == ref.size and matches(self, ref.sha256) \
+                and not self._stale(existing):
+            self._keep_retained(key, existing)
+            return
+        # A stored object that does not hash to its key is damaged: a new version on top heals it.
+        checksum = base64.b64encode(bytes.fromhex(ref.sha256)).decode()
+        self._upload(key, spool, ref.size, checksum)
 
     def open(self, sha256: str) -> BinaryIO:
         key = blob_key(sha256)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from typing import Any, Callable, TypeVar, cast
+from typing import IO, Any, Callable, TypeVar, cast
 
 from flask import Response, current_app, request
 
@@ -24,6 +24,7 @@ from exchange.http.auth import current_caller, services
 from exchange.services import idempotency
 from exchange.services.dispatch import check_key
 from exchange.services.input_rules import HostileJSON, strict_json_loads
+from storage.blobs import staged_ref
 
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
@@ -42,11 +43,7 @@ def request_fingerprint() -> str:
             digest.update(f"form\0{name}\0{value}\0".encode("utf-8", "surrogatepass"))
         for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
             digest.update(f"file\0{name}\0{upload.filename or ''}\0".encode("utf-8", "surrogatepass"))
-            content = hashlib.sha256()
-            for chunk in iter(functools.partial(upload.stream.read, 1 << 20), b""):
-                content.update(chunk)
-            upload.stream.seek(0)  # the endpoint reads it next
-            digest.update(content.digest())
+            digest.update(bytes.fromhex(_content_sha256(upload.stream)))
     else:
         raw = request.get_data(cache=True)
         try:  # the value, not its spelling: key order and spaces do not make another request
@@ -55,6 +52,19 @@ def request_fingerprint() -> str:
             pass  # the endpoint refuses it
         digest.update(raw)
     return digest.hexdigest()
+
+
+def _content_sha256(stream: IO[bytes]) -> str:
+    """A file part's SHA-256: the one computed as it was written when it was staged for the
+    blob store (no second pass over the bytes), else read here."""
+    staged = staged_ref(stream)
+    if staged is not None:
+        return staged.sha256
+    content = hashlib.sha256()
+    for chunk in iter(functools.partial(stream.read, 1 << 20), b""):
+        content.update(chunk)
+    stream.seek(0)  # the endpoint reads it next
+    return content.hexdigest()
 
 
 def _canonical(value: Any) -> Any:

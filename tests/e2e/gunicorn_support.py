@@ -19,15 +19,15 @@ WORKERS = 2
 WORKER_CLASS = "gevent"
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
-def gunicorn_argv(app_spec: str, port: int, *, workers: int = WORKERS) -> list[str]:
+def gunicorn_argv(app_spec: str, port: int, *, workers: int = WORKERS, host: str = "127.0.0.1") -> list[str]:
     return [str(GUNICORN), "-k", WORKER_CLASS, "-w", str(workers), "--worker-connections", "1000",
-            "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--graceful-timeout", "5", app_spec]
+            "-b", f"{host}:{port}", "--log-level", "warning", "--graceful-timeout", "5", app_spec]
 
 
 def server_env(env: dict[str, str], pythonpath: str = "") -> dict[str, str]:
@@ -49,12 +49,13 @@ def wait_until_up(server: subprocess.Popen[bytes], probe_url: str, timeout: floa
 
 @contextmanager
 def gunicorn(app_spec: str, env: dict[str, str], *, probe: str = "/healthz", workers: int = WORKERS,
-             pythonpath: str = "") -> Iterator[str]:
-    """Serve ``app_spec`` (e.g. ``app:create_app()``); yields the base URL once ``probe`` answers."""
-    port = free_port()
-    server = subprocess.Popen(gunicorn_argv(app_spec, port, workers=workers), env=server_env(env, pythonpath),
-                              cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
+             pythonpath: str = "", host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve ``app_spec`` (e.g. ``app:create_app()``) on ``host`` (any loopback address: two
+    of them stand for two machines); yields the base URL once ``probe`` answers."""
+    port = free_port(host)
+    server = subprocess.Popen(gunicorn_argv(app_spec, port, workers=workers, host=host),
+                              env=server_env(env, pythonpath), cwd=ROOT)
+    base = f"http://{host}:{port}"
     try:
         wait_until_up(server, f"{base}{probe}")
         yield base

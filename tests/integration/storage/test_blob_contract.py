@@ -194,3 +194,67 @@ def test_temp_files_left_by_a_killed_process_are_swept(tmp_path: Path) -> None:
     store.put(io.BytesIO(b"x"))
     assert not old.exists()
     assert fresh.exists()
+
+
+# --- staged uploads: written once where the store keeps them, hashed as they are written ---
+
+def _staged(backend: Backend, data: bytes):  # type: ignore[no-untyped-def]
+    staged = backend.store.stage()
+    for start in range(0, len(data), 64 * 1024):  # the way Werkzeug's parser writes a file part
+        staged.write(data[start:start + 64 * 1024])
+    staged.seek(0)
+    return staged
+
+
+def test_a_staged_upload_is_stored_without_a_second_copy(backend: Backend) -> None:
+    data = os.urandom(3 * MiB + 5)
+    staged = _staged(backend, data)
+    assert staged.sha256 == hashlib.sha256(data).hexdigest()
+    inode = os.fstat(staged.fileno()).st_ino
+    ref = backend.store.put(staged)
+    assert ref.sha256 == hashlib.sha256(data).hexdigest() and ref.size == len(data)
+    if backend.name == "filesystem":  # the very file the upload was written into, renamed
+        assert isinstance(backend.store, FilesystemBlobStore)
+        assert (backend.store.root / blob_key(ref.sha256)).stat().st_ino == inode
+        with pytest.raises(io.UnsupportedOperation):
+            staged.write(b"a stored blob is never written again")
+    staged.close()
+    assert read_bytes(backend.store, ref.sha256) == data
+    assert backend.leftovers() == []
+    assert not os.path.exists(staged.path) or staged.taken
+
+
+def test_a_staged_upload_rewritten_in_place_is_hashed_again(backend: Backend) -> None:
+    data = bytearray(os.urandom(700_000))
+    staged = _staged(backend, bytes(data))
+    staged.seek(10)
+    staged.write(b"XYZ")  # not an append: the running hash no longer says what the file holds
+    data[10:13] = b"XYZ"
+    assert staged.sha256 is None
+    staged.seek(0)
+    with staged:
+        ref = backend.store.put(staged)
+    assert ref.sha256 == hashlib.sha256(data).hexdigest()
+    assert read_bytes(backend.store, ref.sha256) == bytes(data)
+
+
+def test_a_staged_upload_never_stored_leaves_nothing(backend: Backend) -> None:
+    backend.store.put(io.BytesIO(b"something else, so the store is set up"))
+    before = backend.all_keys()
+    staged = _staged(backend, os.urandom(600_000))  # e.g. refused: not a PDF
+    path = staged.path
+    assert os.path.exists(path)
+    staged.close()
+    assert not os.path.exists(path)
+    assert backend.all_keys() == before and backend.leftovers() == []
+
+
+def test_a_staged_upload_of_stored_bytes_is_stored_once(backend: Backend) -> None:
+    data = os.urandom(800_000)
+    ref = backend.store.put(io.BytesIO(data))
+    with _staged(backend, data) as staged:
+        assert backend.store.put(staged) == ref
+        path = staged.path
+    assert not os.path.exists(path)
+    assert backend.copies(ref.sha256) == 1
+    assert backend.leftovers() == []

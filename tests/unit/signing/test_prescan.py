@@ -57,3 +57,28 @@ def test_pathological_keyword_floods_end_fast():
     prescan.check(b"%PDF-1.7\n" + b"<<" * 2_000_000 + b">>stream\n")  # one stream after 4 MB of "<<"
     assert time.perf_counter() - started_dicts < 1
     assert started_dicts - started < 2
+
+
+# the three patterns the one-pass scan replaced (issue 13, item 4), each with its own finditer
+_SEPARATE = {"size": rb"/Size[\s]*(\d{1,15})", "index": rb"/Index\s*\[([\d\s]{0,2000})\]",
+             "length": rb"/Length\s+(\d{1,15})\b(?!\s+\d+\s+R)"}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE) + ["slow xref stream", "honest", "tricky"])
+def test_the_one_pass_scan_finds_what_three_passes_found(name):
+    import re
+
+    if name == "honest":
+        data = make_pdf("Công văn", pages=3)
+    elif name == "tricky":  # keys next to and inside each other's near misses
+        data = (b"/Size/Index [1 2 /Size 7] /Length 5 0 R /Length 12>>stream\n/Index[0 3 5 4]/Sizes 9"
+                b"/Length\n40 /Size\n\n99999999 /Index [ 3 ] /Length 7/Size 1") * 50
+    elif name == "slow xref stream":
+        data = hostile_pdfs.slow_xref_stream()
+    else:
+        data = HOSTILE[name][0]()
+    separate = sorted((kind, m.start(), m.group(1)) for kind, pattern in _SEPARATE.items()
+                      for m in re.finditer(pattern, data))
+    merged = sorted((kind, m.start(), m.group(kind)) for m in prescan._SLASH_KEYS.finditer(data)
+                    for kind in ("size", "index", "length") if m.group(kind) is not None)
+    assert merged == separate
