@@ -125,6 +125,10 @@ def _copy(cur: Any, table: str, columns: str, rows: Iterator[tuple[Any, ...]]) -
     return n
 
 
+FILLED = ("agency", "document", "revision", "dispatch", "delivery", "agency_event", "status_event", "register_entry",
+          "counter", "audit_event", "audit_head")
+
+
 def fill(url: str, sizes: Sizes, log: Callable[[str], None] = print) -> None:
     """Migrate ``url`` to head and fill it (it must be empty) with ``sizes`` of mail."""
     from storage.migrations import upgrade
@@ -144,7 +148,8 @@ def fill(url: str, sizes: Sizes, log: Callable[[str], None] = print) -> None:
         conn.commit()
         started = time.perf_counter()
         conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")  # the visibility map (index-only scans) and the planner's statistics
+        # the visibility map (index-only scans) and the planner's statistics, of the tables filled
+        conn.execute("VACUUM ANALYZE " + ", ".join(FILLED))
         log(f"  vacuum analyze: {time.perf_counter() - started:.1f} s")
     finally:
         raw.close()
@@ -479,6 +484,20 @@ def recreate(server: str, name: str, keep: bool) -> bool:
         admin.dispose()
 
 
+def filled_as(url: str, sizes: Sizes) -> bool:
+    """A kept database holds a whole fill of ``sizes`` (the last table filled is the audit chain)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            deliveries = conn.exec_driver_sql("SELECT max(id) FROM delivery").scalar()
+            audit = conn.exec_driver_sql("SELECT last_seq FROM audit_head").scalar()
+            return deliveries is not None and deliveries >= sizes.deliveries and (audit or 0) >= sizes.audit_events
+    except sa.exc.ProgrammingError:  # never migrated
+        return False
+    finally:
+        engine.dispose()
+
+
 def drop(server: str, name: str) -> None:
     admin = make_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -486,20 +505,17 @@ def drop(server: str, name: str) -> None:
     admin.dispose()
 
 
-def sizes_of(url: str) -> dict[str, int]:
-    engine = make_engine(url)
+def sizes_of(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        out = {
+        return {
             "database": conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one(),
             "delivery": conn.exec_driver_sql("SELECT pg_total_relation_size('delivery')").scalar_one(),
             "deliveries": conn.exec_driver_sql("SELECT count(*) FROM delivery").scalar_one(),
         }
-    engine.dispose()
-    return out
 
 
 def run(url: str, sizes: Sizes, *, filled: bool, samples: int, rounds_dispatch: int, explain_too: bool,
-        label: str) -> list[Timing]:
+        label: str) -> tuple[list[Timing], dict[str, int]]:
     from tests.db import build_services
 
     if not filled:
@@ -517,9 +533,10 @@ def run(url: str, sizes: Sizes, *, filled: bool, samples: int, rounds_dispatch: 
                     agency = conn.exec_driver_sql(
                         "SELECT agency_id FROM counter WHERE name = 'inbox' AND value >= 100 LIMIT 1").scalar()
                 explain(svc.engine, queries, {"agency": agency or 2, "after": 40, "limit": PAGE})
+            disk = sizes_of(svc.engine)  # the pool's connections: the server may have no slot left for a new one
         finally:
             svc.close()
-    return paths
+    return paths, disk
 
 
 def main() -> None:
@@ -539,14 +556,16 @@ def main() -> None:
     small = Sizes(args.agencies, SMALL_DELIVERIES // big.fanout, SMALL_DELIVERIES, SMALL_DELIVERIES)
     big_name, small_name = "lienthong_scale", "lienthong_scale_small"
     kept = recreate(args.database_url, big_name, args.keep)
-    recreate(args.database_url, small_name, False)
     big_url, small_url = database_url(args.database_url, big_name), database_url(args.database_url, small_name)
+    if kept and not filled_as(big_url, big):
+        print(f"{big_name} was not filled with these sizes: filled again")
+        kept = recreate(args.database_url, big_name, False)
+    recreate(args.database_url, small_name, False)
     try:
-        small_paths = run(small_url, small, filled=False, samples=args.samples, rounds_dispatch=args.dispatches,
+        small_paths, _ = run(small_url, small, filled=False, samples=args.samples, rounds_dispatch=args.dispatches,
                           explain_too=False, label="the small database")
-        big_paths = run(big_url, big, filled=kept, samples=args.samples, rounds_dispatch=args.dispatches,
+        big_paths, disk = run(big_url, big, filled=kept, samples=args.samples, rounds_dispatch=args.dispatches,
                         explain_too=True, label="the big database")
-        disk = sizes_of(big_url)
     finally:
         drop(args.database_url, small_name)
         if not args.keep:
