@@ -356,9 +356,18 @@ def _sealed_documents(engine: sa.Engine, count: int) -> list[int]:
     return ids
 
 
-def measure(svc: "Services", sizes: Sizes, samples: int, statements: Statements | None,
-            rounds_dispatch: int) -> tuple[list[Timing], dict[str, list[str]]]:
-    from exchange.services import audit, delivery, events, inbox, registers, tracking
+@dataclass
+class Probe:
+    name: str
+    per_request: bool
+    call: Callable[[], Any]
+    samples: int
+
+
+def probes(svc: "Services", sizes: Sizes, samples: int, rounds_dispatch: int) -> list[Probe]:
+    """Each measured path of one database, as a call to time (in this order: the sender's
+    view reads the documents the dispatches sent)."""
+    from exchange.services import delivery, events, inbox, registers, tracking
     from exchange.services.dispatch import Recipients, dispatch_document
 
     rng = random.Random(13)
@@ -366,66 +375,34 @@ def measure(svc: "Services", sizes: Sizes, samples: int, statements: Statements 
     with engine.connect() as conn:
         counts = dict(conn.execute(sa.text("SELECT agency_id, value FROM counter WHERE name = 'inbox'")).all())
         event_counts = dict(conn.execute(sa.text("SELECT agency_id, value FROM counter WHERE name = 'events'")).all())
+        queued = [tuple(r) for r in conn.execute(sa.text(
+            "SELECT id, recipient_agency_id FROM delivery WHERE status = 'queued' AND id % 97 = 0 LIMIT :n"),
+            {"n": samples + 10})]
+    rng.shuffle(queued)
     full = [a for a, v in counts.items() if v >= PAGE]
-    assert full, "no agency holds a full page"
-    paths: list[Timing] = []
-    queries: dict[str, list[str]] = {}
-
-    def timed(name: str, call: Callable[[], Any], n: int, per_request: bool = True) -> None:
-        for _ in range(3):
-            call()  # warm: connections, prepared statements
-        if statements is not None:
-            statements.seen.clear()
-            statements.on = True
-            call()
-            statements.on = False
-            queries[name] = list(statements.seen.items())  # type: ignore[arg-type]
-        out = []
-        for _ in range(n):
-            started = time.perf_counter()
-            call()
-            out.append(time.perf_counter() - started)
-        paths.append(Timing(name, per_request, out))
+    full_events = [a for a, v in event_counts.items() if v >= PAGE]
+    assert full and full_events, "no agency holds a full page"
+    issuers = list(range(2, 2 + sizes.issuers))
+    documents = iter(_sealed_documents(engine, rounds_dispatch + 4))
+    sent: list[int] = []
 
     def page() -> None:
         agency = rng.choice(full)
         svc.dispatch_cache.shared.clear()  # every page reads its dispatches: the same work on both
         assert len(inbox.fetch(svc, agency, rng.randrange(0, counts[agency] - PAGE + 1), PAGE)) == PAGE
-    timed("inbox page (50 items)", page, samples)
 
     def empty() -> None:
         agency = rng.choice(full)
         with engine.connect() as conn:
             assert not inbox._read_rows(conn, {"agency": agency, "after": counts[agency], "limit": PAGE})
-    timed("empty poll (its query)", empty, samples)
-
-    full_events = [a for a, v in event_counts.items() if v >= PAGE]
 
     def feed() -> None:
         agency = rng.choice(full_events)
         assert len(events.fetch(svc, agency, rng.randrange(0, event_counts[agency] - PAGE + 1), PAGE)) == PAGE
-    timed("events feed page (50)", feed, samples)
-
-    with engine.connect() as conn:
-        queued = [tuple(r) for r in conn.execute(sa.text(
-            "SELECT id, recipient_agency_id FROM delivery WHERE status = 'queued' AND id % 97 = 0 LIMIT :n"),
-            {"n": samples + 10})]
-    rng.shuffle(queued)
 
     def ack() -> None:
         delivery_id, agency = queued.pop()
         delivery.acknowledge(svc, agency_caller(agency), delivery_id)
-    timed("ack", ack, min(samples, len(queued) - 4))
-
-    issuers = list(range(2, 2 + sizes.issuers))
-    holders = [a for a in full if a < 2 + sizes.recipients]
-    timed("register incoming, a year", lambda: registers.register_rows(
-        svc, clerk_caller(rng.choice(holders)), "incoming", YEAR), samples)
-    timed("register outgoing, a year", lambda: registers.register_rows(
-        svc, clerk_caller(rng.choice(issuers)), "outgoing", YEAR), samples)
-
-    documents = iter(_sealed_documents(engine, rounds_dispatch + 4))
-    sent: list[int] = []
 
     def dispatch() -> None:
         doc = next(documents)
@@ -433,16 +410,67 @@ def measure(svc: "Services", sizes: Sizes, samples: int, statements: Statements 
                                                                                  level="commune"), f"nation-{doc}")
         assert created and len(view["deliveries"]) == COMMUNES
         sent.append(doc)
-    timed("dispatch to 3,321 communes", dispatch, rounds_dispatch, per_request=False)
-    timed("sender's view, 3,321 recipients", lambda: tracking.document_deliveries(
-        svc, agency_caller(1), rng.choice(sent)), max(5, samples // 10))
+
+    return [
+        Probe("inbox page (50 items)", True, page, samples),
+        Probe("empty poll (its query)", True, empty, samples),
+        Probe("events feed page (50)", True, feed, samples),
+        Probe("ack", True, ack, min(samples, len(queued) - 4)),
+        Probe("register incoming, a year", True, lambda: registers.register_rows(
+            svc, clerk_caller(rng.choice(full)), "incoming", YEAR), samples),
+        Probe("register outgoing, a year", True, lambda: registers.register_rows(
+            svc, clerk_caller(rng.choice(issuers)), "outgoing", YEAR), samples),
+        Probe("dispatch to 3,321 communes", False, dispatch, rounds_dispatch),
+        Probe("sender's view, 3,321 recipients", True, lambda: tracking.document_deliveries(
+            svc, agency_caller(1), rng.choice(sent)), max(5, samples // 10)),
+    ]
+
+
+def _warm(probe: Probe, statements: Statements | None) -> list[Any]:
+    for _ in range(3):
+        probe.call()  # connections, prepared statements, caches of the process
+    if statements is None:
+        return []
+    statements.seen.clear()
+    statements.on = True
+    probe.call()
+    statements.on = False
+    return list(statements.seen.items())
+
+
+def _verify_rate(svc: "Services") -> Timing:
+    from exchange.services import audit
 
     started = time.perf_counter()
     check = audit.verify_chain(svc)
     elapsed = time.perf_counter() - started
     assert check.ok, check
-    paths.append(Timing(f"audit verify ({check.checked:,} events), events/s", False, [check.checked / elapsed]))
-    return paths, queries
+    return Timing(f"audit verify ({check.checked:,} events), events/s", False, [check.checked / elapsed])
+
+
+def side_by_side(small: "Services", big: "Services", small_sizes: Sizes, big_sizes: Sizes, samples: int,
+                 rounds_dispatch: int, statements: Statements | None = None
+                 ) -> tuple[list[Timing], list[Timing], dict[str, list[Any]]]:
+    """Each path on both databases, sample by sample alternately: the machine's load, whatever
+    it is at each moment, falls on both alike. ``statements`` (of ``big``) keeps what to EXPLAIN."""
+    small_timings: list[Timing] = []
+    big_timings: list[Timing] = []
+    queries: dict[str, list[Any]] = {}
+    for s_probe, b_probe in zip(probes(small, small_sizes, samples, rounds_dispatch),
+                                probes(big, big_sizes, samples, rounds_dispatch), strict=True):
+        _warm(s_probe, None)
+        queries[b_probe.name] = _warm(b_probe, statements)
+        times: tuple[list[float], list[float]] = ([], [])
+        for _ in range(min(s_probe.samples, b_probe.samples)):
+            for probe, out in ((s_probe, times[0]), (b_probe, times[1])):
+                started = time.perf_counter()
+                probe.call()
+                out.append(time.perf_counter() - started)
+        small_timings.append(Timing(s_probe.name, s_probe.per_request, times[0]))
+        big_timings.append(Timing(b_probe.name, b_probe.per_request, times[1]))
+    small_timings.append(_verify_rate(small))
+    big_timings.append(_verify_rate(big))
+    return small_timings, big_timings, queries
 
 
 def explain(engine: sa.Engine, queries: dict[str, list[Any]], page_params: dict[str, int]) -> None:
@@ -453,7 +481,7 @@ def explain(engine: sa.Engine, queries: dict[str, list[Any]], page_params: dict[
         queries = {"inbox page, the one statement": [(sql, compiled.construct_params(page_params))], **queries}
         for name, found in queries.items():
             print(f"--- EXPLAIN, {name}")
-            for statement, params in found[:6]:
+            for statement, params in found[:12]:
                 print("  " + " ".join(statement.split())[:160])
                 with conn.begin():
                     plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + statement,
@@ -514,8 +542,7 @@ def sizes_of(engine: sa.Engine) -> dict[str, int]:
         }
 
 
-def run(url: str, sizes: Sizes, *, filled: bool, samples: int, rounds_dispatch: int, explain_too: bool,
-        label: str) -> tuple[list[Timing], dict[str, int]]:
+def filled_services(url: str, sizes: Sizes, filled: bool, label: str, data_dir: Path) -> "Services":
     from tests.db import build_services
 
     if not filled:
@@ -523,20 +550,7 @@ def run(url: str, sizes: Sizes, *, filled: bool, samples: int, rounds_dispatch: 
         print(f"filling {label}: {sizes}")
         fill(url, sizes)
         print(f"  filled in {time.perf_counter() - started:.0f} s")
-    with tempfile.TemporaryDirectory() as tmp:
-        svc = build_services(url, Path(tmp))
-        try:
-            statements = Statements(svc.engine) if explain_too else None
-            paths, queries = measure(svc, sizes, samples, statements, rounds_dispatch)
-            if explain_too:
-                with svc.engine.connect() as conn:
-                    agency = conn.exec_driver_sql(
-                        "SELECT agency_id FROM counter WHERE name = 'inbox' AND value >= 100 LIMIT 1").scalar()
-                explain(svc.engine, queries, {"agency": agency or 2, "after": 40, "limit": PAGE})
-            disk = sizes_of(svc.engine)  # the pool's connections: the server may have no slot left for a new one
-        finally:
-            svc.close()
-    return paths, disk
+    return build_services(url, data_dir)
 
 
 def main() -> None:
@@ -562,10 +576,21 @@ def main() -> None:
         kept = recreate(args.database_url, big_name, False)
     recreate(args.database_url, small_name, False)
     try:
-        small_paths, _ = run(small_url, small, filled=False, samples=args.samples, rounds_dispatch=args.dispatches,
-                          explain_too=False, label="the small database")
-        big_paths, disk = run(big_url, big, filled=kept, samples=args.samples, rounds_dispatch=args.dispatches,
-                        explain_too=True, label="the big database")
+        with tempfile.TemporaryDirectory() as tmp:
+            small_svc = filled_services(small_url, small, False, "the small database", Path(tmp) / "small")
+            big_svc = filled_services(big_url, big, kept, "the big database", Path(tmp) / "big")
+            try:
+                statements = Statements(big_svc.engine)
+                small_paths, big_paths, queries = side_by_side(small_svc, big_svc, small, big, args.samples,
+                                                               args.dispatches, statements)
+                with big_svc.engine.connect() as conn:
+                    agency = conn.exec_driver_sql(
+                        "SELECT agency_id FROM counter WHERE name = 'inbox' AND value >= 100 LIMIT 1").scalar()
+                explain(big_svc.engine, queries, {"agency": agency or 2, "after": 40, "limit": PAGE})
+                disk = sizes_of(big_svc.engine)  # the pool's connections: the server may have no slot left
+            finally:
+                small_svc.close()
+                big_svc.close()
     finally:
         drop(args.database_url, small_name)
         if not args.keep:

@@ -35,18 +35,26 @@ def test_the_fill_is_consistent_and_every_measured_path_runs(database_url, tmp_p
                      ).scalar() == 0
             assert q("SELECT count(*) FROM register_entry WHERE kind = 'incoming'").scalar() == 200
         statements = scale.Statements(svc.engine)
-        paths, queries = scale.measure(svc, sizes, samples=4, statements=statements, rounds_dispatch=1)
+        # the same database on both sides: the bench's alternation, warm-up and EXPLAIN capture run
+        other = build_services(database_url, tmp_path / "other")
+        try:
+            _, paths, queries = scale.side_by_side(other, svc, sizes, sizes, samples=4, rounds_dispatch=1,
+                                                   statements=statements)
+        finally:
+            other.close()
         with svc.engine.connect() as conn:  # the national dispatches (warm-up ones too) went through, 3,321 each
             added = conn.execute(sa.text("SELECT count(*) FROM delivery")).scalar_one() - 2_000
             assert added > 0 and added % scale.COMMUNES == 0
         scale.explain(svc.engine, queries, {"agency": 2, "after": 0, "limit": scale.PAGE})
+        disk = scale.sizes_of(svc.engine)
     finally:
         svc.close()
     names = [p.name for p in paths]
     assert names[:3] == ["inbox page (50 items)", "empty poll (its query)", "events feed page (50)"]
     audit = next(n for n in names if n.startswith("audit verify ("))
     assert int(audit.split("(")[1].split()[0].replace(",", "")) > 300  # the 300 filled + the run's own events
-    scale.report(sizes, sizes, paths, paths, {"database": 2**30, "delivery": 2**20, "deliveries": 2_000})
+    assert disk["deliveries"] == 2_000 + added and disk["database"] > disk["delivery"] > 0
+    scale.report(sizes, sizes, paths, paths, disk)
     out = capsys.readouterr().out
     assert "--- EXPLAIN, inbox page, the one statement" in out and "Index Scan" in out
     assert out.strip().splitlines()[-1].startswith("ratio worst per-request p99 big/small: 1.00")
