@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Dialect
@@ -86,8 +87,9 @@ _PG_ROWS = (
               sa.select(key(_REPLACEMENT.id))
               .where(col(_REPLACEMENT.replaces_id) == Delivery.document_id,
                      col(_REPLACEMENT.state) == DocumentState.SENT.value).scalar_subquery(),
-              sa.select(sa.func.coalesce(sa.func.json_agg(aggregate_order_by(_PG_STEP, col(StatusEvent.id))),
-                                         sa.literal_column("'[]'::json")))
+              # as text: orjson parses it in a fraction of the driver's json.loads
+              sa.select(sa.cast(sa.func.coalesce(sa.func.json_agg(aggregate_order_by(_PG_STEP, col(StatusEvent.id))),
+                                                 sa.literal_column("'[]'::json")), sa.Text))
               .where(col(StatusEvent.delivery_id) == Delivery.id).scalar_subquery())
     .where(col(Delivery.recipient_agency_id) == sa.bindparam("agency"), col(Delivery.seq) > sa.bindparam("after"))
     .order_by(col(Delivery.seq))
@@ -188,7 +190,7 @@ def _histories(conn: sa.Connection, delivery_ids: list[int]) -> dict[int, list[d
 
 def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> list[dict[str, Any]]:
     shared = _shared_parts(conn, caches, {row[7] for row in rows if not _tombstone(row)})
-    histories = ({row[0]: row[_HISTORY_COLUMN] for row in rows} if len(rows[0]) > _HISTORY_COLUMN
+    histories = ({row[0]: orjson.loads(row[_HISTORY_COLUMN]) for row in rows} if len(rows[0]) > _HISTORY_COLUMN
                  else _histories(conn, [row[0] for row in rows if not _tombstone(row)]))
     hops_by_trace = _hops(caches, {row[8] for row in rows})
     redirected = {row[6] for row in rows if row[6] != row[5]}
