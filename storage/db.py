@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -100,9 +101,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_S = 5.0
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for a connection idle in the pool for
+    ``PING_AFTER_IDLE_S`` or more. ``pool_pre_ping`` costs one round trip at every checkout: as much as the
+    inbox page's own query. A connection returned less than that ago was alive then;
+    should the server die in between, the request's statement fails, SQLAlchemy sees the
+    disconnect and invalidates the whole pool (as after a failed ping). A dead connection
+    found by the ping raises ``DisconnectionError``: the pool replaces it and checks out
+    again (SQLAlchemy's documented "pessimistic" handling)."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["lienthong.returned_at"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("lienthong.returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_S:
+            return  # just opened, or in use moments ago
+        try:
+            if not engine.dialect.do_ping(dbapi_conn):
+                raise sa.exc.DisconnectionError("the database connection did not answer a ping")
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DisconnectionError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
 
 def _create_private(path: Path) -> None:

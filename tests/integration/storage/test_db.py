@@ -1,6 +1,9 @@
 """The database adapter, on SQLite and (in CI's second pass) PostgreSQL."""
 from __future__ import annotations
 
+import time
+
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -86,3 +89,43 @@ def test_check_connection_reports_unreachable_database():
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     with pytest.raises(DatabaseUnavailable):
         check_connection(engine)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="a PostgreSQL server's connections to kill")
+def test_a_connection_idle_in_the_pool_is_pinged_and_a_dead_one_replaced(database_url, monkeypatch):
+    """No ping (no round trip) for a connection used moments ago; one idle for longer is
+    pinged at checkout, and one the server killed meanwhile is replaced, unseen by the caller."""
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    killer = make_engine(database_url)
+    pings: list[int] = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn))
+
+    def backend_pid() -> int:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+    def kill(pid: int) -> None:
+        with killer.begin() as conn:
+            assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar_one()
+
+    try:
+        monkeypatch.setattr("storage.db.PING_AFTER_IDLE_S", 60.0)
+        first = backend_pid()
+        assert backend_pid() == first and pings == []  # reused at once: no ping
+        kill(first)
+        with pytest.raises(sa.exc.OperationalError):  # not pinged: the statement meets the dead connection
+            backend_pid()
+        second = backend_pid()  # the disconnect invalidated the pool: a new connection
+        assert second != first
+
+        monkeypatch.setattr("storage.db.PING_AFTER_IDLE_S", 0.05)
+        time.sleep(0.1)
+        assert backend_pid() == second and pings == [1]  # idle: pinged, alive, kept
+        kill(second)
+        time.sleep(0.1)
+        third = backend_pid()  # pinged, found dead, replaced: the caller saw nothing
+        assert third not in (first, second) and len(pings) == 2
+    finally:
+        engine.dispose()
+        killer.dispose()

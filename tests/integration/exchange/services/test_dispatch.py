@@ -130,3 +130,29 @@ def test_a_merged_recipient_is_routed_to_its_successor_and_the_redirect_shows(en
                                 Recipients(to=("000.09.01.H62", w.all_communes[0])), "k")
     assert view["deliveries"] == [{"id": view["deliveries"][0]["id"], "recipient": w.all_communes[0],
                                    "status": "queued", "code": None, "addressed_to": "000.09.01.H62"}]
+
+
+def test_children_of_walks_any_depth_in_one_query_and_ends_on_a_loop(engine):
+    """The recursive walk: every depth, only the level asked for, the start never included,
+    and a parent loop (the start under its own descendant) ends instead of spinning."""
+    from exchange.services.dispatch import _descendant_rows
+
+    with session_scope(engine, write=True) as session:
+        top = Agency(code="900.00.00.H90", name="Gốc", level="other")
+        session.add(top)
+        session.flush()
+        mid = Agency(code="900.01.00.H90", name="Tỉnh", level="province", parent_id=top.id)
+        session.add(mid)
+        session.flush()
+        low = [Agency(code=f"900.01.0{i}.H90", name=f"Xã {i}", level="commune", parent_id=mid.id) for i in (1, 2)]
+        session.add_all(low)
+        session.flush()
+        deep = Agency(code="900.01.01.H91", name="Phòng", level="commune", parent_id=low[0].id)
+        session.add(deep)
+        session.flush()
+        top.parent_id = deep.id  # a loop: the top under its own great-grandchild
+    with session_scope(engine) as session:
+        communes = [r.code for r in _descendant_rows(session, "900.00.00.H90", "commune")]
+        everything = [r.code for r in _descendant_rows(session, "900.00.00.H90", None)]
+    assert communes == ["900.01.01.H90", "900.01.01.H91", "900.01.02.H90"]
+    assert everything == ["900.01.00.H90", *communes]

@@ -155,3 +155,33 @@ def test_the_per_dispatch_cache_belongs_to_one_database(tmp_path):
         pages.append(inbox.poll(built, caller_for(w, commune))["items"][0]["document"]["sha256"])
         built.close()
     assert pages[0] != pages[1]
+
+
+def test_the_one_statement_page_shows_what_the_two_statement_page_shows(engine, services):
+    """The unfiltered page (on PostgreSQL one statement: histories aggregated, times formatted
+    by the server) and a filtered one matching everything (rows, then histories) agree item
+    for item: history steps with and without a reason, times, numbers."""
+    from datetime import date
+
+    from exchange.services import delivery
+
+    w = world(engine)
+    commune = w.all_communes[0]
+    for i in range(3):
+        _send(services, w, [commune], f"same-{i}")
+    me = caller_for(w, commune)
+    first, second, _third = inbox.poll(services, me)["items"]
+    delivery.acknowledge(services, me, first["delivery_id"])
+    delivery.change_status(services, me, first["delivery_id"], "accepted")
+    delivery.acknowledge(services, me, second["delivery_id"])
+    delivery.change_status(services, me, second["delivery_id"], "returned", reason="Sai thể thức")
+    agency = me.agency_id
+    page = inbox.fetch(services, agency, 0, 50)
+    filtered = inbox.fetch(services, agency, 0, 50, inbox.InboxFilters(received_from=date(2000, 1, 1)))
+    assert page == filtered and len(page) == 3
+    accepted, returned, queued = page
+    assert [(s["status"], s["code"]) for s in accepted["history"]] == [("delivered", "01"), ("accepted", "03")]
+    assert accepted["incoming_number"] == 1 and set(accepted["history"][0]) == {"status", "code", "at"}
+    assert returned["history"][-1] == {"status": "returned", "code": "02", "at": returned["history"][-1]["at"],
+                                       "reason": "Sai thể thức"}
+    assert queued["history"] == [] and queued["created_at"].endswith("Z") and len(queued["created_at"]) == 20
