@@ -161,8 +161,10 @@ def test_status_events_send_verify_and_other_agencies_refused(tmp_path, live):
     pdf = tmp_path / "signed.pdf"
     pdf.write_bytes(signed_pdf(services, world, "tự ký"))
     metadata = json.dumps({"doc_type": "Công văn", "subject": "Báo cáo của xã"})
-    upload = run_client(base, world.agency_tokens[mine], "send", str(pdf), "--to", other, "--metadata", metadata)
-    assert upload.returncode == 0, upload.stderr
+    upload, retried = (run_client(base, world.agency_tokens[mine], "send", str(pdf), "--to", other,
+                                  "--metadata", metadata) for _ in range(2))
+    assert upload.returncode == 0 and retried.returncode == 0, (upload.stderr, retried.stderr)
+    assert json.loads(retried.stdout) == json.loads(upload.stdout)  # one document, one dispatch
     [to_other] = json.loads(upload.stdout)["deliveries"]
     assert to_other["recipient"] == other
     their_inbox = requests.get(f"{base}/api/v1/inbox", headers=world.headers(other), timeout=30).json()["items"]
