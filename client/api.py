@@ -165,10 +165,12 @@ class Api:
     def receipt_key(self) -> dict[str, Any]:
         return self.json("GET", "/api/v1/receipts/key")
 
-    def upload(self, path: Path, metadata: str) -> dict[str, Any]:
+    def upload(self, path: Path, metadata: str, idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+
         def once() -> Any:
             with path.open("rb") as f:
-                return checked(self.http.post("/api/v1/documents", data={"metadata": metadata},
+                return checked(self.http.post("/api/v1/documents", data={"metadata": metadata}, headers=headers,
                                               files={"file": (path.name, f, "application/pdf")})).json()
         return self._call(once)
 

@@ -166,8 +166,11 @@ def _metadata(value: str) -> str:
 def _send(api: Api, args: argparse.Namespace, out: Callable[[Any], None]) -> int:
     document_id = args.document
     if args.file is not None:
-        document_id = int(api.upload(args.file, _metadata(args.metadata))["id"])
         identity = hashlib.sha256(args.file.read_bytes()).hexdigest()
+        metadata = _metadata(args.metadata)
+        # a retried upload (the answer lost on the way) is the same document, not a second one
+        upload_key = hashlib.sha256(f"upload|{identity}|{metadata}".encode()).hexdigest()[:40]
+        document_id = int(api.upload(args.file, metadata, upload_key)["id"])
     else:
         identity = f"document-{document_id}"
     # the same file to the same agencies is one dispatch, however often it is retried

@@ -217,3 +217,44 @@ def matrix_session(ctx) -> dict:  # type: ignore[no-untyped-def]
 
 def matrix_complete_body(ctx, fields: dict) -> dict:  # type: ignore[no-untyped-def]
     return {"json": {"signature": ctx.data["held"].sign_digest(ctx.data["digest"])}}
+
+
+# --- a PDF signed "elsewhere", for an agency system's upload ----------------------------------
+
+def signed_pdf(client, world: World, text: str = "Văn bản đã ký") -> bytes:  # type: ignore[no-untyped-def]
+    """A PDF carrying a valid person signature (B-LT, by the province signer, whose credential
+    ``issue_credentials(…, "signer")`` made), made through the API and downloaded: what an
+    agency's own signing system gives."""
+    sw = SigningWorld(world, {})
+    document_id = upload(client, sw, text)
+    r = client.post(f"/api/v1/documents/{document_id}/signatures", headers=world.headers("signer"),
+                    json={"profile": "person", "level": "B-LT"})
+    assert r.status_code in (200, 201), r.get_json()
+    return content(client, sw, document_id)
+
+
+def tampered(data: bytes) -> bytes:
+    """One byte changed inside every signature's signed range (the header's version digit)."""
+    b = bytearray(data)
+    b[7] = ord("4") if b[7] != ord("4") else ord("5")
+    return bytes(b)
+
+
+def signed_upload_body(data: bytes, subject: str = "Văn bản hệ thống cơ quan gửi") -> dict:
+    """Keyword arguments of the Flask test client for ``POST /api/v1/documents``."""
+    import json
+
+    metadata = {"doc_type": "Công văn", "subject": subject, "notation": "UBND-VP"}
+    return {"content_type": "multipart/form-data",
+            "data": {"file": (io.BytesIO(data), "signed.pdf"), "metadata": json.dumps(metadata)}}
+
+
+def matrix_signed_pdf(ctx) -> dict:  # type: ignore[no-untyped-def]
+    """A PDF signed elsewhere, for an agency system's upload."""
+    issue_credentials(ctx.engine, _ctx_settings(ctx), SigningWorld(ctx.world, {}), "signer")
+    ctx.data["signed_pdf"] = signed_pdf(ctx.client, ctx.world)
+    return {}
+
+
+def matrix_signed_body(ctx, fields: dict) -> dict:  # type: ignore[no-untyped-def]
+    return signed_upload_body(ctx.data["signed_pdf"])

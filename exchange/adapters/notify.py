@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "lienthong_inbox"
 EVENTS_CHANNEL = "lienthong_events"  # the events feed's (agency, seq): its own marks
+# A NOTIFY reaches every session of the database, whatever its schema: another deployment (or
+# test) in another schema of the same database raises marks past any real seq, and every poll
+# then queries. A schema-scoped channel is the name plus a digest of ``current_schema()``,
+# computed by PostgreSQL on both sides (the listener's connection has the engine's search_path).
+SCHEMA_SCOPED = frozenset({EVENTS_CHANNEL})
+_SCOPED_NAME = "SELECT CAST(:channel AS text) || '_' || left(md5(current_schema()), 12)"
 PG_PAYLOAD_MAX = 7000  # PostgreSQL refuses payloads of 8000 bytes and more
 SQLITE_WATCH_INTERVAL_S = 0.2
 PG_RECONNECT_S = 1.0
@@ -203,13 +209,19 @@ class Notifier:
 
     def _listen_pg(self, stop: threading.Event) -> None:
         import psycopg
+        from psycopg import sql
 
         url = sa.engine.make_url(self.url).set(drivername="postgresql")
         dsn = url.render_as_string(hide_password=False)
         while not self._done(stop):
             try:
                 with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {self.channel}")
+                    name = self.channel
+                    if name in SCHEMA_SCOPED:
+                        row = conn.execute(_SCOPED_NAME.replace(":channel", "%(channel)s"),
+                                           {"channel": name}).fetchone()
+                        name = row[0] if row else name
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(name)))
                     self._set_listening(True, stop)
                     while not self._done(stop):
                         for note in conn.notifies(timeout=1.0):
@@ -256,5 +268,7 @@ def notify_at_commit(session: Session, channel: str, pairs: list[tuple[int, int]
     """PostgreSQL: ``pg_notify`` in the transaction, delivered at commit to every process
     (SQLite has no such thing: its watchers see the commit through ``data_version``)."""
     if session.get_bind().dialect.name == "postgresql":
+        name = f"({_SCOPED_NAME})" if channel in SCHEMA_SCOPED else ":channel"
+        statement = sa.text(f"SELECT pg_notify({name}, :payload)")
         for payload in format_payloads(pairs):
-            session.execute(sa.text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload})
+            session.execute(statement, {"channel": channel, "payload": payload})

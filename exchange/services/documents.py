@@ -161,9 +161,12 @@ def store_file(store: BlobStore, stream: BinaryIO) -> BlobRef:
     return store.put(stream)
 
 
-def create_document(session: Session, caller: Caller, ref: BlobRef, metadata: dict[str, Any]) -> Document:
+def create_document(session: Session, caller: Caller, ref: BlobRef, metadata: dict[str, Any], *,
+                    state: DocumentState = DocumentState.DRAFT,
+                    audit_details: dict[str, Any] | None = None) -> Document:
     """The Document, its original Revision and the audit event, in the caller's transaction.
-    ``metadata`` comes from :func:`parse_metadata`; ``ref`` from :func:`store_file`."""
+    ``metadata`` comes from :func:`parse_metadata`; ``ref`` from :func:`store_file`; ``state``
+    is where the document enters the lifecycle (``sealed`` for a file signed elsewhere)."""
     check_reply_to(session, caller, metadata.get("reply_to"))
     check_replaces(session, caller, metadata.get("replaces"), lock=True)
     document = Document(
@@ -172,7 +175,7 @@ def create_document(session: Session, caller: Caller, ref: BlobRef, metadata: di
         subject=metadata["subject"], urgency=metadata["urgency"], confidentiality=metadata["confidentiality"],
         issued_on=metadata["issued_on"], place=metadata["place"], signer_name=metadata["signer_name"],
         signer_position=metadata["signer_position"], due_on=metadata["due_on"],
-        reply_to_id=metadata.get("reply_to"), replaces_id=metadata.get("replaces"), state=DocumentState.DRAFT,
+        reply_to_id=metadata.get("reply_to"), replaces_id=metadata.get("replaces"), state=state,
     )
     session.add(document)
     session.flush()
@@ -180,23 +183,31 @@ def create_document(session: Session, caller: Caller, ref: BlobRef, metadata: di
     session.add(Revision(document_id=document.id, seq=1, blob_sha256=ref.sha256, size=ref.size,
                          kind=RevisionKind.ORIGINAL, created_by_id=caller.user_id))
     audit.record(session, caller, "document.upload", f"document:{document.id}",
-                 {"sha256": ref.sha256, "size": ref.size})
+                 {"sha256": ref.sha256, "size": ref.size, **(audit_details or {})})
     session.flush()
     return document
 
 
-def upload(svc: "Services", caller: Caller, stream: BinaryIO, metadata: dict[str, Any]) -> dict[str, Any]:
+def upload(svc: "Services", caller: Caller, stream: BinaryIO, metadata: dict[str, Any], *,
+           state: DocumentState = DocumentState.DRAFT,
+           check: Callable[[BinaryIO], dict[str, Any]] | None = None) -> dict[str, Any]:
     """``POST /documents``: refuse what can be refused before storing a byte, store the file,
     then the document in one transaction. ``metadata``: validated fields (the API's schema,
-    or :func:`parse_metadata`)."""
+    or :func:`parse_metadata`). ``check``, when given, judges the (usable) PDF before it is
+    stored — it raises to refuse it, else returns details for the audit event."""
     metadata = check_metadata_rules(metadata)
     with svc.uow() as uow:
         check_reply_to(uow.session, caller, metadata.get("reply_to"))
         check_replaces(uow.session, caller, metadata.get("replaces"))
         upload_number_free(uow.session, caller.agency_id, metadata)
+    details: dict[str, Any] | None = None
+    if check is not None:
+        inspect_pdf(stream)
+        details = check(stream)
+        stream.seek(0)
     ref = store_file(svc.blobs, stream)
     with svc.uow(write=True) as uow:
-        document = create_document(uow.session, caller, ref, metadata)
+        document = create_document(uow.session, caller, ref, metadata, state=state, audit_details=details)
         uow.commit()
         assert document.id is not None
         document, revisions = readable(uow.session, caller, document.id)

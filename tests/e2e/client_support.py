@@ -179,3 +179,25 @@ class FaultyProxy:
     def __exit__(self, *exc: Any) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def signed_pdf(services: Any, world: World, label: str) -> bytes:
+    """A PDF with a valid person signature of the province signer (B-LT), signed through the
+    service in-process: what an agency's own signing system hands to ``send FILE``."""
+    from exchange.models import Revision
+    from exchange.services.signatures import sign_document
+    from sqlmodel import col, select
+    from storage.blobs import read_bytes
+    from tests.db import session_scope
+    from tests.signing_world import SigningWorld, issue_credentials
+
+    issue_credentials(services.engine, services.settings, SigningWorld(world, {}), "signer")
+    with session_scope(services.engine, write=True) as session:
+        document_id = store_document(session, services.blobs, world, pdf=make_pdf(f"Văn bản {label}"))
+    sign_document(services, caller_for(world, "signer"), document_id, profile="person", level="B-LT")
+    with session_scope(services.engine) as session:
+        latest = session.exec(select(Revision).where(Revision.document_id == document_id)
+                              .order_by(col(Revision.seq).desc())).first()
+        assert latest is not None
+        sha256 = latest.blob_sha256
+    return read_bytes(services.blobs, sha256)

@@ -17,7 +17,8 @@ from storage.db import make_engine
 from storage.schema import import_all_models
 from tests.conftest import _create_schema, empty_database
 from tests.db import build_services, session_scope
-from tests.e2e.client_support import FaultyProxy, delivered, log_lines, run_client, send_document, start_client, wait_for
+from tests.e2e.client_support import (FaultyProxy, delivered, log_lines, run_client, send_document, signed_pdf,
+                                      start_client, wait_for)
 from tests.e2e.gunicorn_support import gunicorn
 from tests.exchange_fixtures import build_world, make_pdf
 
@@ -151,10 +152,26 @@ def test_status_events_send_verify_and_other_agencies_refused(tmp_path, live):
     assert json.loads(sent_twice[0].stdout)["id"] == json.loads(sent_twice[1].stdout)["id"]
     stolen = run_client(base, world.agency_tokens[other], "send", "--document", str(again.document_id), "--to", mine)
     assert stolen.returncode == 2
+    # send FILE: an agency system's own signed PDF, uploaded (sealed) and dispatched; an unsigned one refused
+    unsigned = tmp_path / "unsigned.pdf"
+    unsigned.write_bytes(make_pdf("Văn bản gửi"))
+    refused_upload = run_client(base, world.agency_tokens[mine], "send", str(unsigned), "--to", other, "--metadata",
+                                json.dumps({"doc_type": "Công văn", "subject": "Chưa ký"}))
+    assert refused_upload.returncode == 2 and "not_signed" in refused_upload.stderr
     pdf = tmp_path / "signed.pdf"
-    pdf.write_bytes(make_pdf("Văn bản gửi"))
-    upload = run_client(base, world.agency_tokens[mine], "send", str(pdf), "--to", other)
-    assert upload.returncode == 2 and "403" in upload.stderr  # the service takes uploads from clerks only
+    pdf.write_bytes(signed_pdf(services, world, "tự ký"))
+    metadata = json.dumps({"doc_type": "Công văn", "subject": "Báo cáo của xã"})
+    upload, retried = (run_client(base, world.agency_tokens[mine], "send", str(pdf), "--to", other,
+                                  "--metadata", metadata) for _ in range(2))
+    assert upload.returncode == 0 and retried.returncode == 0, (upload.stderr, retried.stderr)
+    assert json.loads(retried.stdout) == json.loads(upload.stdout)  # one document, one dispatch
+    [to_other] = json.loads(upload.stdout)["deliveries"]
+    assert to_other["recipient"] == other
+    their_inbox = requests.get(f"{base}/api/v1/inbox", headers=world.headers(other), timeout=30).json()["items"]
+    assert to_other["id"] in [item["delivery_id"] for item in their_inbox]
+    theirs_pdf = requests.get(f"{base}/api/v1/documents/{json.loads(upload.stdout)['document_id']}/content",
+                              headers=world.headers(other), timeout=30)
+    assert theirs_pdf.content == pdf.read_bytes()
 
     # a recall with --on-recall ask and no terminal: nothing moved or answered, the request noted
     assert run_client(base, world.agency_tokens[mine], "pull", "--out", str(out), "--once").returncode == 0

@@ -15,7 +15,7 @@ from exchange.domain.enums import DocumentState, Role, Urgency, values
 from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut, blob_response
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.idempotency import idempotent
-from exchange.services import document_search, documents
+from exchange.services import document_search, documents, signed_upload
 from exchange.services.document_search import DocumentFilters
 from exchange.services.documents import DocumentMetadataIn
 from exchange.services.input_rules import Integer, String, strict_json_loads
@@ -65,17 +65,22 @@ class DocumentList(Schema):
 
 
 @bp.post("/documents")
-@caller_required(Role.CLERK)
+@caller_required(Role.CLERK, allow_agency_system=True)
 @idempotent
 @bp.input(UploadIn, location="form_and_files", arg_name="form")
 @bp.output(DocumentOut, status_code=201)
 @bp.doc(tags=["documents"], summary="Tải lên văn bản / upload a document (PDF + metadata)",
         description="Multipart: `file` (PDF) and `metadata` (JSON object, see DocumentMetadataIn). "
                     "Not a PDF → 415; encrypted or truncated → 422; over LIENTHONG_MAX_UPLOAD_MB → 413; "
-                    "secret confidentiality levels → 422.",
+                    "secret confidentiality levels → 422. A clerk's upload is a `draft`. An agency system's "
+                    "token may upload only a file it has already signed (at least one intact, valid signature "
+                    "covering the whole file, none failed; else 422 `not_signed`, nothing stored): it is "
+                    "`sealed` at once, ready to dispatch.",
         responses={413: "file too large", 415: "not a PDF"})
 def post_document(form: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
-    body = documents.upload(services(), current_caller(), form["file"].stream, form["metadata"])
+    caller = current_caller()
+    upload = documents.upload if caller.is_user else signed_upload.upload_signed
+    body = upload(services(), caller, form["file"].stream, form["metadata"])
     return body, 201, {"Location": f"/api/v1/documents/{body['id']}"}
 
 

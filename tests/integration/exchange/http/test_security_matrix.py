@@ -91,6 +91,10 @@ def _lists_doc(ctx: Ctx, fields: dict, response: Any) -> bool:
     return any(item["id"] == fields["doc"] for item in response.json["items"])
 
 
+def _lists_doc_of_province(ctx: Ctx, fields: dict, response: Any) -> bool:
+    return response.json["issuer"] == ctx.world.province
+
+
 def _lists_province_events(ctx: Ctx, fields: dict, response: Any) -> bool:
     return any(e["agency_code"] == ctx.world.province for e in response.json["items"])
 
@@ -103,6 +107,9 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/api/v1/audit", "admin", "other_admin", other_sees="own-data", leaks=_lists_province_events),
     Endpoint("GET", "/api/v1/audit/verify", "auditor", "other_auditor", other_sees="own-data"),
     Endpoint("POST", "/api/v1/documents", "clerk", "other_clerk", request=_upload_body, other_sees="own-data"),
+    # an agency system uploads a PDF it signed elsewhere: another agency's system gets its own document
+    Endpoint("POST", "/api/v1/documents", "province_system", "other_system", prepare=sw.matrix_signed_pdf,
+             request=sw.matrix_signed_body, other_sees="own-data", leaks=_lists_doc_of_province),
     Endpoint("GET", "/api/v1/documents?limit=500", "clerk", "other_clerk", prepare=_doc, other_sees="own-data",
              leaks=_lists_doc),
     Endpoint("GET", "/api/v1/documents/{doc}", "signer", "other_signer", prepare=_doc),
@@ -207,7 +214,6 @@ WRONG_ROLE: list[tuple[str, str, str]] = [
     ("POST", "/api/v1/documents/1/signatures/prepare", "province_system"),
     ("POST", "/api/v1/signing-sessions/x/complete", "auditor"),
     ("POST", "/api/v1/documents", "signer"),
-    ("POST", "/api/v1/documents", "province_system"),
     ("GET", "/api/v1/audit", "clerk"),
     ("POST", "/api/v1/webhooks", "clerk"),
     ("GET", "/api/v1/webhooks", "auditor"),
