@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 # Debian packages the test suite drives for real: poppler's pdfsig/pdftoppm, SoftHSM,
 # NSS tools (certutil), wrk for the benchmarks.
-TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk openssl
-TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl
+TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk openssl chromium
+TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl chromium
 
 .PHONY: run test lint venv system-deps bench clean translations fuzz
 

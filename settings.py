@@ -108,6 +108,8 @@ class Settings:
     verify_memory_mb: int = 2048  # RLIMIT_AS of each worker; 0: no limit
     metrics_token: str | None = field(default=None, repr=False)  # /metrics' bearer token (or loopback); never logged
     log_format: str = "text"  # "json": one JSON object per line (app.py)
+    web_session_idle_minutes: int = 30  # a web session ends after this long without a request
+    web_session_max_hours: int = 12  # and this long after its login, however busy
     testing: bool = False
 
     @property
@@ -199,6 +201,10 @@ class Settings:
             verify_memory_mb=_int(get("VERIFY_MEMORY_MB", "2048"), "LIENTHONG_VERIFY_MEMORY_MB"),
             metrics_token=get("METRICS_TOKEN").strip() or None,
             log_format=_log_format(get("LOG_FORMAT", "text")),
+            web_session_idle_minutes=_int(get("WEB_SESSION_IDLE_MINUTES", "30"), "LIENTHONG_WEB_SESSION_IDLE_MINUTES",
+                                          minimum=1),
+            web_session_max_hours=_int(get("WEB_SESSION_MAX_HOURS", "12"), "LIENTHONG_WEB_SESSION_MAX_HOURS",
+                                       minimum=1),
         )
 
 

@@ -6,9 +6,8 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import List
 from apiflask.validators import Length
-from flask import session as web_session
 
-from exchange.http.auth import client_ip, resolve_caller, services, start_web_session
+from exchange.http.auth import client_ip, end_web_session, services, start_web_session
 from exchange.services import login
 from exchange.services.input_rules import String
 
@@ -43,8 +42,5 @@ def post_session(body: dict[str, Any]) -> dict[str, Any]:
 @bp.output({}, status_code=204)
 @bp.doc(tags=["session"], summary="Đăng xuất / log out", security=[])
 def delete_session() -> str:
-    caller = resolve_caller() if "uid" in web_session else None
-    if caller is not None and caller.token_id is None:
-        login.logout(services(), caller, client_ip())
-    web_session.clear()
+    end_web_session()
     return ""
