@@ -109,9 +109,11 @@ def login(svc: "Services", username: str, password: str, ip: str) -> Login:
     with svc.uow() as uow:
         throttle.check(uow.session, username, ip, now)
         user = authenticate(uow.session, username, password)
+        # before the next query: its autoflush would leave the rehashed user clean (and the
+        # new hash unsaved, while the session's fingerprint is taken from it)
+        rehashed = user.password_hash if user is not None and user in uow.session.dirty else None
         known = uow.session.exec(select(Agency).join(User, col(Agency.id) == User.agency_id)
                                  .where(User.username == username)).first()
-        rehashed = user.password_hash if user is not None and user in uow.session.dirty else None
     if user is None:
         with svc.uow(write=True) as uow:
             counts = throttle.record_failure(uow.session, username, ip, now)

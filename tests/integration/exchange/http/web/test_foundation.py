@@ -210,3 +210,19 @@ def test_a_page_refuses_a_user_without_any_role(client, world):
     r = client.post("/login", data={"username": "khach.tinh", "password": world.password, "csrf_token": token})
     assert r.status_code == 303
     assert client.get("/", headers=BROWSER).status_code == 403
+
+
+def test_a_login_that_rehashes_the_password_keeps_its_session(client, world, engine):
+    from argon2 import PasswordHasher
+
+    from exchange.models import User
+
+    older = PasswordHasher(time_cost=1, memory_cost=2048, parallelism=1).hash(world.password)  # other parameters
+    with session_scope(engine, write=True) as s:
+        user = s.get(User, world.people["clerk"].id)
+        user.password_hash = older
+        s.add(user)
+    log_in(client, world)
+    assert client.get("/api/v1/agencies").status_code == 200
+    with session_scope(engine) as s:
+        assert s.get(User, world.people["clerk"].id).password_hash != older  # the new hash was kept
