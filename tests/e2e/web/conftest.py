@@ -1,0 +1,152 @@
+"""The browser harness: one live gunicorn server and one Chromium for the whole session.
+
+Chromium is Debian's (/usr/bin/chromium, ``make system-deps``), driven by Python
+``playwright``; never ``playwright install``. Every page a test opens fails the test on a
+request to any host but 127.0.0.1, and on a console error or an uncaught exception (a CSP
+violation is one); :func:`check_accessible` runs axe-core (the copy shipped in the
+``axe-playwright-python`` package) and fails on serious or critical violations;
+:func:`screenshot` saves under ``var/test-artifacts/web/`` (``LIENTHONG_TEST_ARTIFACTS``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from storage.db import make_engine
+from storage.schema import import_all_models
+from tests.conftest import _create_schema, empty_database
+from tests.db import session_scope
+from tests.e2e.gunicorn_support import ROOT, gunicorn
+from tests.exchange_fixtures import World, build_world
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ALLOWED_HOST = "127.0.0.1"
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 375, "height": 740}
+ARTIFACTS = Path(os.environ.get("LIENTHONG_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts")) / "web"
+AXE_BLOCKING = ("serious", "critical")
+
+
+def _axe_source() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+@dataclass
+class WebServer:
+    url: str
+    world: World
+    database_url: str
+
+    def login(self, page: Any, who: str = "clerk") -> None:
+        page.goto(f"{self.url}/login")
+        page.get_by_label(re.compile("Tên đăng nhập|Username")).fill(self.world.people[who].username)
+        page.get_by_label(re.compile("Mật khẩu|Password")).fill(self.world.password)
+        page.get_by_role("button", name=re.compile("^(Đăng nhập|Log in)$")).click()
+        page.wait_for_url(f"{self.url}/")
+
+    def api(self, method: str, path: str, who: str, **kwargs: Any) -> requests.Response:
+        return requests.request(method, f"{self.url}{path}", headers=self.world.headers(who), timeout=30, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+    shutil.which("chromium") or pytest.skip("Debian's chromium is missing: make system-deps")
+    folder = tmp_path_factory.mktemp("web")
+    with empty_database(folder) as url:
+        engine = make_engine(url)
+        _create_schema(engine, import_all_models())
+        with session_scope(engine, write=True) as session:
+            world = build_world(session)
+        engine.dispose()
+        env = {"LIENTHONG_DATA_DIR": str(folder / "var"), "LIENTHONG_DATABASE_URL": url}
+        with gunicorn("app:create_app()", env) as base:
+            yield WebServer(base, world, url)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Watch:
+    """What a page did that fails its test."""
+    foreign: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture
+def context(browser: Any, watch: Watch) -> Iterator[Any]:
+    ctx = browser.new_context(viewport=DESKTOP, locale="en-US")  # an English browser: the pages still say vi
+
+    def route(r: Any) -> None:
+        if urlsplit(r.request.url).hostname != ALLOWED_HOST and not r.request.url.startswith(("data:", "blob:")):
+            watch.foreign.append(r.request.url)
+            r.abort()
+        else:
+            r.continue_()
+
+    ctx.route("**/*", route)
+    yield ctx
+    ctx.close()
+    assert not watch.foreign, f"requests left 127.0.0.1: {watch.foreign}"
+    assert not watch.errors, f"console errors: {watch.errors}"
+
+
+@pytest.fixture
+def page(context: Any, watch: Watch) -> Any:
+    p = context.new_page()
+    p.on("console", lambda msg: watch.errors.append(f"{msg.type}: {msg.text}") if msg.type == "error" else None)
+    p.on("pageerror", lambda exc: watch.errors.append(f"uncaught: {exc}"))
+    return p
+
+
+def check_accessible(page: Any) -> None:
+    """axe-core on the page as it is now: no serious or critical violation (run through the
+    DevTools protocol, which the page's CSP does not restrict)."""
+    page.evaluate(_axe_source())
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    blocking = [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+                for v in result["violations"] if v["impact"] in AXE_BLOCKING]
+    assert not blocking, json.dumps(blocking, ensure_ascii=False, indent=1)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def at_both_sizes(page: Any, name: str) -> None:
+    """Accessible and without sideways scrolling at 1366×768 and at 375 px; a screenshot of each."""
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        check_accessible(page)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {size['width']}px"
+        screenshot(page, f"{name}-{label}")
+    page.set_viewport_size(DESKTOP)
