@@ -6,6 +6,7 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import List
 from apiflask.validators import Length
+from flask_wtf.csrf import generate_csrf  # type: ignore[import-untyped]  # no type hints shipped
 
 from exchange.http.auth import client_ip, end_web_session, services, start_web_session
 from exchange.services import login
@@ -24,6 +25,8 @@ class SessionOut(Schema):
     full_name = String()
     agency_code = String()
     roles = List(String())
+    csrf_token = String(metadata={"description": "send it back in the `X-CSRFToken` header with every change "
+                                                 "made through this session's cookie"})
 
 
 @bp.post("/session")
@@ -35,7 +38,7 @@ def post_session(body: dict[str, Any]) -> dict[str, Any]:
     user = login.login(services(), body["username"], body["password"], client_ip())
     start_web_session(user)
     return {"username": user.username, "full_name": user.full_name, "agency_code": user.agency_code,
-            "roles": user.roles}
+            "roles": user.roles, "csrf_token": generate_csrf()}
 
 
 @bp.delete("/session")

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]  # no type hints shipped
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import AnyOf, DataRequired
+from flask_wtf.file import FileField, FileRequired, MultipleFileField  # type: ignore[import-untyped]
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Optional
 
+from exchange.domain.enums import DocumentState, Urgency, values
 from translations import LANGUAGES, _l
 
 # a Message, not a str: the template renders it in the reader's language (pages.text)
@@ -28,3 +30,43 @@ class LanguageForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something (logout, …): nothing but its CSRF token."""
+
+
+class UploadForm(FlaskForm):
+    """``/outgoing/new``: the API's metadata fields under the same names, the PDF and its
+    attachments. The metadata's rules are the service's (``documents.parse_metadata``), not
+    repeated here: its refusals come back onto the fields they name."""
+
+    number = StringField()
+    notation = StringField()
+    doc_type = StringField()
+    subject = TextAreaField()
+    urgency = StringField(default=Urgency.NORMAL.value)  # a <select> the template writes
+    issued_on = StringField()
+    place = StringField()
+    signer_name = StringField()
+    signer_position = StringField()
+    due_on = StringField()
+    file = FileField(validators=[FileRequired(REQUIRED)])
+    attachments = MultipleFileField()
+
+    METADATA = ("number", "notation", "doc_type", "subject", "urgency", "issued_on", "place", "signer_name",
+                "signer_position", "due_on")
+
+    def metadata(self) -> dict[str, Any]:
+        """The metadata as the API's JSON part would hold it (an empty date: none)."""
+        data = {name: (getattr(self, name).data or "").strip() for name in self.METADATA}
+        for name in ("issued_on", "due_on"):
+            data[name] = data[name] or None
+        return data
+
+
+class SearchForm(FlaskForm):
+    """``/outgoing``'s search (GET: no CSRF token, nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField()
+    state = StringField(validators=[Optional(), AnyOf(values(DocumentState))])  # <select>s the template writes
+    urgency = StringField(validators=[Optional(), AnyOf(values(Urgency))])

@@ -84,3 +84,6 @@ def see_other(endpoint: str, **values: Any) -> Response:
 URGENCY_NAMES: dict[str, Message] = {
     "normal": _l("normal"), "urgent": _l("urgent"), "very_urgent": _l("very urgent"), "flash": _l("flash"),
 }
+STATE_NAMES: dict[str, Message] = {
+    "draft": _l("draft"), "signed": _l("signed"), "sealed": _l("sealed"), "sent": _l("sent"),
+}

@@ -88,9 +88,17 @@ def browser() -> Iterator[Any]:
 
 @dataclass
 class Watch:
-    """What a page did that fails its test."""
+    """What a page did that fails its test. A page answered with a 4xx (a refused form is a
+    422) is no error of the page: Chromium's console line for that navigation is let through;
+    the same line for a style sheet, a script or an image fails the test."""
     foreign: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    console: list[tuple[str, str]] = field(default_factory=list)  # (text, url)
+    refused_pages: set[str] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[str]:
+        return [text for text, url in self.console
+                if not (text.startswith("Failed to load resource") and url in self.refused_pages)]
 
 
 @pytest.fixture
@@ -119,8 +127,17 @@ def context(browser: Any, watch: Watch) -> Iterator[Any]:
 @pytest.fixture
 def page(context: Any, watch: Watch) -> Any:
     p = context.new_page()
-    p.on("console", lambda msg: watch.errors.append(f"{msg.type}: {msg.text}") if msg.type == "error" else None)
-    p.on("pageerror", lambda exc: watch.errors.append(f"uncaught: {exc}"))
+    def console(msg: Any) -> None:
+        if msg.type == "error":
+            watch.console.append((msg.text, msg.location.get("url", "")))
+
+    def response(r: Any) -> None:
+        if r.request.is_navigation_request() and 400 <= r.status < 500:
+            watch.refused_pages.add(r.url)
+
+    p.on("console", console)
+    p.on("response", response)
+    p.on("pageerror", lambda exc: watch.console.append((f"uncaught: {exc}", "")))
     return p
 
 
