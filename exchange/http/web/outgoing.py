@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, cast
 
-from flask import flash, render_template, request
+from flask import Response, flash, render_template, request, send_file
 from werkzeug.datastructures import FileStorage
 
 from errors import ServiceError, Unprocessable
@@ -15,7 +15,7 @@ from exchange.http.errors import status_of
 from exchange.http.web import forms
 from exchange.http.web.pages import caller, page, see_other, text
 from exchange.http.web.routes import bp
-from exchange.services import attachments, document_search, documents
+from exchange.services import attachments, document_search, documents, previews
 from translations import _l
 
 PAGE_SIZE = 50
@@ -89,4 +89,15 @@ def outgoing_new() -> Any:
 @bp.get("/documents/<int:document_id>")
 @page()
 def document(document_id: int) -> Any:
-    return render_template("web/document.html", d=documents.get_document(services(), caller(), document_id))
+    d = documents.get_document(services(), caller(), document_id)
+    latest = d["revisions"][-1]["seq"]
+    shown = previews.previews(services(), caller(), document_id, latest)
+    pages = range(1, min(shown.pages, previews.MAX_PAGES) + 1)
+    return render_template("web/document.html", d=d, shown=shown, pages=pages)
+
+
+@bp.get("/documents/<int:document_id>/revisions/<int:seq>/pages/<int:page_number>.png")
+@page()
+def page_image(document_id: int, seq: int, page_number: int) -> Response:
+    png = previews.page_image(services(), caller(), document_id, seq, page_number)
+    return send_file(png, mimetype="image/png", max_age=3600, etag=True)  # a revision never changes

@@ -111,3 +111,23 @@ def test_a_logged_out_visitor_is_sent_to_the_login_page(client, world):
     assert client.get("/outgoing/new").headers["Location"] == "/login?next=/outgoing/new"
     assert client.post("/outgoing/new", data={}).status_code == 400  # no CSRF token: refused first
     assert csrf_of(client.get("/login").get_data(as_text=True))
+
+
+def test_the_document_page_shows_previews_drawn_once_and_only_to_its_readers(app, client, world, engine):
+    with session_scope(engine, write=True) as s:
+        doc = store_document(s, app.extensions["lienthong.blobs"], world, "clerk", pdf=make_pdf(pages=2))
+    log_in(client, world)
+    html = client.get(f"/documents/{doc}").get_data(as_text=True)
+    first = f"/documents/{doc}/revisions/1/pages/1.png"
+    assert first in html and f"/documents/{doc}/revisions/1/pages/2.png" in html and "pages/3.png" not in html
+    r = client.get(first)
+    assert r.status_code == 200 and r.mimetype == "image/png" and r.data.startswith(b"\x89PNG")
+    cached = list((app.extensions["lienthong.settings"].data_dir / "previews").rglob("1.png"))
+    assert len(cached) == 1
+    mtime = cached[0].stat().st_mtime_ns
+    assert client.get(first).data == r.data and cached[0].stat().st_mtime_ns == mtime  # drawn once
+    assert client.get(f"/documents/{doc}/revisions/1/pages/3.png").status_code == 404
+    assert client.get(f"/documents/{doc}/revisions/9/pages/1.png").status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_of(html)})
+    log_in(client, world, "other_clerk")
+    assert client.get(first, headers=BROWSER).status_code == 404
