@@ -28,7 +28,8 @@ from exchange.cli.demo import demo_cli, demo_seed
 from exchange.cli.storage import storage_cli
 from exchange.http import graceful_stop, guards, logs, metrics, security
 from exchange.http.web import docs as web_docs
-from exchange.http.web import outgoing as _web_outgoing  # noqa: F401  (its pages join the web blueprint)
+from exchange.http.web import actions as _web_actions  # noqa: F401  (their pages join the web blueprint)
+from exchange.http.web import outgoing as _web_outgoing  # noqa: F401
 from exchange.http.web import routes as web_routes
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, events, inbox, openapi_contract,
                                query_guard, registers, session, signatures, verification)

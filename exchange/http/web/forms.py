@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]  # no type hints shipped
 from flask_wtf.file import FileField, FileRequired, MultipleFileField  # type: ignore[import-untyped]
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import HiddenField, PasswordField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Optional
 
 from exchange.domain.enums import DocumentState, Urgency, values
@@ -70,3 +70,18 @@ class SearchForm(FlaskForm):
     q = StringField()
     state = StringField(validators=[Optional(), AnyOf(values(DocumentState))])  # <select>s the template writes
     urgency = StringField(validators=[Optional(), AnyOf(values(Urgency))])
+
+
+class DispatchForm(FlaskForm):
+    """The dispatch dialog: agency codes (``to``, several), or a whole level under a node
+    (``children_of`` + ``level``), as the API's dispatch body; the key makes a resent form
+    (a double click, a reload) one dispatch."""
+
+    to = SelectMultipleField(choices=[], validate_choice=False)
+    children_of = StringField()
+    level = StringField()
+    idempotency_key = HiddenField()
+
+
+class RecallForm(FlaskForm):
+    reason = TextAreaField()

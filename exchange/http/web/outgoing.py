@@ -12,7 +12,7 @@ from errors import ServiceError, Unprocessable
 from exchange.domain.enums import Role
 from exchange.http.auth import services
 from exchange.http.errors import status_of
-from exchange.http.web import forms
+from exchange.http.web import actions, forms
 from exchange.http.web.pages import caller, page, see_other, text
 from exchange.http.web.routes import bp
 from exchange.services import attachments, document_search, documents, previews
@@ -93,7 +93,7 @@ def document(document_id: int) -> Any:
     latest = d["revisions"][-1]["seq"]
     shown = previews.previews(services(), caller(), document_id, latest)
     pages = range(1, min(shown.pages, previews.MAX_PAGES) + 1)
-    return render_template("web/document.html", d=d, shown=shown, pages=pages)
+    return actions.render_document(d, shown=shown, pages=pages)
 
 
 @bp.get("/documents/<int:document_id>/revisions/<int:seq>/pages/<int:page_number>.png")
