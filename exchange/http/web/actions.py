@@ -7,14 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable
 
-from flask import flash, render_template
+from flask import render_template
 from werkzeug.wrappers import Response
 
-from errors import ServiceError
 from exchange.domain.enums import AgencyLevel, DocumentState, Role
 from exchange.http.auth import services
 from exchange.http.web import forms
-from exchange.http.web.pages import caller, page, see_other, text
+from exchange.http.web.pages import caller, flash_outcome, page, see_other
 from exchange.http.web.routes import bp
 from exchange.services import delivery, directory, dispatch, registers, signatures, tracking
 from translations import Message, _l
@@ -24,12 +23,7 @@ AGENCIES_SHOWN = 500
 
 
 def _act(document_id: int, done: Message, action: Callable[[], Any]) -> Response:
-    try:
-        action()
-    except ServiceError as exc:
-        flash(text(exc.message), "error")
-    else:
-        flash(text(done), "done")
+    flash_outcome(done, action)
     return see_other("web.document", document_id=document_id)
 
 

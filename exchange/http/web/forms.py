@@ -7,10 +7,11 @@ from typing import Any
 
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]  # no type hints shipped
 from flask_wtf.file import FileField, FileRequired, MultipleFileField  # type: ignore[import-untyped]
-from wtforms import HiddenField, PasswordField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (BooleanField, DateField, HiddenField, PasswordField, SelectMultipleField, StringField,
+                     TextAreaField)
 from wtforms.validators import AnyOf, DataRequired, Optional
 
-from exchange.domain.enums import DocumentState, Urgency, values
+from exchange.domain.enums import DeliveryStatus, DocumentState, Urgency, values
 from translations import LANGUAGES, _l
 
 # a Message, not a str: the template renders it in the reader's language (pages.text)
@@ -84,4 +85,26 @@ class DispatchForm(FlaskForm):
 
 
 class RecallForm(FlaskForm):
+    reason = TextAreaField()
+
+
+class InboxFilterForm(FlaskForm):
+    """``/incoming``'s filters (GET: no CSRF token), as the API's inbox query."""
+
+    class Meta:
+        csrf = False
+
+    status = StringField(validators=[Optional(), AnyOf(values(DeliveryStatus))])
+    urgency = StringField(validators=[Optional(), AnyOf(values(Urgency))])
+    sender = StringField()
+    received_from = DateField(validators=[Optional()])
+    received_to = DateField(validators=[Optional()])
+    overdue = BooleanField()
+
+
+class StatusForm(FlaskForm):
+    """A recipient's move: ``status`` (accepted 03, returned 02, assigned 04, processing 05,
+    completed 06) with a ``reason`` (a return needs one)."""
+
+    status = StringField(validators=[DataRequired(REQUIRED)])
     reason = TextAreaField()

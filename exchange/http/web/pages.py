@@ -7,10 +7,10 @@ from datetime import date, datetime
 from typing import Any, Callable, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import g, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from errors import Forbidden
+from errors import Forbidden, ServiceError
 from exchange.domain.caller import Caller
 from exchange.domain.times import VN_TZ
 from exchange.http.auth import resolve_caller
@@ -76,6 +76,16 @@ def caller() -> Caller:
     return cast(Caller, g.caller)
 
 
+def flash_outcome(done: Message, action: Callable[[], Any]) -> None:
+    """Run a page's action; the next page says how it went (the refusal in words)."""
+    try:
+        action()
+    except ServiceError as exc:
+        flash(text(exc.message), "error")
+    else:
+        flash(text(done), "done")
+
+
 def see_other(endpoint: str, **values: Any) -> Response:
     """After a successful form: the browser GETs the next page (no repeat on reload)."""
     return redirect(url_for(endpoint, **values), code=303)
@@ -86,4 +96,14 @@ URGENCY_NAMES: dict[str, Message] = {
 }
 STATE_NAMES: dict[str, Message] = {
     "draft": _l("draft"), "signed": _l("signed"), "sealed": _l("sealed"), "sent": _l("sent"),
+}
+DELIVERY_STATUS_NAMES: dict[str, Message] = {
+    "queued": _l("not yet received"), "delivered": _l("received (01)"), "returned": _l("returned (02)"),
+    "accepted": _l("registered (03)"), "assigned": _l("assigned (04)"), "processing": _l("in progress (05)"),
+    "completed": _l("completed (06)"), "recall_requested": _l("recall requested (13)"),
+    "recalled": _l("recalled (15)"), "recall_refused": _l("recall refused (16)"),
+}
+ACTION_NAMES: dict[str, Message] = {
+    "accepted": _l("Register (03)"), "returned": _l("Return"), "assigned": _l("Assign (04)"),
+    "processing": _l("Start processing (05)"), "completed": _l("Complete (06)"),
 }
