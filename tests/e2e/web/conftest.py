@@ -49,6 +49,31 @@ class WebServer:
     url: str
     world: World
     database_url: str
+    data_dir: Path
+    _services: Any = None
+
+    @property
+    def services(self) -> Any:
+        """The service's parts on the server's database and files, for a test to set a scene
+        the pages alone cannot (a sealed document without a signing PKI)."""
+        if self._services is None:
+            import bootstrap
+            from settings import Settings
+
+            self._services = bootstrap.build(Settings(data_dir=self.data_dir, database_url=self.database_url))
+        return self._services
+
+    def send_sealed(self, subject: str, urgency: str, to: list[str], who: str = "clerk") -> int:
+        """A document of ``who``'s agency, marked sealed, dispatched to ``to``; its id."""
+        from exchange.services import dispatch
+        from tests.exchange_fixtures import caller_for, store_document
+
+        with session_scope(self.services.engine, write=True) as session:
+            doc = store_document(session, self.services.blobs, self.world, who, state="sealed", subject=subject,
+                                 urgency=urgency)
+        dispatch.dispatch_document(self.services, caller_for(self.world, who), doc,
+                                   dispatch.Recipients(to=tuple(to)), f"web-{doc}")
+        return doc
 
     def login(self, page: Any, who: str = "clerk") -> None:
         page.goto(f"{self.url}/login")
@@ -73,7 +98,10 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         engine.dispose()
         env = {"LIENTHONG_DATA_DIR": str(folder / "var"), "LIENTHONG_DATABASE_URL": url}
         with gunicorn("app:create_app()", env) as base:
-            yield WebServer(base, world, url)
+            server = WebServer(base, world, url, folder / "var")
+            yield server
+            if server._services is not None:
+                server._services.close()
 
 
 @pytest.fixture(scope="session")
