@@ -16,7 +16,7 @@ def test_a_document_arrives_without_reloading_and_is_registered_or_returned(web,
     district = web.world.districts[0]
     web.send_sealed("Công văn gửi trước", "normal", [district])
     web.login(page, "district_clerk")
-    page.get_by_role("link", name="Văn bản đến").click()
+    page.get_by_role("link", name="Văn bản đến", exact=True).click()
     page.wait_for_url(f"{web.url}/incoming")
     assert page.get_by_text("Công văn gửi trước").is_visible()
     navigations: list[str] = []

@@ -17,7 +17,7 @@ def test_a_clerk_uploads_a_letter_with_an_attachment(web, page, tmp_path):
     letter.write_bytes(make_pdf("Công văn về việc họp giao ban"))
     annex.write_text("Danh sách đại biểu")
     web.login(page, "clerk")
-    page.get_by_role("link", name="Văn bản đi").click()
+    page.get_by_role("link", name="Văn bản đi", exact=True).click()
     page.get_by_role("link", name="Tải lên văn bản").click()
     at_both_sizes(page, "outgoing-new")
     page.get_by_label("Loại văn bản").fill("Công văn")
@@ -40,7 +40,7 @@ def test_a_clerk_uploads_a_letter_with_an_attachment(web, page, tmp_path):
     main = page.locator("main").inner_text()
     assert "V/v họp giao ban cuối năm" in main and "phu-luc.txt" in main and "20/12/2026" in main
     at_both_sizes(page, "document")
-    page.get_by_role("link", name="Văn bản đi").click()
+    page.get_by_role("link", name="Văn bản đi", exact=True).click()
     page.get_by_label("Tìm kiếm (số, ký hiệu, trích yếu)").fill("giao ban cuoi nam")
     page.get_by_role("button", name="Tìm kiếm").click()
     assert page.get_by_role("link", name="V/v họp giao ban cuối năm").is_visible()
