@@ -107,3 +107,7 @@ ACTION_NAMES: dict[str, Message] = {
     "accepted": _l("Register (03)"), "returned": _l("Return"), "assigned": _l("Assign (04)"),
     "processing": _l("Start processing (05)"), "completed": _l("Complete (06)"),
 }
+REVISION_KIND_NAMES: dict[str, Message] = {
+    "original": _l("original"), "signed": _l("signed revision"), "numbered": _l("numbered"),
+    "validation_data": _l("validation data added"),
+}

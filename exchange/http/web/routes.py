@@ -10,8 +10,8 @@ from errors import ServiceError
 from exchange.http.auth import client_ip, end_web_session, resolve_caller, services, start_web_session
 from exchange.http.errors import LANGUAGE_COOKIE, WEB_BLUEPRINT, reader_language, status_of
 from exchange.http.web import forms
-from exchange.http.web.pages import (ACTION_NAMES, DELIVERY_STATUS_NAMES, STATE_NAMES, URGENCY_NAMES, caller,
-                                     local_path, page, see_other, text, vn_date, vn_time)
+from exchange.http.web.pages import (ACTION_NAMES, DELIVERY_STATUS_NAMES, REVISION_KIND_NAMES, STATE_NAMES,
+                                     URGENCY_NAMES, caller, local_path, page, see_other, text, vn_date, vn_time)
 from exchange.services import login, worklist
 
 bp = Blueprint(WEB_BLUEPRINT, __name__, template_folder="templates", static_folder="static",
@@ -25,6 +25,7 @@ def _page_helpers() -> dict[str, Any]:
     return {"_": text, "vn_date": vn_date, "vn_time": vn_time, "language_names": LANGUAGE_NAMES,
             "reader_language": reader_language(), "urgency_names": URGENCY_NAMES, "state_names": STATE_NAMES,
             "delivery_status_names": DELIVERY_STATUS_NAMES, "action_names": ACTION_NAMES,
+            "revision_kind_names": REVISION_KIND_NAMES,
             "language_form": forms.LanguageForm, "logout_form": forms.ActionForm,
             "current_user": g.get("caller")}
 
