@@ -4,18 +4,22 @@ and the recall. After it the browser goes back to the document's page (303), whi
 result, or the refusal in words."""
 from __future__ import annotations
 
+import math
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-from flask import render_template
+from flask import render_template, request
 from werkzeug.wrappers import Response
 
+from errors import Unprocessable
 from exchange.domain.enums import AgencyLevel, DocumentState, Role
 from exchange.http.auth import services
 from exchange.http.web import forms
 from exchange.http.web.pages import caller, flash_outcome, page, see_other
 from exchange.http.web.routes import bp
-from exchange.services import delivery, directory, dispatch, registers, signatures, tracking
+from exchange.services import delivery, directory, dispatch, previews, registers, signatures, tracking
+from signing.appearance import Appearance
+from signing.stamps import PERSON_SIZE
 from translations import Message, _l
 
 DEFAULT_LEVEL = "B-LT"
@@ -27,11 +31,30 @@ def _act(document_id: int, done: Message, action: Callable[[], Any]) -> Response
     return see_other("web.document", document_id=document_id)
 
 
+def stamp_placement(form: Mapping[str, str]) -> Appearance | None:
+    """The stamp where the official clicked on the preview (``stamp_page``, and the point
+    ``stamp_x``, ``stamp_y`` in PDF points from the lower-left corner: the stamp's centre);
+    None without a click (the letter's signing space, as the API's default)."""
+    raw = (form.get("stamp_page", ""), form.get("stamp_x", ""), form.get("stamp_y", ""))
+    if not all(raw):
+        return None
+    try:
+        page_number, x, y = int(raw[0]), float(raw[1]), float(raw[2])
+        if page_number < 1 or not (math.isfinite(x) and math.isfinite(y)):
+            raise ValueError(raw)
+    except ValueError:
+        raise Unprocessable(_l("invalid stamp position"),
+                            fields={"box": _l("click on a page of the preview")}) from None
+    width, height = PERSON_SIZE
+    return Appearance(page=page_number - 1, box=(x - width / 2, y - height / 2, x + width / 2, y + height / 2))
+
+
 @bp.post("/documents/<int:document_id>/sign")
 @page(Role.SIGNER)
 def sign(document_id: int) -> Response:
     return _act(document_id, _l("the document is signed"), lambda: signatures.sign_document(
-        services(), caller(), document_id, profile="person", level=DEFAULT_LEVEL))
+        services(), caller(), document_id, profile="person", level=DEFAULT_LEVEL,
+        appearance=stamp_placement(request.form)))
 
 
 @bp.post("/documents/<int:document_id>/register")
@@ -91,4 +114,5 @@ def document_panel(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_document(d: dict[str, Any], **context: Any) -> str:
-    return render_template("web/document.html", d=d, panel=document_panel(d), **context)
+    return render_template("web/document.html", d=d, panel=document_panel(d), preview_dpi=previews.DPI,
+                           stamp_size=PERSON_SIZE, **context)

@@ -87,3 +87,30 @@ def test_a_refusal_is_said_in_words_and_changes_nothing(app, client, signing_wor
     assert 'class="alert error"' in page
     assert snapshot(engine, app) == before
     assert client.post(f"/documents/{doc}/sign", data={"csrf_token": csrf}, headers=BROWSER).status_code == 403
+
+
+def _stamp_rect(data: bytes) -> list[float]:
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    (signature,) = PdfFileReader(io.BytesIO(data)).embedded_signatures
+    return [float(v) for v in signature.sig_field["/Rect"]]
+
+
+def test_the_stamp_goes_where_the_official_clicked(app, client, signing_world, engine):
+    world = signing_world.world
+    csrf = log_in(client, world, "clerk")
+    doc = int(post_upload(client, csrf, FIELDS, pdf=cong_van(name=SIGNER)).headers["Location"].rsplit("/", 1)[1])
+    csrf = _switch(client, world, "signer")
+    page = client.get(f"/documents/{doc}").get_data(as_text=True)
+    assert 'id="sign-form"' in page and "placement.js" in page and "data-placeable" in page
+    bad = client.post(f"/documents/{doc}/sign", data={"csrf_token": csrf, "stamp_page": "1", "stamp_x": "nan",
+                                                      "stamp_y": "200"})
+    assert bad.status_code == 303 and _state(engine, doc) == "draft"
+    assert client.post(f"/documents/{doc}/sign", data={"csrf_token": csrf, "stamp_page": "1", "stamp_x": "300",
+                                                       "stamp_y": "200"}).status_code == 303
+    assert _state(engine, doc) == "signed"
+    pdf = client.get(f"/api/v1/documents/{doc}/content", headers=world.headers("signer")).data
+    x1, y1, x2, y2 = _stamp_rect(pdf)
+    assert (round(x1), round(y1), round(x2), round(y2)) == (200, 160, 400, 240)
