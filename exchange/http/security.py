@@ -12,6 +12,10 @@ browser sends none; the token, bound to the session, is the check.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+
 from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]  # no type hints shipped
 
@@ -31,6 +35,16 @@ PDF_CSP = "sandbox; frame-ancestors 'none'"
 HSTS = "max-age=31536000; includeSubDomains"
 
 csrf = CSRFProtect()
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+
+
+def csp_for_page_with_styles(html: str) -> str:
+    """The CSP of a standalone page that carries its own ``<style>`` (the printable
+    verification report, which must read the same once saved): those exact styles are
+    allowed by their hashes, nothing else inline; no script at all."""
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(m.encode()).digest()).decode()}'"
+                      for m in _STYLE.findall(html))
+    return CSP.replace("style-src 'self'", f"style-src 'self' {hashes}".rstrip())
 
 
 def needs_csrf_token() -> bool:
@@ -60,7 +74,10 @@ def install(app: Flask, settings: Settings) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers["Content-Security-Policy"] = PDF_CSP if response.mimetype == "application/pdf" else CSP
+        if response.mimetype == "application/pdf":
+            headers["Content-Security-Policy"] = PDF_CSP
+        elif "Content-Security-Policy" not in headers:  # a view may narrow or extend it (csp_for_page_with_styles)
+            headers["Content-Security-Policy"] = CSP
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
         headers["X-Frame-Options"] = "DENY"

@@ -226,3 +226,18 @@ def test_a_login_that_rehashes_the_password_keeps_its_session(client, world, eng
     assert client.get("/api/v1/agencies").status_code == 200
     with session_scope(engine) as s:
         assert s.get(User, world.people["clerk"].id).password_hash != older  # the new hash was kept
+
+
+def test_the_printable_report_keeps_its_own_styles_and_nothing_else_inline(app, client, world, engine):
+    import base64
+    import hashlib
+
+    with session_scope(engine, write=True) as s:
+        doc = store_document(s, app.extensions["lienthong.blobs"], world, pdf=make_pdf())
+    r = client.get(f"/api/v1/documents/{doc}/verification?format=html", headers=world.headers("clerk"))
+    html = r.get_data(as_text=True)
+    (style,) = re.findall(r"<style[^>]*>(.*?)</style>", html, re.S)
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    csp = r.headers["Content-Security-Policy"]
+    assert f"'sha256-{digest}'" in csp and "unsafe-inline" not in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
