@@ -32,6 +32,7 @@ from exchange.http.web import actions as _web_actions  # noqa: F401  (their page
 from exchange.http.web import incoming as _web_incoming  # noqa: F401
 from exchange.http.web import outgoing as _web_outgoing  # noqa: F401
 from exchange.http.web import registers as _web_registers  # noqa: F401
+from exchange.http.web import verify as _web_verify  # noqa: F401
 from exchange.http.web import routes as web_routes
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, events, inbox, openapi_contract,
                                query_guard, registers, session, signatures, verification)

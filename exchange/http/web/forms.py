@@ -108,3 +108,9 @@ class StatusForm(FlaskForm):
 
     status = StringField(validators=[DataRequired(REQUIRED)])
     reason = TextAreaField()
+
+
+class VerifyForm(FlaskForm):
+    """``/verify``: any PDF, field ``file``."""
+
+    file = FileField(validators=[FileRequired(REQUIRED)])

@@ -10,7 +10,7 @@ from tests.db import session_scope
 from tests.exchange_fixtures import build_world
 from tests.integration.exchange.http.web.test_foundation import BROWSER, csrf_of, log_in
 
-PAGES = ("/", "/outgoing", "/outgoing/new", "/incoming", "/registers/incoming", "/registers/outgoing")
+PAGES = ("/", "/outgoing", "/outgoing/new", "/incoming", "/registers/incoming", "/registers/outgoing", "/verify")
 VIETNAMESE = re.compile("[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.I)
 
 
