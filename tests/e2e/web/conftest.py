@@ -1,4 +1,4 @@
-"""The browser harness: one live gunicorn server and one Chromium for the whole session.
+"""The browser harness: one live gunicorn server and one Chromium for the web tests.
 
 Chromium is Debian's (/usr/bin/chromium, ``make system-deps``), driven by Python
 ``playwright``; never ``playwright install``. Every page a test opens fails the test on a
@@ -86,7 +86,9 @@ class WebServer:
         return requests.request(method, f"{self.url}{path}", headers=self.world.headers(who), timeout=30, **kwargs)
 
 
-@pytest.fixture(scope="session")
+# package scope, not session: Playwright's sync API keeps an event loop running in the
+# main thread while it lives, and a later test's asyncio.run() (pyHanko) would find it
+@pytest.fixture(scope="package")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     shutil.which("chromium") or pytest.skip("Debian's chromium is missing: make system-deps")
     folder = tmp_path_factory.mktemp("web")
@@ -104,7 +106,7 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
                 server._services.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
