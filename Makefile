@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 # Debian packages the test suite drives for real: poppler's pdfsig/pdftoppm, SoftHSM,
 # NSS tools (certutil), wrk for the benchmarks.
-# postgresql-15: the fault tests run a private cluster of their own (tests/private_postgres.py)
-TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk openssl postgresql-15
-TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl /usr/lib/postgresql/15/bin/initdb
+# postgresql-15: the fault tests run a private cluster of their own (tests/private_postgres.py);
+# chromium: the web pages' browser tests (tests/e2e/web, Playwright driving /usr/bin/chromium)
+TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk openssl postgresql-15 chromium
+TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl /usr/lib/postgresql/15/bin/initdb chromium
 
 .PHONY: run test lint venv system-deps bench clean translations fuzz
 

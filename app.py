@@ -27,7 +27,14 @@ from exchange.cli.backup import backup_command, restore_command
 from exchange.cli.demo import demo_cli, demo_seed
 from exchange.cli.edxml import edxml_cli
 from exchange.cli.storage import storage_cli
-from exchange.http import graceful_stop, guards, logs, metrics
+from exchange.http import graceful_stop, guards, logs, metrics, security
+from exchange.http.web import docs as web_docs
+from exchange.http.web import actions as _web_actions  # noqa: F401  (their pages join the web blueprint)
+from exchange.http.web import incoming as _web_incoming  # noqa: F401
+from exchange.http.web import outgoing as _web_outgoing  # noqa: F401
+from exchange.http.web import registers as _web_registers  # noqa: F401
+from exchange.http.web import verify as _web_verify  # noqa: F401
+from exchange.http.web import routes as web_routes
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, edxml, events, inbox,
                                openapi_contract, query_guard, registers, session, signatures, verification,
                                webhooks)
@@ -63,8 +70,9 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _create(settings: Settings) -> Flask:
     services = bootstrap.build(settings)
+    # docs_path None: /api/v1/docs is ours (exchange.http.web.docs), Swagger UI served from a package
     app = APIFlask(__name__, title="lienthong API", version="1", spec_path="/api/v1/openapi.json",
-                   docs_path="/api/v1/docs", docs_oauth2_redirect_path=None)
+                   docs_path=None, docs_oauth2_redirect_path=None)
     app.config.update(
         SECRET_KEY=load_or_create_secret(settings.data_dir / "secret_key"),
         MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024,
@@ -99,10 +107,13 @@ def _create(settings: Settings) -> Flask:
     metrics.install(app)
     query_guard.install(app)
     guards.install(app, json_limit=settings.max_json_kb * 1024)
+    security.install(app, settings)  # CSRF and the security headers
     app.register_blueprint(health.bp)
     app.register_blueprint(pki_bp)
     for bp in API_BLUEPRINTS:
         app.register_blueprint(bp)
+    app.register_blueprint(web_docs.bp)
+    app.register_blueprint(web_routes.bp)
     openapi_contract.install(app)  # after the blueprints: it wraps the spec processor they registered
     for group in CLI_GROUPS:
         app.cli.add_command(group)

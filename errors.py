@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     # the request itself
     BAD_REQUEST = "bad_request"
     INVALID = "invalid"
+    CSRF_FAILED = "csrf_failed"  # a cookie-authenticated change without its CSRF token
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"

@@ -117,6 +117,8 @@ class Settings:
     webhooks_timeout_s: float = 10.0  # connect and read timeout of one POST
     webhooks_lease_s: float = 60.0  # a worker killed mid-way gives its subscriptions up after this
     worker_poll_s: float = 1.0  # how often an idle worker looks for new events
+    web_session_idle_minutes: int = 30  # a web session ends after this long without a request
+    web_session_max_hours: int = 12  # and this long after its login, however busy
     testing: bool = False
 
     @property
@@ -215,6 +217,10 @@ class Settings:
             webhooks_timeout_s=_timeout(get("WEBHOOKS_TIMEOUT", "10"), "LIENTHONG_WEBHOOKS_TIMEOUT"),
             webhooks_lease_s=_timeout(get("WEBHOOKS_LEASE", "60"), "LIENTHONG_WEBHOOKS_LEASE"),
             worker_poll_s=_timeout(get("WORKER_POLL", "1"), "LIENTHONG_WORKER_POLL"),
+            web_session_idle_minutes=_int(get("WEB_SESSION_IDLE_MINUTES", "30"), "LIENTHONG_WEB_SESSION_IDLE_MINUTES",
+                                          minimum=1),
+            web_session_max_hours=_int(get("WEB_SESSION_MAX_HOURS", "12"), "LIENTHONG_WEB_SESSION_MAX_HOURS",
+                                       minimum=1),
         ))
 
 

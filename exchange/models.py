@@ -18,7 +18,8 @@ from storage.db import UTCDateTime, utcnow
 
 __all__ = ["Agency", "AgencyEvent", "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Counter", "Delivery",
            "Dispatch", "Document", "EdxmlPackage", "IdempotencyRecord", "LoginFailure", "OutboxEvent", "RegisterEntry",
-           "Revision", "SigningSession", "StatusEvent", "User", "WebhookDelivery", "WebhookSubscription", "utcnow"]
+           "Revision", "SigningSession", "StatusEvent", "User", "WebhookDelivery", "WebhookSubscription", "WebSession",
+           "utcnow"]
 
 
 def _ts(nullable: bool = False, index: bool = False) -> Any:
@@ -420,3 +421,19 @@ class EdxmlPackage(SQLModel, table=True):
     signature_signer: str = Field(default="", max_length=300)
     imported_by: str = Field(default="", max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in browser (server-side session): the cookie carries a random secret, the
+    row its SHA-256. Logout, a password change and a deactivation revoke the rows; the idle
+    and absolute lifetimes are settings (``web_session_idle_minutes``, ``web_session_max_hours``)."""
+
+    __tablename__ = "web_session"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    secret_sha256: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    fingerprint: str = Field(max_length=16)  # the password's (exchange.services.login.session_fingerprint)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    revoked_at: Optional[datetime] = Field(default=None, sa_column=_ts(nullable=True))

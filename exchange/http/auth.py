@@ -11,13 +11,14 @@ from flask import session as web_session
 
 from errors import Forbidden, Unauthorized
 from exchange.domain.caller import Caller
-from exchange.services import login
+from exchange.services import login, web_sessions
 from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
+SESSION_KEY = "sid"  # in Flask's signed cookie: the web session's secret (exchange.services.web_sessions)
 
 SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"SessionCookie": []}]
 SECURITY_SCHEMES = {
@@ -47,8 +48,8 @@ def resolve_caller() -> Caller | None:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() == "bearer" and secret.strip():
             caller = login.caller_for_token(services(), secret.strip())
-    elif isinstance(web_session.get("uid"), int):
-        caller = login.caller_for_web_session(services(), web_session["uid"], str(web_session.get("fp", "")))
+    elif isinstance(web_session.get(SESSION_KEY), str):
+        caller = web_sessions.caller_for_session(services(), web_session[SESSION_KEY])
     g.lienthong_caller = caller
     return caller
 
@@ -61,9 +62,24 @@ def current_caller() -> Caller:
 
 
 def start_web_session(user: login.Login) -> None:
+    """A new server-side session; the signed cookie carries its secret and nothing else
+    (a fresh cookie: no value of a session before the login survives it)."""
     web_session.clear()
-    web_session["uid"] = user.user_id
-    web_session["fp"] = user.fingerprint
+    web_session[SESSION_KEY] = web_sessions.open_session(services(), user)
+
+
+def end_web_session() -> None:
+    """Logout: the session's row is revoked, so the old cookie is worthless if replayed."""
+    secret = web_session.get(SESSION_KEY)
+    if isinstance(secret, str):
+        caller = resolve_caller()
+        web_sessions.end_session(services(), secret, caller if caller is not None and caller.token_id is None
+                                 else None, client_ip())
+    web_session.clear()
+
+
+def has_web_session() -> bool:
+    return isinstance(web_session.get(SESSION_KEY), str)
 
 
 def caller_required(*roles: str, allow_agency_system: bool = False) -> Callable[[F], F]:

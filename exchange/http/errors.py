@@ -43,6 +43,8 @@ RETRY_AFTER_OF_CODE: dict[str, int] = {
     ErrorCode.REVOCATION_UNAVAILABLE: 10, ErrorCode.TOO_MANY_REQUESTS: 30, ErrorCode.IDEMPOTENCY_IN_PROGRESS: 1,
 }
 JSON_PREFIXES = ("/api/", "/pki/", "/healthz", "/readyz")
+LANGUAGE_COOKIE = "lang"  # set by the pages' language switch (exchange.http.web.routes)
+WEB_BLUEPRINT = "web"
 # For the HTTP errors no code of ours raised (an unknown URL, a wrong method): werkzeug's own
 # descriptions are in English only.
 MESSAGE_OF_STATUS: dict[int, Message] = {
@@ -94,7 +96,14 @@ def status_of(exc: ServiceError) -> int:
 
 
 def request_language() -> str:
-    """Flask-Babel's locale selector: the best of our languages in ``Accept-Language``, else Vietnamese."""
+    """Flask-Babel's locale selector: the reader's choice on the pages' language switch (a
+    cookie); else, on the web pages, Vietnamese (whatever the browser's own language); else
+    the best of our languages in ``Accept-Language``, else Vietnamese."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE, "")
+    if chosen in LANGUAGES:
+        return chosen
+    if request.blueprint == WEB_BLUEPRINT:
+        return DEFAULT_LANGUAGE
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 

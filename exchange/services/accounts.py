@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from errors import Conflict, NotFound, Unprocessable
 from exchange.adapters import audit_log
 from exchange.domain.caller import CLI_ACTOR
 from exchange.domain.enums import Role, values
-from exchange.models import Agency, ApiToken, User, utcnow
+from exchange.models import Agency, ApiToken, User, WebSession, utcnow
 from exchange.services import directory
 from translations import Message, _l
 
@@ -114,6 +115,7 @@ def set_password(session: Session, username: str, password: str, *, actor: str =
     user = get_user(session, username)
     user.password_hash = _hasher.hash(password)
     session.add(user)
+    revoke_web_sessions(session, user)
     audit_log.record(session, actor=actor, agency_code=_agency_code(session, user), action="user.password",
                      object=f"user:{username}")
     return user
@@ -125,9 +127,18 @@ def set_active(session: Session, username: str, active: bool, *, actor: str = CL
     if user.active != active:
         user.active = active
         session.add(user)
+        if not active:
+            revoke_web_sessions(session, user)
         audit_log.record(session, actor=actor, agency_code=_agency_code(session, user),
                          action="user.activate" if active else "user.deactivate", object=f"user:{username}")
     return user
+
+
+def revoke_web_sessions(session: Session, user: User) -> None:
+    """Every open web session of the user ends now (a password change, a deactivation)."""
+    session.execute(sa.update(WebSession)
+                    .where(col(WebSession.user_id) == user.id, col(WebSession.revoked_at).is_(None))
+                    .values(revoked_at=utcnow()))
 
 
 def set_roles(session: Session, username: str, roles: str | Iterable[str], *, actor: str = CLI_ACTOR) -> User:

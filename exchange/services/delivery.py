@@ -113,6 +113,18 @@ def change_status(svc: "Services", caller: Caller, delivery_id: int, status: str
     return answer
 
 
+def receive_and_change_status(svc: "Services", caller: Caller, delivery_id: int, status: str,
+                              reason: str | None = None) -> dict[str, Any]:
+    """A clerk's move from the web page: a copy not yet acknowledged is acknowledged first
+    (01, its signed receipt), in the same transaction as the move — both, or neither."""
+    with svc.uow(write=True) as uow:
+        if own_delivery(uow.session, caller, delivery_id).status == S.QUEUED:
+            _acknowledge(uow.session, svc, caller, delivery_id)
+        answer = _change_status(uow.session, caller, delivery_id, status, reason)
+        uow.commit()
+    return answer
+
+
 def _change_status(session: Session, caller: Caller, delivery_id: int, status: str,
                    reason: str | None) -> dict[str, Any]:
     if status not in SETTABLE:

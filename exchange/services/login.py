@@ -42,11 +42,6 @@ _TOKEN_LOOKUP = (
 )
 
 
-def _user_caller(user: User, agency: Agency, token_id: int | None) -> Caller:
-    assert user.id is not None and agency.id is not None
-    return Caller(CallerKind.USER, agency.id, agency.code, user.id, user.username, user.role_set, token_id)
-
-
 def _lookup_token(conn: sa.Connection, digest: str) -> tuple[Caller | None, int | None]:
     """The caller the secret's digest stands for, and the token id when its last use is stale."""
     row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
@@ -82,21 +77,14 @@ def caller_for_token(svc: "Services", secret: str) -> Caller | None:
     return caller
 
 
+def password_fingerprint(password_hash: str) -> str:
+    """Changes when the password does, which ends the user's web sessions (even one changed
+    behind the service's back, straight in the database)."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
 def session_fingerprint(user: User) -> str:
-    """Changes when the password does, which ends the user's other web sessions."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
-def caller_for_web_session(svc: "Services", user_id: int, fingerprint: str) -> Caller | None:
-    with svc.uow() as uow:
-        row = uow.session.exec(select(User, Agency).join(Agency, col(Agency.id) == User.agency_id)
-                               .where(User.id == user_id)).first()
-    if row is None:
-        return None
-    user, agency = row
-    if not user.active or not hmac.compare_digest(fingerprint, session_fingerprint(user)):
-        return None
-    return _user_caller(user, agency, None)
+    return password_fingerprint(user.password_hash)
 
 
 @dataclass(frozen=True)
@@ -121,9 +109,11 @@ def login(svc: "Services", username: str, password: str, ip: str) -> Login:
     with svc.uow() as uow:
         throttle.check(uow.session, username, ip, now)
         user = authenticate(uow.session, username, password)
+        # before the next query: its autoflush would leave the rehashed user clean (and the
+        # new hash unsaved, while the session's fingerprint is taken from it)
+        rehashed = user.password_hash if user is not None and user in uow.session.dirty else None
         known = uow.session.exec(select(Agency).join(User, col(Agency.id) == User.agency_id)
                                  .where(User.username == username)).first()
-        rehashed = user.password_hash if user is not None and user in uow.session.dirty else None
     if user is None:
         with svc.uow(write=True) as uow:
             counts = throttle.record_failure(uow.session, username, ip, now)
@@ -146,11 +136,3 @@ def login(svc: "Services", username: str, password: str, ip: str) -> Login:
         uow.commit()
     return Login(user.id, session_fingerprint(user), user.username, user.full_name, known.code,
                  sorted(user.role_set))
-
-
-def logout(svc: "Services", caller: Caller, ip: str) -> None:
-    """A live web session ends: say so in the trail."""
-    with svc.uow(write=True) as uow:
-        audit_log.record(uow.session, actor=caller.actor, agency_code=caller.agency_code, action="session.logout",
-                         object=f"user:{caller.username}", details={"ip": ip}, agency_ids=[caller.agency_id])
-        uow.commit()

@@ -1,7 +1,7 @@
 """document.imported, edxml_package: imported edXML (QCVN 102) packages and their envelope signature's check
 
 Revision ID: 0016_edxml
-Revises: 0014_webhooks
+Revises: 0015_web_sessions
 Create Date: 2026-12-04
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 revision = "0016_edxml"
-down_revision = "0014_webhooks"
+down_revision = "0015_web_sessions"
 branch_labels = None
 depends_on = None
 

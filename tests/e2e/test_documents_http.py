@@ -72,8 +72,10 @@ def test_login_upload_download_over_http(served):
 
     pdf = _big_pdf(5)
     assert len(pdf) > 5 * 1024 * 1024
+    # a change through the session's cookie carries its CSRF token (exchange/http/security.py)
     r = web.post(f"{url}/api/v1/documents", files={"file": ("lon.pdf", io.BytesIO(pdf), "application/pdf")},
-                 data={"metadata": json.dumps(DOCUMENT_METADATA)}, timeout=60)
+                 data={"metadata": json.dumps(DOCUMENT_METADATA)}, headers={"X-CSRFToken": login.json()["csrf_token"]},
+                 timeout=60)
     assert r.status_code == 201, r.text
     doc = r.json()
     assert doc["sha256"] == hashlib.sha256(pdf).hexdigest()

@@ -6,9 +6,9 @@ from typing import Any
 from apiflask import APIBlueprint, Schema
 from apiflask.fields import List
 from apiflask.validators import Length
-from flask import session as web_session
+from flask_wtf.csrf import generate_csrf  # type: ignore[import-untyped]  # no type hints shipped
 
-from exchange.http.auth import client_ip, resolve_caller, services, start_web_session
+from exchange.http.auth import client_ip, end_web_session, services, start_web_session
 from exchange.services import login
 from exchange.services.input_rules import String
 
@@ -25,6 +25,8 @@ class SessionOut(Schema):
     full_name = String()
     agency_code = String()
     roles = List(String())
+    csrf_token = String(metadata={"description": "send it back in the `X-CSRFToken` header with every change "
+                                                 "made through this session's cookie"})
 
 
 @bp.post("/session")
@@ -36,15 +38,12 @@ def post_session(body: dict[str, Any]) -> dict[str, Any]:
     user = login.login(services(), body["username"], body["password"], client_ip())
     start_web_session(user)
     return {"username": user.username, "full_name": user.full_name, "agency_code": user.agency_code,
-            "roles": user.roles}
+            "roles": user.roles, "csrf_token": generate_csrf()}
 
 
 @bp.delete("/session")
 @bp.output({}, status_code=204)
 @bp.doc(tags=["session"], summary="Đăng xuất / log out", security=[])
 def delete_session() -> str:
-    caller = resolve_caller() if "uid" in web_session else None
-    if caller is not None and caller.token_id is None:
-        login.logout(services(), caller, client_ip())
-    web_session.clear()
+    end_web_session()
     return ""

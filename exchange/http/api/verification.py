@@ -13,6 +13,7 @@ from flask import Response, request
 from exchange.http.api.common import ContentQuery
 from exchange.http.auth import caller_required, current_caller, services
 from exchange.http.errors import reader_language
+from exchange.http.security import csp_for_page_with_styles
 from exchange.services import verification
 from exchange.services.input_rules import Integer, String
 from signing.report import Report, render_html
@@ -142,8 +143,10 @@ def _render(report: Report | verification.StoredReport, query: dict[str, Any]) -
     if wants_html:
         lang = query.get("lang") or reader_language()
         if isinstance(report, verification.StoredReport):
-            return Response(render_html(report.report, lang, report.attachments), mimetype="text/html")
-        return Response(render_html(report, lang), mimetype="text/html")
+            html = render_html(report.report, lang, report.attachments)
+        else:
+            html = render_html(report, lang)
+        return Response(html, mimetype="text/html", headers={"Content-Security-Policy": csp_for_page_with_styles(html)})
     return report.to_json()
 
 

@@ -87,8 +87,10 @@ def test_the_same_file_twice_is_stored_once(client, world, app):
 
 
 def test_session_cookie_works_for_documents(client, world):
-    assert client.post("/api/v1/session", json={"username": "vanthu.tinh", "password": world.password}).status_code == 200
-    r = upload_via_api(client, {})
+    login = client.post("/api/v1/session", json={"username": "vanthu.tinh", "password": world.password})
+    assert login.status_code == 200
+    assert upload_via_api(client, {}).status_code == 400  # a change through the cookie needs its CSRF token
+    r = upload_via_api(client, {"X-CSRFToken": login.json["csrf_token"]})
     assert r.status_code == 201
     assert client.get(f"/api/v1/documents/{r.json['id']}").status_code == 200
     assert client.delete("/api/v1/session").status_code == 204

@@ -1,0 +1,80 @@
+"""Page previews of a document's revision for the web page: drawn once by the server
+(``exchange.adapters.pdf_previews``) and kept under ``<data_dir>/previews/<sha256>/``. The
+folder is named by the file's hash, so two agencies holding the same file share its images;
+who may see them is checked on every request, as for the PDF itself. Looking at a preview is
+no download: a recipient's copy is not marked fetched by it."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from errors import NotFound, ServiceUnavailable
+from exchange.adapters import pdf_previews
+from exchange.domain.caller import Caller
+from exchange.services import documents
+from translations import _l
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+DPI = 60  # an A4 page ≈ 500×700 px: readable on a screen, small to send
+MAX_PAGES = 30  # shown on the page; the PDF has them all
+
+
+@dataclass(frozen=True)
+class Previews:
+    sha256: str
+    seq: int
+    pages: int  # how many the file has
+
+
+def _folder(svc: "Services", sha256: str) -> Path:
+    return svc.settings.data_dir / "previews" / sha256[:2] / sha256
+
+
+def _source(svc: "Services", content: documents.Content, folder: Path) -> Path:
+    """The revision's file beside its images (read through the hash-checking store once)."""
+    pdf = folder / "source.pdf"
+    if not pdf.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".source.{os.getpid()}.{secrets.token_hex(4)}"
+        try:
+            with tmp.open("wb") as out:
+                for chunk in content.chunks():
+                    out.write(chunk)
+            os.replace(tmp, pdf)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return pdf
+
+
+def previews(svc: "Services", caller: Caller, document_id: int, seq: int) -> Previews:
+    """A revision the caller may read and its page count."""
+    content = documents.content(svc, caller, document_id, seq)
+    folder = _folder(svc, content.sha256)
+    counted = folder / "pages"
+    if counted.exists():
+        pages = int(counted.read_text())
+    else:
+        pages = pdf_previews.count_pages(_source(svc, content, folder))
+        counted.write_text(str(pages))
+    return Previews(content.sha256, seq, pages)
+
+
+def page_image(svc: "Services", caller: Caller, document_id: int, seq: int, page: int) -> Path:
+    """The PNG of one page of a revision the caller may read."""
+    content = documents.content(svc, caller, document_id, seq)
+    folder = _folder(svc, content.sha256)
+    png = folder / f"{page}.png"
+    if png.exists():
+        return png
+    pdf = _source(svc, content, folder)
+    if not 1 <= page <= min(pdf_previews.count_pages(pdf), MAX_PAGES):
+        raise NotFound(_l("no such page"))
+    try:
+        return pdf_previews.render_page(pdf, page, png, DPI)
+    except pdf_previews.PreviewFailed:
+        raise ServiceUnavailable(_l("the page could not be drawn")) from None
