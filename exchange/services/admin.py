@@ -1,0 +1,116 @@
+"""What an agency's administrator does on the web pages (``/admin/…``): the users and the
+API tokens of the agency and of the agencies below it — create a user, set its roles,
+deactivate it (its web sessions and tokens stop at once), create a token (its secret shown
+once) and revoke one. Each goes through the session-level functions of
+``exchange.services.accounts`` (which audit it), with the administrator as the actor; an
+account of an agency outside the caller's scope is "not found", as if it did not exist."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from sqlmodel import Session, col, or_, select
+
+from errors import NotFound
+from exchange.domain.caller import Caller
+from exchange.domain.times import api_time
+from exchange.models import ApiToken, User
+from exchange.services import accounts, directory
+from translations import _l
+
+if TYPE_CHECKING:
+    from bootstrap import Services
+
+
+def _scope(session: Session, caller: Caller) -> dict[int, str]:
+    """Agency id → code: the caller's agency and every one below it."""
+    own = directory.get_by_code(session, caller.agency_code)
+    agencies = [own, *directory.descendants(session, caller.agency_code)]
+    return {a.id: a.code for a in agencies if a.id is not None}
+
+
+def agency_codes(svc: "Services", caller: Caller) -> list[str]:
+    with svc.uow() as uow:
+        return list(_scope(uow.session, caller).values())
+
+
+def _user_in_scope(session: Session, caller: Caller, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).one_or_none()
+    if user is None or user.agency_id not in _scope(session, caller):
+        raise NotFound(_l("no user %(username)s", username=username))
+    return user
+
+
+def users(svc: "Services", caller: Caller) -> list[dict[str, Any]]:
+    with svc.uow() as uow:
+        scope = _scope(uow.session, caller)
+        rows = uow.session.exec(select(User).where(col(User.agency_id).in_(list(scope)))
+                                .order_by(col(User.username))).all()
+        return [{"username": u.username, "full_name": u.full_name, "position": u.position,
+                 "agency_code": scope[u.agency_id], "roles": [r for r in u.roles.split(",") if r],
+                 "active": u.active} for u in rows]
+
+
+def tokens(svc: "Services", caller: Caller) -> list[dict[str, Any]]:
+    """The live tokens of the scope's users and agencies' systems (never their secrets)."""
+    with svc.uow() as uow:
+        scope = _scope(uow.session, caller)
+        user_ids = {u.id: u.username for u in uow.session.exec(
+            select(User).where(col(User.agency_id).in_(list(scope)))).all()}
+        rows = uow.session.exec(select(ApiToken).where(
+            col(ApiToken.revoked_at).is_(None),
+            or_(col(ApiToken.agency_id).in_(list(scope)), col(ApiToken.user_id).in_(list(user_ids))))
+            .order_by(col(ApiToken.id))).all()
+        return [{"id": t.id, "name": t.name, "created_at": api_time(t.created_at),
+                 "last_used_at": api_time(t.last_used_at) if t.last_used_at else None,
+                 "owner": user_ids[t.user_id] if t.user_id is not None else scope[t.agency_id or 0]}
+                for t in rows]
+
+
+def create_user(svc: "Services", caller: Caller, *, username: str, agency_code: str, roles: Iterable[str],
+                full_name: str, position: str, password: str) -> None:
+    with svc.uow(write=True) as uow:
+        if agency_code not in _scope(uow.session, caller).values():
+            raise NotFound(_l("no agency with code %(code)s", code=agency_code))
+        accounts.add_user(uow.session, username=username, agency_code=agency_code, roles=list(roles),
+                          full_name=full_name, position=position, password=password, actor=caller.actor)
+        uow.commit()
+
+
+def set_roles(svc: "Services", caller: Caller, username: str, roles: Iterable[str]) -> None:
+    with svc.uow(write=True) as uow:
+        _user_in_scope(uow.session, caller, username)
+        accounts.set_roles(uow.session, username, list(roles), actor=caller.actor)
+        accounts._forget_cached_tokens(svc, uow)  # as the CLI's use cases do
+        uow.commit()
+
+
+def set_active(svc: "Services", caller: Caller, username: str, active: bool) -> None:
+    """A deactivated user's web sessions end and its tokens stop now (``accounts.set_active``)."""
+    with svc.uow(write=True) as uow:
+        _user_in_scope(uow.session, caller, username)
+        accounts.set_active(uow.session, username, active, actor=caller.actor)
+        accounts._forget_cached_tokens(svc, uow)  # as the CLI's use cases do
+        uow.commit()
+
+
+def create_token(svc: "Services", caller: Caller, *, username: str, name: str) -> tuple[int, str]:
+    """``(id, secret)``: the secret exists only in this answer (its SHA-256 is stored)."""
+    with svc.uow(write=True) as uow:
+        user = _user_in_scope(uow.session, caller, username)
+        token, secret = accounts.add_token(uow.session, user_id=user.id, name=name, actor=caller.actor)
+        uow.commit()
+    assert token.id is not None
+    return token.id, secret
+
+
+def revoke_token(svc: "Services", caller: Caller, token_id: int) -> None:
+    with svc.uow(write=True) as uow:
+        token = uow.session.get(ApiToken, token_id)
+        scope = _scope(uow.session, caller)
+        owner = uow.session.get(User, token.user_id) if token and token.user_id is not None else None
+        agency_id = owner.agency_id if owner else (token.agency_id if token else None)
+        if token is None or agency_id not in scope:
+            raise NotFound(_l("no token %(id)s", id=token_id))
+        accounts.revoke(uow.session, token_id, actor=caller.actor)
+        accounts._forget_cached_tokens(svc, uow)  # as the CLI's use cases do
+        uow.commit()
