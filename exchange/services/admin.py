@@ -1,20 +1,24 @@
 """What an agency's administrator does on the web pages (``/admin/…``): the users and the
 API tokens of the agency and of the agencies below it — create a user, set its roles,
 deactivate it (its web sessions and tokens stop at once), create a token (its secret shown
-once) and revoke one. Each goes through the session-level functions of
-``exchange.services.accounts`` (which audit it), with the administrator as the actor; an
-account of an agency outside the caller's scope is "not found", as if it did not exist."""
+once) and revoke one — and the agencies below it (CSV import, merge). Each goes through the
+session-level functions of ``exchange.services.accounts``, ``directory_import`` and
+``directory`` (which audit it), with the administrator as the actor; an account or agency
+outside the caller's scope is "not found", as if it did not exist."""
 from __future__ import annotations
 
+import csv
+import io
+from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlmodel import Session, col, or_, select
 
-from errors import NotFound
+from errors import Forbidden, NotFound
 from exchange.domain.caller import Caller
 from exchange.domain.times import api_time
 from exchange.models import ApiToken, User
-from exchange.services import accounts, directory
+from exchange.services import accounts, directory, directory_import
 from translations import _l
 
 if TYPE_CHECKING:
@@ -113,4 +117,53 @@ def revoke_token(svc: "Services", caller: Caller, token_id: int) -> None:
             raise NotFound(_l("no token %(id)s", id=token_id))
         accounts.revoke(uow.session, token_id, actor=caller.actor)
         accounts._forget_cached_tokens(svc, uow)  # as the CLI's use cases do
+        uow.commit()
+
+
+# --- the agencies below the administrator's ----------------------------------------------------
+
+def agencies(svc: "Services", caller: Caller) -> list[dict[str, Any]]:
+    """The caller's agency and every one below it, as the directory shows them."""
+    with svc.uow() as uow:
+        own = directory.get_by_code(uow.session, caller.agency_code)
+        return directory.agencies_view(uow.session, [own, *directory.descendants(uow.session, caller.agency_code)])
+
+
+def _csv_codes(data: bytes) -> set[str]:
+    try:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")))
+        return {(row.get("code") or "").strip() for row in reader} - {""}
+    except (UnicodeDecodeError, csv.Error):
+        return set()  # the import names the problem
+
+
+def import_agencies(svc: "Services", caller: Caller, data: bytes) -> directory_import.ImportResult:
+    """The directory import (``directory_import.import_csv``: all or nothing, every bad row
+    named), limited to agencies below the caller's: a row naming an agency outside it, or the
+    caller's own, or placing one outside it, refuses the whole file (403) and writes nothing."""
+    codes = _csv_codes(data)
+    with svc.uow(write=True) as uow:
+        before = set(_scope(uow.session, caller).values())
+        existing = set(directory.find_by_codes(uow.session, codes))
+        result = directory_import.import_csv(uow.session, io.BytesIO(data), actor=caller.actor)
+        if not result.ok:
+            return result
+        after = set(_scope(uow.session, caller).values())
+        outside = sorted(c for c in codes if c == caller.agency_code or c not in after
+                         or (c in existing and c not in before))
+        if outside:
+            raise Forbidden(_l("only agencies below yours can be imported: %(codes)s", codes=", ".join(outside)),
+                            fields={"file": _l("outside your agency: %(codes)s", codes=", ".join(outside))})
+        uow.commit()
+    return result
+
+
+def merge_agencies(svc: "Services", caller: Caller, old_code: str, into_code: str, effective: date) -> None:
+    """``directory.merge``, for two agencies below the caller's (another is "not found")."""
+    with svc.uow(write=True) as uow:
+        below = set(_scope(uow.session, caller).values()) - {caller.agency_code}
+        for code in (old_code, into_code):
+            if code not in below:
+                raise NotFound(_l("no agency with code %(code)s", code=code))
+        directory.merge(uow.session, old_code, into_code, effective, actor=caller.actor)
         uow.commit()

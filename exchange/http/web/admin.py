@@ -1,6 +1,7 @@
 """Quản trị (``/admin/…``), for an agency's administrators: the users of the agency and of
 those below it (create, roles, deactivate — which ends their web sessions and tokens) and
-the API tokens (create: the secret is shown once, in that answer only; revoke), through
+the API tokens (create: the secret is shown once, in that answer only; revoke), the
+agencies below it (CSV import, all or nothing; merge), through
 ``exchange.services.admin`` (the accounts service's functions, audited with the
 administrator as the actor). A success goes back to the list (303) with the result in
 words; a refusal shows the page again with the reason, in the refusal's status."""
@@ -10,7 +11,8 @@ from typing import Any
 
 from flask import flash, render_template
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]  # no type hints shipped
-from wtforms import PasswordField, SelectMultipleField, StringField
+from flask_wtf.file import FileField, FileRequired  # type: ignore[import-untyped]
+from wtforms import DateField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired
 
 from errors import ServiceError, Unprocessable
@@ -148,3 +150,59 @@ def token_revoke(token_id: int) -> Any:
         return _tokens_page(error=exc.message, status=status_of(exc))
     flash(text(_l("the token %(id)s is revoked", id=token_id)), "done")
     return see_other("web.admin_tokens")
+
+
+class ImportForm(FlaskForm):
+    file = FileField(validators=[FileRequired(REQUIRED)])
+
+
+class MergeForm(FlaskForm):
+    old = StringField(validators=[DataRequired(REQUIRED)])
+    into = StringField(validators=[DataRequired(REQUIRED)])
+    effective = DateField(validators=[DataRequired(REQUIRED)])
+
+
+def _agencies_page(error: Any = None, fields: Any = None, status: int = 200, import_errors: Any = None,
+                   merge_form: MergeForm | None = None) -> Any:
+    return render_template("web/admin/agencies.html", agencies=admin.agencies(services(), caller()), error=error,
+                           field_errors=fields or {}, import_errors=import_errors or [],
+                           import_form=ImportForm(formdata=None), merge_form=merge_form or MergeForm(formdata=None),
+                           own=caller().agency_code), status
+
+
+@bp.get("/admin/agencies", endpoint="admin_agencies")
+@page(Role.ADMIN)
+def agencies_page() -> Any:
+    return _agencies_page()
+
+
+@bp.post("/admin/agencies/import")
+@page(Role.ADMIN)
+def agencies_import() -> Any:
+    form = ImportForm()
+    try:
+        if not form.validate():
+            raise _invalid(form)
+        result = admin.import_agencies(services(), caller(), form.file.data.stream.read())
+    except ServiceError as exc:
+        return _agencies_page(exc.message, exc.fields, status_of(exc))
+    if not result.ok:
+        return _agencies_page(_l("the file was not imported: nothing is changed"), status=422,
+                              import_errors=result.errors)
+    flash(text(_l("agencies imported: %(created)s new, %(updated)s updated", created=result.created,
+                  updated=result.updated)), "done")
+    return see_other("web.admin_agencies")
+
+
+@bp.post("/admin/agencies/merge")
+@page(Role.ADMIN)
+def agencies_merge() -> Any:
+    form = MergeForm()
+    try:
+        if not form.validate() or form.effective.data is None:
+            raise _invalid(form)
+        admin.merge_agencies(services(), caller(), form.old.data or "", form.into.data or "", form.effective.data)
+    except ServiceError as exc:
+        return _agencies_page(exc.message, exc.fields, status_of(exc), merge_form=form)
+    flash(text(_l("%(old)s is merged into %(into)s", old=form.old.data or "", into=form.into.data or "")), "done")
+    return see_other("web.admin_agencies")
