@@ -1,10 +1,10 @@
-"""What an agency's administrator does on the web pages (``/admin/…``): the users and the
-API tokens of the agency and of the agencies below it — create a user, set its roles,
-deactivate it (its web sessions and tokens stop at once), create a token (its secret shown
-once) and revoke one — and the agencies below it (CSV import, merge). Each goes through the
-session-level functions of ``exchange.services.accounts``, ``directory_import`` and
-``directory`` (which audit it), with the administrator as the actor; an account or agency
-outside the caller's scope is "not found", as if it did not exist."""
+"""What an agency's administrator does on the web pages (``/admin/…``), for the agency and
+the agencies below it: users (create, roles, deactivate — its web sessions and tokens stop
+at once), API tokens (create: the secret shown once; revoke), agencies (CSV import, merge)
+and signing credentials (issue with the signature image, revoke). Each goes through the
+session-level functions of ``exchange.services.accounts``, ``directory_import``,
+``directory`` and ``certs.operations`` (which audit it), with the administrator as the
+actor; an account, agency or credential outside the caller's scope is "not found"."""
 from __future__ import annotations
 
 import csv
@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from sqlmodel import Session, col, or_, select
 
-from errors import Forbidden, NotFound
+from certs import images, operations
+from certs.models import Credential
+from errors import Forbidden, NotFound, Unprocessable
+from exchange.adapters.certs_ports import ExchangeCredentialAudit
 from exchange.domain.caller import Caller
 from exchange.domain.times import api_time
 from exchange.models import ApiToken, User
@@ -167,3 +170,76 @@ def merge_agencies(svc: "Services", caller: Caller, old_code: str, into_code: st
                 raise NotFound(_l("no agency with code %(code)s", code=code))
         directory.merge(uow.session, old_code, into_code, effective, actor=caller.actor)
         uow.commit()
+
+
+# --- signing credentials of the scope's people and agencies -------------------------------------
+
+REVOCATION_REASONS = ("unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation")
+
+
+def _owner_in_scope(session: Session, caller: Caller, owner_kind: str, owner_ref: str) -> bool:
+    scope = _scope(session, caller)
+    if owner_kind == "agency":
+        return owner_ref in scope.values()
+    user = session.exec(select(User).where(User.username == owner_ref)).one_or_none()
+    return user is not None and user.agency_id in scope
+
+
+def credentials(svc: "Services", caller: Caller) -> list[dict[str, Any]]:
+    """The signing credentials of the scope's users and agencies (certificates, never keys)."""
+    with svc.uow() as uow:
+        scope = _scope(uow.session, caller)
+        usernames = list(uow.session.exec(select(User.username).where(col(User.agency_id).in_(list(scope)))).all())
+        rows = uow.session.exec(select(Credential).where(or_(
+            (col(Credential.owner_kind) == "user") & col(Credential.owner_ref).in_(usernames),
+            (col(Credential.owner_kind) == "agency") & col(Credential.owner_ref).in_(list(scope.values())),
+        )).order_by(col(Credential.id))).all()
+        return [{"id": c.id, "owner_kind": c.owner_kind, "owner": c.owner_ref, "serial": c.serial,
+                 "subject": c.subject, "not_after": api_time(c.not_after), "has_image": c.image_png is not None,
+                 "revoked_at": api_time(c.revoked_at) if c.revoked_at else None} for c in rows]
+
+
+def _image(image_png: bytes | None) -> bytes | None:
+    if not image_png:
+        return None
+    try:
+        return images.check_png(image_png)
+    except images.ImageError as exc:
+        message = exc.args[0]
+        raise Unprocessable(message, fields={"image": message}) from None
+
+
+def issue_credential(svc: "Services", caller: Caller, *, username: str | None, agency_code: str | None,
+                     image_png: bytes | None) -> int:
+    """A person's signing credential or the agency's seal, from the development CA
+    (``certs.operations``), with its signature or seal image (a PNG, checked); the id."""
+    image = _image(image_png)
+    audit = ExchangeCredentialAudit(actor=caller.actor)
+    with svc.uow() as uow:
+        if username:
+            _user_in_scope(uow.session, caller, username)
+        elif not agency_code or agency_code not in _scope(uow.session, caller).values():
+            raise NotFound(_l("no agency with code %(code)s", code=agency_code or ""))
+    try:
+        if username:
+            row = operations.issue_for_person(svc.engine, svc.settings, username, svc.directory.person(username),
+                                              image_png=image, audit=audit)
+        else:
+            row = operations.issue_for_agency(svc.engine, svc.settings, svc.directory.agency(agency_code or ""),
+                                              image_png=image, audit=audit)
+    except ValueError as exc:  # the CA's refusal of a name (empty, too long)
+        raise Unprocessable(exc.args[0]) from None
+    assert row.id is not None
+    return row.id
+
+
+def revoke_credential(svc: "Services", caller: Caller, credential_id: int, reason: str) -> None:
+    if reason not in REVOCATION_REASONS:
+        raise Unprocessable(_l("invalid input"), fields={"reason": _l("unknown reason")})
+    with svc.uow() as uow:
+        row = uow.session.get(Credential, credential_id)
+        if row is None or not _owner_in_scope(uow.session, caller, row.owner_kind, row.owner_ref):
+            raise NotFound(_l("no credential %(id)s", id=credential_id))
+        serial = row.serial
+    operations.revoke_serial(svc.engine, svc.settings, serial, reason,
+                             audit=ExchangeCredentialAudit(actor=caller.actor))

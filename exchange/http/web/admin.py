@@ -1,7 +1,8 @@
 """Quản trị (``/admin/…``), for an agency's administrators: the users of the agency and of
 those below it (create, roles, deactivate — which ends their web sessions and tokens) and
 the API tokens (create: the secret is shown once, in that answer only; revoke), the
-agencies below it (CSV import, all or nothing; merge), through
+agencies below it (CSV import, all or nothing; merge) and the signing credentials (issue
+with the signature image; revoke), through
 ``exchange.services.admin`` (the accounts service's functions, audited with the
 administrator as the actor). A success goes back to the list (303) with the result in
 words; a refusal shows the page again with the reason, in the refusal's status."""
@@ -206,3 +207,53 @@ def agencies_merge() -> Any:
         return _agencies_page(exc.message, exc.fields, status_of(exc), merge_form=form)
     flash(text(_l("%(old)s is merged into %(into)s", old=form.old.data or "", into=form.into.data or "")), "done")
     return see_other("web.admin_agencies")
+
+
+class CredentialForm(FlaskForm):
+    """``owner``: a person (their signature) or the agency (its seal); ``image``: the
+    signature or seal PNG (optional: a placeholder is drawn)."""
+    owner = StringField(validators=[DataRequired(REQUIRED)])  # "user:<username>" or "agency:<code>"
+    image = FileField()
+
+
+class RevokeForm(FlaskForm):
+    reason = StringField(default="unspecified")
+
+
+def _credentials_page(error: Any = None, fields: Any = None, status: int = 200) -> Any:
+    return render_template("web/admin/credentials.html", credentials=admin.credentials(services(), caller()),
+                           users=admin.users(services(), caller()), codes=admin.agency_codes(services(), caller()),
+                           reasons=admin.REVOCATION_REASONS, form=CredentialForm(formdata=None),
+                           revoke_form=RevokeForm(formdata=None), error=error, field_errors=fields or {}), status
+
+
+@bp.route("/admin/credentials", methods=["GET", "POST"], endpoint="admin_credentials")
+@page(Role.ADMIN)
+def credentials_page() -> Any:
+    form = CredentialForm()
+    if not form.is_submitted():
+        return _credentials_page()
+    kind, _, ref = (form.owner.data or "").partition(":")
+    try:
+        if not form.validate() or kind not in ("user", "agency") or not ref:
+            raise Unprocessable(_l("invalid input"), fields={"owner": REQUIRED})
+        upload = form.image.data
+        image = upload.stream.read() if upload and getattr(upload, "filename", "") else None
+        admin.issue_credential(services(), caller(), username=ref if kind == "user" else None,
+                               agency_code=ref if kind == "agency" else None, image_png=image)
+    except ServiceError as exc:
+        return _credentials_page(exc.message, exc.fields, status_of(exc))
+    flash(text(_l("a signing credential is issued for %(owner)s", owner=ref)), "done")
+    return see_other("web.admin_credentials")
+
+
+@bp.post("/admin/credentials/<int:credential_id>/revoke")
+@page(Role.ADMIN)
+def credential_revoke(credential_id: int) -> Any:
+    form = RevokeForm()
+    try:
+        admin.revoke_credential(services(), caller(), credential_id, form.reason.data or "unspecified")
+    except ServiceError as exc:
+        return _credentials_page(exc.message, exc.fields, status_of(exc))
+    flash(text(_l("the credential %(id)s is revoked", id=credential_id)), "done")
+    return see_other("web.admin_credentials")
