@@ -16,7 +16,7 @@ from exchange.adapters import pdf_previews
 from signing.report import Report
 
 DPI = 60  # as the document page's previews
-MAX_PAGES = 10  # compared; a longer file's later pages are not shown
+MAX_PAGES = 5  # compared (each drawn under pdftoppm's time limit); later pages are not shown
 CELL = 6  # px: changed pixels closer than this join one box
 THRESHOLD = 40  # a pixel differs when a channel moves more than this (anti-aliasing stays below)
 MARGIN = 4  # px around a box

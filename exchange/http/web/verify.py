@@ -43,7 +43,8 @@ def _view(report: Report) -> dict[str, Any]:
              "chain_text": [labelled_dn(dn, reader_language()) for dn in sig.chain]}
             for sig, raw in zip(report.signatures, data["signatures"], strict=True)]
     return {"data": data, "colour": COLOURS[report.indication], "verdict": report.message_ids[0],
-            "reasons": report.message_ids[1:], "signatures": rows, "value": value_text}
+            "reasons": report.message_ids[1:], "signatures": rows, "value": value_text,
+            "bytes_changed": any(not sig.checks_evaluated for sig in report.signatures)}
 
 
 @bp.route("/verify", methods=["GET", "POST"], endpoint="verify")

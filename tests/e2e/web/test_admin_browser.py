@@ -37,3 +37,14 @@ def test_an_admin_creates_a_user_and_a_token(web, page):
     page.get_by_role("link", name="Token API").click()  # the list, fetched again
     assert page.locator("#new-token").count() == 0 and secret not in page.content()
     assert page.get_by_role("cell", name="ký từ xa").is_visible()
+
+
+def test_the_agencies_and_credentials_pages_are_usable_at_both_sizes(web, page):
+    web.login(page, "admin")
+    page.get_by_role("link", name="Quản trị").click()
+    page.get_by_role("link", name="Cơ quan", exact=True).click()
+    assert page.get_by_role("cell", name=web.world.province, exact=True).first.is_visible()
+    at_both_sizes(page, "admin-agencies")
+    page.get_by_role("link", name="Chứng thư ký số").click()
+    assert page.get_by_label("Ảnh chữ ký hoặc con dấu (PNG, nền trong suốt)").is_visible()
+    at_both_sizes(page, "admin-credentials")

@@ -51,6 +51,21 @@ def test_an_untouched_signed_pdf_shows_no_comparison_and_english_on_switch(clien
     assert "Technical details" in html and "Chi tiết kỹ thuật" not in html
 
 
+def test_bytes_changed_in_place_are_red_and_said_without_a_comparison(client, world, signed):
+    csrf = log_in(client, world, "auditor")
+    html = _post(client, csrf, vf.flip_byte(signed)).get_data(as_text=True)
+    assert "verdict-red" in html and "bytes-changed" in html and "changed-area" not in html
+    assert "verdict-red" not in _post(client, csrf, signed).get_data(as_text=True)
+
+
+def test_a_file_over_the_upload_limit_is_refused_in_words(app, client, world):
+    csrf = log_in(client, world, "clerk")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    r = _post(client, csrf, b"%PDF-1.7\n" + b"0" * 100 * 1024)
+    assert r.status_code == 413 and "verdict-" not in r.get_data(as_text=True)
+    assert r.mimetype == "text/html"
+
+
 def test_bad_input_is_a_form_error_never_a_500(client, world):
     csrf = log_in(client, world, "auditor")
     cases = {"no file": (None, 422, "bắt buộc"), "empty": (b"", 422, "rỗng"),
