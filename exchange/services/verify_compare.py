@@ -9,11 +9,13 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from PIL import Image, ImageChops
+from typing import TYPE_CHECKING
 
 from exchange.adapters import pdf_previews
 from signing.report import Report
+
+if TYPE_CHECKING:  # Pillow loads with the first comparison, not with every command
+    from PIL.Image import Image
 
 DPI = 60  # as the document page's previews
 MAX_PAGES = 5  # compared (each drawn under pdftoppm's time limit); later pages are not shown
@@ -60,15 +62,17 @@ def changed_after_signing(report: Report) -> bool:
                for s in report.signatures)
 
 
-def changed_boxes(before: Image.Image, after: Image.Image) -> tuple[Box, ...]:
+def changed_boxes(before: Image, after: Image) -> tuple[Box, ...]:
     """The areas where ``after`` differs from ``before``: changed pixels, joined on a grid of
     ``CELL`` px, each group of touching cells one box (a flood fill over the grid: Pillow
     labels no connected regions, and the grid is small — an A4 page at 60 dpi is 83×117 cells)."""
+    from PIL import Image as PILImage, ImageChops
+
     width, height = after.size
     before = before.convert("RGB").resize((width, height)) if before.size != after.size else before.convert("RGB")
     mask = ImageChops.difference(before, after.convert("RGB")).convert("L").point(lambda v: 255 if v > THRESHOLD else 0)
     cols, rows = -(-width // CELL), -(-height // CELL)
-    grid = mask.resize((cols, rows), Image.Resampling.BOX).point(lambda v: 255 if v else 0).load()
+    grid = mask.resize((cols, rows), PILImage.Resampling.BOX).point(lambda v: 255 if v else 0).load()
     assert grid is not None  # an image in memory always has its pixels
     seen: set[tuple[int, int]] = set()
     boxes: list[Box] = []
@@ -114,10 +118,12 @@ def compare(data: bytes) -> Comparison | None:
             after = _draw(folder / "current.pdf", min(current_count, MAX_PAGES), folder, "current")
         except Exception:  # noqa: BLE001 - pdftoppm's PreviewFailed, or pdfium's errors (no common type)
             return None
+    from PIL import Image as PILImage
+
     pairs = []
     for n, png in enumerate(after, start=1):
         old = before[n - 1] if n <= len(before) else None
         boxes = ((Box(0, 0, 100, 100),) if old is None  # a page added after signing: all of it is new
-                 else changed_boxes(Image.open(io.BytesIO(old)), Image.open(io.BytesIO(png))))
+                 else changed_boxes(PILImage.open(io.BytesIO(old)), PILImage.open(io.BytesIO(png))))
         pairs.append(PagePair(n, old, png, boxes))
     return Comparison(tuple(pairs), sum(1 for p in pairs if p.boxes))
