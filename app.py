@@ -34,6 +34,8 @@ from exchange.http.web import incoming as _web_incoming  # noqa: F401
 from exchange.http.web import outgoing as _web_outgoing  # noqa: F401
 from exchange.http.web import registers as _web_registers  # noqa: F401
 from exchange.http.web import verify as _web_verify  # noqa: F401
+from exchange.http.web import audit as _web_audit  # noqa: F401
+from exchange.http.web import admin as _web_admin  # noqa: F401
 from exchange.http.web import routes as web_routes
 from exchange.http.api import (agencies, attachments, audit, dispatch, documents, edxml, events, inbox,
                                openapi_contract, query_guard, registers, session, signatures, verification,

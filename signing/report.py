@@ -456,3 +456,14 @@ def _attachment_row(entry: dict[str, Any], lang: str) -> dict[str, Any]:
             "indication": indication, "sub_indication": entry.get("sub_indication"),
             "verdict": translate(verdict_text(indication, entry.get("sub_indication")), lang),
             "signer": signer.get("organization") or signer.get("name"), "signing_time": signature.get("signing_time")}
+
+
+def value_text(value: str) -> Message | str:
+    """A report value (``entire_file``, ``revoked``, …) in words: what the printable page writes."""
+    return _VALUES.get(value, value)
+
+
+def label_text(key: str) -> Message | str:
+    """A printable page's label (``signer``, ``coverage``, …)."""
+    label = _LABELS[key]
+    return label if isinstance(label, Message) else str(label)

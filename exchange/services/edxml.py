@@ -29,7 +29,6 @@ from exchange.domain.caller import CLI_ACTOR, Caller
 from exchange.domain.enums import CallerKind, DeliveryStatus, DocumentState, RevisionKind, Role, Urgency
 from exchange.domain.lifecycle import RECALL_STATES
 from exchange.domain.times import api_time
-from exchange.edxml import build, envelope, parse
 from exchange.edxml.model import (PRIORITY_BY_URGENCY, URGENCY_BY_PRIORITY, BusinessType, DocumentPackage, Hop,
                                   Organ, Part, ResponseFor, Staff, StatusPackage, document_id)
 from exchange.models import (Agency, Attachment, Delivery, Dispatch, Document, EdxmlPackage, Revision, StatusEvent,
@@ -84,6 +83,7 @@ def export_document(svc: "Services", caller: Caller, doc_id: int) -> Exported:
     """The issuer's dispatched document as a package: header, trace (every hop, forwards
     included), business type (replace when it replaces one, revoke once it is recalled),
     the dispatched PDF and the attachments as recipients read them."""
+    from exchange.edxml import build, parse  # lxml and signxml: where used (start time)
     with svc.uow() as uow:
         session = uow.session
         document = session.get(Document, doc_id)
@@ -171,6 +171,7 @@ def _last_recall_reason(session: Session, deliveries: list[Delivery]) -> str:
 def export_status(svc: "Services", caller: Caller, delivery_id: int) -> Exported:
     """A delivery's current status as a status package: the recipient reports 01–06, 15, 16;
     the sender reports its recall request (13)."""
+    from exchange.edxml import build  # lxml and signxml: where used (start time)
     with svc.uow() as uow:
         session = uow.session
         found = session.execute(sa.select(Delivery, Dispatch).join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
@@ -211,6 +212,7 @@ def export_status(svc: "Services", caller: Caller, delivery_id: int) -> Exported
 def import_package(svc: "Services", caller: Caller, data: bytes) -> tuple[dict[str, Any], bool]:
     """``(answer, created)``: a document package lands in the caller's inbox, a status
     package moves a delivery. Everything refusable is refused before anything is written."""
+    from exchange.edxml import parse  # lxml and signxml: where used (start time)
     package = parse.parse(data, max_bytes=min(svc.settings.max_upload_mb * 1024 * 1024, parse.MAX_PACKAGE_BYTES))
     sha256 = hashlib.sha256(data).hexdigest()
     if isinstance(package, StatusPackage):
@@ -235,6 +237,7 @@ def import_file(svc: "Services", agency_code: str, path: Path) -> tuple[dict[str
 
 def _signature_view(row: EdxmlPackage) -> dict[str, Any]:
     """``reason`` is a translatable message: the HTTP layer and the CLI render it."""
+    from exchange.edxml import envelope  # lxml and signxml: where used (start time)
     return {"state": row.signature_state, "reason": envelope.reason_message(row.signature_reason),
             "detail": row.signature_detail, "signer": row.signature_signer}
 

@@ -19,7 +19,6 @@ from exchange.http.web.pages import caller, flash_outcome, page, see_other
 from exchange.http.web.routes import bp
 from exchange.services import delivery, directory, dispatch, previews, registers, signatures, tracking
 from signing.appearance import Appearance
-from signing.stamps import PERSON_SIZE
 from translations import Message, _l
 
 DEFAULT_LEVEL = "B-LT"
@@ -45,6 +44,8 @@ def stamp_placement(form: Mapping[str, str]) -> Appearance | None:
     except ValueError:
         raise Unprocessable(_l("invalid stamp position"),
                             fields={"box": _l("click on a page of the preview")}) from None
+    from signing.stamps import PERSON_SIZE  # pyHanko and fontTools: imported where used (start time)
+
     width, height = PERSON_SIZE
     return Appearance(page=page_number - 1, box=(x - width / 2, y - height / 2, x + width / 2, y + height / 2))
 
@@ -114,5 +115,7 @@ def document_panel(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_document(d: dict[str, Any], **context: Any) -> str:
+    from signing.stamps import PERSON_SIZE
+
     return render_template("web/document.html", d=d, panel=document_panel(d), preview_dpi=previews.DPI,
                            stamp_size=PERSON_SIZE, **context)
