@@ -28,7 +28,7 @@ def test_an_auditor_checks_any_pdf_and_reads_the_report(app, client, world, engi
     assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
     refused = client.post("/verify", data={"csrf_token": csrf, "file": (io.BytesIO(b"not a pdf"), "x.pdf")},
                           content_type="multipart/form-data")
-    assert refused.status_code == 415 and 'class="alert error"' in refused.get_data(as_text=True)
+    assert refused.status_code == 415 and "tệp PDF" in refused.get_data(as_text=True)
     assert client.post("/verify", data={"csrf_token": csrf}).status_code == 422
     assert {k: v for k, v in snapshot(engine, app).items() if k not in ("audit_event", "audit_head")} == \
         {k: v for k, v in before.items() if k not in ("audit_event", "audit_head")}
