@@ -30,8 +30,10 @@ acceptances; ``flask --app app audit verify`` passes; no request failed.
     .venv/bin/python bench/soak.py [--duration 600] [--senders 50] [--sender-agencies 10]
         [--pollers 200] [--wait 10] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
+(``--database-url ''``: a temporary SQLite file instead, the embedded default, for comparison.)
+
 ``make soak`` runs it with the defaults (10 minutes); ``tests/e2e/test_soak.py`` runs the same
-code for ~20 s with 10 senders and 40 pollers and asserts the checks (never timings).
+code for ~12 s with 10 senders and 40 pollers and asserts the checks (never timings).
 """
 from __future__ import annotations
 
@@ -124,6 +126,7 @@ class Soak:
     audit_events: int = 0
     books: dict[str, int] = field(default_factory=dict)  # register kind → books checked
     failures: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: seed, start, checks, stop
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, text: str) -> None:
@@ -352,7 +355,14 @@ def _threads(target: Callable[..., None], args: list[tuple[Any, ...]]) -> list[t
 def run_soak(config: SoakConfig, url: str, work: Path) -> Soak:
     """The whole soak on the (empty, migrated) database ``url``; ``work`` holds the data folder."""
     soak = Soak(config, database="PostgreSQL" if url.startswith("postgresql") else "SQLite")
+    clock = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        soak.phases[name], clock = time.monotonic() - clock, time.monotonic()
+
     senders, pollers = seed(url, config)
+    phase("seed")
     data_dir = work / "var"
     with ExitStack() as stack:
         s3 = stack.enter_context(s3_server())
@@ -361,6 +371,7 @@ def run_soak(config: SoakConfig, url: str, work: Path) -> Soak:
         logs = [work / f"gunicorn-{i}.log" for i in range(2)]
         bases = [stack.enter_context(gunicorn("app:create_app()", env, output=stack.enter_context(log.open("wb"))))
                  for log in logs]
+        phase("start")
         codes = [p.agency_code for p in pollers]
         stop_pollers, stop_healthz = threading.Event(), threading.Event()
         polling = _threads(poller_loop, [(soak, bases, p, stop_pollers) for p in pollers])
@@ -383,8 +394,11 @@ def run_soak(config: SoakConfig, url: str, work: Path) -> Soak:
         stop_pollers.set()
         for t in [*polling, *probes]:
             t.join(config.wait + config.timeout)
+        clock = time.monotonic()
         check(soak, url)
         verify_audit(soak, env)
+        phase("checks")
+    phase("stop")
     check_logs(soak, logs)
     return soak
 
@@ -482,7 +496,8 @@ def report(soak: Soak) -> list[str]:
     lines = [f"soak: 2 × gunicorn -k {WORKER_CLASS} -w {WORKERS}, {soak.database}, moto S3 (own process); "
              f"{c.senders} senders ({c.sender_agencies} agencies), {c.pollers} pollers (wait={c.wait}s); "
              f"load {soak.load_seconds:.0f} s + drain {soak.drain_seconds:.1f} s; {os.cpu_count()} CPUs, "
-             f"load average {os.getloadavg()[0]:.1f}",
+             f"load average {os.getloadavg()[0]:.1f}; "
+             + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in soak.phases.items()),
              f"{'endpoint':42} {'count':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"]
     window = soak.load_seconds + soak.drain_seconds
     for key, label in ENDPOINTS.items():
@@ -523,11 +538,12 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     import tempfile
 
-    from dispatch import database  # a private PostgreSQL schema, dropped afterwards
+    from dispatch import database  # a private PostgreSQL schema, dropped afterwards (or a SQLite file)
 
     from storage.migrations import upgrade
 
-    with tempfile.TemporaryDirectory(prefix="soak-") as tmp, database(args.database_url) as url:
+    # --database-url '': a temporary SQLite file (the embedded default), for comparison
+    with tempfile.TemporaryDirectory(prefix="soak-") as tmp, database(args.database_url or None) as url:
         upgrade(url)
         soak = run_soak(config, url, Path(tmp))
     print("\n".join(report(soak)))

@@ -1,6 +1,6 @@
 """The soak of ``bench/soak.py``, short: two gunicorn processes on the test's database and one
 moto S3 server, 10 senders (2 agencies, so clerks number in one register at once) and 40
-polling agencies for 15 s. Asserts what the bench checks — every delivery seen, downloaded,
+polling agencies for 12 s. Asserts what the bench checks — every delivery seen, downloaded,
 acked and accepted exactly once, every document stored once, registers gapless, the audit
 chain intact, no failed request, no error in the servers' logs — never a timing.
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def test_a_short_soak_loses_and_doubles_nothing(database_url, tmp_path):
     postgres = database_url.startswith("postgresql")
-    config = SoakConfig(duration=15, senders=10 if postgres else 4, sender_agencies=2, pollers=40 if postgres else 20,
+    config = SoakConfig(duration=12, senders=10 if postgres else 4, sender_agencies=2, pollers=40 if postgres else 20,
                         wait=5, drain_timeout=30)
     soak = run_soak(config, database_url, tmp_path)
     print("\n".join(report(soak)))
