@@ -3,7 +3,9 @@ and polling agencies for minutes; afterwards nothing lost, nothing doubled, numb
 the audit chain intact. Throughput and p50/p99 per endpoint beside ``/healthz`` measured in
 the same run, under the same load.
 
-- two gunicorn processes (``tests/e2e/gunicorn_support.py``: 2 gevent workers each) share one
+- two gunicorn processes (``tests/e2e/gunicorn_support.py``, gevent workers: one each by
+  default, ``--workers``: each worker's pool may hold 15 PostgreSQL connections and its
+  listener one more, and the server's 100 are shared with other work here) share one
   PostgreSQL database (a private schema, migrated to head, dropped afterwards) and one S3
   server (moto's server mode, ``python -m tests.s3server``, in its own process); clients take
   the two servers in turn, request by request, as behind a load balancer: a dispatch made
@@ -28,7 +30,7 @@ event; every document was uploaded once; every register (agency, book, year) is 
 acceptances; ``flask --app app audit verify`` passes; no request failed.
 
     .venv/bin/python bench/soak.py [--duration 600] [--senders 50] [--sender-agencies 10]
-        [--pollers 200] [--wait 10] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+        [--pollers 200] [--wait 10] [--workers 1] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 (``--database-url ''``: a temporary SQLite file instead, the embedded default, for comparison.)
 
@@ -60,8 +62,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
-from tests.e2e.gunicorn_support import WORKER_CLASS, WORKERS, gunicorn, server_env  # noqa: E402
+from tests.e2e.gunicorn_support import WORKER_CLASS, gunicorn, server_env  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BUCKET = "lienthong-soak"
@@ -91,6 +94,7 @@ class SoakConfig:
     recipients: int = 3  # each dispatch goes to 1..recipients polling agencies
     drain_timeout: float = 120.0
     timeout: float = 60.0  # per request
+    workers: int = 1  # gunicorn workers per app process (see the module's docstring)
 
 
 @dataclass
@@ -238,15 +242,10 @@ class Client:
         return r
 
 
-def sender_loop(soak: Soak, bases: list[str], sender: Sender, index: int, codes: list[str], url: str,
+def sender_loop(soak: Soak, bases: list[str], sender: Sender, index: int, codes: list[str], engine: sa.Engine,
                 until: float) -> None:
-    import sqlalchemy as sa
-
     from exchange.models import Document
-    from storage.db import make_engine
     from tests.exchange_fixtures import DOCUMENT_METADATA, make_pdf
-
-    engine = make_engine(url, **({"pool_size": 1} if url.startswith("postgresql") else {}))
 
     def stand_in(doc_id: int, state: str) -> None:  # for the signature that would make it so
         for attempt in range(RETRIES + 1):
@@ -260,40 +259,37 @@ def sender_loop(soak: Soak, bases: list[str], sender: Sender, index: int, codes:
 
     client = Client(soak, bases, sender.token)
     n = 0
-    try:
-        while time.monotonic() < until:
-            n += 1
-            key = f"soak-{index}-{n}"
-            meta = {**{k: v for k, v in DOCUMENT_METADATA.items() if k != "number"},  # the register numbers it
-                    "subject": f"V/v thử tải số {n} của văn thư {index}"}
-            up = client.call("upload", "POST", "/api/v1/documents", expect=(201,), headers={"Idempotency-Key": key},
-                             files={"file": ("van-ban.pdf", make_pdf(f"soak {index} {n}"), "application/pdf")},
-                             data={"metadata": json.dumps(meta)})
-            if up is None:
-                continue
-            doc = up.json()["id"]
-            with soak.lock:
-                soak.uploaded += 1
-            stand_in(doc, "signed")
-            numbered = client.call("register", "POST", f"/api/v1/documents/{doc}/register", json={},
-                                   headers={"Idempotency-Key": key})
-            if numbered is None:
-                continue
-            with soak.lock:
-                soak.registered.append((sender.agency_code, numbered.json()["register"]["number"]))
-            stand_in(doc, "sealed")
-            to = random.sample(codes, random.randint(1, soak.config.recipients))
-            # 200: the same key and body again (a retry of a dispatch made): the first answer
-            sent = client.call("dispatch", "POST", f"/api/v1/documents/{doc}/dispatches", expect=(200, 201),
-                               headers={"Idempotency-Key": key}, json={"to": to})
-            if sent is None:
-                continue
-            at = time.monotonic()
-            with soak.lock:
-                for d in sent.json()["deliveries"]:
-                    soak.dispatched[d["id"]] = at
-    finally:
-        engine.dispose()
+    while time.monotonic() < until:
+        n += 1
+        key = f"soak-{index}-{n}"
+        meta = {**{k: v for k, v in DOCUMENT_METADATA.items() if k != "number"},  # the register numbers it
+                "subject": f"V/v thử tải số {n} của văn thư {index}"}
+        up = client.call("upload", "POST", "/api/v1/documents", expect=(201,), headers={"Idempotency-Key": key},
+                         files={"file": ("van-ban.pdf", make_pdf(f"soak {index} {n}"), "application/pdf")},
+                         data={"metadata": json.dumps(meta)})
+        if up is None:
+            continue
+        doc = up.json()["id"]
+        with soak.lock:
+            soak.uploaded += 1
+        stand_in(doc, "signed")
+        numbered = client.call("register", "POST", f"/api/v1/documents/{doc}/register", json={},
+                               headers={"Idempotency-Key": key})
+        if numbered is None:
+            continue
+        with soak.lock:
+            soak.registered.append((sender.agency_code, numbered.json()["register"]["number"]))
+        stand_in(doc, "sealed")
+        to = random.sample(codes, random.randint(1, soak.config.recipients))
+        # 200: the same key and body again (a retry of a dispatch made): the first answer
+        sent = client.call("dispatch", "POST", f"/api/v1/documents/{doc}/dispatches", expect=(200, 201),
+                           headers={"Idempotency-Key": key}, json={"to": to})
+        if sent is None:
+            continue
+        at = time.monotonic()
+        with soak.lock:
+            for d in sent.json()["deliveries"]:
+                soak.dispatched[d["id"]] = at
 
 
 def poller_loop(soak: Soak, bases: list[str], poller: Poller, stop: threading.Event) -> None:
@@ -354,6 +350,8 @@ def _threads(target: Callable[..., None], args: list[tuple[Any, ...]]) -> list[t
 
 def run_soak(config: SoakConfig, url: str, work: Path) -> Soak:
     """The whole soak on the (empty, migrated) database ``url``; ``work`` holds the data folder."""
+    from storage.db import make_engine
+
     soak = Soak(config, database="PostgreSQL" if url.startswith("postgresql") else "SQLite")
     clock = time.monotonic()
 
@@ -369,8 +367,11 @@ def run_soak(config: SoakConfig, url: str, work: Path) -> Soak:
         env = app_env(url, data_dir, s3)
         # one after the other: the first creates the data folder's keys and the bucket
         logs = [work / f"gunicorn-{i}.log" for i in range(2)]
-        bases = [stack.enter_context(gunicorn("app:create_app()", env, output=stack.enter_context(log.open("wb"))))
-                 for log in logs]
+        bases = [stack.enter_context(gunicorn("app:create_app()", env, workers=config.workers,
+                                              output=stack.enter_context(log.open("wb")))) for log in logs]
+        # the signatures' stand-ins: one small pool for all senders (PostgreSQL's max_connections is shared)
+        engine = make_engine(url, **({"pool_size": 2, "max_overflow": 2} if url.startswith("postgresql") else {}))
+        stack.callback(engine.dispose)
         phase("start")
         codes = [p.agency_code for p in pollers]
         stop_pollers, stop_healthz = threading.Event(), threading.Event()
@@ -378,7 +379,7 @@ def run_soak(config: SoakConfig, url: str, work: Path) -> Soak:
         probes = _threads(healthz_loop, [(soak, b, stop_healthz) for b in bases])
         started = time.monotonic()
         until = started + config.duration
-        sending = _threads(sender_loop, [(soak, bases, s, i, codes, url, until) for i, s in enumerate(senders)])
+        sending = _threads(sender_loop, [(soak, bases, s, i, codes, engine, until) for i, s in enumerate(senders)])
         for t in sending:
             t.join()
         stop_healthz.set()
@@ -405,8 +406,6 @@ def run_soak(config: SoakConfig, url: str, work: Path) -> Soak:
 
 def check(soak: Soak, url: str) -> None:
     """Compare what the clients saw with what the database holds."""
-    import sqlalchemy as sa
-
     from exchange.models import Delivery, Document, RegisterEntry, StatusEvent
     from storage.db import make_engine
 
@@ -493,7 +492,7 @@ def _ms(values: list[float], q: float) -> float:
 
 def report(soak: Soak) -> list[str]:
     c = soak.config
-    lines = [f"soak: 2 × gunicorn -k {WORKER_CLASS} -w {WORKERS}, {soak.database}, moto S3 (own process); "
+    lines = [f"soak: 2 × gunicorn -k {WORKER_CLASS} -w {c.workers}, {soak.database}, moto S3 (own process); "
              f"{c.senders} senders ({c.sender_agencies} agencies), {c.pollers} pollers (wait={c.wait}s); "
              f"load {soak.load_seconds:.0f} s + drain {soak.drain_seconds:.1f} s; {os.cpu_count()} CPUs, "
              f"load average {os.getloadavg()[0]:.1f}; "
@@ -531,10 +530,12 @@ def main() -> None:
     parser.add_argument("--pollers", type=int, default=defaults.pollers)
     parser.add_argument("--wait", type=int, default=defaults.wait)
     parser.add_argument("--recipients", type=int, default=defaults.recipients)
+    parser.add_argument("--workers", type=int, default=defaults.workers)
     parser.add_argument("--database-url", default=os.environ.get("LIENTHONG_TEST_DATABASE_URL", DEFAULT_DATABASE_URL))
     args = parser.parse_args()
     config = SoakConfig(duration=args.duration, senders=args.senders, sender_agencies=args.sender_agencies,
-                        pollers=args.pollers, wait=args.wait, recipients=args.recipients)
+                        pollers=args.pollers, wait=args.wait, recipients=args.recipients,
+                        workers=args.workers)
     sys.path.insert(0, str(ROOT / "bench"))
     import tempfile
 
