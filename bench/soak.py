@@ -323,9 +323,10 @@ def receive(soak: Soak, client: Client, poller: Poller, item: dict[str, Any]) ->
             soak.fail(f"delivery {did}: the downloaded bytes are not the inbox's SHA-256")
         with soak.lock:
             soak.downloads[did] += 1
-    if client.call("ack", "POST", f"/api/v1/inbox/{did}/ack") is not None:
-        with soak.lock:
-            soak.acks[did] += 1
+    if client.call("ack", "POST", f"/api/v1/inbox/{did}/ack") is None:
+        return  # recorded; accepting what was not acknowledged would only add a 409
+    with soak.lock:
+        soak.acks[did] += 1
     if client.call("accept", "POST", f"/api/v1/inbox/{did}/status", json={"status": "accepted"}) is not None:
         with soak.lock:
             soak.accepts[did] += 1
