@@ -116,7 +116,7 @@ class Soak:
     database: str = ""
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
-    retries: Counter[str] = field(default_factory=Counter)  # "endpoint error_code" → 503s tried again
+    retries: Counter[str] = field(default_factory=Counter)  # "endpoint error code or exception" → tried again
     uploaded: int = 0
     registered: list[tuple[str, int]] = field(default_factory=list)  # (agency code, number)
     dispatched: dict[int, float] = field(default_factory=dict)  # delivery id → when the dispatch answered
@@ -220,13 +220,20 @@ class Client:
              ) -> requests.Response | None:
         """The answer when it has the ``expect``ed status, else None (the failure recorded). A 503
         with ``Retry-After`` is tried again after it (at most ``RETRIES`` times), as the API asks
-        of its clients: every write here carries an ``Idempotency-Key`` or is idempotent itself."""
+        of its clients, and so is a request left without an answer when sending it again is
+        safe; ``Soak.retries`` counts both."""
         for attempt in range(RETRIES + 1):
             self.turn = (self.turn + 1) % len(self.bases)
             started = time.perf_counter()
             try:
                 r = self.http.request(method, self.bases[self.turn] + path, timeout=self.soak.config.timeout, **kw)
             except requests.RequestException as exc:
+                # no answer (timed out, connection lost): what may be sent again is, as a client
+                # must — reads, the ack (repeat = same receipt), writes with an Idempotency-Key
+                if attempt < RETRIES and (method == "GET" or key == "ack" or "Idempotency-Key" in kw.get("headers", {})):
+                    with self.soak.lock:
+                        self.soak.retries[f"{key} {type(exc).__name__}"] += 1
+                    continue
                 self.soak.fail(f"{key}: {type(exc).__name__}: {exc}")
                 return None
             self.soak.latencies[key].append(time.perf_counter() - started)
@@ -510,7 +517,7 @@ def report(soak: Soak) -> list[str]:
     lines.append(f"checks: {len(soak.dispatched)} deliveries of {soak.uploaded} documents each seen, downloaded, "
                  f"acked and accepted once; registers gapless ({soak.books.get('outgoing', 0)} outgoing, "
                  f"{soak.books.get('incoming', 0)} incoming books); audit chain intact ({soak.audit_events} events); "
-                 f"{len(soak.errors)} failed requests; 503s tried again: {dict(soak.retries) or 'none'}"
+                 f"{len(soak.errors)} failed requests; tried again: {dict(soak.retries) or 'none'}"
                  if not soak.failures else
                  "CHECKS FAILED:\n  " + "\n  ".join(soak.failures))
     base = _ms(soak.latencies.get("healthz", []), 50)
