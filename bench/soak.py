@@ -27,7 +27,9 @@ every delivery the service holds was answered to a sender, seen, downloaded and 
 exactly once by its recipient and has exactly one ``delivered`` and one ``accepted`` status
 event; every document was uploaded once; every register (agency, book, year) is numbered
 1..n without gaps, as many outgoing numbers as registrations and incoming ones as
-acceptances; ``flask --app app audit verify`` passes; no request failed.
+acceptances; ``flask --app app audit verify`` passes; no request failed (clients retry a 503
+with ``Retry-After``, and a request left unanswered where resending is safe: ``Soak.retries``
+counts them); the servers' logs hold no error and no traceback.
 
     .venv/bin/python bench/soak.py [--duration 600] [--senders 50] [--sender-agencies 10]
         [--pollers 200] [--wait 10] [--workers 1] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
