@@ -11,7 +11,7 @@ FLASK := $(BIN)/flask --app app
 TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk openssl postgresql-15 chromium
 TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl /usr/lib/postgresql/15/bin/initdb chromium
 
-.PHONY: run test lint venv system-deps bench clean translations fuzz
+.PHONY: run test lint venv system-deps bench clean translations fuzz soak
 
 $(BIN)/.installed-dev: requirements.txt requirements-dev.txt client/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ fuzz: $(BIN)/.installed-dev
 	LIENTHONG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider --timeout=0 \
 	  tests/integration/exchange/http/test_fuzz.py $(PYTEST_ARGS)
 
+# The 10-minute load and soak on PostgreSQL (bench/soak.py, left out of `make bench`; CI runs a
+# short one in tests/e2e/test_soak.py): SOAK_ARGS e.g. "--duration 180 --senders 20"; SOAK_DATABASE_URL a server
+# where it may create (and drop) a private schema.
+SOAK_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+soak: $(BIN)/.installed-dev
+	$(BIN)/python bench/soak.py --database-url $(SOAK_DATABASE_URL) $(SOAK_ARGS)
+
 # The code's shape, checked before the tests in CI: lint, types, the layers' import rules.
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check
@@ -68,7 +75,7 @@ translations: $(BIN)/.installed
 	$(BIN)/python -m translations
 
 bench: $(BIN)/.installed-dev system-deps
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $(filter-out bench/soak.py,$(wildcard bench/*.py)); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -10,6 +10,8 @@ import logging
 import os
 import sqlite3
 import time
+import threading
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +26,12 @@ from sqlmodel import Session, col
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 10
+# One per SQLite engine: the process's writers queue here (a gevent lock once gevent has patched
+# threading) before SQLite's own lock. SQLite's busy wait sleeps in C: under gevent it blocks
+# the worker's whole event loop, so a writer waiting there would stop the writer it waits for
+# (paused in I/O, e.g. an S3 put, inside its transaction) until the busy timeout, and freeze
+# every request of the worker meanwhile (bench/soak.py found it: /healthz p99 10 s, 503s).
+_sqlite_write_locks: "weakref.WeakKeyDictionary[Engine, threading.RLock]" = weakref.WeakKeyDictionary()
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -100,6 +108,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             write = conn.get_execution_options().get("lienthong_write")
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
+        _sqlite_write_locks[engine] = threading.RLock()
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
     engine = sa.create_engine(url, **kwargs)
@@ -201,7 +210,8 @@ class UnitOfWork:
     so no process ever hears of a change that did not happen.
 
     ``write=True`` takes SQLite's write lock when the transaction begins, so two writers queue
-    on the busy timeout instead of failing to upgrade a read lock.
+    on the busy timeout instead of failing to upgrade a read lock; writers of one process
+    queue first on the engine's own lock (``_sqlite_write_locks``), held to the block's end.
     """
 
     def __init__(self, engine: Engine, *, write: bool = False, context: dict[str, Any] | None = None) -> None:
@@ -212,6 +222,7 @@ class UnitOfWork:
         self.context = context or {}
         self._hooks: list[Callable[[], None]] = []
         self._session: Session | None = None
+        self._lock = _sqlite_write_locks.get(engine) if write else None
 
     @property
     def session(self) -> Session:
@@ -221,16 +232,23 @@ class UnitOfWork:
 
     def __enter__(self) -> "UnitOfWork":
         bind = self.engine.execution_options(lienthong_write=True) if self.write else self.engine
-        self._session = Session(bind, expire_on_commit=False, info={**self.context, "unit_of_work": self})
+        session = Session(bind, expire_on_commit=False, info={**self.context, "unit_of_work": self})
+        if self._lock is not None:
+            self._lock.acquire()
+        self._session = session
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         session, self._session = self.session, None
         self._hooks.clear()
-        # close() rolls back what was not committed and detaches the objects read, keeping
-        # their loaded values (rollback() would expire them: reads would then fail outside)
-        session.close()
+        try:
+            # close() rolls back what was not committed and detaches the objects read, keeping
+            # their loaded values (rollback() would expire them: reads would then fail outside)
+            session.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def commit(self) -> None:
         self.session.commit()

@@ -237,6 +237,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(sa.exc.DBAPIError)
+    @app.errorhandler(sa.exc.TimeoutError)  # the connection pool stayed full (an overload): curable
     def _database_error(exc: Exception) -> Response:
         if is_missing_table(exc):
             log.error("the database has no schema: run `flask --app app db upgrade`")
@@ -248,7 +249,8 @@ def register_error_handlers(app: Flask) -> None:
             return render_error(507, ErrorCode.STORAGE_FULL,
                                 _l("the database's disk is full; nothing was saved and the operators were told"),
                                 retryable=False)
-        if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)):
+        if isinstance(exc, (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError,
+                            sa.exc.TimeoutError)):
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.error("database unavailable: %s", first)
             return render_error(503, ErrorCode.DATABASE_UNAVAILABLE,

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
 # beside the interpreter running the tests: a git worktree has no .venv of its own
@@ -49,12 +49,13 @@ def wait_until_up(server: subprocess.Popen[bytes], probe_url: str, timeout: floa
 
 @contextmanager
 def gunicorn(app_spec: str, env: dict[str, str], *, probe: str = "/healthz", workers: int = WORKERS,
-             pythonpath: str = "", host: str = "127.0.0.1") -> Iterator[str]:
+             pythonpath: str = "", host: str = "127.0.0.1", output: IO[bytes] | None = None) -> Iterator[str]:
     """Serve ``app_spec`` (e.g. ``app:create_app()``) on ``host`` (any loopback address: two
-    of them stand for two machines); yields the base URL once ``probe`` answers."""
+    of them stand for two machines); yields the base URL once ``probe`` answers.
+    ``output``: a file for the server's stdout and stderr (its log lines), else the caller's."""
     port = free_port(host)
     server = subprocess.Popen(gunicorn_argv(app_spec, port, workers=workers, host=host),
-                              env=server_env(env, pythonpath), cwd=ROOT)
+                              env=server_env(env, pythonpath), cwd=ROOT, stdout=output, stderr=output)
     base = f"http://{host}:{port}"
     try:
         wait_until_up(server, f"{base}{probe}")

@@ -129,3 +129,53 @@ def test_a_connection_idle_in_the_pool_is_pinged_and_a_dead_one_replaced(databas
     finally:
         engine.dispose()
         killer.dispose()
+GEVENT_WRITERS = """
+from gevent import monkey; monkey.patch_all()
+import sys, time, gevent
+import sqlalchemy as sa
+import storage.db as db
+db.SQLITE_BUSY_TIMEOUT_S = 2
+engine = db.make_engine(sys.argv[1])
+with engine.begin() as conn:
+    conn.exec_driver_sql("CREATE TABLE probe (v TEXT)")
+seen = []
+
+def paused_writer():
+    with db.UnitOfWork(engine, write=True) as uow:
+        uow.session.execute(sa.text("INSERT INTO probe VALUES ('paused')"))
+        gevent.sleep(0.5)  # network I/O inside the write transaction, as an S3 put is
+        uow.commit()
+
+def second_writer():
+    gevent.sleep(0.1)
+    with db.UnitOfWork(engine, write=True) as uow:
+        uow.session.execute(sa.text("INSERT INTO probe VALUES ('second')"))
+        uow.commit()
+
+def heartbeat():  # any other request of the worker: runs while the second writer waits
+    for _ in range(10):
+        seen.append(time.monotonic())
+        gevent.sleep(0.1)
+
+gevent.joinall([gevent.spawn(f) for f in (paused_writer, second_writer, heartbeat)], raise_error=True)
+with engine.connect() as conn:
+    print(sorted(conn.exec_driver_sql("SELECT v FROM probe").scalars()), max(b - a for a, b in zip(seen, seen[1:])))
+"""
+
+
+def test_sqlite_writers_of_one_gevent_worker_queue_without_freezing_it(tmp_path):
+    """Under gevent a writer that waited in SQLite's busy handler (a sleep in C) stopped the
+    whole worker, the writer it waited for included: 'database is locked' after the busy
+    timeout, every other request frozen meanwhile. The engine's own lock queues them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", GEVENT_WRITERS, f"sqlite:///{tmp_path / 'g.db'}"], cwd=root,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    values, longest_gap = done.stdout.rsplit("]", 1)
+    assert values + "]" == "['paused', 'second']"
+    assert float(longest_gap) < 0.4  # the event loop kept turning (0.1 s beats)

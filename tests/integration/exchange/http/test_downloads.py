@@ -120,3 +120,27 @@ def _until_broken(response):  # type: ignore[no-untyped-def]
         yield from response.response
     except Exception:  # noqa: BLE001 - the body broke off: what was sent until then is the point
         return
+
+
+def test_a_download_whose_record_fails_still_ends_cleanly_and_the_next_records_it(app, client, engine, sent, caplog):
+    """The database overloaded at the last byte (every pooled connection busy: the 10-minute
+    soak met it): the body is whole, a warning says so, and the next whole download records it."""
+    world, doc_id, delivery_id = sent
+    url, recipient = f"/api/v1/documents/{doc_id}/content", world.headers(world.all_communes[0])
+    app_engine = app.extensions["lienthong.services"].engine
+    pool = app_engine.pool
+    streaming = client.get(url, headers=recipient, buffered=False)
+    assert streaming.status_code == 200
+    saved, pool._timeout = pool._timeout, 0.2  # type: ignore[attr-defined]  # QueuePool's 30 s checkout timeout
+    held = [app_engine.connect() for _ in range(pool.size() + pool._max_overflow)]  # type: ignore[attr-defined]
+    try:
+        body = b"".join(streaming.response)  # raised here before: the server dropped the connection
+    finally:
+        for conn in held:
+            conn.close()
+        pool._timeout = saved  # type: ignore[attr-defined]
+    assert body == PDF
+    assert _fetched(engine, delivery_id) is None
+    assert "sent whole but not recorded as fetched" in caplog.text
+    assert client.get(url, headers=recipient).data == PDF
+    assert _fetched(engine, delivery_id) is not None
