@@ -4,7 +4,7 @@ a click on the preview (a real signature, from the server's dev PKI); the clerk 
 seals it and sends it to two communes; one commune's clerk sees it arrive on /incoming without
 a reload, registers it (03), assigns it (04) and starts processing it (05); the other commune's clerk returns it
 with a reason (02); both registers list it and print. Screenshots at every step (and the
-README's document page and inbox)."""
+README's document page and inbox); the printable signing report fits at 375 px."""
 from __future__ import annotations
 
 import re
@@ -12,7 +12,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.web.conftest import (check_accessible, check_watch, guarded_context, readme_screenshot, screenshot,
+from tests.e2e.web.conftest import (at_both_sizes, check_accessible, check_watch, guarded_context, readme_screenshot, screenshot,
                                     watched_page)
 from tests.exchange_fixtures import COMMUNE_NAMES, make_pdf
 
@@ -141,3 +141,7 @@ def test_the_whole_day_in_the_browser(web, browser, page, watch, tmp_path):
     table = page.locator("table").last.inner_text()
     assert "đang xử lý (05)" in table and "đã trả lại (02)" in table
     screenshot(page, "day-6-statuses")
+    page.get_by_role("link", name="Kiểm tra chữ ký (báo cáo đầy đủ)").click()  # the printable report
+    report = page.locator("body").inner_text()
+    assert "Trần Văn Ánh" in report and "Kết quả kiểm tra chữ ký số" in report  # the pages' language, not the browser's
+    at_both_sizes(page, "day-6-signing-report")  # no sideways scrolling at 375 px either
