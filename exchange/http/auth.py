@@ -82,6 +82,22 @@ def has_web_session() -> bool:
     return isinstance(web_session.get(SESSION_KEY), str)
 
 
+# what a browser says of where a request comes from (Fetch Metadata): one of our own pages,
+# or the user's own doing (the address typed, a bookmark)
+OWN_FETCH_SITES = frozenset({"same-origin", "none"})
+
+
+def from_own_pages() -> bool:
+    """Whether a GET may record something for the caller (a recipient's download marks its
+    copy fetched): always with a bearer token (a program asked); with the session cookie only
+    when the browser says the request came from our own pages or the user's own doing
+    (``Sec-Fetch-Site: same-origin`` or ``none``). A cross-site link, another site of the same
+    domain, or a request without the header (no way to tell) is served, and records nothing."""
+    if request.headers.get("Authorization"):
+        return True
+    return request.headers.get("Sec-Fetch-Site", "").strip().lower() in OWN_FETCH_SITES
+
+
 def caller_required(*roles: str, allow_agency_system: bool = False) -> Callable[[F], F]:
     """401 without valid credentials; 403 unless the caller is a user holding one of
     ``roles`` (any role at all when none is named) or, with ``allow_agency_system``, an

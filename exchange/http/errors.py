@@ -14,6 +14,7 @@ from flask import Flask, Response, current_app, has_request_context, jsonify, re
 from flask_babel import get_locale  # type: ignore[import-untyped]  # no type hints shipped
 from werkzeug.exceptions import HTTPException
 
+from exchange.http.auth import has_web_session
 from errors import (BadRequest, Conflict, ErrorCode, Forbidden, Gone, NotFound, PayloadTooLarge, ServiceError,
                     ServiceUnavailable, TooManyRequests, Unauthorized, Unprocessable, UnsupportedMediaType)
 from storage.blobs import BlobCorrupted, BlobNotFound, BlobStoreFull, BlobStoreMissing, BlobStoreUnavailable
@@ -97,12 +98,13 @@ def status_of(exc: ServiceError) -> int:
 
 def request_language() -> str:
     """Flask-Babel's locale selector: the reader's choice on the pages' language switch (a
-    cookie); else, on the web pages, Vietnamese (whatever the browser's own language); else
-    the best of our languages in ``Accept-Language``, else Vietnamese."""
+    cookie); else, on the web pages and for the pages' session (a report or a register's
+    print opened from a page), Vietnamese (whatever the browser's own language); else the
+    best of our languages in ``Accept-Language``, else Vietnamese."""
     chosen = request.cookies.get(LANGUAGE_COOKIE, "")
     if chosen in LANGUAGES:
         return chosen
-    if request.blueprint == WEB_BLUEPRINT:
+    if request.blueprint == WEB_BLUEPRINT or (has_web_session() and not request.headers.get("Authorization")):
         return DEFAULT_LANGUAGE
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
 

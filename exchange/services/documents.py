@@ -249,14 +249,17 @@ class Content:
                 yield held
 
 
-def content(svc: "Services", caller: Caller, document_id: int, seq: int | None) -> Content:
+def content(svc: "Services", caller: Caller, document_id: int, seq: int | None, *,
+            record_fetch: bool = True) -> Content:
     """A revision the caller may read (the latest by default). A recipient's download is
-    recorded for the sender to see by ``on_delivered``, once the whole file was sent."""
+    recorded for the sender to see by ``on_delivered``, once the whole file was sent, unless
+    ``record_fetch`` is False (a browser's request from another site: nothing changes)."""
     with svc.uow() as uow:
         document, revisions = readable(uow.session, caller, document_id)
         revision = pick_revision(revisions, seq)
     on_delivered = (functools.partial(mark_fetched, svc, caller, document_id)
-                    if document.issuer_agency_id != caller.agency_id or document.imported else None)
+                    if record_fetch and (document.issuer_agency_id != caller.agency_id or document.imported)
+                    else None)
     return Content(svc.blobs, revision.blob_sha256, revision.size, f"document-{document_id}-r{revision.seq}.pdf",
                    on_delivered)
 

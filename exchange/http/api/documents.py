@@ -13,7 +13,7 @@ from marshmallow.types import StrSequenceOrSet
 
 from exchange.domain.enums import DocumentState, Role, Urgency, values
 from exchange.http.api.common import PDF_RESPONSE, ContentQuery, DocumentOut, blob_response
-from exchange.http.auth import caller_required, current_caller, services
+from exchange.http.auth import caller_required, current_caller, from_own_pages, services
 from exchange.http.idempotency import idempotent
 from exchange.services import document_search, documents, signed_upload
 from exchange.services.document_search import DocumentFilters
@@ -116,9 +116,12 @@ def get_document(document_id: int) -> dict[str, Any]:
         description="`Content-Length`, a strong `ETag` (the SHA-256) and `Repr-Digest: sha-256=:…:` (RFC 9530; "
                     "also `Digest`) on every answer; `Range: bytes=…` answers 206 (one range; `If-Range` with the "
                     "ETag), 416 when unsatisfiable. A body shorter than its Content-Length broke off: retry. "
-                    "A recipient's download is recorded (`fetched_at`) once the file's last byte was sent.",
+                    "A recipient's download is recorded (`fetched_at`) once the file's last byte was sent; with "
+                    "the session cookie only when `Sec-Fetch-Site` is `same-origin` or `none` (a cross-site "
+                    "link is served and records nothing: no state change on such a GET).",
         responses={200: PDF_RESPONSE, 206: "the requested range", 304: "not modified (If-None-Match)",
                    416: "range not satisfiable"})
 def get_document_content(document_id: int, query: dict[str, Any]) -> Response:
-    content = documents.content(services(), current_caller(), document_id, query.get("revision"))
+    content = documents.content(services(), current_caller(), document_id, query.get("revision"),
+                                record_fetch=from_own_pages())
     return blob_response(content, "application/pdf", f'inline; filename="{content.filename}"')

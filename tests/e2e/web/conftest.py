@@ -75,6 +75,26 @@ class WebServer:
                                    dispatch.Recipients(to=tuple(to)), f"web-{doc}")
         return doc
 
+    def add_clerk(self, key: str, username: str, agency_code: str, full_name: str) -> None:
+        """One more clerk (of a commune, say), known to :meth:`login` as ``key``."""
+        from exchange.services import accounts
+        from tests.exchange_fixtures import Person
+
+        with session_scope(self.services.engine, write=True) as session:
+            user = accounts.add_user(session, username=username, agency_code=agency_code, roles=["clerk"],
+                                     full_name=full_name, position="Văn thư", password=self.world.password,
+                                     actor="test")
+            token, secret = accounts.add_token(session, user_id=user.id, name="test", actor="test")
+            self.world.people[key] = Person(user.id, username, agency_code,  # type: ignore[arg-type]
+                                            self.world.agency_ids[agency_code], ("clerk",), secret, token.id)  # type: ignore[arg-type]
+
+    def issue_signing_credentials(self, *keys: str) -> None:
+        """Credentials from the server's dev PKI (made in its data folder on first use), as
+        tests/signing_world.py issues them: "signer" (the leader's), "seal" (the province's)."""
+        from tests.signing_world import SigningWorld, issue_credentials
+
+        issue_credentials(self.services.engine, self.services.settings, SigningWorld(self.world, {}), *keys)
+
     def login(self, page: Any, who: str = "clerk") -> None:
         page.goto(f"{self.url}/login")
         page.get_by_label(re.compile("Tên đăng nhập|Username")).fill(self.world.people[who].username)
@@ -136,9 +156,10 @@ def watch() -> Watch:
     return Watch()
 
 
-@pytest.fixture
-def context(browser: Any, watch: Watch) -> Iterator[Any]:
-    ctx = browser.new_context(viewport=DESKTOP, locale="en-US")  # an English browser: the pages still say vi
+def guarded_context(browser: Any, watch: Watch) -> Any:
+    """A browser context (1366×768, an English browser: the pages still say vi) whose requests
+    to any host but 127.0.0.1 are refused and noted in ``watch``."""
+    ctx = browser.new_context(viewport=DESKTOP, locale="en-US")
 
     def route(r: Any) -> None:
         if urlsplit(r.request.url).hostname != ALLOWED_HOST and not r.request.url.startswith(("data:", "blob:")):
@@ -148,15 +169,14 @@ def context(browser: Any, watch: Watch) -> Iterator[Any]:
             r.continue_()
 
     ctx.route("**/*", route)
-    yield ctx
-    ctx.close()
-    assert not watch.foreign, f"requests left 127.0.0.1: {watch.foreign}"
-    assert not watch.errors, f"console errors: {watch.errors}"
+    return ctx
 
 
-@pytest.fixture
-def page(context: Any, watch: Watch) -> Any:
-    p = context.new_page()
+def watched_page(ctx: Any, watch: Watch) -> Any:
+    """A new page of ``ctx`` whose console errors, uncaught exceptions and refused
+    navigations are noted in ``watch``."""
+    p = ctx.new_page()
+
     def console(msg: Any) -> None:
         if msg.type == "error":
             watch.console.append((msg.text, msg.location.get("url", "")))
@@ -169,6 +189,24 @@ def page(context: Any, watch: Watch) -> Any:
     p.on("response", response)
     p.on("pageerror", lambda exc: watch.console.append((f"uncaught: {exc}", "")))
     return p
+
+
+def check_watch(watch: Watch) -> None:
+    assert not watch.foreign, f"requests left 127.0.0.1: {watch.foreign}"
+    assert not watch.errors, f"console errors: {watch.errors}"
+
+
+@pytest.fixture
+def context(browser: Any, watch: Watch) -> Iterator[Any]:
+    ctx = guarded_context(browser, watch)
+    yield ctx
+    ctx.close()
+    check_watch(watch)
+
+
+@pytest.fixture
+def page(context: Any, watch: Watch) -> Any:
+    return watched_page(context, watch)
 
 
 def check_accessible(page: Any) -> None:
@@ -197,3 +235,18 @@ def at_both_sizes(page: Any, name: str) -> None:
         assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {size['width']}px"
         screenshot(page, f"{name}-{label}")
     page.set_viewport_size(DESKTOP)
+
+
+# The README's pictures are rewritten only on purpose (LIENTHONG_UPDATE_SCREENSHOTS=1): a test
+# run must not leave the checkout changed. Otherwise they go beside the other screenshots.
+README_SCREENSHOTS = ROOT / "docs" / "screenshots" if os.environ.get("LIENTHONG_UPDATE_SCREENSHOTS") == "1" \
+    else ARTIFACTS / "readme"
+
+
+def readme_screenshot(page: Any, name: str) -> Path:
+    """The README's picture of this page: the 1366×768 viewport only (small PNG files)."""
+    README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size(DESKTOP)
+    path = README_SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

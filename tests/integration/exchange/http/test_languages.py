@@ -7,6 +7,7 @@ import io
 import pytest
 
 from app import create_app
+from exchange.http.errors import LANGUAGE_COOKIE
 from tests.db import session_scope
 from tests.exchange_fixtures import DOCUMENT_METADATA, build_world, make_pdf, upload_via_api
 
@@ -95,3 +96,21 @@ def test_the_verification_report_follows_lang_then_accept_language(client, world
     assert 'lang="en"' in en and "Digital signature verification report" in en
     assert "Kết quả kiểm tra chữ ký số" not in en
     assert 'lang="vi"' in chosen
+
+
+def test_the_pages_session_speaks_the_pages_language(client, world):
+    """A report or a register's print opened from a page (the session's cookie) is in the
+    pages' language — Vietnamese unless switched — whatever the browser's Accept-Language;
+    a token's call still follows Accept-Language."""
+    body = {"profile": "person", "page": 0, "box": [300, 50, 500, 120]}
+    token = client.post("/api/v1/documents/1/signatures", json=body, headers={**world.headers("signer"), **EN})
+    assert token.get_json()["error"]["message"] == "invalid stamp position"
+    login = client.post("/api/v1/session", json={"username": "lanhdao.tinh", "password": world.password}, headers=EN)
+    assert login.status_code == 200
+    cookie = client.post("/api/v1/documents/1/signatures", json=body,
+                         headers={**EN, "X-CSRFToken": login.get_json()["csrf_token"]})
+    assert cookie.get_json()["error"]["message"] == "vị trí chữ ký không hợp lệ"
+    client.set_cookie(LANGUAGE_COOKIE, "en")  # switched to English on the pages
+    switched = client.post("/api/v1/documents/1/signatures", json=body,
+                           headers={**VI, "X-CSRFToken": login.get_json()["csrf_token"]})
+    assert switched.get_json()["error"]["message"] == "invalid stamp position"

@@ -82,3 +82,50 @@ def test_the_first_download_by_the_recipient_is_recorded_for_the_sender(client, 
     assert view.status_code == 200
     (entry,) = view.json["deliveries"]
     assert entry["id"] == delivery_id and entry["fetched_at"] is not None
+
+
+def _commune_clerk_logs_in(client, engine, world) -> None:  # type: ignore[no-untyped-def]
+    from exchange.services import accounts
+
+    with session_scope(engine, write=True) as s:
+        accounts.add_user(s, username="vanthu.xa", agency_code=world.all_communes[0], roles=["clerk"],
+                          full_name="Lý Thị Xã", position="Văn thư", password=world.password, actor="test")
+    assert client.post("/api/v1/session", json={"username": "vanthu.xa", "password": world.password}).status_code == 200
+
+
+def _fetched(engine, delivery_id):  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        return s.get(Delivery, delivery_id).fetched_at
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site", None])
+def test_a_browser_download_reached_from_elsewhere_changes_nothing(client, engine, sent, site):
+    """No state change on a GET a page of another site can make: with the session cookie, the
+    file is served but the copy stays unfetched unless the browser says the request came from
+    our own pages (or the user typed the address); a request without the header is not told apart."""
+    world, doc_id, signed, delivery_id = sent
+    _commune_clerk_logs_in(client, engine, world)
+    headers = {"Sec-Fetch-Site": site} if site else {}
+    r = client.get(f"/api/v1/documents/{doc_id}/content", headers=headers)
+    assert r.status_code == 200 and r.data == signed
+    assert _fetched(engine, delivery_id) is None
+    # another agency's caller with a cookie is still refused, header or not
+    client.delete("/api/v1/session")
+    assert client.post("/api/v1/session", json={"username": "vanthu.bencanh", "password": world.password}).status_code == 200
+    assert client.get(f"/api/v1/documents/{doc_id}/content", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 404
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none"])
+def test_a_browser_download_from_our_pages_marks_the_copy_fetched(client, engine, sent, site):
+    world, doc_id, signed, delivery_id = sent
+    _commune_clerk_logs_in(client, engine, world)
+    r = client.get(f"/api/v1/documents/{doc_id}/content", headers={"Sec-Fetch-Site": site})
+    assert r.status_code == 200 and r.data == signed
+    assert _fetched(engine, delivery_id) is not None
+
+
+def test_a_token_download_marks_the_copy_fetched_whatever_the_header(client, engine, sent):
+    world, doc_id, signed, delivery_id = sent
+    headers = {**world.headers(world.all_communes[0]), "Sec-Fetch-Site": "cross-site"}
+    assert client.get(f"/api/v1/documents/{doc_id}/content", headers=headers).data == signed
+    assert _fetched(engine, delivery_id) is not None
