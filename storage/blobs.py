@@ -222,7 +222,13 @@ class StagedUpload(io.FileIO):
             raise io.UnsupportedOperation("a stored blob is never written again")
         if self._digest is not None and self.tell() != self._written:
             self._digest = None  # not an append: the running hash no longer says what the file holds
-        written = super().write(data)
+        try:
+            written = super().write(data)
+        except OSError as exc:
+            # a full disk mid-upload: the partial file goes at once (nothing half-written stays),
+            # and the caller hears the store's error (507 storage_full), not an OSError (500)
+            self.close()
+            raise write_error(exc, "staging an upload") from exc
         if self._digest is not None and written:
             self._digest.update(memoryview(data).cast("B")[:written])
             self._written += written
