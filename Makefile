@@ -11,7 +11,7 @@ FLASK := $(BIN)/flask --app app
 TEST_APT_PACKAGES := poppler-utils softhsm2 libnss3-tools opensc wrk openssl postgresql-15 chromium
 TEST_TOOLS := pdfsig pdftoppm softhsm2-util certutil pkcs11-tool wrk openssl /usr/lib/postgresql/15/bin/initdb chromium
 
-.PHONY: run test lint venv system-deps bench clean translations fuzz soak
+.PHONY: run run-deps test lint venv system-deps bench clean translations fuzz soak
 
 $(BIN)/.installed-dev: requirements.txt requirements-dev.txt client/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,13 @@ system-deps:
 	fi
 
 # The web server and the webhooks' worker side by side; Ctrl-C (or either one ending) stops both.
-run: $(BIN)/.installed
+# The pages' previews (exchange/adapters/pdf_previews.py) draw with poppler's pdftoppm at run time.
+run-deps:
+	@command -v pdftoppm >/dev/null || { echo "installing poppler-utils (page previews)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
+
+run: $(BIN)/.installed run-deps
 	$(FLASK) setup
 	@trap 'kill -TERM $$web $$worker 2>/dev/null; wait $$web $$worker' INT TERM EXIT; \
 	$(BIN)/python app.py & web=$$!; \
