@@ -7,7 +7,7 @@ indexed query and, when that query finds the inbox exhausted, records the mark.
 
 Marks are only trusted while something tells this process about every new delivery:
 
-- PostgreSQL: a dispatch's transaction calls ``pg_notify('lienthong_inbox', 'agency:seq,...')``;
+- PostgreSQL: a dispatch's transaction calls ``pg_notify('lienthong_inbox_<schema digest>', 'agency:seq,...')``;
   notifications are delivered at commit, to every process. One listener thread per process
   (psycopg 3, ``conn.notifies()``) raises the marks and wakes the waiters. While the listener
   is not connected every mark is dropped, so polls fall back to querying.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -38,11 +38,11 @@ log = logging.getLogger(__name__)
 CHANNEL = "lienthong_inbox"
 EVENTS_CHANNEL = "lienthong_events"  # the events feed's (agency, seq): its own marks
 # A NOTIFY reaches every session of the database, whatever its schema: another deployment (or
-# test) in another schema of the same database raises marks past any real seq, and every poll
-# then queries. A schema-scoped channel is the name plus a digest of ``current_schema()``,
-# computed by PostgreSQL on both sides (the listener's connection has the engine's search_path).
-SCHEMA_SCOPED = frozenset({EVENTS_CHANNEL})
-_SCOPED_NAME = "SELECT CAST(:channel AS text) || '_' || left(md5(current_schema()), 12)"
+# test) in another schema of the same database would raise marks past any real seq, and every
+# poll would then query. So every channel is scoped to the schema: its name plus a digest of
+# ``current_schema()``, computed by PostgreSQL on both sides (the listener's connection has the
+# engine's search_path). ``{}``: where the channel's base name goes in the SQL.
+_SCHEMA_CHANNEL = "CAST({} AS text) || '_' || left(md5(current_schema()), 12)"
 PG_PAYLOAD_MAX = 7000  # PostgreSQL refuses payloads of 8000 bytes and more
 SQLITE_WATCH_INTERVAL_S = 0.2
 PG_RECONNECT_S = 1.0
@@ -209,19 +209,13 @@ class Notifier:
 
     def _listen_pg(self, stop: threading.Event) -> None:
         import psycopg
-        from psycopg import sql
 
         url = sa.engine.make_url(self.url).set(drivername="postgresql")
         dsn = url.render_as_string(hide_password=False)
         while not self._done(stop):
             try:
                 with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
-                    name = self.channel
-                    if name in SCHEMA_SCOPED:
-                        row = conn.execute(_SCOPED_NAME.replace(":channel", "%(channel)s"),
-                                           {"channel": name}).fetchone()
-                        name = row[0] if row else name
-                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(name)))
+                    listen(conn, self.channel)
                     self._set_listening(True, stop)
                     while not self._done(stop):
                         for note in conn.notifies(timeout=1.0):
@@ -268,7 +262,14 @@ def notify_at_commit(session: Session, channel: str, pairs: list[tuple[int, int]
     """PostgreSQL: ``pg_notify`` in the transaction, delivered at commit to every process
     (SQLite has no such thing: its watchers see the commit through ``data_version``)."""
     if session.get_bind().dialect.name == "postgresql":
-        name = f"({_SCOPED_NAME})" if channel in SCHEMA_SCOPED else ":channel"
-        statement = sa.text(f"SELECT pg_notify({name}, :payload)")
+        statement = sa.text(f"SELECT pg_notify({_SCHEMA_CHANNEL.format(':channel')}, :payload)")
         for payload in format_payloads(pairs):
             session.execute(statement, {"channel": channel, "payload": payload})
+
+
+def listen(conn: Any, channel: str) -> None:
+    """``LISTEN`` on ``channel`` of the schema ``conn`` (a psycopg connection) is in."""
+    from psycopg import sql
+
+    name = conn.execute(f"SELECT {_SCHEMA_CHANNEL.format('%s')}", (channel,)).fetchone()[0]
+    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(name)))

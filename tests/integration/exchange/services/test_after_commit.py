@@ -51,7 +51,7 @@ def _pg_listener(engine: Any) -> Iterator[Callable[[], list[str]]]:
 
     dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"LISTEN {notify.CHANNEL}")
+        notify.listen(conn, notify.CHANNEL)
         yield lambda: [n.payload for n in conn.notifies(timeout=NO_WAKE_S)]
 
 
