@@ -103,6 +103,11 @@ class Document(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
+    def is_issued_by(self, agency_id: Optional[int]) -> bool:
+        """One of that agency's own documents here: an edXML import carries the issuer's id but
+        was issued by another system, so its issuer's clerks may not act on it as their own."""
+        return self.issuer_agency_id == agency_id and not self.imported
+
 
 @sa.event.listens_for(Document, "before_insert")
 @sa.event.listens_for(Document, "before_update")

@@ -47,7 +47,7 @@ def check_replaces(session: Session, caller: Caller, replaces_id: int | None, *,
     if lock:
         stmt = stmt.with_for_update()
     replaced = session.exec(stmt).one_or_none()
-    if replaced is None or replaced.issuer_agency_id != caller.agency_id or replaced.imported:
+    if replaced is None or not replaced.is_issued_by(caller.agency_id):
         received = replaced is not None and session.exec(
             select(Delivery.id).where(Delivery.document_id == replaces_id,
                                       Delivery.recipient_agency_id == caller.agency_id)).first() is not None

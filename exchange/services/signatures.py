@@ -88,7 +88,7 @@ def own_document(session: Session, caller: Caller, document_id: int, *, lock: bo
     if lock:
         stmt = stmt.with_for_update()
     document = session.exec(stmt).first()
-    if document is None or document.issuer_agency_id != caller.agency_id:
+    if document is None or not document.is_issued_by(caller.agency_id):
         raise NotFound(_l("no such document"))
     return document
 
@@ -287,7 +287,7 @@ def summary_for(svc: "Services", caller: Caller, document_id: int) -> dict[str, 
         upto = visible[-1].seq
         revisions = list(session.exec(select(Revision).where(Revision.document_id == document_id,
                                                              Revision.seq <= upto).order_by(col(Revision.seq))).all())
-        internal = document.issuer_agency_id == caller.agency_id
+        internal = document.is_issued_by(caller.agency_id)
         return {"document_id": document.id, "state": document.state,
                 "signatures": signatures_summary(session, revisions, internal=internal)}
 

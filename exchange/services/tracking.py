@@ -32,12 +32,13 @@ def deliveries_view(session: Session, caller: Caller, document_id: int) -> dict[
     stmt = (sa.select(Delivery, col(Dispatch.sender_agency_id), col(Dispatch.forwarded_from_id))
             .join(Dispatch, col(Dispatch.id) == Delivery.dispatch_id)
             .where(col(Delivery.document_id) == document_id).order_by(col(Delivery.id)))
-    if document is None or document.issuer_agency_id != caller.agency_id or document.imported:
+    own = document is not None and document.is_issued_by(caller.agency_id)
+    if not own:
         stmt = stmt.where(col(Dispatch.sender_agency_id) == caller.agency_id)
     if document is not None and document.imported:  # its first "dispatch" was an edXML import: only forwards
         stmt = stmt.where(col(Dispatch.forwarded_from_id).is_not(None))
     rows = session.execute(stmt).all()
-    if document is None or ((document.issuer_agency_id != caller.agency_id or document.imported) and not rows):
+    if document is None or (not own and not rows):
         raise NotFound(_l("document not found"))
     ids = [d.id for d, _, _ in rows]
     events: dict[int, list[StatusEvent]] = {i: [] for i in ids}

@@ -33,7 +33,7 @@ LEVELS_WITHOUT_DATA = frozenset({SigningLevel.B_B.value, SigningLevel.B_T.value}
 
 def _needs_data(document: Document | None, caller: Caller, latest: Revision | None) -> bool:
     """A dispatchable document of the caller's agency whose last signature is B-B or B-T."""
-    return (document is not None and document.issuer_agency_id == caller.agency_id and not document.imported
+    return (document is not None and document.is_issued_by(caller.agency_id)
             and document.state in DISPATCHABLE and latest is not None
             and latest.kind == RevisionKind.SIGNED and latest.level in LEVELS_WITHOUT_DATA)
 

@@ -93,6 +93,17 @@ def test_export_then_import_gives_the_same_metadata_and_byte_identical_files(app
     recall = client.post(f"/api/v1/documents/{new['id']}/recall", json={"reason": "x"}, headers=w.headers("clerk"))
     assert recall.status_code == 404
     assert client.get(f"/api/v1/documents/{new['id']}/edxml", headers=w.headers("clerk")).status_code == 404
+    # nor sign, number, seal or add to it: 404 as for anything not its own (a 409 would tell it is here)
+    before = snapshot(engine_from_app(app), app)
+    for who, path, kwargs in (
+            ("signer", "signatures", {"json": {"profile": "person"}}),
+            ("clerk", "signatures", {"json": {"profile": "seal"}}),
+            ("clerk", "register", {"json": {}}),
+            ("clerk", "attachments", {"data": {"file": (io.BytesIO(b"ghi chu"), "ghi-chu.txt")},
+                                      "content_type": "multipart/form-data"})):
+        refused = client.post(f"/api/v1/documents/{new['id']}/{path}", headers=w.headers(who), **kwargs)
+        assert refused.status_code == 404, (path, refused.json)
+    assert snapshot(engine_from_app(app), app) == before
     with session_scope(engine_from_app(app)) as s:
         audit = s.exec(select(EdxmlPackage)).all()
         assert len(audit) == 1 and audit[0].imported_by == f"system:{commune}"
