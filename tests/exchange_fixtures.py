@@ -215,7 +215,7 @@ def store_document(session: Session, store, world: World, who: str = "clerk", *,
     from exchange.services import documents
 
     data = documents.parse_metadata({**DOCUMENT_METADATA, **metadata})
-    ref = documents.store_file(store, io.BytesIO(pdf or make_pdf()))
+    ref = store.put(io.BytesIO(pdf or make_pdf()))
     document = documents.create_document(session, caller_for(world, who), ref, data)
     if state != "draft":
         row = session.get(Document, document.id)

@@ -125,7 +125,7 @@ def readable(session: Session, caller: Caller, document_id: int) -> tuple[Docume
         raise missing
     revisions = list(session.exec(select(Revision).where(Revision.document_id == document_id)
                                   .order_by(col(Revision.seq))).all())
-    if document.issuer_agency_id != caller.agency_id or document.imported:  # imported: edXML, not the issuer's own
+    if not document.is_issued_by(caller.agency_id):
         allowed = _received_revision_ids(session, caller, document_id)
         revisions = [r for r in revisions if r.id in allowed]
         if not revisions:
@@ -154,18 +154,11 @@ def pick_revision(revisions: list[Revision], seq: int | None) -> Revision:
 
 # --- upload -----------------------------------------------------------------------------
 
-def store_file(store: BlobStore, stream: BinaryIO) -> BlobRef:
-    """Check the file is a usable PDF, then stream it into the blob store. Done outside any
-    write transaction: a 200 MB upload must not hold the database's write lock."""
-    inspect_pdf(stream)
-    return store.put(stream)
-
-
 def create_document(session: Session, caller: Caller, ref: BlobRef, metadata: dict[str, Any], *,
                     state: DocumentState = DocumentState.DRAFT,
                     audit_details: dict[str, Any] | None = None) -> Document:
     """The Document, its original Revision and the audit event, in the caller's transaction.
-    ``metadata`` comes from :func:`parse_metadata`; ``ref`` from :func:`store_file`; ``state``
+    ``metadata`` comes from :func:`parse_metadata`; ``ref`` the stored file; ``state``
     is where the document enters the lifecycle (``sealed`` for a file signed elsewhere)."""
     check_reply_to(session, caller, metadata.get("reply_to"))
     check_replaces(session, caller, metadata.get("replaces"), lock=True)
@@ -200,12 +193,13 @@ def upload(svc: "Services", caller: Caller, stream: BinaryIO, metadata: dict[str
         check_reply_to(uow.session, caller, metadata.get("reply_to"))
         check_replaces(uow.session, caller, metadata.get("replaces"))
         upload_number_free(uow.session, caller.agency_id, metadata)
+    inspect_pdf(stream)  # a usable PDF, before the check judges it and before a byte is stored
     details: dict[str, Any] | None = None
     if check is not None:
-        inspect_pdf(stream)
         details = check(stream)
         stream.seek(0)
-    ref = store_file(svc.blobs, stream)
+    # outside any write transaction: a 200 MB upload must not hold the database's write lock
+    ref = svc.blobs.put(stream)
     with svc.uow(write=True) as uow:
         document = create_document(uow.session, caller, ref, metadata, state=state, audit_details=details)
         uow.commit()
@@ -258,7 +252,7 @@ def content(svc: "Services", caller: Caller, document_id: int, seq: int | None, 
         document, revisions = readable(uow.session, caller, document_id)
         revision = pick_revision(revisions, seq)
     on_delivered = (functools.partial(mark_fetched, svc, caller, document_id)
-                    if record_fetch and (document.issuer_agency_id != caller.agency_id or document.imported)
+                    if record_fetch and not document.is_issued_by(caller.agency_id)
                     else None)
     return Content(svc.blobs, revision.blob_sha256, revision.size, f"document-{document_id}-r{revision.seq}.pdf",
                    on_delivered)

@@ -29,8 +29,8 @@ from exchange.domain.caller import CLI_ACTOR, Caller
 from exchange.domain.enums import CallerKind, DeliveryStatus, DocumentState, RevisionKind, Role, Urgency
 from exchange.domain.lifecycle import RECALL_STATES
 from exchange.domain.times import api_time
-from exchange.edxml.model import (PRIORITY_BY_URGENCY, URGENCY_BY_PRIORITY, BusinessType, DocumentPackage, Hop,
-                                  Organ, Part, ResponseFor, Staff, StatusPackage, document_id)
+from exchange.edxml.model import (DATE_FORMAT, PRIORITY_BY_URGENCY, URGENCY_BY_PRIORITY, BusinessType, DocumentPackage,
+                                  Hop, Organ, Part, ResponseFor, Staff, StatusPackage, document_id)
 from exchange.models import (Agency, Attachment, Delivery, Dispatch, Document, EdxmlPackage, Revision, StatusEvent,
                              User, utcnow)
 from exchange.services import audit, delivery
@@ -117,12 +117,7 @@ def export_document(svc: "Services", caller: Caller, doc_id: int) -> Exported:
             business, replaces = BusinessType.REPLACE, (edxml_id_of(session, replaced),)
         response_for = None
         if document.reply_to_id is not None and (earlier := session.get(Document, document.reply_to_id)):
-            earlier_issuer = session.get(Agency, earlier.issuer_agency_id)
-            response_for = ResponseFor(organ_id=earlier_issuer.code if earlier_issuer else "",
-                                       code=_reference(earlier),
-                                       promulgation_date=earlier.issued_on.strftime("%Y/%m/%d")
-                                       if earlier.issued_on else "",
-                                       document_id=edxml_id_of(session, earlier))
+            response_for = _response_for(session, earlier)
         issuer = session.get(Agency, caller.agency_id)
         assert issuer is not None
         attachments = list(session.exec(select(Attachment).where(Attachment.document_id == doc_id)
@@ -194,14 +189,8 @@ def export_status(svc: "Services", caller: Caller, delivery_id: int) -> Exported
                              .order_by(col(StatusEvent.id).desc())).first()
         agency = session.get(Agency, caller.agency_id)
         assert agency is not None and event is not None
-        issuer = session.get(Agency, document.issuer_agency_id)
-        assert issuer is not None
         package = StatusPackage(
-            sender=_organ(agency),
-            response_for=ResponseFor(organ_id=issuer.code, code=_reference(document),
-                                     promulgation_date=document.issued_on.strftime("%Y/%m/%d")
-                                     if document.issued_on else "",
-                                     document_id=edxml_id_of(session, document)),
+            sender=_organ(agency), response_for=_response_for(session, document),
             status_code=status.edxml_code, description=event.reason, at=event.at,
             staff=Staff(staff=event.actor))
     return Exported(build.build_status(package), f"delivery-{delivery_id}-{status.edxml_code}.edxml")
@@ -311,6 +300,14 @@ def _addressed(session: Session, caller: Caller, package: DocumentPackage) -> Ag
     return found[package.sender.organ_id]
 
 
+def _response_for(session: Session, document: Document) -> ResponseFor:
+    """How a package names ``document``: its issuer, reference, date and DocumentId."""
+    issuer = session.get(Agency, document.issuer_agency_id)
+    return ResponseFor(organ_id=issuer.code if issuer else "", code=_reference(document),
+                       promulgation_date=document.issued_on.strftime(DATE_FORMAT) if document.issued_on else "",
+                       document_id=edxml_id_of(session, document))
+
+
 def _find_document(session: Session, edxml_document_id: str, agency_id: int | None = None) -> Document | None:
     """The document a package names: one imported with that DocumentId (into ``agency_id``'s
     inbox, when given), else one of ours whose DocumentId that is."""
@@ -342,14 +339,18 @@ def _import_document(svc: "Services", caller: Caller, package: DocumentPackage,
         raise Unprocessable(_l("edXML updates (BussinessDocType 2) are not applied: send a replacement (3)"),
                             code=ErrorCode.EDXML_UNSUPPORTED, fields={"BussinessDocType": "2"})
     values = _check_fields(package)
+    key = f"edxml:{sha256}:{caller.agency_id}"
     with svc.uow() as uow:
         _addressed(uow.session, caller, package)
+        # the same package again answers its first import before any part is stored a second time
+        existing = None if package.business == BusinessType.REVOKE else _existing(uow.session, caller, key)
+    if existing is not None:
+        return existing, False
     if package.business == BusinessType.REVOKE:
         return _revoke(svc, caller, package, sha256), True
     main, others = _main_pdf(package)
     inspect_pdf(io.BytesIO(main.data))
     refs = [svc.blobs.put(io.BytesIO(main.data))] + [svc.blobs.put(io.BytesIO(p.data)) for p in others]
-    key = f"edxml:{sha256}:{caller.agency_id}"
 
     def body(uow: UnitOfWork) -> dict[str, Any]:
         return _create_import(uow, svc, caller, package, sha256, values, main, others, refs, key)
