@@ -13,10 +13,12 @@ from flask import Flask
 _REF_PREFIX = "#/components/schemas/"
 ERROR_REF = {"$ref": _REF_PREFIX + "HTTPError"}
 # any operation: a name in the query or the path that names nothing, a refused query
-# parameter (exchange/http/api/query_guard.py, guards.py), the database or the store down
+# parameter (exchange/http/api/query_guard.py, guards.py), the database or the store down or
+# full (even a read records something: a token's use, a download's fetch)
 EVERY_OPERATION = {404: "nothing of that name, or not visible to the caller",
                    422: "invalid input (a query parameter, a field)",
-                   503: "the database or the document store is not answering (Retry-After)"}
+                   503: "the database or the document store is not answering (Retry-After)",
+                   507: "the database's or the document store's disk is full: nothing was saved"}
 WITH_BODY = {400: "the body cannot be parsed", 413: "the body is larger than its limit",
              415: "the body's media type is not the documented one"}
 SECURED = {401: "no valid token or session", 403: "the caller's role or agency may not do this"}
