@@ -8,9 +8,12 @@ administrator as the actor). A success goes back to the list (303) with the resu
 words; a refusal shows the page again with the reason, in the refusal's status."""
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Any
 
-from flask import flash, render_template
+from flask import flash, render_template, request
+from flask import session as web_session
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]  # no type hints shipped
 from flask_wtf.file import FileField, FileRequired  # type: ignore[import-untyped]
 from wtforms import DateField, PasswordField, SelectMultipleField, StringField
@@ -60,12 +63,26 @@ def _users_page(form: UserForm | None = None, error: Any = None, fields: Any = N
                            role_names=ROLE_NAMES, action_form=ActionForm()), status
 
 
+# The new-token form carries a key good for one post: reloading the page that shows a new
+# token re-sends the form, which must not create a second one (CSRF tokens are reusable).
+FORM_KEY = "token_form_key"
+
+
 def _tokens_page(form: TokenForm | None = None, error: Any = None, fields: Any = None, status: int = 200,
                  secret: str | None = None) -> Any:
+    web_session[FORM_KEY] = form_key = secrets.token_urlsafe(16)
     return render_template("web/admin/tokens.html", form=form or TokenForm(formdata=None), error=error,
                            field_errors=fields or {}, tokens=admin.tokens(services(), caller()),
-                           users=admin.users(services(), caller()), secret=secret,
+                           users=admin.users(services(), caller()), secret=secret, form_key=form_key,
                            action_form=ActionForm()), status, {"Cache-Control": "no-store"}
+
+
+def _sent_again() -> bool:
+    """The form was posted before (a reload): its key is not the one the page last gave. A
+    post without the page's key (a script) is not judged by it."""
+    posted = request.form.get("form_key")
+    expected = web_session.pop(FORM_KEY, None)
+    return posted is not None and not (isinstance(expected, str) and hmac.compare_digest(posted, expected))
 
 
 @bp.get("/admin", endpoint="admin")
@@ -132,6 +149,8 @@ def tokens_page() -> Any:
     form = TokenForm()
     if not form.is_submitted():
         return _tokens_page()
+    if _sent_again():
+        return _tokens_page(error=_l("this form was already sent and its token created: see the list"), status=409)
     try:
         if not form.validate():
             raise _invalid(form)

@@ -74,6 +74,24 @@ def test_a_token_is_shown_once_and_revoked(client, world, engine):
     assert client.get("/api/v1/documents", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
 
 
+def test_reloading_the_page_of_a_new_token_creates_no_second_one(client, world, engine):
+    csrf = log_in(client, world, "admin")
+    page = client.get("/admin/tokens", headers=BROWSER).get_data(as_text=True)
+    key = page.split('name="form_key" value="', 1)[1].split('"', 1)[0]
+    form = {"csrf_token": csrf, "form_key": key, "username": world.people["clerk"].username, "name": "một lần"}
+    first = client.post("/admin/tokens", data=form, headers=BROWSER)
+    assert first.status_code == 200 and '<code id="new-token">' in first.get_data(as_text=True)
+    again = client.post("/admin/tokens", data=form, headers=BROWSER)  # what a reload sends
+    assert again.status_code == 409 and '<code id="new-token">' not in again.get_data(as_text=True)
+    with session_scope(engine) as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.name == "một lần")
+                         ).scalar_one() == 1
+    fresh = again.get_data(as_text=True).split('name="form_key" value="', 1)[1].split('"', 1)[0]
+    assert fresh != key  # each page gives a new key for the next token
+    assert client.post("/admin/tokens", data={**form, "form_key": fresh, "name": "lần hai"},
+                       headers=BROWSER).status_code == 200
+
+
 def test_another_provinces_admin_reaches_nothing(app, client, world, engine):
     csrf = log_in(client, world, "other_admin")
     page = client.get("/admin/users", headers=BROWSER).get_data(as_text=True)
