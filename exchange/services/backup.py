@@ -23,15 +23,16 @@ import subprocess
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 
 from errors import Conflict, Unprocessable
-from exchange.models import Attachment, AuditHead, RegisterEntry, Revision, SigningSession
+from exchange.models import AuditHead
 from exchange.services.audit import verify_chain
 from exchange.services.storage_check import check_blobs
+from exchange.services.storage_gc import referenced_blobs
 from storage.blobs import CHUNK, BlobCorrupted, BlobError, BlobNotFound, HashCheckingReader, blob_key
 from storage.db import utcnow
 from storage.schema import import_all_models
@@ -83,25 +84,7 @@ def _facts(conn: sa.Connection) -> dict[str, Any]:
     counts = {table.name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
               for table in import_all_models().sorted_tables}
     head = conn.execute(sa.select(col(AuditHead.last_seq), col(AuditHead.last_hash))).first()
-    blobs: Sequence[Any] = conn.execute(sa.union(
-        sa.select(col(Revision.blob_sha256), col(Revision.size)),
-        sa.select(col(Attachment.blob_sha256), col(Attachment.size)),
-        sa.select(col(Attachment.sealed_sha256), col(Attachment.sealed_size)).where(
-            col(Attachment.sealed_sha256).is_not(None)),
-        sa.select(col(Attachment.signature_sha256), col(Attachment.signature_size)).where(
-            col(Attachment.signature_sha256).is_not(None)))).all()
-    sizes: dict[str, int | None] = {}
-    for sha256, size in blobs:
-        sizes[sha256] = int(size)
-    # the rows that keep no size (paper scans, remote signing's prepared PDFs): the store says
-    for sha256 in conn.execute(sa.select(col(RegisterEntry.scan_sha256)).where(
-            col(RegisterEntry.scan_sha256).is_not(None))).scalars():
-        if sha256:
-            sizes.setdefault(sha256, None)
-    for state in conn.execute(sa.select(col(SigningSession.state))).scalars():
-        prepared = json.loads(state).get("prepared_pdf") or {} if state else {}
-        if prepared.get("sha256"):
-            sizes.setdefault(prepared["sha256"], None)
+    sizes = referenced_blobs(conn)
     return {
         "schema_revision": revision,
         "counts": counts,

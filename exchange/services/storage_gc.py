@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -34,18 +34,31 @@ class GarbageCollection:
     freed_bytes: int = 0
 
 
-def all_references(engine: Engine) -> set[str]:
-    """Every SHA-256 any row points at: revisions, attachments and their sealed copies and
-    detached signatures, paper documents' scans, and remote-signing sessions' prepared PDFs."""
-    columns = [col(Revision.blob_sha256), col(Attachment.blob_sha256), col(Attachment.sealed_sha256),
-               col(Attachment.signature_sha256), col(RegisterEntry.scan_sha256)]
-    with engine.connect() as conn:
-        found = {sha for column in columns for sha in conn.execute(sa.select(column).distinct()).scalars() if sha}
-        for state in conn.execute(sa.select(col(SigningSession.state))).scalars():
-            prepared = json.loads(state).get("prepared_pdf") or {}
-            if prepared.get("sha256"):
-                found.add(prepared["sha256"])
+def referenced_blobs(conn: sa.Connection) -> dict[str, int | None]:
+    """Every SHA-256 any row points at, with the size where the row keeps one: revisions,
+    attachments and their sealed copies and detached signatures (sized), paper documents' scans
+    and remote-signing sessions' prepared PDFs (not: the store says)."""
+    sized: Sequence[Any] = conn.execute(sa.union(
+        sa.select(col(Revision.blob_sha256), col(Revision.size)),
+        sa.select(col(Attachment.blob_sha256), col(Attachment.size)),
+        sa.select(col(Attachment.sealed_sha256), col(Attachment.sealed_size)).where(
+            col(Attachment.sealed_sha256).is_not(None)),
+        sa.select(col(Attachment.signature_sha256), col(Attachment.signature_size)).where(
+            col(Attachment.signature_sha256).is_not(None)))).all()
+    found: dict[str, int | None] = {sha256: int(size) for sha256, size in sized if sha256}
+    for sha256 in conn.execute(sa.select(col(RegisterEntry.scan_sha256)).distinct()).scalars():
+        if sha256:
+            found.setdefault(sha256, None)
+    for state in conn.execute(sa.select(col(SigningSession.state))).scalars():
+        prepared = (json.loads(state).get("prepared_pdf") or {}) if state else {}
+        if prepared.get("sha256"):
+            found.setdefault(prepared["sha256"], None)
     return found
+
+
+def all_references(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(referenced_blobs(conn))
 
 
 def collect_garbage(svc: "Services", *, grace: timedelta, now: datetime | None = None) -> GarbageCollection:
