@@ -25,6 +25,7 @@ from exchange.adapters import counters
 from exchange.adapters.notify import EVENTS_CHANNEL, Notifier, notify_at_commit
 from exchange.domain.enums import DeliveryStatus
 from exchange.models import Agency, AgencyEvent, Delivery, Dispatch, Document
+from exchange.domain.numbers import whole_number
 
 COUNTER = "events"
 EVENT_NOTIFIER = "event_notifier"  # key of the Services' events notifier in a session's info
@@ -52,7 +53,7 @@ class Event:
 
 def _object_id(object: str) -> int | None:
     _, _, tail = object.partition(":")
-    return int(tail) if tail.isdigit() else None
+    return whole_number(tail)
 
 
 def _new_deliveries(session: Session, dispatch_id: int) -> list[Event]:

@@ -9,21 +9,26 @@ import subprocess
 from pathlib import Path
 
 PDFTOPPM = "pdftoppm"
+PDFINFO = "pdfinfo"
 RENDER_TIMEOUT_S = 20.0
 
 
 class PreviewFailed(Exception):
-    """pdftoppm drew nothing (a broken page, a timeout)."""
+    """poppler read or drew nothing (a broken file or page, a timeout)."""
 
 
 def count_pages(pdf: Path) -> int:
-    import pypdfium2 as pdfium  # loaded on first use: the CLI never draws a page
-
-    document = pdfium.PdfDocument(str(pdf))
+    """The number of pages, as poppler's ``pdfinfo`` reads it (in its own process, like the
+    drawing: a file no library can open is a PreviewFailed, never an error of the app)."""
     try:
-        return len(document)
-    finally:
-        document.close()
+        done = subprocess.run([PDFINFO, str(pdf)], check=True, timeout=RENDER_TIMEOUT_S, capture_output=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise PreviewFailed(str(exc)) from None
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition(":")
+        if name == "Pages" and value.strip().isascii() and value.strip().isdigit():
+            return int(value.strip())
+    raise PreviewFailed("pdfinfo gave no page count")
 
 
 def render_page(pdf: Path, page: int, png: Path, dpi: int) -> Path:

@@ -118,14 +118,9 @@ def _check_name_free(session: Session, document_id: int, name: str) -> None:
 
 # --- adding, listing, removing -------------------------------------------------------------
 
-def add_attachment(svc: "Services", caller: Caller, document_id: int, stream: BinaryIO, filename: str | None,
-                   declared_type: str | None = None) -> dict[str, Any]:
-    """``POST /documents/{id}/attachments``: refuse what can be refused, store the file once,
-    then the row and its audit event in one transaction."""
-    name = clean_name(filename)
-    with svc.uow() as uow:
-        _open_draft(uow.session, caller, document_id)
-        _check_name_free(uow.session, document_id, name)
+def check_file(svc: "Services", stream: BinaryIO) -> bool:
+    """Refuse an attachment's file for what it is (empty, too large, a PDF the seal could not
+    sign), before anything is stored; whether it is a PDF. Leaves the stream at its start."""
     size = stream.seek(0, 2)
     stream.seek(0)
     if size == 0:
@@ -138,6 +133,19 @@ def add_attachment(svc: "Services", caller: Caller, document_id: int, stream: Bi
 
         inspect_pdf(stream)
         check_sealable(stream)
+    stream.seek(0)
+    return is_pdf
+
+
+def add_attachment(svc: "Services", caller: Caller, document_id: int, stream: BinaryIO, filename: str | None,
+                   declared_type: str | None = None) -> dict[str, Any]:
+    """``POST /documents/{id}/attachments``: refuse what can be refused, store the file once,
+    then the row and its audit event in one transaction."""
+    name = clean_name(filename)
+    with svc.uow() as uow:
+        _open_draft(uow.session, caller, document_id)
+        _check_name_free(uow.session, document_id, name)
+    is_pdf = check_file(svc, stream)
     ref = svc.blobs.put(stream)
     with svc.uow(write=True) as uow:
         session = uow.session

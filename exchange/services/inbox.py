@@ -32,6 +32,7 @@ from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import VN_TZ, api_time_from_stored, vn_today
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision, StatusEvent
 from exchange.services.views import attachments_of
+from exchange.domain.numbers import whole_number
 from storage.db import key
 from translations import _l
 
@@ -110,9 +111,10 @@ _DISPATCHES = (
 def parse_cursor(after: str | None) -> int:
     if after in (None, ""):
         return 0
-    if not after.isdigit() or len(after) > 18:
+    cursor = whole_number(after)
+    if cursor is None:
         raise Unprocessable(_l("invalid cursor"), fields={"after": _l("a next_cursor value")})
-    return int(after)
+    return cursor
 
 
 def _day(value: date | str | None) -> str | None:
@@ -402,3 +404,11 @@ def newest(svc: "Services", caller: Caller, limit: int = 50) -> dict[str, Any]:
                             .where(col(Delivery.recipient_agency_id) == caller.agency_id)).scalar() or 0
     page = poll(svc, caller, after=str(max(last - limit, 0)), limit=limit)
     return {"items": page["items"][::-1], "last_seq": last}
+
+
+def newest_seq(svc: "Services", caller: Caller) -> int:
+    """The ``seq`` of the caller's agency's newest delivery (0 when none): what a page that
+    waits for new arrivals starts after."""
+    with svc.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.max(col(Delivery.seq)))
+                            .where(col(Delivery.recipient_agency_id) == caller.agency_id)).scalar() or 0

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from errors import NotFound, ServiceUnavailable
 from exchange.adapters import pdf_previews
 from exchange.domain.caller import Caller
+from exchange.domain.numbers import whole_number
 from exchange.services import documents
 from translations import _l
 
@@ -56,12 +57,25 @@ def previews(svc: "Services", caller: Caller, document_id: int, seq: int) -> Pre
     content = documents.content(svc, caller, document_id, seq)
     folder = _folder(svc, content.sha256)
     counted = folder / "pages"
-    if counted.exists():
-        pages = int(counted.read_text())
-    else:
+    known = whole_number(counted.read_text().strip()) if counted.exists() else None
+    if known is not None:
+        return Previews(content.sha256, seq, known)
+    try:
         pages = pdf_previews.count_pages(_source(svc, content, folder))
-        counted.write_text(str(pages))
+    except pdf_previews.PreviewFailed:
+        return Previews(content.sha256, seq, 0)  # shown without pictures; tried again next time
+    _write_whole(counted, str(pages))
     return Previews(content.sha256, seq, pages)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Written beside, then renamed: a concurrent first view reads the whole text or none."""
+    partial = path.with_name(f".{path.name}-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        partial.write_text(text)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def page_image(svc: "Services", caller: Caller, document_id: int, seq: int, page: int) -> Path:
@@ -71,10 +85,9 @@ def page_image(svc: "Services", caller: Caller, document_id: int, seq: int, page
     png = folder / f"{page}.png"
     if png.exists():
         return png
-    pdf = _source(svc, content, folder)
-    if not 1 <= page <= min(pdf_previews.count_pages(pdf), MAX_PAGES):
+    if not 1 <= page <= min(previews(svc, caller, document_id, seq).pages, MAX_PAGES):
         raise NotFound(_l("no such page"))
     try:
-        return pdf_previews.render_page(pdf, page, png, DPI)
+        return pdf_previews.render_page(_source(svc, content, folder), page, png, DPI)
     except pdf_previews.PreviewFailed:
         raise ServiceUnavailable(_l("the page could not be drawn")) from None

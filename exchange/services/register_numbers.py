@@ -22,6 +22,7 @@ from exchange.adapters import counters
 from exchange.domain.enums import DocumentState, Register
 from exchange.domain.times import vn_year
 from exchange.models import Document, RegisterEntry, utcnow
+from exchange.domain.numbers import whole_number
 from translations import _l
 
 SKIP_MAX = 10_000  # numbers the clerk chose ahead of the counter: at most this many skipped in a row
@@ -89,9 +90,9 @@ def require_registered(session: Session, document_id: int) -> None:
 def upload_number_free(session: Session, agency_id: int, metadata: dict[str, Any]) -> None:
     """At upload, a number typed in the metadata must be free in the issuer's outgoing
     register of its year (the issue date's, else this year): 409 ``number_taken``."""
-    typed = str(metadata.get("number") or "").strip()
-    if not typed.isdigit():
+    typed = whole_number(str(metadata.get("number") or "").strip())
+    if typed is None:
         return
     issued: date | None = metadata.get("issued_on")
     year = issued.year if issued else vn_year(utcnow())
-    check_free(session, agency_id, Register.OUTGOING, year, int(typed))
+    check_free(session, agency_id, Register.OUTGOING, year, typed)

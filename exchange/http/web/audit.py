@@ -17,6 +17,7 @@ from exchange.http.web.forms import ActionForm
 from exchange.http.web.pages import caller, page
 from exchange.http.web.routes import bp
 from exchange.services import audit
+from exchange.domain.numbers import whole_number
 from translations import _l
 
 PAGE_SIZE = 100
@@ -48,7 +49,7 @@ def _render(chain: Any = None, status: int = 200) -> Any:
         filters = audit.EventFilters(q=(form.q.data or "").strip(), agency_code=form.agency.data or None,
                                      since=form.since.data, until=form.until.data)
         found = audit.search_visible(services(), caller(), filters,
-                                     before=int(before) if before.isdigit() else None, limit=PAGE_SIZE)
+                                     before=whole_number(before), limit=PAGE_SIZE)
     return render_template("web/audit.html", form=form, codes=codes, found=found, error=error, chain=chain,
                            check_form=ActionForm()), status
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request
+from flask import flash, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from errors import ServiceError
 from exchange.domain.enums import DeliveryStatus, Role
 from exchange.http.auth import services
 from exchange.http.web import forms
-from exchange.http.web.pages import caller, flash_outcome, page, see_other
+from exchange.http.web.pages import caller, flash_outcome, page, see_other, text
 from exchange.http.web.routes import bp
 from exchange.services import delivery, inbox
 from translations import _l
@@ -49,15 +49,19 @@ def incoming() -> Any:
             if filters:
                 found = inbox.poll(services(), caller(), after=request.args.get("after") or None, limit=PAGE_SIZE,
                                    filters=filters)
+                # the live update waits for what arrives after now, whatever the filters show
+                found["last_seq"] = inbox.newest_seq(services(), caller())
             else:
                 found = inbox.newest(services(), caller(), PAGE_SIZE)
         except ServiceError as exc:
             error = exc.message
     items = [item for item in found["items"] if "document" in item]  # a recalled copy never fetched: nothing to show
     template = "web/incoming_rows.html" if request.args.get("rows") == "1" else "web/incoming.html"
-    return render_template(template, form=form, items=items, error=error, filtered=bool(filters),
-                           next_cursor=found.get("next_cursor") if filters and len(found["items"]) == PAGE_SIZE
-                           else None, last_seq=found.get("last_seq", 0), next_of=NEXT,
+    next_cursor = found.get("next_cursor") if filters and len(found["items"]) == PAGE_SIZE else None
+    more = (url_for("web.incoming", **{**request.args.to_dict(), "after": next_cursor}) if next_cursor is not None
+            else None)
+    return render_template(template, form=form, items=items, error=error, filtered=bool(filters), more=more,
+                           last_seq=found.get("last_seq", 0), next_of=NEXT,
                            may_act=Role.CLERK in caller().roles), 422 if error else 200
 
 
@@ -74,7 +78,11 @@ def move(delivery_id: int) -> Response:
 @bp.post("/incoming/<int:delivery_id>/recall-decision")
 @page(Role.CLERK)
 def recall_decision(delivery_id: int) -> Response:
-    accept = request.form.get("accept") == "true"
+    answer = request.form.get("accept")
+    if answer not in ("true", "false"):  # a missing or odd answer is no refusal
+        flash(text(_l("invalid input")), "error")
+        return see_other("web.incoming")
+    accept = answer == "true"
     flash_outcome(_l("the answer to the recall is sent"), lambda: delivery.decide_recall(
         services(), caller(), delivery_id, accept))
     return see_other("web.incoming")

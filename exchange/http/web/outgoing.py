@@ -16,6 +16,7 @@ from exchange.http.web import actions, forms
 from exchange.http.web.pages import caller, page, see_other, text
 from exchange.http.web.routes import bp
 from exchange.services import attachments, document_search, documents, previews
+from exchange.domain.numbers import whole_number
 from translations import _l
 
 PAGE_SIZE = 50
@@ -34,7 +35,7 @@ def outgoing() -> Any:
     if error is None:
         try:
             found = document_search.search_page(services(), caller(), filters,
-                                                after=int(after) if after.isdigit() else 0, limit=PAGE_SIZE)
+                                                after=whole_number(after) or 0, limit=PAGE_SIZE)
         except ServiceError as exc:
             error = exc.message
     return render_template("web/outgoing.html", form=form, found=found, error=error,
@@ -70,6 +71,12 @@ def outgoing_new() -> Any:
             if not form.validate_on_submit():
                 raise Unprocessable(_l("invalid input"), fields={k: v[0] for k, v in form.errors.items()})
             _check_attachment_names(chosen)
+            for file in chosen:  # refused before the document exists, not after it
+                try:
+                    attachments.check_file(services(), cast(BinaryIO, file.stream))
+                except ServiceError as exc:
+                    raise Unprocessable(_l("the attachment %(name)s was refused: %(reason)s", name=file.filename or "",
+                                           reason=exc.message), fields={"attachments": exc.message}) from None
             body = documents.upload(services(), caller(), form.file.data.stream, metadata)
         except ServiceError as exc:
             status, error, field_errors = status_of(exc), exc.message, _field_errors(exc)
@@ -100,4 +107,7 @@ def document(document_id: int) -> Any:
 @page()
 def page_image(document_id: int, seq: int, page_number: int) -> Response:
     png = previews.page_image(services(), caller(), document_id, seq, page_number)
-    return send_file(png, mimetype="image/png", max_age=3600, etag=True)  # a revision never changes
+    answer = send_file(png, mimetype="image/png", max_age=3600, etag=True)  # a revision never changes
+    answer.cache_control.public = False
+    answer.cache_control.private = True  # an agency's page: kept by the reader's browser, no shared cache
+    return answer

@@ -28,13 +28,24 @@ def text(msgid: str | Message, **params: Any) -> str:
 
 
 def local_path(target: str | None, default: str = "/") -> str:
-    """``target`` when it is a path of this site (never another host: no open redirect)."""
-    if not target:
+    """``target`` when it is a path of this site (never another host: no open redirect; no
+    control character, which a Location header cannot carry)."""
+    if not target or not target.isprintable():
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def _path_of(url: str | None) -> str | None:
+    """The path and query of a URL of this site (the page a form was posted from)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def vn_date(value: date | str | None) -> str:
@@ -61,7 +72,10 @@ def page(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             caller = resolve_caller()
             if caller is None or not caller.is_user or caller.token_id is not None:
-                return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+                # back to the page after the login; a form's POST cannot be sent again by a redirect
+                back = (request.full_path.rstrip("?") if request.method in ("GET", "HEAD")
+                        else local_path(_path_of(request.referrer)))
+                return redirect(url_for("web.login", next=back))
             if not (caller.roles & wanted if wanted else caller.roles):
                 raise Forbidden(_l("you do not have the role for this"))
             g.caller = caller

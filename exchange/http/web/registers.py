@@ -14,6 +14,7 @@ from exchange.http.auth import services
 from exchange.http.web.pages import caller, page
 from exchange.http.web.routes import bp
 from exchange.services import registers
+from exchange.domain.numbers import whole_number
 from translations import _l
 
 YEARS_BACK = 10
@@ -26,7 +27,8 @@ def register(name: str) -> Any:
         raise NotFound(_l("nothing is found at this address"))
     this_year = vn_today().year
     year = request.args.get("year", "")
-    year_number = int(year) if year.isdigit() and this_year - YEARS_BACK <= int(year) <= this_year + 1 else this_year
+    asked = whole_number(year)
+    year_number = asked if asked is not None and this_year - YEARS_BACK <= asked <= this_year + 1 else this_year
     rows = registers.register_rows(services(), caller(), name, year_number)
     return render_template("web/register.html", name=name, rows=rows, year=year_number,
                            years=range(this_year, this_year - YEARS_BACK, -1))

@@ -97,6 +97,15 @@ def test_only_a_clerk_uploads(client, world):
     assert client.get("/outgoing", headers=BROWSER).status_code == 200
 
 
+@pytest.mark.parametrize("attachment", [("trong.txt", b""), ("hong.pdf", b"%PDF-1.7\nkhong phai PDF")])
+def test_an_attachment_refused_refuses_the_upload_before_the_document_exists(app, client, world, engine, attachment):
+    csrf = log_in(client, world)
+    before = snapshot(engine, app)
+    r = post_upload(client, csrf, FIELDS, pdf=make_pdf(), attachments=[("phu-luc.txt", b"Danh sach"), attachment])
+    assert r.status_code == 422 and attachment[0] in r.get_data(as_text=True)
+    assert snapshot(engine, app) == before  # no draft left behind to which the page cannot add it again
+
+
 def test_another_agencys_documents_are_neither_listed_nor_shown(app, client, world, engine):
     with session_scope(engine, write=True) as s:
         theirs = store_document(s, app.extensions["lienthong.blobs"], world, "other_clerk",
