@@ -23,7 +23,7 @@ from errors import ServiceError, Unprocessable
 from exchange.domain.enums import Role
 from exchange.http.auth import services
 from exchange.http.errors import status_of
-from exchange.http.web.forms import REQUIRED, ActionForm
+from exchange.http.web.forms import REQUIRED, ActionForm, invalid
 from exchange.http.web.pages import caller, page, see_other, text
 from exchange.http.web.routes import bp
 from exchange.services import admin
@@ -49,10 +49,6 @@ class RolesForm(FlaskForm):
 class TokenForm(FlaskForm):
     username = StringField(validators=[DataRequired(REQUIRED)])
     name = StringField()
-
-
-def _invalid(form: FlaskForm) -> Unprocessable:
-    return Unprocessable(_l("invalid input"), fields={k: v[0] for k, v in form.errors.items()})
 
 
 def _users_page(form: UserForm | None = None, error: Any = None, fields: Any = None, status: int = 200) -> Any:
@@ -99,7 +95,7 @@ def users_page() -> Any:
         return _users_page()
     try:
         if not form.validate():
-            raise _invalid(form)
+            raise invalid(form)
         admin.create_user(services(), caller(), username=(form.username.data or "").strip(),
                           agency_code=form.agency.data or "", roles=form.roles.data or [],
                           full_name=(form.full_name.data or "").strip(), position=(form.position.data or "").strip(),
@@ -153,7 +149,7 @@ def tokens_page() -> Any:
         return _tokens_page(error=_l("this form was already sent and its token created: see the list"), status=409)
     try:
         if not form.validate():
-            raise _invalid(form)
+            raise invalid(form)
         _, secret = admin.create_token(services(), caller(), username=form.username.data or "",
                                        name=(form.name.data or "").strip())
     except ServiceError as exc:
@@ -202,7 +198,7 @@ def agencies_import() -> Any:
     form = ImportForm()
     try:
         if not form.validate():
-            raise _invalid(form)
+            raise invalid(form)
         result = admin.import_agencies(services(), caller(), form.file.data.stream.read())
     except ServiceError as exc:
         return _agencies_page(exc.message, exc.fields, status_of(exc))
@@ -220,7 +216,7 @@ def agencies_merge() -> Any:
     form = MergeForm()
     try:
         if not form.validate() or form.effective.data is None:
-            raise _invalid(form)
+            raise invalid(form)
         admin.merge_agencies(services(), caller(), form.old.data or "", form.into.data or "", form.effective.data)
     except ServiceError as exc:
         return _agencies_page(exc.message, exc.fields, status_of(exc), merge_form=form)

@@ -11,6 +11,7 @@ from wtforms import (BooleanField, DateField, HiddenField, PasswordField, Select
                      TextAreaField)
 from wtforms.validators import AnyOf, DataRequired, Optional
 
+from errors import Unprocessable
 from exchange.domain.enums import DeliveryStatus, DocumentState, Urgency, values
 from translations import LANGUAGES, _l
 
@@ -114,3 +115,8 @@ class VerifyForm(FlaskForm):
     """``/verify``: any PDF, field ``file``."""
 
     file = FileField(validators=[FileRequired(REQUIRED)])
+
+
+def invalid(form: FlaskForm) -> Unprocessable:
+    """The 422 of a form that did not validate: each field's first complaint."""
+    return Unprocessable(_l("invalid input"), fields={name: errors[0] for name, errors in form.errors.items()})

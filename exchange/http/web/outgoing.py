@@ -69,7 +69,7 @@ def outgoing_new() -> Any:
         try:
             metadata = documents.parse_metadata(form.metadata())
             if not form.validate_on_submit():
-                raise Unprocessable(_l("invalid input"), fields={k: v[0] for k, v in form.errors.items()})
+                raise forms.invalid(form)
             _check_attachment_names(chosen)
             for file in chosen:  # refused before the document exists, not after it
                 try:

@@ -26,7 +26,6 @@ def _page_helpers() -> dict[str, Any]:
             "reader_language": reader_language(), "urgency_names": URGENCY_NAMES, "state_names": STATE_NAMES,
             "delivery_status_names": DELIVERY_STATUS_NAMES, "action_names": ACTION_NAMES,
             "revision_kind_names": REVISION_KIND_NAMES,
-            "language_form": forms.LanguageForm, "logout_form": forms.ActionForm,
             "current_user": g.get("caller")}
 
 

@@ -10,14 +10,12 @@ import base64
 from typing import Any
 
 from flask import render_template, request
-from flask_wtf import FlaskForm  # type: ignore[import-untyped]  # no type hints shipped
-from flask_wtf.file import FileField, FileRequired  # type: ignore[import-untyped]
 
 from errors import ServiceError, Unprocessable
 from exchange.domain.enums import Role
 from exchange.http.auth import services
 from exchange.http.errors import reader_language, status_of
-from exchange.http.web.forms import REQUIRED
+from exchange.http.web import forms
 from exchange.http.web.pages import page
 from exchange.http.web.routes import bp
 from exchange.services import verification, verify_compare, verify_export
@@ -26,10 +24,6 @@ from translations import _l
 
 COLOURS = {Indication.PASSED: "green", Indication.INDETERMINATE: "amber", Indication.FAILED: "red",
            Indication.NO_SIGNATURE: "amber"}
-
-
-class VerifyForm(FlaskForm):
-    file = FileField(validators=[FileRequired(REQUIRED)])
 
 
 def _data_url(mimetype: str, data: bytes) -> str:
@@ -50,13 +44,13 @@ def _view(report: Report) -> dict[str, Any]:
 @bp.route("/verify", methods=["GET", "POST"], endpoint="verify")
 @page(Role.CLERK, Role.AUDITOR)
 def verify_page() -> Any:
-    form = VerifyForm()
+    form = forms.VerifyForm()
     status, error, field_errors, context = 200, None, {}, {}
     if request.method == "POST":
         upload = form.file.data
         try:
             if not form.validate_on_submit():
-                raise Unprocessable(_l("invalid input"), fields={k: v[0] for k, v in form.errors.items()})
+                raise forms.invalid(form)
             data = upload.stream.read()
             if not data:
                 raise Unprocessable(_l("the file is empty"), fields={"file": _l("the file is empty")})

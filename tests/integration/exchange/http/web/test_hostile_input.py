@@ -115,3 +115,15 @@ def test_the_live_update_is_loaded_for_those_who_may_poll_the_inbox(app, client,
     log_in(auditor, world, "auditor")
     page = auditor.get("/incoming", headers=BROWSER)
     assert page.status_code == 200 and "incoming.js" not in page.get_data(as_text=True)
+
+
+def test_a_form_posted_after_the_session_ended_comes_back_to_a_page_not_to_its_action(client, world, engine):
+    from exchange.models import WebSession, utcnow
+
+    csrf = log_in(client, world, "clerk")
+    with engine.begin() as conn:
+        conn.execute(sa.update(WebSession.__table__).values(revoked_at=utcnow()))
+    posted = client.post("/documents/1/sign", data={"csrf_token": csrf}, headers=BROWSER)
+    assert posted.status_code == 302 and "/login" in posted.headers["Location"]
+    assert "sign" not in posted.headers["Location"]  # a GET of the form's action would be a 405
+    assert client.get("/outgoing", headers=BROWSER).headers["Location"].endswith("/login?next=/outgoing")

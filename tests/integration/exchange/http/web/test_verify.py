@@ -8,7 +8,7 @@ import pytest
 
 from tests.db import session_scope
 from tests.exchange_fixtures import build_world, make_pdf, snapshot
-from tests.integration.exchange.http.web.test_foundation import BROWSER, csrf_of, log_in
+from tests.integration.exchange.http.web.test_foundation import BROWSER, log_in
 
 
 @pytest.fixture
@@ -34,4 +34,3 @@ def test_an_auditor_checks_any_pdf_and_reads_the_report(app, client, world, engi
         {k: v for k, v in before.items() if k not in ("audit_event", "audit_head")}
     assert client.post("/verify", data={"file": (io.BytesIO(make_pdf()), "a.pdf")}, headers=BROWSER,
                        content_type="multipart/form-data").status_code == 400  # no CSRF token
-    assert csrf_of(page)
