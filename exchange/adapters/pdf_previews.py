@@ -31,13 +31,15 @@ def count_pages(pdf: Path) -> int:
     raise PreviewFailed("pdfinfo gave no page count")
 
 
-def render_page(pdf: Path, page: int, png: Path, dpi: int) -> Path:
+def render_page(pdf: Path, page: int, png: Path, dpi: int, timeout: float = RENDER_TIMEOUT_S) -> Path:
     """``png``: page ``page`` (1-based) of ``pdf`` at ``dpi``, written whole or not at all."""
+    if timeout <= 0:
+        raise PreviewFailed("no time left to draw")
     stem = png.with_name(f".{png.stem}-{os.getpid()}-{secrets.token_hex(4)}")
     drawn = stem.with_name(f"{stem.name}.png")  # pdftoppm adds the extension
     try:
         subprocess.run([PDFTOPPM, "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile",
-                        str(pdf), str(stem)], check=True, timeout=RENDER_TIMEOUT_S, capture_output=True)
+                        str(pdf), str(stem)], check=True, timeout=timeout, capture_output=True)
         os.replace(drawn, png)
     except (subprocess.SubprocessError, OSError) as exc:
         raise PreviewFailed(str(exc)) from None

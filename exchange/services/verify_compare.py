@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # Pillow loads with the first comparison, not with every comm
 
 DPI = 60  # as the document page's previews
 MAX_PAGES = 5  # compared (each drawn under pdftoppm's time limit); later pages are not shown
+COMPARE_BUDGET_S = 30.0  # all the pages of one comparison: a request never waits 2 × 5 × 20 s
 CELL = 6  # px: changed pixels closer than this join one box
 THRESHOLD = 40  # a pixel differs when a channel moves more than this (anti-aliasing stays below)
 MARGIN = 4  # px around a box
@@ -97,8 +99,10 @@ def changed_boxes(before: Image, after: Image) -> tuple[Box, ...]:
     return tuple(boxes)
 
 
-def _draw(pdf: Path, pages: int, folder: Path, stem: str) -> list[bytes]:
-    return [pdf_previews.render_page(pdf, n, folder / f"{stem}-{n}.png", DPI).read_bytes() for n in range(1, pages + 1)]
+def _draw(pdf: Path, pages: int, folder: Path, stem: str, deadline: float) -> list[bytes]:
+    return [pdf_previews.render_page(pdf, n, folder / f"{stem}-{n}.png", DPI,
+                                     timeout=min(pdf_previews.RENDER_TIMEOUT_S, deadline - time.monotonic())
+                                     ).read_bytes() for n in range(1, pages + 1)]
 
 
 def compare(data: bytes) -> Comparison | None:
@@ -111,12 +115,13 @@ def compare(data: bytes) -> Comparison | None:
         folder = Path(tmp)
         (folder / "signed.pdf").write_bytes(signed)
         (folder / "current.pdf").write_bytes(data)
+        deadline = time.monotonic() + COMPARE_BUDGET_S  # one request's drawing, whatever the page count
         try:
             signed_count = pdf_previews.count_pages(folder / "signed.pdf")
             current_count = pdf_previews.count_pages(folder / "current.pdf")
-            before = _draw(folder / "signed.pdf", min(signed_count, MAX_PAGES), folder, "signed")
-            after = _draw(folder / "current.pdf", min(current_count, MAX_PAGES), folder, "current")
-        except Exception:  # noqa: BLE001 - pdftoppm's PreviewFailed, or pdfium's errors (no common type)
+            before = _draw(folder / "signed.pdf", min(signed_count, MAX_PAGES), folder, "signed", deadline)
+            after = _draw(folder / "current.pdf", min(current_count, MAX_PAGES), folder, "current", deadline)
+        except pdf_previews.PreviewFailed:
             return None
     from PIL import Image as PILImage
 

@@ -100,3 +100,10 @@ def test_changed_boxes_group_nearby_pixels_and_keep_apart_distant_ones():
     boxes = verify_compare.changed_boxes(before, after)
     assert len(boxes) == 2
     assert verify_compare.changed_boxes(before, before.copy()) == ()
+
+
+def test_the_comparison_keeps_to_one_time_budget_for_all_its_pages(signed, monkeypatch):
+    tampered = vf.append_drawing(signed)
+    assert verify_compare.compare(tampered) is not None
+    monkeypatch.setattr(verify_compare, "COMPARE_BUDGET_S", 0.0)  # spent before the first page
+    assert verify_compare.compare(tampered) is None  # the report alone, not a request held for minutes
