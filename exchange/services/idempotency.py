@@ -104,22 +104,36 @@ def _try_claim(svc: "Services", scope: str, endpoint: str, key: str, fingerprint
 class _Pending:
     """Key writes (a release, a stored answer) the database refused while it was down, retried
     until they are written or :data:`ABANDONED_AFTER` has passed (a retry then takes the key
-    over anyway). One per process; a thread (a greenlet under gevent) runs while any is left."""
+    over anyway). One per process; a thread (a greenlet under gevent) runs while any is left,
+    and it alone retries them: a request never waits on the outage for another's writes (a
+    connect timeout each, 5 s on PostgreSQL), and no write is ever out of the list while the
+    thread looks, so it never ends with one left."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._writes: list[tuple[float, Callable[[], None]]] = []
         self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
 
     def add(self, write: Callable[[], None]) -> None:
         with self._lock:
             self._writes.append((time.monotonic() + ABANDONED_AFTER.total_seconds(), write))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="idempotency-pending", daemon=True)
-                self._thread.start()
+            self._start_unless_running()
 
-    def flush(self) -> None:
-        """Try every pending write once."""
+    def wake(self) -> None:
+        """Retry now, not at the next round (a keyed request came: the database may be back)."""
+        with self._lock:
+            if self._writes:
+                self._wake.set()
+                self._start_unless_running()
+
+    def _start_unless_running(self) -> None:  # under the lock
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="idempotency-pending", daemon=True)
+            self._thread.start()
+
+    def _flush(self) -> None:
+        """Try every pending write once (on the thread only)."""
         with self._lock:
             writes, self._writes = self._writes, []
         left = []
@@ -133,15 +147,18 @@ class _Pending:
                 log.exception("an Idempotency-Key write kept during an outage failed; dropped")
         with self._lock:
             self._writes[:0] = left
+            if self._writes:
+                self._start_unless_running()
 
     def _run(self) -> None:
         while True:
-            self.flush()
+            self._wake.clear()
+            self._flush()
             with self._lock:
                 if not self._writes:
                     self._thread = None  # under the lock: a write added later starts a new thread
                     return
-            time.sleep(RETRY_PENDING_EVERY_S)
+            self._wake.wait(RETRY_PENDING_EVERY_S)
 
 
 _pending = _Pending()
@@ -159,7 +176,9 @@ def _write_or_keep(write: Callable[[], None]) -> None:
 def claim(svc: "Services", caller: Caller, endpoint: str, key: str, fingerprint: str) -> Answer | Claimed:
     """The stored answer for this key, or the key claimed for this request."""
     scope = scope_of(caller)
-    _pending.flush()  # a key this process could not give back during an outage: now, before we look
+    # a key this process could not give back during an outage: retried now, on the thread; if it
+    # is this one, the wait for a twin below sees it given back as soon as it lands
+    _pending.wake()
     deadline = time.monotonic() + WAIT_FOR_TWIN_S
     while True:
         outcome = _try_claim(svc, scope, endpoint, key, fingerprint)
