@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable, Mapping
 
 import sqlalchemy as sa
@@ -60,8 +60,11 @@ class Answer:
 
 @dataclass(frozen=True)
 class Claimed:
-    """The key is ours: run the request, then :func:`store` or :func:`release`."""
+    """The key is ours: run the request, then :func:`store` or :func:`release`. A claim taken
+    over after :data:`ABANDONED_AFTER` keeps the record and gets a new ``claimed_at`` (its
+    ``created_at``): a late write of the claim before it matches nothing."""
     record_id: int
+    claimed_at: datetime
 
 
 def scope_of(caller: Caller) -> str:
@@ -96,7 +99,7 @@ def _try_claim(svc: "Services", scope: str, endpoint: str, key: str, fingerprint
                 session.add(row)
             uow.commit()
             assert row.id is not None
-            return Claimed(row.id)
+            return Claimed(row.id, now)
     except IntegrityError:  # a twin inserted the same key first: read its row next time round
         return None
 
@@ -190,13 +193,19 @@ def claim(svc: "Services", caller: Caller, endpoint: str, key: str, fingerprint:
         time.sleep(POLL_EVERY_S)
 
 
+def _still_ours(claimed: Claimed) -> tuple[sa.ColumnElement[bool], ...]:
+    """The record as this claim left it: not taken over since (a write held back by an outage,
+    or a request that ran past ABANDONED_AFTER, must not answer for or free the new claim)."""
+    return (col(IdempotencyRecord.id) == claimed.record_id, col(IdempotencyRecord.created_at) == claimed.claimed_at)
+
+
 def store(svc: "Services", claimed: Claimed, status: int, body: str, headers: Mapping[str, str]) -> None:
     """Keep the answer for the key's retries (later, if the database is down now: the change
     itself committed, so the caller still gets its answer)."""
     def write() -> None:
         with svc.uow(write=True) as uow:
             execute_dml(uow.session, sa.update(IdempotencyRecord)
-                        .where(col(IdempotencyRecord.id) == claimed.record_id)
+                        .where(*_still_ours(claimed))
                         .values(status=status, body=body, headers=json.dumps(dict(headers), sort_keys=True)))
             uow.commit()
 
@@ -209,7 +218,7 @@ def release(svc: "Services", claimed: Claimed) -> None:
     def write() -> None:
         with svc.uow(write=True) as uow:
             execute_dml(uow.session, sa.delete(IdempotencyRecord)
-                        .where(col(IdempotencyRecord.id) == claimed.record_id, col(IdempotencyRecord.status).is_(None)))
+                        .where(*_still_ours(claimed), col(IdempotencyRecord.status).is_(None)))
             uow.commit()
 
     _write_or_keep(write)

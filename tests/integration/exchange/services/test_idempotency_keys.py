@@ -1,13 +1,17 @@
 """Idempotency-Key writes as a service: one held back during an outage is retried by the
-background thread alone, until it lands (no request waits on it)."""
+background thread alone, until it lands (no request waits on it), and a late write of a
+claim taken over after ABANDONED_AFTER leaves the new claim alone."""
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from datetime import timedelta
+from typing import Any, Callable
 
 import pytest
+import sqlalchemy as sa
 
+from exchange.models import IdempotencyRecord
 from exchange.services import idempotency
 from storage.db import DatabaseUnavailable
 from tests.db import session_scope
@@ -69,3 +73,36 @@ def test_a_write_kept_during_an_outage_lands_and_no_request_waits_for_it(service
     assert landed == ["release"]
     assert tried_on_main_during_claim == []  # claim() did not wait on the outage itself
 
+
+def _age(engine: Any, by: timedelta) -> None:
+    with session_scope(engine, write=True) as s:
+        for record in s.exec(sa.select(IdempotencyRecord)).scalars():  # type: ignore[call-overload]
+            record.created_at -= by
+
+
+def _the_record(engine: Any) -> IdempotencyRecord | None:
+    with session_scope(engine) as s:
+        return s.exec(sa.select(IdempotencyRecord)).scalars().one_or_none()  # type: ignore[call-overload]
+
+
+def test_a_late_write_of_an_abandoned_claim_leaves_the_claim_that_took_it_over(services, engine, caller):
+    """The first request ran past ABANDONED_AFTER (or its release was held back by an outage);
+    a retry took the key over — the same record. The first one's late release must not give
+    the retry's key away (a third request would run it again meanwhile), nor its late answer
+    stand for the retry's."""
+    first = idempotency.claim(services, caller, ENDPOINT, "bo-do", "ab" * 32)
+    assert isinstance(first, idempotency.Claimed)
+    _age(engine, idempotency.ABANDONED_AFTER + timedelta(seconds=1))
+    retry = idempotency.claim(services, caller, ENDPOINT, "bo-do", "ab" * 32)
+    assert isinstance(retry, idempotency.Claimed) and retry.record_id == first.record_id
+
+    idempotency.release(services, first)
+    record = _the_record(engine)
+    assert record is not None and record.status is None, "the late release gave the retry's key away"
+    idempotency.store(services, first, 201, '{"id": 1}', {})
+    record = _the_record(engine)
+    assert record is not None and record.status is None  # not the abandoned request's answer
+
+    idempotency.store(services, retry, 201, '{"id": 2}', {"Content-Type": "application/json"})
+    answer = idempotency.claim(services, caller, ENDPOINT, "bo-do", "ab" * 32)
+    assert answer == idempotency.Answer(201, '{"id": 2}', {"Content-Type": "application/json"})
