@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import httpx
 import tenacity
@@ -232,14 +232,3 @@ def checked(response: httpx.Response, streamed: bool = False) -> httpx.Response:
         raise Retryable(response)
     raise ApiError.of(response)
 
-
-def pages(fetch: Callable[[str], dict[str, Any]], after: str) -> Iterator[tuple[dict[str, Any], str]]:
-    """Every item after ``after``, each with the cursor that follows it, until a page is empty."""
-    while True:
-        page = fetch(after)
-        items = page.get("items", [])
-        if not items:
-            return
-        for item in items:
-            yield item, str(item["seq"])
-        after = str(page.get("next_cursor") or items[-1]["seq"])

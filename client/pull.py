@@ -164,12 +164,17 @@ class Puller:
             if not items:
                 return
             futures = [pool.submit(self._handle_unless_stopping, item) for item in items]
-            done, failure = "", None
-            for item, future in zip(items, futures, strict=True):  # every one finishes; the cursor stops at a failure
+            # every one finishes; the cursor stops before the first not handled, failed or
+            # skipped because a SIGTERM came first (a later one handled by another thread meanwhile
+            # must not carry the cursor past it: it would never be fetched again)
+            done, failure, gap = "", None, False
+            for item, future in zip(items, futures, strict=True):
                 error = future.exception()
-                if error is None and failure is None and future.result():
+                if error is None and future.result() and not gap:
                     done = str(item["seq"])
-                elif failure is None:
+                    continue
+                gap = True
+                if failure is None:
                     failure = error
             if done:
                 self.state.advance("inbox", done)

@@ -231,11 +231,13 @@ class UnitOfWork:
         return self._session
 
     def __enter__(self) -> "UnitOfWork":
+        # no longer than SQLite's own busy wait: a writer stuck in its transaction makes the
+        # others a 503, as SQLite's 'database is locked' would, not a wait until gunicorn's timeout
+        if self._lock is not None and not self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            raise DatabaseUnavailable(f"another writer of this process held the SQLite write lock for "
+                                      f"{SQLITE_BUSY_TIMEOUT_S} s")
         bind = self.engine.execution_options(lienthong_write=True) if self.write else self.engine
-        session = Session(bind, expire_on_commit=False, info={**self.context, "unit_of_work": self})
-        if self._lock is not None:
-            self._lock.acquire()
-        self._session = session
+        self._session = Session(bind, expire_on_commit=False, info={**self.context, "unit_of_work": self})
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

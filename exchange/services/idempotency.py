@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable, Mapping
 
 import sqlalchemy as sa
@@ -60,8 +60,11 @@ class Answer:
 
 @dataclass(frozen=True)
 class Claimed:
-    """The key is ours: run the request, then :func:`store` or :func:`release`."""
+    """The key is ours: run the request, then :func:`store` or :func:`release`. A claim taken
+    over after :data:`ABANDONED_AFTER` keeps the record and gets a new ``claimed_at`` (its
+    ``created_at``): a late write of the claim before it matches nothing."""
     record_id: int
+    claimed_at: datetime
 
 
 def scope_of(caller: Caller) -> str:
@@ -96,7 +99,7 @@ def _try_claim(svc: "Services", scope: str, endpoint: str, key: str, fingerprint
                 session.add(row)
             uow.commit()
             assert row.id is not None
-            return Claimed(row.id)
+            return Claimed(row.id, now)
     except IntegrityError:  # a twin inserted the same key first: read its row next time round
         return None
 
@@ -104,22 +107,36 @@ def _try_claim(svc: "Services", scope: str, endpoint: str, key: str, fingerprint
 class _Pending:
     """Key writes (a release, a stored answer) the database refused while it was down, retried
     until they are written or :data:`ABANDONED_AFTER` has passed (a retry then takes the key
-    over anyway). One per process; a thread (a greenlet under gevent) runs while any is left."""
+    over anyway). One per process; a thread (a greenlet under gevent) runs while any is left,
+    and it alone retries them: a request never waits on the outage for another's writes (a
+    connect timeout each, 5 s on PostgreSQL), and no write is ever out of the list while the
+    thread looks, so it never ends with one left."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._writes: list[tuple[float, Callable[[], None]]] = []
         self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
 
     def add(self, write: Callable[[], None]) -> None:
         with self._lock:
             self._writes.append((time.monotonic() + ABANDONED_AFTER.total_seconds(), write))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="idempotency-pending", daemon=True)
-                self._thread.start()
+            self._start_unless_running()
 
-    def flush(self) -> None:
-        """Try every pending write once."""
+    def wake(self) -> None:
+        """Retry now, not at the next round (a keyed request came: the database may be back)."""
+        with self._lock:
+            if self._writes:
+                self._wake.set()
+                self._start_unless_running()
+
+    def _start_unless_running(self) -> None:  # under the lock
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="idempotency-pending", daemon=True)
+            self._thread.start()
+
+    def _flush(self) -> None:
+        """Try every pending write once (on the thread only)."""
         with self._lock:
             writes, self._writes = self._writes, []
         left = []
@@ -133,15 +150,18 @@ class _Pending:
                 log.exception("an Idempotency-Key write kept during an outage failed; dropped")
         with self._lock:
             self._writes[:0] = left
+            if self._writes:
+                self._start_unless_running()
 
     def _run(self) -> None:
         while True:
-            self.flush()
+            self._wake.clear()
+            self._flush()
             with self._lock:
                 if not self._writes:
                     self._thread = None  # under the lock: a write added later starts a new thread
                     return
-            time.sleep(RETRY_PENDING_EVERY_S)
+            self._wake.wait(RETRY_PENDING_EVERY_S)
 
 
 _pending = _Pending()
@@ -159,7 +179,9 @@ def _write_or_keep(write: Callable[[], None]) -> None:
 def claim(svc: "Services", caller: Caller, endpoint: str, key: str, fingerprint: str) -> Answer | Claimed:
     """The stored answer for this key, or the key claimed for this request."""
     scope = scope_of(caller)
-    _pending.flush()  # a key this process could not give back during an outage: now, before we look
+    # a key this process could not give back during an outage: retried now, on the thread; if it
+    # is this one, the wait for a twin below sees it given back as soon as it lands
+    _pending.wake()
     deadline = time.monotonic() + WAIT_FOR_TWIN_S
     while True:
         outcome = _try_claim(svc, scope, endpoint, key, fingerprint)
@@ -171,13 +193,19 @@ def claim(svc: "Services", caller: Caller, endpoint: str, key: str, fingerprint:
         time.sleep(POLL_EVERY_S)
 
 
+def _still_ours(claimed: Claimed) -> tuple[sa.ColumnElement[bool], ...]:
+    """The record as this claim left it: not taken over since (a write held back by an outage,
+    or a request that ran past ABANDONED_AFTER, must not answer for or free the new claim)."""
+    return (col(IdempotencyRecord.id) == claimed.record_id, col(IdempotencyRecord.created_at) == claimed.claimed_at)
+
+
 def store(svc: "Services", claimed: Claimed, status: int, body: str, headers: Mapping[str, str]) -> None:
     """Keep the answer for the key's retries (later, if the database is down now: the change
     itself committed, so the caller still gets its answer)."""
     def write() -> None:
         with svc.uow(write=True) as uow:
             execute_dml(uow.session, sa.update(IdempotencyRecord)
-                        .where(col(IdempotencyRecord.id) == claimed.record_id)
+                        .where(*_still_ours(claimed))
                         .values(status=status, body=body, headers=json.dumps(dict(headers), sort_keys=True)))
             uow.commit()
 
@@ -190,7 +218,7 @@ def release(svc: "Services", claimed: Claimed) -> None:
     def write() -> None:
         with svc.uow(write=True) as uow:
             execute_dml(uow.session, sa.delete(IdempotencyRecord)
-                        .where(col(IdempotencyRecord.id) == claimed.record_id, col(IdempotencyRecord.status).is_(None)))
+                        .where(*_still_ours(claimed), col(IdempotencyRecord.status).is_(None)))
             uow.commit()
 
     _write_or_keep(write)

@@ -179,3 +179,43 @@ def test_sqlite_writers_of_one_gevent_worker_queue_without_freezing_it(tmp_path)
     values, longest_gap = done.stdout.rsplit("]", 1)
     assert values + "]" == "['paused', 'second']"
     assert float(longest_gap) < 0.4  # the event loop kept turning (0.1 s beats)
+
+
+def test_a_sqlite_writer_stuck_holding_the_engine_lock_makes_the_next_one_unavailable(tmp_path, monkeypatch):
+    """The engine's writer lock is waited for as long as SQLite's busy timeout, no longer: a
+    writer stuck inside its transaction makes the next writer's request a 503, as SQLite's own
+    'database is locked' did, not a wait until gunicorn kills the worker."""
+    import threading
+
+    from storage import db
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+    engine = make_engine(f"sqlite:///{tmp_path / 'stuck.db'}")
+    holding, let_go, outcome = threading.Event(), threading.Event(), []
+
+    def stuck_writer() -> None:
+        with UnitOfWork(engine, write=True):
+            holding.set()
+            let_go.wait(60)
+
+    def next_writer() -> None:
+        try:
+            with UnitOfWork(engine, write=True):
+                outcome.append("entered")
+        except db.DatabaseUnavailable as exc:
+            outcome.append(exc)
+
+    stuck = threading.Thread(target=stuck_writer, daemon=True)
+    stuck.start()
+    try:
+        assert holding.wait(10)
+        waiter = threading.Thread(target=next_writer, daemon=True)
+        waiter.start()
+        waiter.join(10)  # a guard against hanging the suite, not a timing assertion
+        assert outcome and isinstance(outcome[0], db.DatabaseUnavailable), outcome
+    finally:
+        let_go.set()
+        stuck.join(10)
+    with UnitOfWork(engine, write=True):  # the lock was given back: writers go on
+        pass
+    engine.dispose()

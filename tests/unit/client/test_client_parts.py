@@ -63,3 +63,52 @@ def test_cursors_survive_a_reload_and_leave_no_temporary_file(tmp_path):
     assert State(tmp_path)["inbox"] == "42" and State(tmp_path)["events"] == "7"
     assert json.loads((tmp_path / STATE_FILE).read_text()) == {"inbox": "42", "events": "7"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [STATE_FILE]
+
+
+class _StoppingInbox:
+    """An api with one inbox page of two deliveries; SIGTERM arrives (``stop``) once the
+    second has been handled."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.stop = threading.Event()
+        self.items = [{"seq": 1, "delivery_id": 11}, {"seq": 2, "delivery_id": 12}]
+
+    def inbox(self, after: str, limit: int) -> dict:
+        return {"items": [item for item in self.items if item["seq"] > int(after or 0)][:limit]}
+
+
+def test_a_sigterm_between_two_parallel_deliveries_keeps_the_cursor_before_the_one_not_handled(tmp_path):
+    """--parallel 2: the thread given seq 1 is paused before it looks at the stop flag, the
+    other handles seq 2, SIGTERM; seq 1 is then skipped. The cursor must stay before seq 1
+    (before: it moved to "2", and delivery 1 was never downloaded nor acked after a restart)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from client.pull import Puller
+
+    api = _StoppingInbox()
+    second_handled, handled = threading.Event(), []
+
+    class OneDeliveryOnly(Puller):
+        def handle(self, item: dict) -> None:
+            handled.append(item["seq"])
+            if item["seq"] == 2:
+                api.stop.set()  # the SIGTERM
+                second_handled.set()
+
+    class FirstThreadPaused:
+        def __init__(self, pool: ThreadPoolExecutor) -> None:
+            self.pool = pool
+
+        def submit(self, fn, item):  # type: ignore[no-untyped-def]
+            if item["seq"] == 1:
+                return self.pool.submit(lambda: second_handled.wait(10) and fn(item))
+            return self.pool.submit(fn, item)
+
+    puller = OneDeliveryOnly(api, tmp_path / "out", parallel=2)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(2) as pool:
+        puller.drain_inbox(FirstThreadPaused(pool))  # type: ignore[arg-type]
+    assert handled == [2]  # seq 1 was not handled: the stop flag was set when its thread looked
+    assert State(tmp_path / "out")["inbox"] == ""  # so after a restart it is fetched again
