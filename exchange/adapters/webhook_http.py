@@ -14,11 +14,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import urllib3
 
 ANSWER_READ_MAX = 1024  # what is read of a receiver's answer (its status is what counts)
+# RFC 3986's characters of a path and a query: kept as they are, every other one percent-encoded
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 class AddressRefused(Exception):
@@ -38,6 +41,20 @@ def is_ip_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def wire_url(url: str) -> str:
+    """``url`` as it goes on the wire: an internationalised host name in its IDNA (punycode)
+    form, the path's and query's other characters than RFC 3986's percent-encoded (UTF-8) —
+    the Host header, SNI, DNS and the request line are ASCII. ``UnicodeError`` when the host
+    is no domain name IDNA can write (an empty or too long label)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = parts.netloc
+    if not host.isascii():
+        netloc = host.encode("idna").decode("ascii") + ("" if parts.port is None else f":{parts.port}")
+    return urlunsplit((parts.scheme, netloc, quote(parts.path, safe=_PATH_SAFE), quote(parts.query, safe=_QUERY_SAFE),
+                       parts.fragment))
 
 
 def resolve(host: str, port: int, *, allow_private: bool) -> str:
@@ -68,8 +85,16 @@ class Answer:
 
 
 def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow_private: bool) -> Answer:
-    """POST ``body`` to ``url`` once, pinned to the address checked by :func:`resolve`."""
-    parts = urlsplit(url)
+    """POST ``body`` to ``url`` once, pinned to the address checked by :func:`resolve`. Never
+    raises: whatever goes wrong is an :class:`Answer` without a status, and its error."""
+    try:
+        return _post(url, body, headers, timeout=timeout, allow_private=allow_private)
+    except Exception as exc:  # noqa: BLE001 - a POST that failed in a way nobody foresaw is one more failed POST
+        return Answer(None, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allow_private: bool) -> Answer:
+    parts = urlsplit(wire_url(url))
     host = parts.hostname or ""
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)

@@ -81,12 +81,18 @@ def check_url(url: str, *, allow_private: bool) -> str:
         raise refuse(_l("a callback URL may not carry a user name or password"))
     if parts.fragment or port == 0:
         raise refuse(_l("not a URL"))
-    if webhook_http.is_ip_literal(parts.hostname) and not allow_private \
-            and not webhook_http.is_public(parts.hostname):
+    try:  # kept as it will be called: an IDN host in punycode (ví-dụ.vn: xn--v-d-rma6749a.vn)
+        url = webhook_http.wire_url(url)
+    except UnicodeError:
+        raise refuse(_l("not a URL")) from None
+    if len(url) > URL_MAX:
+        raise refuse(_l("required, at most %(max)s characters", max=URL_MAX))
+    host = urlsplit(url).hostname or ""
+    if webhook_http.is_ip_literal(host) and not allow_private and not webhook_http.is_public(host):
         raise refuse(_l("private, loopback and link-local addresses are not allowed"))
     if not allow_private:
         try:
-            webhook_http.resolve(parts.hostname, port or 443, allow_private=False)
+            webhook_http.resolve(host, port or 443, allow_private=False)
         except webhook_http.AddressRefused:
             raise refuse(_l("the host does not resolve to a public address")) from None
     return url

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 import bootstrap
 from client.webhook_receiver import WebhookReceiver, make_server
+from exchange.adapters import webhook_http
 from exchange.models import WebhookDelivery, WebhookSubscription, utcnow
 from exchange.services import webhooks
 from exchange.services.dispatch import Recipients, dispatch_document
@@ -211,3 +212,45 @@ def test_the_address_is_checked_again_at_delivery(tmp_path, database_url, receiv
         assert receiver.requests == 0
     finally:
         strict.close()
+
+
+IDN_HOST, IDN_ASCII = "ví-dụ.vn", "xn--v-d-rma6749a.vn"
+
+
+def test_a_vietnamese_domain_name_is_called_by_its_idna_name(svc, receiver, monkeypatch):
+    """The URL is kept and called in its ASCII form (the Host header, SNI and DNS know no other);
+    a receiver on 127.0.0.1 stands for the name here (allow_private in this file's settings)."""
+    real = webhook_http.socket.getaddrinfo
+    looked_up: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        looked_up.append(host)
+        return real("127.0.0.1" if host == IDN_ASCII else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhook_http.socket, "getaddrinfo", getaddrinfo)
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, f"https://{IDN_HOST}/móc nối?ở=đây")
+    assert sub["url"] == f"https://{IDN_ASCII}/m%C3%B3c%20n%E1%BB%91i?%E1%BB%9F=%C4%91%C3%A2y"
+    port = int(receiver.start(sub["secret"]).rsplit(":", 1)[1].split("/")[0])
+    _point(svc, sub["id"], f"http://{IDN_HOST}:{port}/hook")  # stored before the fix: still called
+    _dispatch(svc, w, commune, 1)
+    assert _run(svc) == 1 and len(receiver.events) == 1
+    assert looked_up[0] == IDN_ASCII and IDN_HOST not in looked_up  # then urllib3 connects to the IP
+
+
+def test_a_post_that_fails_in_any_way_is_logged_and_retried_not_left_leased(svc, receiver, monkeypatch):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 1)
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise LookupError("something nobody foresaw")
+
+    monkeypatch.setattr(webhook_http.socket, "getaddrinfo", broken)
+    assert _run(svc) == 0
+    [entry] = _log(svc, sub["id"])
+    assert (entry.state, entry.attempts, entry.status_code) == ("pending", 1, None)
+    assert "LookupError" in entry.error and _sub(svc, sub["id"]).lease_owner is None
