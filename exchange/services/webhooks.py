@@ -19,8 +19,6 @@ and the cursor only moves forwards. Polling stays the source of truth.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import threading
 import time
@@ -33,6 +31,11 @@ import orjson
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+# The receivers' helper signs as the server does because it is the server's signature: one
+# function and one pair of header names. The import goes this way only (the client, copied
+# into agencies' systems, imports nothing of the server: pyproject's client-standalone).
+from client.webhook_receiver import EVENT_ID_HEADER, SIGNATURE_HEADER
+from client.webhook_receiver import sign as signature
 from errors import NotFound, Unprocessable
 from exchange.adapters import audit_log, webhook_http
 from exchange.domain.caller import Caller
@@ -51,15 +54,7 @@ SUBSCRIPTIONS_MAX = 20  # per agency
 BACKOFF_MAX_S = 3600.0
 BATCH = 20  # events read per look at the feed
 LOG_LIMIT_MAX = 200
-SIGNATURE_HEADER = "Lienthong-Signature"
-EVENT_ID_HEADER = "Lienthong-Event-Id"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``: the receiver's check (client/webhook_receiver.py)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 # --- subscriptions ------------------------------------------------------------------------------

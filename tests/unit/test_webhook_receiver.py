@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from client.webhook_receiver import InvalidSignature, SeenEvents, WebhookReceiver, make_server, sign, verify
+from exchange.services import webhooks as server_headers
 from exchange.services.webhooks import signature as server_signature
 
 SECRET = "whsec_test-secret"
@@ -26,7 +27,13 @@ def _headers(body: bytes = BODY, *, at: int | None = None, secret: str = SECRET,
 
 def test_the_servers_signature_verifies_and_gives_the_event():
     assert verify(SECRET, _headers(), BODY) == EVENT
-    assert sign(SECRET, 1764817200, BODY) == server_signature(SECRET, 1764817200, BODY)
+    # one function signs on both sides (the server imports the helper's), and its output is the
+    # wire format agencies' own receivers check: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
+    assert server_signature is sign
+    assert sign(SECRET, 1764817200, BODY) == \
+        "t=1764817200,v1=9b751cd7e02dee255e77c95659efb6e4db7d9a0f6485fb82bf8ccbd82728f837"
+    assert (server_headers.SIGNATURE_HEADER, server_headers.EVENT_ID_HEADER) == \
+        ("Lienthong-Signature", "Lienthong-Event-Id")
     # header names in any case (dicts as frameworks give them)
     assert verify(SECRET, {k.lower(): v for k, v in _headers().items()}, BODY) == EVENT
 
