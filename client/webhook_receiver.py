@@ -79,7 +79,9 @@ def _parse(value: str) -> tuple[int, list[str]]:
         if not sep:
             continue
         if name == "t":
-            if not item.isdigit() or len(item) > 12:
+            # ASCII digits only: str.isdigit() also says yes to "²" (which int() refuses) and to
+            # other scripts' digits (which int() reads), and neither is what lienthong sends
+            if not (item.isascii() and item.isdigit()) or len(item) > 12:
                 raise InvalidSignature("the signature's timestamp is not a number")
             timestamp = int(item)
         elif name == "v1":

@@ -13,24 +13,29 @@ moves the cursor past each one answered 2xx. A failure stops the subscription un
 attempt (doubling delays): later events wait, so a receiver sees them in order. An event still
 failing after ``webhooks_retry_s`` is marked failed and the cursor moves on. A worker killed
 mid-way loses its lease when it expires; the next one starts again at the cursor, so an event
-may arrive twice (same ``Lienthong-Event-Id``), never be lost. Polling stays the source of truth.
+may arrive twice (same ``Lienthong-Event-Id``), never be lost. Each claim is a lease of its own
+(:class:`Lease`): a holder that lost it, even to its own worker, is stopped at its next write,
+and the cursor only moves forwards. Polling stays the source of truth.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Collection
 from urllib.parse import urlsplit
 
 import orjson
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+# The receivers' helper signs as the server does because it is the server's signature: one
+# function and one pair of header names. The import goes this way only (the client, copied
+# into agencies' systems, imports nothing of the server: pyproject's client-standalone).
+from client.webhook_receiver import EVENT_ID_HEADER, SIGNATURE_HEADER
+from client.webhook_receiver import sign as signature
 from errors import NotFound, Unprocessable
 from exchange.adapters import audit_log, webhook_http
 from exchange.domain.caller import Caller
@@ -49,15 +54,7 @@ SUBSCRIPTIONS_MAX = 20  # per agency
 BACKOFF_MAX_S = 3600.0
 BATCH = 20  # events read per look at the feed
 LOG_LIMIT_MAX = 200
-SIGNATURE_HEADER = "Lienthong-Signature"
-EVENT_ID_HEADER = "Lienthong-Event-Id"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """``t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``: the receiver's check (client/webhook_receiver.py)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 # --- subscriptions ------------------------------------------------------------------------------
@@ -81,12 +78,18 @@ def check_url(url: str, *, allow_private: bool) -> str:
         raise refuse(_l("a callback URL may not carry a user name or password"))
     if parts.fragment or port == 0:
         raise refuse(_l("not a URL"))
-    if webhook_http.is_ip_literal(parts.hostname) and not allow_private \
-            and not webhook_http.is_public(parts.hostname):
+    try:  # kept as it will be called: an IDN host in punycode (ví-dụ.vn: xn--v-d-rma6749a.vn)
+        url = webhook_http.wire_url(url)
+    except UnicodeError:
+        raise refuse(_l("not a URL")) from None
+    if len(url) > URL_MAX:
+        raise refuse(_l("required, at most %(max)s characters", max=URL_MAX))
+    host = urlsplit(url).hostname or ""
+    if webhook_http.is_ip_literal(host) and not allow_private and not webhook_http.is_public(host):
         raise refuse(_l("private, loopback and link-local addresses are not allowed"))
     if not allow_private:
         try:
-            webhook_http.resolve(parts.hostname, port or 443, allow_private=False)
+            webhook_http.resolve(host, port or 443, allow_private=False)
         except webhook_http.AddressRefused:
             raise refuse(_l("the host does not resolve to a public address")) from None
     return url
@@ -168,8 +171,25 @@ def delivery_log(svc: "Services", caller: Caller, subscription_id: int, limit: i
 
 # --- delivery (the worker) ------------------------------------------------------------------------
 
-def claim(svc: "Services", owner: str, limit: int = 10) -> list[int]:
-    """Lease up to ``limit`` subscriptions that have due work to ``owner``; their ids."""
+OWNER_MAX = 54  # a lease's holder is "<owner>/<8 hex>", in lease_owner's 64 characters
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One claim of one subscription: ``holder`` is the claimer's name and a random part of
+    this claim alone, so that a lease taken again (by another worker, or by the same one
+    after it ran out) is not mistaken for the earlier one, whose thread may still be
+    delivering: that thread's next write finds another holder and it stops."""
+
+    subscription_id: int
+    holder: str
+
+
+def claim(svc: "Services", owner: str, limit: int = 10, *, busy: Collection[int] = ()) -> list[Lease]:
+    """Lease up to ``limit`` subscriptions that have due work to ``owner``, none of ``busy``
+    (those the caller is still delivering, whose lease may have run out meanwhile)."""
+    if not 0 < len(owner) <= OWNER_MAX:
+        raise ValueError(f"a lease owner has 1 to {OWNER_MAX} characters")
     now = utcnow()
     sub = WebhookSubscription
     lease_until = now + timedelta(seconds=svc.settings.webhooks_lease_s)
@@ -178,42 +198,43 @@ def claim(svc: "Services", owner: str, limit: int = 10) -> list[int]:
     free = sa.or_(col(sub.lease_until).is_(None), col(sub.lease_until) < now)
     due = sa.select(key(sub.id)).where(col(sub.deleted_at).is_(None), col(sub.next_attempt_at) <= now, free,
                                        has_events).order_by(col(sub.next_attempt_at)).limit(limit)
+    if busy:
+        due = due.where(key(sub.id).not_in(list(busy)))
+    leases: list[Lease] = []
     with svc.uow(write=True) as uow:
         session = uow.session
-        if session.get_bind().dialect.name == "postgresql":
-            ids = list(session.execute(due.with_for_update(skip_locked=True)).scalars())
-            if ids:
-                execute_dml(session, sa.update(sub).where(key(sub.id).in_(ids))
-                            .values(lease_owner=owner, lease_until=lease_until))
-        else:  # no row locks: each claim is an UPDATE that only one worker's rowcount wins
-            ids = [i for i in session.execute(due).scalars()
-                   if execute_dml(session, sa.update(sub).where(key(sub.id) == i, free)
-                                  .values(lease_owner=owner, lease_until=lease_until)) == 1]
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        # PostgreSQL: the rows are locked (SKIP LOCKED: racing workers take others); SQLite has
+        # no row locks: each claim is an UPDATE that only one worker's rowcount wins
+        ids = list(session.execute(due.with_for_update(skip_locked=True) if postgresql else due).scalars())
+        for subscription_id in ids:
+            lease = Lease(subscription_id, f"{owner}/{secrets.token_hex(4)}")
+            if execute_dml(session, sa.update(sub).where(key(sub.id) == subscription_id, free)
+                           .values(lease_owner=lease.holder, lease_until=lease_until)) == 1:
+                leases.append(lease)
         uow.commit()
-    return ids
+    return leases
 
 
 def release(svc: "Services", owner: str) -> None:
     """Give up every lease ``owner`` holds (a worker stopping cleanly)."""
+    sub = WebhookSubscription
     with svc.uow(write=True) as uow:
-        execute_dml(uow.session, sa.update(WebhookSubscription).where(col(WebhookSubscription.lease_owner) == owner)
+        execute_dml(uow.session, sa.update(sub).where(col(sub.lease_owner).startswith(f"{owner}/", autoescape=True))
                     .values(lease_owner=None, lease_until=None))
         uow.commit()
 
 
-@dataclass(frozen=True)
-class _Lease:
-    subscription_id: int
-    owner: str
-
-
-def _hold(session: Session, lease: _Lease, lease_s: float, **values: Any) -> bool:
-    """Renew (or, with values, change) the subscription while ``lease`` holds it; False once lost."""
+def _hold(session: Session, lease: Lease, lease_s: float, *, advance_to: int | None = None, **values: Any) -> bool:
+    """Renew (or, with values, change) the subscription while ``lease`` holds it; False once
+    lost. ``advance_to``: the new cursor, only ever forwards (False if it is there already)."""
     sub = WebhookSubscription
     changes = {"lease_until": utcnow() + timedelta(seconds=lease_s), **values}
-    return execute_dml(session, sa.update(sub).where(key(sub.id) == lease.subscription_id,
-                                                     col(sub.lease_owner) == lease.owner,
-                                                     col(sub.deleted_at).is_(None)).values(**changes)) == 1
+    held = [key(sub.id) == lease.subscription_id, col(sub.lease_owner) == lease.holder, col(sub.deleted_at).is_(None)]
+    if advance_to is not None:
+        held.append(col(sub.cursor) < advance_to)
+        changes["cursor"] = advance_to
+    return execute_dml(session, sa.update(sub).where(*held).values(**changes)) == 1
 
 
 def backoff(settings_backoff_s: float, attempts: int) -> float:
@@ -221,7 +242,7 @@ def backoff(settings_backoff_s: float, attempts: int) -> float:
     return float(min(settings_backoff_s * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
 
 
-def _log_attempt(svc: "Services", lease: _Lease, item: dict[str, Any], answer: webhook_http.Answer) -> bool:
+def _log_attempt(svc: "Services", lease: Lease, item: dict[str, Any], answer: webhook_http.Answer) -> bool:
     """Log one attempt at ``item`` and move the subscription on (one transaction, which also
     renews the lease); True when it may go on with its next event. False when the event waits
     for its next attempt (the lease is given back) or the lease was lost to another worker."""
@@ -243,7 +264,7 @@ def _log_attempt(svc: "Services", lease: _Lease, item: dict[str, Any], answer: w
         row.status_code, row.error, row.updated_at = answer.status, answer.error[:500], now
         if answer.ok or (now - row.created_at).total_seconds() >= settings.webhooks_retry_s:
             row.state, row.next_attempt_at = (DELIVERED if answer.ok else FAILED), None
-            held = _hold(session, lease, settings.webhooks_lease_s, cursor=row.event_seq)
+            held = _hold(session, lease, settings.webhooks_lease_s, advance_to=row.event_seq)
         else:
             row.next_attempt_at = now + timedelta(seconds=backoff(settings.webhooks_backoff_s, row.attempts))
             held = _hold(session, lease, settings.webhooks_lease_s, next_attempt_at=row.next_attempt_at,
@@ -255,15 +276,14 @@ def _log_attempt(svc: "Services", lease: _Lease, item: dict[str, Any], answer: w
     return row.state != PENDING
 
 
-def deliver(svc: "Services", subscription_id: int, owner: str, stop: threading.Event | None = None) -> int:
+def deliver(svc: "Services", lease: Lease, stop: threading.Event | None = None) -> int:
     """POST the leased subscription's pending events in order until none is left, one fails, the
     lease is lost or ``stop`` is set; then give the lease back. The number delivered."""
-    lease = _Lease(subscription_id, owner)
     settings = svc.settings
     delivered = 0
     with svc.uow() as uow:
-        sub = uow.session.get(WebhookSubscription, subscription_id)
-    if sub is None or sub.lease_owner != owner:
+        sub = uow.session.get(WebhookSubscription, lease.subscription_id)
+    if sub is None or sub.lease_owner != lease.holder:
         return 0
     cursor, done = sub.cursor, False
     while not done and not (stop is not None and stop.is_set()):

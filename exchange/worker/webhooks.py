@@ -24,28 +24,31 @@ UNAVAILABLE_PAUSE_S = 5.0
 
 
 def worker_id() -> str:
-    """Names this process's leases: host, pid and a random part (a pid is reused after a restart)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+    """Names this process's leases: host, pid and a random part (a pid is reused after a restart);
+    each claim adds its own (``webhooks.Lease``)."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def run(svc: "Services", stop: threading.Event, *, concurrency: int = 4) -> None:
     """Deliver until ``stop`` is set."""
     owner = worker_id()
-    busy: set[Future[int]] = set()
+    busy: dict[Future[int], int] = {}  # each delivery under way, and its subscription
     log.info("webhooks worker %s started (%s at once)", owner, concurrency)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lienthong-webhook") as pool:
         try:
             while not stop.is_set():
-                busy = {f for f in busy if not f.done()}
+                busy = {f: i for f, i in busy.items() if not f.done()}
                 room = concurrency - len(busy)
                 try:
-                    claimed = webhooks.claim(svc, owner, room) if room > 0 else []
+                    # not those still under way here: a lease that ran out mid-POST is free in the
+                    # database, and a second thread would send the same events beside the first
+                    claimed = webhooks.claim(svc, owner, room, busy=busy.values()) if room > 0 else []
                 except Exception:  # the database away for a while: the worker waits for it, it does not exit
                     log.exception("webhooks worker %s: cannot claim work", owner)
                     stop.wait(UNAVAILABLE_PAUSE_S)
                     continue
-                for subscription_id in claimed:
-                    busy.add(pool.submit(_deliver, svc, subscription_id, owner, stop))
+                for lease in claimed:
+                    busy[pool.submit(_deliver, svc, lease, stop)] = lease.subscription_id
                 if not claimed:
                     stop.wait(svc.settings.worker_poll_s)
         finally:
@@ -58,9 +61,9 @@ def run(svc: "Services", stop: threading.Event, *, concurrency: int = 4) -> None
             log.info("webhooks worker %s stopped", owner)
 
 
-def _deliver(svc: "Services", subscription_id: int, owner: str, stop: threading.Event) -> int:
+def _deliver(svc: "Services", lease: webhooks.Lease, stop: threading.Event) -> int:
     try:
-        return webhooks.deliver(svc, subscription_id, owner, stop)
+        return webhooks.deliver(svc, lease, stop)
     except Exception:  # the lease expires and another round takes it up again
-        log.exception("webhook %s: delivery failed", subscription_id)
+        log.exception("webhook %s: delivery failed", lease.subscription_id)
         return 0

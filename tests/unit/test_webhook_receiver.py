@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from client.webhook_receiver import InvalidSignature, SeenEvents, WebhookReceiver, make_server, sign, verify
+from exchange.services import webhooks as server_headers
 from exchange.services.webhooks import signature as server_signature
 
 SECRET = "whsec_test-secret"
@@ -26,13 +27,19 @@ def _headers(body: bytes = BODY, *, at: int | None = None, secret: str = SECRET,
 
 def test_the_servers_signature_verifies_and_gives_the_event():
     assert verify(SECRET, _headers(), BODY) == EVENT
-    assert sign(SECRET, 1764817200, BODY) == server_signature(SECRET, 1764817200, BODY)
+    # one function signs on both sides (the server imports the helper's), and its output is the
+    # wire format agencies' own receivers check: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
+    assert server_signature is sign
+    assert sign(SECRET, 1764817200, BODY) == \
+        "t=1764817200,v1=9b751cd7e02dee255e77c95659efb6e4db7d9a0f6485fb82bf8ccbd82728f837"
+    assert (server_headers.SIGNATURE_HEADER, server_headers.EVENT_ID_HEADER) == \
+        ("Lienthong-Signature", "Lienthong-Event-Id")
     # header names in any case (dicts as frameworks give them)
     assert verify(SECRET, {k.lower(): v for k, v in _headers().items()}, BODY) == EVENT
 
 
 @pytest.mark.parametrize("case", ["tampered body", "wrong secret", "old", "future", "no header", "garbled",
-                                  "other event id", "no v1"])
+                                  "other event id", "no v1", "superscript digit", "arabic-indic digits"])
 def test_tampering_replays_and_garbage_are_refused(case):
     now = int(time.time())
     body, headers = BODY, _headers()
@@ -52,6 +59,10 @@ def test_tampering_replays_and_garbage_are_refused(case):
         headers = _headers(event_id="8")
     elif case == "no v1":
         headers = {"Lienthong-Signature": f"t={now}"}
+    elif case == "superscript digit":  # str.isdigit() says yes, int() says no
+        headers = {"Lienthong-Signature": "t=\u00b2,v1=00"}
+    elif case == "arabic-indic digits":  # int() reads these: still not the header lienthong sends
+        headers = {"Lienthong-Signature": "t=" + "".join(chr(0x0660 + int(d)) for d in str(now)) + ",v1=00"}
     with pytest.raises(InvalidSignature):
         verify(SECRET, headers, body)
 
@@ -87,6 +98,7 @@ def test_as_a_wsgi_app_each_event_is_handled_once_and_a_failing_handler_answers_
     assert handled == [7]
     assert _wsgi(app, _headers(at=int(time.time()) - 600), BODY)[0].startswith("400")
     assert _wsgi(app, {}, b"", method="GET")[0].startswith("405")
+    assert _wsgi(app, {"Lienthong-Signature": "t=\u00b2,v1=00"}, BODY)[0].startswith("400")
     # a restarted receiver still knows what it handled
     again = WebhookReceiver(SECRET, handle, seen_path=tmp_path / "seen.txt")
     assert _wsgi(again, _headers(), BODY)[1] == {"duplicate": True} and handled == [7]

@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
@@ -123,3 +124,49 @@ def test_private_addresses_are_refused_before_connecting_and_redirects_are_not_f
 def test_which_addresses_are_public(address, public):
     assert webhook_http.is_public(address) is public
     assert isinstance(ipaddress.ip_address(address.split("%")[0]), (ipaddress.IPv4Address, ipaddress.IPv6Address))
+
+
+class _Dripping(BaseHTTPRequestHandler):
+    """Reads the request, then sends its answer's head one byte every 0.2 s: each read
+    comes well within any socket timeout, the whole answer takes about 8 s."""
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        try:
+            for byte in b"HTTP/1.1 204 No Content\r\nX-Slow: " + b"a" * 15 + b"\r\n\r\n":
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass  # the sender hung up: what it should do
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_receiver_answering_byte_by_byte_cannot_hold_a_post_past_its_timeout():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Dripping)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        answer = webhook_http.post(f"http://127.0.0.1:{httpd.server_port}/hook", b"{}", {}, timeout=1,
+                                   allow_private=True)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert answer.status is None and "no answer within 1 s" in answer.error
+
+
+def test_a_host_name_that_does_not_resolve_in_time_is_an_answer_without_a_status(monkeypatch):
+    release = threading.Event()
+
+    def hanging(*args, **kwargs):  # type: ignore[no-untyped-def]
+        release.wait(30)  # a resolver that does not answer
+        raise OSError("too late")
+
+    monkeypatch.setattr(webhook_http.socket, "getaddrinfo", hanging)
+    try:
+        answer = webhook_http.post("https://hook.example.vn/", b"{}", {}, timeout=0.5, allow_private=True)
+    finally:
+        release.set()
+    assert answer.status is None and "cannot resolve hook.example.vn" in answer.error
+    assert "no answer within 0.5 s" in answer.error

@@ -60,7 +60,7 @@ def test_the_secret_is_shown_once_and_each_agency_sees_and_deletes_only_its_own(
     "http://127.0.0.1:8080/hook", "http://10.1.2.3/", "http://192.168.1.10/", "http://172.16.0.1/",
     "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://[::ffff:127.0.0.1]/",
     "http://[fe80::1]/", "http://100.64.0.1/", "http://0.0.0.0/", "http://localhost/hook",
-    "http://224.0.0.1/", "https://93.184.215.14/" + "a" * 2000,
+    "http://224.0.0.1/", "https://93.184.215.14/" + "a" * 2000, "https://ví..vn/hook",
 ])
 def test_bad_or_private_urls_are_422_with_the_field_and_nothing_is_written(app, client, w, url):
     r = client.post("/api/v1/webhooks", json={"url": url}, headers=w.headers("admin"))

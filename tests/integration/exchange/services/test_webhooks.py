@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 import bootstrap
 from client.webhook_receiver import WebhookReceiver, make_server
+from exchange.adapters import webhook_http
 from exchange.models import WebhookDelivery, WebhookSubscription, utcnow
 from exchange.services import webhooks
 from exchange.services.dispatch import Recipients, dispatch_document
@@ -82,7 +83,11 @@ def _dispatch(svc, w, to: str, n: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def _run(svc, owner: str = "w1") -> int:  # type: ignore[no-untyped-def]
-    return sum(webhooks.deliver(svc, i, owner) for i in webhooks.claim(svc, owner))
+    return sum(webhooks.deliver(svc, lease) for lease in webhooks.claim(svc, owner))
+
+
+def _ids(leases: list[webhooks.Lease]) -> list[int]:
+    return [lease.subscription_id for lease in leases]
 
 
 def _log(svc, subscription_id: int) -> list[WebhookDelivery]:  # type: ignore[no-untyped-def]
@@ -163,17 +168,54 @@ def test_a_leased_subscription_is_not_claimed_twice_and_an_expired_lease_is_take
     sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
     _point(svc, sub["id"], receiver.start(sub["secret"]))
     _dispatch(svc, w, commune, 2)
-    assert webhooks.claim(svc, "w1") == [sub["id"]]
+    [first] = webhooks.claim(svc, "w1")
+    assert first.subscription_id == sub["id"] and first.holder.startswith("w1/")
     assert webhooks.claim(svc, "w2") == []
-    assert webhooks.deliver(svc, sub["id"], "w2") == 0 and receiver.requests == 0  # not its lease
+    assert webhooks.deliver(svc, webhooks.Lease(sub["id"], "w2/00000000")) == 0 and receiver.requests == 0
+    assert webhooks.deliver(svc, webhooks.Lease(sub["id"], "w1")) == 0  # the owner's name alone holds nothing
     with session_scope(svc.engine, write=True) as s:  # w1 died: its lease runs out
         s.execute(sa.update(WebhookSubscription).values(lease_until=utcnow() - timedelta(seconds=1)))
-    assert webhooks.claim(svc, "w2") == [sub["id"]]
-    assert webhooks.deliver(svc, sub["id"], "w1") == 0  # w1 woke up: it has lost the lease
-    assert webhooks.deliver(svc, sub["id"], "w2") == 2
+    [second] = webhooks.claim(svc, "w2")
+    assert webhooks.deliver(svc, first) == 0  # w1 woke up: it has lost the lease
+    assert webhooks.deliver(svc, second) == 2
     webhooks.claim(svc, "w3")
     webhooks.release(svc, "w3")
     assert _sub(svc, sub["id"]).lease_owner is None
+
+
+def test_a_lease_taken_again_by_the_same_worker_is_a_new_lease_the_first_one_is_lost(svc, receiver):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 2)
+    [first] = webhooks.claim(svc, "w1")
+    assert webhooks.claim(svc, "w1") == []  # held
+    with session_scope(svc.engine, write=True) as s:  # its thread is slow: the lease runs out
+        s.execute(sa.update(WebhookSubscription).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert webhooks.claim(svc, "w1", busy=[sub["id"]]) == []  # the worker knows it is still at it
+    [second] = webhooks.claim(svc, "w1")  # the same owner (say a restarted worker)
+    assert second.holder != first.holder
+    assert webhooks.deliver(svc, first) == 0 and receiver.requests == 0
+    assert webhooks.deliver(svc, second) == 2 and receiver.requests == 2
+
+
+def test_the_cursor_only_moves_forwards(svc, receiver):
+    """A late write about an event behind the cursor (a thread that lost its lease mid-POST)
+    must not take the cursor back: the events after it would be sent again."""
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 3)
+    from exchange.services import events
+
+    feed = events.read(svc, w.agency_ids[commune], 0, 100)
+    [lease] = webhooks.claim(svc, "w1")
+    with session_scope(svc.engine, write=True) as s:
+        s.execute(sa.update(WebhookSubscription).values(cursor=feed[2]["seq"]))
+    assert webhooks._log_attempt(svc, lease, feed[0], webhook_http.Answer(200)) is False
+    assert _sub(svc, sub["id"]).cursor == feed[2]["seq"]
 
 
 def test_on_postgresql_a_row_locked_by_another_worker_is_skipped_not_waited_for(svc, receiver):
@@ -188,10 +230,10 @@ def test_on_postgresql_a_row_locked_by_another_worker_is_skipped_not_waited_for(
     with svc.engine.connect() as holder:  # another worker, mid-claim, holds the first row
         holder.execute(sa.text("SELECT id FROM webhook_subscription WHERE id = :id FOR UPDATE"), {"id": first["id"]})
         started = time.monotonic()
-        assert webhooks.claim(svc, "w2") == [second["id"]]
+        assert _ids(webhooks.claim(svc, "w2")) == [second["id"]]
         assert time.monotonic() - started < 2
         holder.rollback()
-    assert webhooks.claim(svc, "w3") == [first["id"]]
+    assert _ids(webhooks.claim(svc, "w3")) == [first["id"]]
 
 
 def test_the_address_is_checked_again_at_delivery(tmp_path, database_url, receiver):
@@ -211,3 +253,109 @@ def test_the_address_is_checked_again_at_delivery(tmp_path, database_url, receiv
         assert receiver.requests == 0
     finally:
         strict.close()
+
+
+IDN_HOST, IDN_ASCII = "ví-dụ.vn", "xn--v-d-rma6749a.vn"
+
+
+def test_a_vietnamese_domain_name_is_called_by_its_idna_name(svc, receiver, monkeypatch):
+    """The URL is kept and called in its ASCII form (the Host header, SNI and DNS know no other);
+    a receiver on 127.0.0.1 stands for the name here (allow_private in this file's settings)."""
+    real = webhook_http.socket.getaddrinfo
+    looked_up: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        looked_up.append(host)
+        return real("127.0.0.1" if host == IDN_ASCII else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhook_http.socket, "getaddrinfo", getaddrinfo)
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, f"https://{IDN_HOST}/móc nối?ở=đây")
+    assert sub["url"] == f"https://{IDN_ASCII}/m%C3%B3c%20n%E1%BB%91i?%E1%BB%9F=%C4%91%C3%A2y"
+    port = int(receiver.start(sub["secret"]).rsplit(":", 1)[1].split("/")[0])
+    _point(svc, sub["id"], f"http://{IDN_HOST}:{port}/hook")  # stored before the fix: still called
+    _dispatch(svc, w, commune, 1)
+    assert _run(svc) == 1 and len(receiver.events) == 1
+    assert looked_up[0] == IDN_ASCII and IDN_HOST not in looked_up  # then urllib3 connects to the IP
+
+
+def test_a_post_that_fails_in_any_way_is_logged_and_retried_not_left_leased(svc, receiver, monkeypatch):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 1)
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise LookupError("something nobody foresaw")
+
+    monkeypatch.setattr(webhook_http.socket, "getaddrinfo", broken)
+    assert _run(svc) == 0
+    [entry] = _log(svc, sub["id"])
+    assert (entry.state, entry.attempts, entry.status_code) == ("pending", 1, None)
+    assert "LookupError" in entry.error and _sub(svc, sub["id"]).lease_owner is None
+
+
+class _Recording(WebhookReceiver):
+    """The helper, noting each request's event id in arrival order (duplicates too)."""
+
+    def __init__(self, secret: str, handle) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(secret, handle)
+        self.requested: list[int] = []
+
+    def receive(self, headers, body):  # type: ignore[no-untyped-def]
+        self.requested.append(int(headers.get("Lienthong-Event-Id")))
+        return super().receive(headers, body)
+
+
+def test_a_worker_does_not_take_again_what_its_own_thread_is_still_delivering(tmp_path, database_url):
+    """The first POST outlasts the lease: the worker's next round must not claim the
+    subscription again (a second thread would send the same events beside the first, out of
+    order, and move the cursor back and forth). The events arrive once each, in order."""
+    from exchange.worker import webhooks as worker
+
+    svc = bootstrap.build(Settings(data_dir=tmp_path / "var", database_url=database_url, testing=True,
+                                   webhooks_allow_private=True, webhooks_timeout_s=20, webhooks_lease_s=0.5,
+                                   worker_poll_s=0.02))
+    server = None
+    stop = threading.Event()
+    try:
+        w = world(svc.engine)
+        commune = w.all_communes[0]
+        sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+        handled: list[int] = []
+        cursors: list[int] = []
+
+        def handle(event: dict) -> None:
+            if not handled:  # the first POST lasts until the lease has run out, and some rounds more
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and (_sub(svc, sub["id"]).lease_until or utcnow()) > utcnow():
+                    time.sleep(0.02)
+                time.sleep(0.5)
+            cursors.append(_sub(svc, sub["id"]).cursor)
+            handled.append(event["id"])
+
+        recording = _Recording(sub["secret"], handle)
+        server = make_server(recording)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _point(svc, sub["id"], f"http://127.0.0.1:{server.server_port}/hook")
+        _dispatch(svc, w, commune, 3)
+        from exchange.services import events
+
+        feed = events.read(svc, w.agency_ids[commune], 0, 100)
+        runner = threading.Thread(target=worker.run, args=(svc, stop), kwargs={"concurrency": 4})
+        runner.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _sub(svc, sub["id"]).cursor < feed[-1]["seq"]:
+            time.sleep(0.05)
+        stop.set()
+        runner.join(30)
+        assert recording.requested == [e["id"] for e in feed] == handled
+        assert cursors == sorted(cursors) and _sub(svc, sub["id"]).cursor == feed[-1]["seq"]
+    finally:
+        stop.set()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        svc.close()
