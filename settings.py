@@ -114,7 +114,7 @@ class Settings:
     webhooks_allow_private: bool = False
     webhooks_retry_s: float = 24 * 3600
     webhooks_backoff_s: float = 10.0
-    webhooks_timeout_s: float = 10.0  # connect and read timeout of one POST
+    webhooks_timeout_s: float = 10.0  # the whole time of one POST, DNS included
     webhooks_lease_s: float = 60.0  # a worker killed mid-way gives its subscriptions up after this
     worker_poll_s: float = 1.0  # how often an idle worker looks for new events
     web_session_idle_minutes: int = 30  # a web session ends after this long without a request
