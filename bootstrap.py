@@ -23,7 +23,7 @@ from exchange.adapters.certs_ports import ExchangeCredentialAudit, ExchangeDirec
 from exchange.adapters.agency_events import EVENT_NOTIFIER
 from exchange.adapters.notify import EVENTS_CHANNEL, Notifier
 from exchange.services.receipts import ReceiptKey, load_or_create_key
-from settings import ConfigError, Settings
+from settings import ConfigError, Settings, load_or_create_secret
 from signing.isolation import IsolatedVerifier
 from signing.logs import quiet_expected_validation_tracebacks
 from exchange.services.storage_gc import store_may_be_created
@@ -35,6 +35,7 @@ from translations import LANGUAGES, catalogue
 # pyHanko and its validator (with aiohttp and requests) load when a service first validates
 # or stamps, not in every ``flask`` command: start-up stays under a second (docs/benchmarks.md).
 if TYPE_CHECKING:
+    from exchange.adapters.sealed_secrets import SecretBox
     from pyhanko.sign.timestamps import TimeStamper
     from pyhanko_certvalidator import ValidationContext
 
@@ -58,6 +59,7 @@ class Services:
     verifier: IsolatedVerifier = field(default_factory=IsolatedVerifier)
     _pki: DevPKI | None = field(default=None, repr=False)
     _pki_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _webhook_secrets: SecretBox | None = field(default=None, repr=False)
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
         """A new unit of work: ``with services.uow(write=True) as uow: …; uow.commit()``."""
@@ -71,6 +73,16 @@ class Services:
                 if self._pki is None:
                     self._pki = load_dev_pki(self.settings)
         return self._pki
+
+    @property
+    def webhook_secrets(self) -> SecretBox:
+        """Seals the webhooks' signing secrets in the database, under the deployment's
+        ``secret_key`` (the file every node shares, as for the sessions)."""
+        if self._webhook_secrets is None:
+            from exchange.adapters.sealed_secrets import SecretBox
+
+            self._webhook_secrets = SecretBox(load_or_create_secret(self.settings.data_dir / "secret_key"), "webhook")
+        return self._webhook_secrets
 
     def validation_context(self, **kwargs: Any) -> ValidationContext:
         """A new context for one validation (never shared between threads), trusting the

@@ -2,7 +2,8 @@
 
 Subscriptions belong to one agency: its admin or its system token creates, lists and deletes
 them, and reads their delivery log; another agency's caller finds nothing (404). The secret
-that signs the bodies is made here and shown once, in the answer to the creation.
+that signs the bodies is made here and shown once, in the answer to the creation; the row keeps
+it sealed under the deployment's ``secret_key`` (``exchange.adapters.sealed_secrets``).
 
 Delivery (``claim`` then ``deliver``): a worker leases a subscription whose agency has events
 after the subscription's ``cursor`` and whose next attempt is due — ``FOR UPDATE SKIP LOCKED``
@@ -19,6 +20,7 @@ and the cursor only moves forwards. Polling stays the source of truth.
 """
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -29,6 +31,7 @@ from urllib.parse import urlsplit
 
 import orjson
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
 from sqlmodel import Session, col
 
 # The receivers' helper signs as the server does because it is the server's signature: one
@@ -47,6 +50,8 @@ from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
+
+log = logging.getLogger(__name__)
 
 URL_MAX = 2000
 DESCRIPTION_MAX = 255
@@ -107,13 +112,25 @@ def _own(session: Session, caller: Caller, subscription_id: int) -> WebhookSubsc
     return sub
 
 
+SECRET_PREFIX = "whsec_"
+
+
+def _secret_of(svc: "Services", sub: WebhookSubscription) -> str:
+    """The subscription's signing secret: sealed in the row (``exchange.adapters.sealed_secrets``),
+    or, for a row written before sealing, the secret itself."""
+    if sub.secret.startswith(SECRET_PREFIX):
+        return sub.secret
+    return SECRET_PREFIX + svc.webhook_secrets.open(sub.secret)
+
+
 def subscribe(svc: "Services", caller: Caller, url: str, description: str = "") -> dict[str, Any]:
     """A new subscription of the caller's agency, from its next event on; the answer alone holds the secret."""
     url = check_url(url, allow_private=svc.settings.webhooks_allow_private)
     if len(description) > DESCRIPTION_MAX:
         raise Unprocessable(_l("invalid callback URL"),
                             fields={"description": _l("at most %(max)s characters", max=DESCRIPTION_MAX)})
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32)
+    secret = SECRET_PREFIX + token
     with svc.uow(write=True) as uow:
         session = uow.session
         count = session.execute(sa.select(sa.func.count()).select_from(WebhookSubscription)
@@ -124,7 +141,8 @@ def subscribe(svc: "Services", caller: Caller, url: str, description: str = "") 
         # from now on: what happened before is in the events feed
         cursor = session.execute(sa.select(sa.func.coalesce(sa.func.max(AgencyEvent.seq), 0))
                                  .where(col(AgencyEvent.agency_id) == caller.agency_id)).scalar_one()
-        sub = WebhookSubscription(agency_id=caller.agency_id, url=url, description=description, secret=secret,
+        sub = WebhookSubscription(agency_id=caller.agency_id, url=url, description=description,
+                                  secret=svc.webhook_secrets.seal(token),
                                   cursor=cursor, created_by=caller.actor)
         session.add(sub)
         session.flush()
@@ -285,6 +303,13 @@ def deliver(svc: "Services", lease: Lease, stop: threading.Event | None = None) 
         sub = uow.session.get(WebhookSubscription, lease.subscription_id)
     if sub is None or sub.lease_owner != lease.holder:
         return 0
+    try:
+        secret = _secret_of(svc, sub)
+    except (InvalidTag, ValueError):
+        # sealed under another secret_key (a database restored beside another data folder):
+        # nothing can be signed for its receiver; the agency must create the webhook again
+        log.error("webhook %s: its secret does not open with this node's secret_key; nothing sent", sub.id)
+        return 0
     cursor, done = sub.cursor, False
     while not done and not (stop is not None and stop.is_set()):
         items = events.read(svc, sub.agency_id, cursor, BATCH)
@@ -296,7 +321,7 @@ def deliver(svc: "Services", lease: Lease, stop: threading.Event | None = None) 
                 break
             body = orjson.dumps(item)
             headers = {EVENT_ID_HEADER: str(item["id"]),
-                       SIGNATURE_HEADER: signature(sub.secret, int(time.time()), body)}
+                       SIGNATURE_HEADER: signature(secret, int(time.time()), body)}
             answer = webhook_http.post(sub.url, body, headers, timeout=settings.webhooks_timeout_s,
                                        allow_private=settings.webhooks_allow_private)
             if not _log_attempt(svc, lease, item, answer):

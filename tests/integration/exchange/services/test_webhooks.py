@@ -359,3 +359,38 @@ def test_a_worker_does_not_take_again_what_its_own_thread_is_still_delivering(tm
             server.shutdown()
             server.server_close()
         svc.close()
+
+
+def test_the_secret_is_sealed_in_the_database_and_still_signs(svc, receiver):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    stored = _sub(svc, sub["id"]).secret
+    token = sub["secret"].removeprefix("whsec_")
+    assert sub["secret"].startswith("whsec_") and stored.startswith("v1:") and len(stored) <= 100
+    assert token not in stored and sub["secret"] not in stored  # a copy of the database does not give it away
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, 2)
+    assert _run(svc) == 2 and len(receiver.events) == 2  # the receiver verified each signature
+
+
+def test_a_secret_stored_before_sealing_still_signs(svc, receiver):
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    legacy = "whsec_" + "a" * 43
+    _point(svc, sub["id"], receiver.start(legacy), secret=legacy)
+    _dispatch(svc, w, commune, 1)
+    assert _run(svc) == 1 and len(receiver.events) == 1
+
+
+def test_a_secret_sealed_under_another_secret_key_sends_nothing_and_says_why(svc, receiver, caplog):
+    from exchange.adapters.sealed_secrets import SecretBox
+
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]), secret=SecretBox(b"another node" * 3, "webhook").seal("x" * 43))
+    _dispatch(svc, w, commune, 1)
+    assert _run(svc) == 0 and receiver.requests == 0
+    assert "does not open with this node's secret_key" in caplog.text
