@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import mmap
 import time
 
 import pytest
@@ -142,3 +143,18 @@ def test_the_xref_search_from_ref_finds_what_the_search_from_xref_found(name):
         tables += len(expected)
     if name in ("honest", "incremental", "x filler", "edges", "small alphabet", "classic xref"):
         assert tables, "the comparison must see tables, or it proves nothing"
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_mapped_file_is_judged_like_its_bytes(name, tmp_path):
+    """``check_stream`` maps a file: the search from "ref" reads the mapping's bytes as ints too."""
+    build, kind = HOSTILE[name]
+    path = tmp_path / "upload.pdf"
+    path.write_bytes(build())
+    with open(path, "rb") as stream, pytest.raises(prescan.StructureRefused) as err:
+        prescan.check_stream(stream)
+    assert err.value.kind == kind
+    assert list(prescan._classic_xref_tables(path.read_bytes())) == _classic_xref_tables_by_the_old_pattern(
+        path.read_bytes())
+    with open(path, "rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        assert list(prescan._classic_xref_tables(mapped)) == _classic_xref_tables_by_the_old_pattern(path.read_bytes())
