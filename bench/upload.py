@@ -19,6 +19,7 @@ threads for *ours*), steadier than wall time on a shared machine. Last line: the
 the medians, per filler.
 
     .venv/bin/python bench/upload.py [--mb 20] [--rounds 5] [--filler lines|stream|both]
+    .venv/bin/python bench/upload.py --parts   # CPU of each part alone on the same bytes
 """
 from __future__ import annotations
 
@@ -67,6 +68,62 @@ def stream_pdf(kilobytes: int, salt: bytes) -> bytes:
 FILLERS = {"lines": padded_pdf, "stream": stream_pdf}
 
 
+def parts(mb: int, fillers: list[str]) -> None:
+    """The CPU of each part of an upload that the bare put does not do, alone on the bench's
+    bytes (min of 7; each filler measured twice, the second counts: the first pays the
+    allocator's first large blocks)."""
+    import hashlib
+
+    import requests
+    from werkzeug.formparser import MultiPartParser
+
+    from signing import prescan
+
+    class Discard(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            return 0
+
+        def write(self, data: Any) -> int:
+            return len(data)
+
+    def cpu_ms(work: Any) -> float:
+        spent = []
+        for _ in range(7):
+            started = time.process_time()
+            work()
+            spent.append(time.process_time() - started)
+        return min(spent) * 1000
+
+    rows: dict[str, dict[str, float]] = {}
+    for name in fillers * 2:
+        data = FILLERS[name](mb * 1024, os.urandom(16))
+
+        def encode(data: bytes = data) -> Any:
+            return requests.Request("POST", "http://127.0.0.1/", data={"metadata": "{}"},
+                                    files={"file": ("bench.pdf", io.BytesIO(data), "application/pdf")}).prepare()
+
+        request = encode()
+        boundary = request.headers["Content-Type"].split("boundary=")[1].encode()
+
+        def decode(body: bytes = request.body, boundary: bytes = boundary) -> None:
+            MultiPartParser(stream_factory=lambda **_: Discard(), max_form_memory_size=500_000,
+                            buffer_size=256 * 1024).parse(io.BytesIO(body), boundary, len(body))
+
+        rows[name] = {"structure pre-scan (signing.prescan.check)": cpu_ms(lambda data=data: prescan.check(data)),
+                      "Werkzeug's multipart decoder, 256 KiB reads, discarding": cpu_ms(decode),
+                      "client's multipart encoding (requests)": cpu_ms(encode),
+                      "SHA-256 (the bare put pays it too)": cpu_ms(lambda data=data: hashlib.sha256(data).digest())}
+    print(f"CPU ms per {mb} MiB, min of 7, load average {os.getloadavg()[0]:.1f}: " + ", ".join(fillers))
+    for part in next(iter(rows.values())):
+        print(f"  {part:58s} " + "  ".join(f"{rows[name][part]:6.1f}" for name in fillers))
+
+
 def serve(prefix: str, max_upload_mb: int) -> tuple[Any, Any, Any, str, Path]:
     """The app on a werkzeug server thread on 127.0.0.1 over a fresh SQLite database holding
     the test world: ``(app, server, world, base URL, work folder)``."""
@@ -97,7 +154,12 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--filler", choices=[*FILLERS, "both"], default="both")
+    parser.add_argument("--parts", action="store_true", help="only the CPU of each part, alone")
     args = parser.parse_args()
+    fillers = list(FILLERS) if args.filler == "both" else [args.filler]
+    if args.parts:
+        parts(args.mb, fillers)
+        return
 
     import requests
 
@@ -107,7 +169,6 @@ def main() -> None:
     store = app.extensions["lienthong.services"].blobs  # the bare put goes where the uploads go
     http = requests.Session()
     headers = auth(world.token("clerk"))
-    fillers = list(FILLERS) if args.filler == "both" else [args.filler]
 
     results: dict[str, dict[str, list[float]]] = {}
     for name in fillers:
