@@ -38,14 +38,12 @@ MAX_BITS_PER_COMPONENT = 16
 
 # ``xref`` then an end of line, searched from its "r": re's literal-prefix search runs at
 # ~3 GB/s while the first letter is rare, and an "x" is not (the bench's filler is lines of
-# "x": searching from "x" stopped at every byte, ~5x slower, issue 13 item 4). The "x" is
-# checked on each hit; "ref…\n" holds no "r" after its first byte, so the hits are exactly the
-# old pattern's matches, one byte later (tests/unit/signing/test_prescan.py compares them).
-# A flood of "ref\n" now costs a Python step per hit (~1 s per 20 MiB), less than a flood of
-# "xref\n" always did (~1.8 s): the worst case stays linear, and no worse.
-_CLASSIC_XREF_TAIL = re.compile(rb"ref[ \t]*\r?\n")
-_X = ord("x")
-_DELIMITERS = b" \t\r\n\x0c\x00"
+# "x": searching from "x" stopped at every byte, ~5x slower, issue 13 item 4). The look-behinds
+# after the "r" (the "x"; before it the file's start or a white-space byte, so not the tail of
+# "startxref") keep that search and run in C: a flood of "ref" costs no Python step. "ref…\n"
+# holds no "r" after its first byte, so the hits are exactly the old pattern's matches, one
+# byte later (tests/unit/signing/test_prescan.py compares them).
+_CLASSIC_XREF_TAIL = re.compile(rb"r(?<=xr)(?<![^ \t\r\n\x0c\x00]xr)ef[ \t]*\r?\n")
 _SUBSECTION = re.compile(rb"[ \t]*(\d{1,12})[ \t]+(\d{1,12})[ \t]*\r?\n")
 _ENTRY_LINE = 18  # ISO 32000-1 §7.5.4 says 20 bytes; some producers write 19 or 18 (one-byte EOL, no space)
 _FILTER_ARRAY = re.compile(rb"/Filter\s*\[([^\]]{0,4000})\]")
@@ -136,13 +134,7 @@ def _classic_xref_tables(data: bytes | mmap.mmap) -> Iterator[int]:
     """Where each classic cross-reference table's subsections start: after every ``xref``
     keyword and its end of line (``xref[ \\t]*\\r?\\n``) that starts the file or follows a
     delimiter (not the tail of ``startxref``)."""
-    for match in _CLASSIC_XREF_TAIL.finditer(data):
-        keyword = match.start() - 1
-        if keyword < 0 or data[keyword] != _X:
-            continue
-        if keyword > 0 and data[keyword - 1] not in _DELIMITERS:
-            continue  # the tail of "startxref", not a table
-        yield match.end()
+    return (match.end() for match in _CLASSIC_XREF_TAIL.finditer(data))
 
 
 def _check_streams(data: bytes | mmap.mmap, limits: Limits, long_length: re.Match[bytes] | None) -> None:
