@@ -147,7 +147,7 @@ def test_the_xref_search_from_ref_finds_what_the_search_from_xref_found(name):
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_a_mapped_file_is_judged_like_its_bytes(name, tmp_path):
-    """``check_stream`` maps a file: the search from "ref" reads the mapping's bytes as ints too."""
+    """``check_stream`` maps a file: the search from "ref" and its look-behinds see the mapping as bytes."""
     build, kind = HOSTILE[name]
     path = tmp_path / "upload.pdf"
     path.write_bytes(build())
