@@ -27,6 +27,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -197,6 +198,7 @@ def main() -> None:
         results[name] = times
     server.shutdown()
     app.extensions["lienthong.engine"].dispose()
+    shutil.rmtree(work, ignore_errors=True)  # every upload and put of the run: ~0.5 GB at --rounds 7
 
     size_mb = len(data) / 1024 / 1024
     print(f"{args.rounds} rounds per filler, {size_mb:.1f} MiB PDF each, SQLite + filesystem store, "
