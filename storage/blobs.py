@@ -222,15 +222,23 @@ class StagedUpload(io.FileIO):
             raise io.UnsupportedOperation("a stored blob is never written again")
         if self._digest is not None and self.tell() != self._written:
             self._digest = None  # not an append: the running hash no longer says what the file holds
+        view = memoryview(data).cast("B")
+        written = 0
         try:
-            written = super().write(data)
+            # a raw file may take fewer bytes than given (a disk filling up): the rest is written
+            # here, since Werkzeug's parser ignores the count and the hash would say "complete"
+            while written < len(view):
+                taken = super().write(view[written:])
+                if not taken:
+                    raise OSError(errno.ENOSPC, "no byte written")
+                written += taken
         except OSError as exc:
             # a full disk mid-upload: the partial file goes at once (nothing half-written stays),
             # and the caller hears the store's error (507 storage_full), not an OSError (500)
             self.close()
             raise write_error(exc, "staging an upload") from exc
         if self._digest is not None and written:
-            self._digest.update(memoryview(data).cast("B")[:written])
+            self._digest.update(view)
             self._written += written
         return written
 

@@ -17,6 +17,7 @@ from storage.blobs import (
     BlobCorrupted,
     BlobNotFound,
     BlobStoreUnavailable,
+    StagedUpload,
     blob_key,
     read_bytes,
 )
@@ -258,3 +259,23 @@ def test_a_staged_upload_of_stored_bytes_is_stored_once(backend: Backend) -> Non
     assert not os.path.exists(path)
     assert backend.copies(ref.sha256) == 1
     assert backend.leftovers() == []
+
+
+class _ShortWrites(io.FileIO):
+    """A file that takes at most 1000 bytes a call, as a raw file may when its disk fills up."""
+
+    def write(self, data, /):  # type: ignore[no-untyped-def, override]
+        return super().write(memoryview(data)[:1000])
+
+
+class _ShortStaged(StagedUpload, _ShortWrites):
+    pass
+
+
+def test_a_staged_write_the_file_takes_in_parts_is_written_whole(tmp_path: Path) -> None:
+    data = os.urandom(64 * 1024 + 7)
+    staged = _ShortStaged(str(tmp_path))
+    assert staged.write(data) == len(data)  # what Werkzeug's parser takes for granted
+    staged.seek(0)
+    assert staged.read() == data and staged.sha256 == hashlib.sha256(data).hexdigest()
+    staged.close()

@@ -68,11 +68,15 @@ def test_a_refused_large_upload_leaves_no_file(client, world, app, staged, body)
     assert client.get("/api/v1/documents", headers=world.headers("clerk")).json["items"] == []
 
 
-def test_another_agencys_caller_cannot_upload_through_staging(client, world, app, staged):
-    r = client.post("/api/v1/documents", headers=world.headers("auditor"), content_type="multipart/form-data",
+@pytest.mark.parametrize("who, status", [("auditor", 403), ("nobody", 401), ("revoked", 401)])
+def test_a_caller_who_may_not_upload_gets_no_byte_staged(client, world, app, staged, who, status):
+    special = {"nobody": {}, "revoked": {"Authorization": f"Bearer {world.revoked_token}"}}
+    headers = special[who] if who in special else world.headers(who)
+    r = client.post("/api/v1/documents", headers=headers, content_type="multipart/form-data",
                     data={"file": (io.BytesIO(padded_pdf(600, b"x")), "a.pdf"),
                           "metadata": json.dumps(DOCUMENT_METADATA)})
-    assert r.status_code == 403
+    assert r.status_code == status
+    assert staged == []  # refused before the body was read, not staged and then removed
     assert _temporary_files(app) == []
 
 
