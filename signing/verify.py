@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, Callable, Iterable
 from asn1crypto import x509
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
 
-from signing import prescan
+from signing import fast_hex, prescan
 from signing.checks import byterange, hidden, increments, visual
 from signing.checks.annotations import diff_policy
 from signing.checks.deadline import VerificationTimeout, call_with_deadline
@@ -40,6 +40,7 @@ from signing.report import (FAILED, INDETERMINATE, PASSED, Finding, Indication, 
                             Signer, Timestamp, build_report, indication_of, worse)
 
 log = logging.getLogger(__name__)
+fast_hex.install()  # every file this module reads carries signatures: their /Contents read in one pass
 
 ValidationContextFactory = Callable[..., Any]
 
