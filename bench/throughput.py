@@ -25,6 +25,7 @@ the plain pool's processes. Rounds alternate ours and plain; the median rate of 
 counts. Last line: the ratios ours/plain (target ≥ 0.8 for both).
 
     .venv/bin/python bench/throughput.py [--n 16] [--rounds 3] [--clients 4] [--database-url URL]
+                                         [--verify-workers N]
 """
 from __future__ import annotations
 
@@ -202,6 +203,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4, help="requests in flight against the server")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument("--verify-workers", type=int, default=0,
+                        help="LIENTHONG_VERIFY_WORKERS of each gunicorn worker (default: the setting's default)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
 
@@ -224,7 +227,8 @@ def main() -> None:
     engine.dispose()
     pdf = make_pdf("Bench thông lượng ký số", pages=2)
     env = {"LIENTHONG_DATA_DIR": str(settings.data_dir), "LIENTHONG_DATABASE_URL": url,
-           "LIENTHONG_LOG_LEVEL": "WARNING"}
+           "LIENTHONG_LOG_LEVEL": "WARNING",
+           **({"LIENTHONG_VERIFY_WORKERS": str(args.verify_workers)} if args.verify_workers else {})}
     http = threading.local()
 
     def session() -> requests.Session:
@@ -280,7 +284,8 @@ def main() -> None:
         assert all(pool.map(plain_sign, [pdf] * 4)) and all(pool.map(plain_verify, [sealed] * 4))
 
         print(f"pyHanko {version('pyHanko')}, {os.cpu_count()} CPUs, gunicorn -k gevent -w 2, "
-              f"{args.clients} clients, {'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}; "
+              f"{args.clients} clients, {'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}, "
+              f"verification processes per worker: {args.verify_workers or 'default'}; "
               f"{args.n} per round and side, {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}")
         cpu: dict[str, dict[str, float]] = {}
         cpu_totals: dict[str, list[float]] = {k: [] for k in rates}
