@@ -25,7 +25,7 @@ the plain pool's processes. Rounds alternate ours and plain; the median rate of 
 counts. Last line: the ratios ours/plain (target ≥ 0.8 for both).
 
     .venv/bin/python bench/throughput.py [--n 16] [--rounds 3] [--clients 4] [--database-url URL]
-                                         [--verify-workers N]
+                                         [--verify-workers N] [--plain-fast-hex]
 """
 from __future__ import annotations
 
@@ -49,9 +49,13 @@ sys.path.insert(0, str(ROOT))
 _plain: dict[str, Any] = {}  # per pool process: settings, credential, trust roots
 
 
-def _init_plain(data_dir: str, database_url: str, credential_id: int) -> None:
+def _init_plain(data_dir: str, database_url: str, credential_id: int, same_hex_reader: bool = False) -> None:
     sys.path.insert(0, str(ROOT))
     logging.disable(logging.WARNING)
+    if same_hex_reader:  # --plain-fast-hex: plain pyHanko with our one-pass hex string reader
+        from signing import fast_hex
+
+        fast_hex.install()
     from certs.issuance import load_signing_credential
     from certs.trust import load_trust_store
     from settings import Settings
@@ -203,6 +207,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4, help="requests in flight against the server")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument("--plain-fast-hex", action="store_true",
+                        help="give plain pyHanko our one-pass hex string reader too (signing.fast_hex): "
+                             "the cost of our checks and service alone")
     parser.add_argument("--verify-workers", type=int, default=0,
                         help="LIENTHONG_VERIFY_WORKERS of each gunicorn worker (default: the setting's default)")
     args = parser.parse_args()
@@ -262,7 +269,8 @@ def main() -> None:
         assert status == 200 and b'"indication":"PASSED"' in body, body
 
     ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(2, initializer=_init_plain, initargs=(str(settings.data_dir), url, sw.credentials["signer"]))
+    pool = ctx.Pool(2, initializer=_init_plain, initargs=(str(settings.data_dir), url, sw.credentials["signer"],
+                                                                   args.plain_fast_hex))
     rates: dict[str, list[float]] = {"ours_sign": [], "plain_sign": [], "ours_verify": [], "plain_verify": []}
     server_log = (folder / "gunicorn.log").open("wb")  # its access lines, away from the figures
     with gunicorn("app:create_app()", env, workers=2, output=server_log) as base:
@@ -285,7 +293,8 @@ def main() -> None:
 
         print(f"pyHanko {version('pyHanko')}, {os.cpu_count()} CPUs, gunicorn -k gevent -w 2, "
               f"{args.clients} clients, {'PostgreSQL' if url.startswith('postgresql') else 'SQLite'}, "
-              f"verification processes per worker: {args.verify_workers or 'default'}; "
+              f"verification processes per worker: {args.verify_workers or 'default'}, "
+              f"plain's hex reader: {'ours (--plain-fast-hex)' if args.plain_fast_hex else 'pyHanko'}; "
               f"{args.n} per round and side, {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}")
         cpu: dict[str, dict[str, float]] = {}
         cpu_totals: dict[str, list[float]] = {k: [] for k in rates}
