@@ -15,6 +15,7 @@ signs must never wait on an HTTP call to itself. Remote (two-step) signing is
 """
 from __future__ import annotations
 
+import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -197,6 +198,24 @@ def check_parse_budget(svc: "Services", source: IO[bytes]) -> None:
         raise prescan.refusal(exc) from None
 
 
+def durable_put(store: BlobStore, stream: IO[bytes]) -> BlobRef:
+    """``store.put(stream)``. A gevent worker (gunicorn -k gevent) runs all its requests on one
+    OS thread, and gevent does not make ``os.fsync`` cooperative: the local disk's fsyncs of
+    the signed file and its folders (~10 ms, far more on a busy disk) stopped every request of
+    the worker, its core idle meanwhile (issue 13, item 5). There they wait on one of gevent's
+    native threads while the worker's other requests go on. Other stores talk over gevent's
+    own sockets (cooperative already) and stay where they are; without gevent nothing moves."""
+    from storage.filesystem import FilesystemBlobStore
+
+    monkey = sys.modules.get("gevent.monkey")
+    if isinstance(store, FilesystemBlobStore) and monkey is not None and monkey.is_module_patched("threading"):
+        import gevent
+
+        ref: BlobRef = gevent.get_hub().threadpool.apply(store.put, (stream,))
+        return ref
+    return store.put(stream)
+
+
 @contextmanager
 def services_answering() -> Iterator[None]:
     """pyHanko lets a TSA that does not answer escape as its own error type (not a
@@ -329,7 +348,7 @@ def sign_revision(svc: "Services", caller: Caller, document_id: int, *, profile:
                           validation_context=svc.validation_context(for_signing=True), output=output,
                           signer_text=printed)
         result.output.seek(0)
-        ref = svc.blobs.put(result.output)
+        ref = durable_put(svc.blobs, result.output)
     sealing = profile == SigningProfile.SEAL
     sealed = attachment_seal.seal_all(svc, document_id, credential, level) if sealing else []
     with svc.uow(write=True) as uow:

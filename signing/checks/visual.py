@@ -252,6 +252,14 @@ class _Boxes:
     viewer_drawn: list[tuple[int, int, int, int]]  # annotations without appearance stream (exact rect)
     earlier_signatures: list[tuple[int, int, int, int]]  # signature widgets of the signed revision
 
+    def moved(self, dx: int, dy: int) -> "_Boxes":
+        """The same boxes in an image cropped at (-dx, -dy)."""
+        def move(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+            return [(x0 + dx, y0 + dy, x1 + dx, y1 + dy) for x0, y0, x1, y1 in boxes]
+
+        return _Boxes(move(self.field), move(self.annotation), move(self.signature), move(self.viewer_drawn),
+                      move(self.earlier_signatures))
+
 
 @dataclass
 class _PageState:
@@ -341,8 +349,14 @@ def _judge(s_content: Any, s_full: Any, f_full: Any, boxes: _Boxes) -> str | Non
     from PIL import ImageChops, ImageDraw
 
     diff = _changed(ImageChops.difference(s_full, f_full))
-    if not diff.getbbox():
+    changed = diff.getbbox()
+    if not changed:
         return None
+    # Every rule below asks whether some changed pixel also is X: nothing outside the box of
+    # the changed pixels can answer yes, so the rules look at that box alone (the seal's
+    # rectangle, not the page: ~8 ms less per page, bench/throughput.py).
+    s_content, s_full, f_full, diff = (image.crop(changed) for image in (s_content, s_full, f_full, diff))
+    boxes = boxes.moved(-changed[0], -changed[1])
     outside = diff.copy()
     draw = ImageDraw.Draw(outside)
     for box in boxes.field + boxes.annotation + boxes.signature:

@@ -64,6 +64,21 @@ def test_reports_come_back_from_the_worker_and_timeouts_are_reports(verifier):
     assert [f.code for f in bomb.findings] == ["STRUCTURE_REFUSED"] and bomb.indication == "FAILED"
 
 
+def test_a_report_travels_without_the_file_it_was_read_from():
+    """Field names were pyHanko string objects holding their reader: a report of a person +
+    seal document pickled to 320 kB, 13 ms to unpickle in the web worker."""
+    import pickle
+
+    from signing.verify import verify
+
+    p = vf.pki()
+    sealed = vf.sign(vf.sign(vf.make_pdf(), level="B-LT"), level="B-LT", field="Seal", who="second")
+    report = verify(sealed, trust_roots=[p.root])
+    assert [(s.field, type(s.field)) for s in report.signatures] == [("Sig1", str), ("Seal", str)]
+    assert all(f.field is None or type(f.field) is str for f in report.findings)
+    assert len(pickle.dumps(report)) < 20_000
+
+
 def test_close_stops_the_workers():
     v = IsolatedVerifier(workers=2)
     v.warm_up()
