@@ -72,7 +72,13 @@ class TrustStore:
         if self._roots is None:
             with self._lock:
                 if self._roots is None:
-                    self._roots = _unique([load_dev_pki(self._settings).root_asn1, *self._anchors])
+                    roots = _unique([load_dev_pki(self._settings).root_asn1, *self._anchors])
+                    for root in roots:
+                        # parsed whole now, once: asn1crypto parses a value's parts on first
+                        # use, and these objects are shared by every thread's validation
+                        # (a KeyError was seen from two contexts built at once)
+                        _ = root.native
+                    self._roots = roots
         return list(self._roots)
 
 
