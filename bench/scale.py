@@ -546,8 +546,9 @@ def sizes_of(engine: sa.Engine) -> dict[str, int]:
             "agency_event": conn.exec_driver_sql("SELECT pg_total_relation_size('agency_event')").scalar_one(),
             # the feeds' covering indexes (migration 0017), included in the figures above
             "page indexes": conn.exec_driver_sql(
-                "SELECT coalesce(sum(pg_relation_size(oid)), 0) FROM pg_class WHERE relkind = 'i' AND relname IN "
-                "(" + ", ".join(f"'{name}'" for name in PAGE_INDEXES) + ")").scalar_one(),
+                "SELECT coalesce(sum(pg_relation_size(oid)), 0)::bigint FROM pg_class WHERE relkind = 'i' AND relname IN "
+                "(" + ", ".join(f"'{name}'" for name in PAGE_INDEXES) + ") AND relnamespace = current_schema()::regnamespace"
+            ).scalar_one(),
             "deliveries": conn.exec_driver_sql("SELECT count(*) FROM delivery").scalar_one(),
         }
 
