@@ -100,8 +100,9 @@ def _pg_rows() -> sa.Select[Any]:
                   .where(col(_REPLACEMENT.replaces_id) == page.c.document_id,
                          col(_REPLACEMENT.state) == DocumentState.SENT.value).scalar_subquery(),
                   # as text: orjson parses it in a fraction of the driver's json.loads
-                  sa.select(sa.cast(sa.func.coalesce(sa.func.json_agg(aggregate_order_by(_PG_STEP, col(StatusEvent.id))),
-                                                     sa.literal_column("'[]'::json")), sa.Text))
+                  sa.select(sa.cast(sa.func.coalesce(
+                      sa.func.json_agg(aggregate_order_by(_PG_STEP, col(StatusEvent.id))),
+                      sa.literal_column("'[]'::json")), sa.Text))
                   .where(col(StatusEvent.delivery_id) == page.c.id).scalar_subquery())
         .order_by(page.c.seq)
     )
