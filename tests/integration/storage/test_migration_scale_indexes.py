@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 
 from storage.db import make_engine
-from storage.migrations import alembic_config, head_revision, upgrade
+from storage.migrations import alembic_config, upgrade
 from tests.db import drop_everything
 
 PAGE_INDEXES = {"ix_delivery_page", "ix_delivery_page_long", "ix_agency_event_page", "ix_agency_event_page_long"}
@@ -31,7 +31,6 @@ def _page_indexes(url: str) -> dict[str, str]:
 def test_the_upgrade_builds_the_covering_indexes_and_the_downgrade_drops_them(database_url: str) -> None:
     drop_everything(database_url)
     upgrade(database_url)
-    assert head_revision() == "0017_scale_indexes"
     built = _page_indexes(database_url)
     assert set(built) == PAGE_INDEXES
     if database_url.startswith("postgresql"):
