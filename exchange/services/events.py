@@ -17,27 +17,38 @@ from sqlmodel import col
 
 from exchange.domain.caller import Caller
 from exchange.domain.times import api_time_from_stored
-from exchange.models import AgencyEvent
+from exchange.models import AgencyEvent, covered, uncovered
 from exchange.services.inbox import check_page, long_poll
 
 if TYPE_CHECKING:
     from bootstrap import Services
 
-_ROWS = (
-    # at as stored: SQLite's text needs no parsing to be shown (api_time_from_stored)
-    sa.select(col(AgencyEvent.id), col(AgencyEvent.seq), col(AgencyEvent.kind),
-              sa.type_coerce(AgencyEvent.at, sa.String), col(AgencyEvent.delivery_id), col(AgencyEvent.document_id),
-              col(AgencyEvent.data))
-    .where(col(AgencyEvent.agency_id) == sa.bindparam("agency"), col(AgencyEvent.seq) > sa.bindparam("after"))
-    .order_by(col(AgencyEvent.seq))
-    .limit(sa.bindparam("limit"))
-)
+_COLUMNS = (col(AgencyEvent.id), col(AgencyEvent.seq), col(AgencyEvent.kind),
+            # at as stored: SQLite's text needs no parsing to be shown (api_time_from_stored)
+            sa.type_coerce(AgencyEvent.at, sa.String), col(AgencyEvent.delivery_id), col(AgencyEvent.document_id),
+            col(AgencyEvent.data))
+_AFTER = (col(AgencyEvent.agency_id) == sa.bindparam("agency"), col(AgencyEvent.seq) > sa.bindparam("after"))
+_ROWS = sa.select(*_COLUMNS).where(*_AFTER).order_by(col(AgencyEvent.seq)).limit(sa.bindparam("limit"))
+
+
+def _pg_rows() -> sa.Select[Any]:
+    """``_ROWS`` on PostgreSQL: the page from the covering index alone (an index-only scan, no
+    heap page of the table read), and the rare events whose data is too long for it from their
+    own partial index (``exchange.models.covered``); the two merged by seq."""
+    branches = [sa.select(*_COLUMNS).where(*_AFTER, sa.text(predicate)).order_by(col(AgencyEvent.seq))
+                .limit(sa.bindparam("limit")) for predicate in (covered("data"), uncovered("data"))]
+    both = sa.union_all(*branches).subquery("page")
+    return sa.select(*both.c).order_by(both.c.seq).limit(sa.bindparam("limit"))
+
+
+_PG_ROWS = _pg_rows()
 
 
 def _read_rows(svc: "Services", params: dict[str, int]) -> Sequence[Any]:
     with svc.engine.connect() as conn:
         if conn.dialect.name == "postgresql":  # one statement: no BEGIN/ROLLBACK round trips
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            return conn.execute(_PG_ROWS, params).all()
         return conn.execute(_ROWS, params).all()
 
 
