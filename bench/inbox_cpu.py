@@ -13,6 +13,7 @@ during a run takes its time with it, so a churning pool looks cheaper there than
 """
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -75,7 +76,7 @@ class Server:
         return int(row[0]) if row else 0
 
 
-def measure(url: str, tmp: Path, args, server: Server | None) -> None:  # type: ignore[no-untyped-def]
+def measure(url: str, tmp: Path, args: argparse.Namespace, server: Server | None) -> None:
     tokens = seed(url, tmp)
     env = {"LIENTHONG_DATA_DIR": str(tmp), "LIENTHONG_DATABASE_URL": url}
     kind = "PostgreSQL" if server else "SQLite"
