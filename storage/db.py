@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_S = 10
+PG_POOL_SIZE = 15  # connections per engine (per worker), opened on demand: budget workers × (15 + 2)
 # One per SQLite engine: the process's writers queue here (a gevent lock once gevent has patched
 # threading) before SQLite's own lock. SQLite's busy wait sleeps in C: under gevent it blocks
 # the worker's whole event loop, so a writer waiting there would stop the writer it waits for
@@ -111,6 +112,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _sqlite_write_locks[engine] = threading.RLock()
         return engine
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    # SQLAlchemy's default (5 kept, 10 more opened when busy) closes each of the 10 as it is
+    # returned while 5 wait idle: a gevent worker serving more than 5 requests at once then
+    # opened and closed a PostgreSQL connection for most of them (a backend forked, the
+    # login, its catalogue caches filled, the inbox's statement prepared again: more CPU than
+    # the inbox page itself). The same ceiling, kept: none is opened until it is needed, none
+    # is closed once it was (docs/benchmarks.md, "Inbox on PostgreSQL").
+    kwargs.setdefault("pool_size", PG_POOL_SIZE)
+    kwargs.setdefault("max_overflow", 0)
     engine = sa.create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         ping_when_idle(engine)

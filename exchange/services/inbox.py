@@ -28,7 +28,6 @@ from exchange.adapters.caches import DispatchCache
 from exchange.adapters.notify import Notifier
 from exchange.domain.caller import Caller
 from exchange.domain.enums import DeliveryStatus, DocumentState
-from exchange.domain.lifecycle import edxml_code
 from exchange.domain.times import VN_TZ, api_time_from_stored, vn_today
 from exchange.models import Agency, Delivery, Dispatch, Document, Revision, StatusEvent, covered, uncovered
 from exchange.services.views import attachments_of
@@ -204,34 +203,42 @@ def _histories(conn: sa.Connection, delivery_ids: list[int]) -> dict[int, list[d
     return found
 
 
+_EDXML_CODES: dict[str, str | None] = {s.value: s.edxml_code for s in DeliveryStatus}  # edxml_code, by dict
+
+
 def _items(conn: sa.Connection, caches: DispatchCache, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    shared = _shared_parts(conn, caches, {row[7] for row in rows if not _tombstone(row)})
-    histories = ({row[0]: orjson.loads(row[_HISTORY_COLUMN]) for row in rows} if len(rows[0]) > _HISTORY_COLUMN
-                 else _histories(conn, [row[0] for row in rows if not _tombstone(row)]))
-    hops_by_trace = _hops(caches, {row[8] for row in rows})
-    redirected = {row[6] for row in rows if row[6] != row[5]}
+    """The page's items from its delivery rows (``_ROWS``' or ``_PG_ROWS``'). Run for every
+    item of every page polled: each lookup is done once per page, none per item."""
+    live = [row for row in rows if not _tombstone(row)]
+    shared = _shared_parts(conn, caches, {row[7] for row in live})
+    # on PostgreSQL the server aggregated each history and formatted the times (_PG_ROWS)
+    server_side = len(rows[0]) > _HISTORY_COLUMN
+    histories = {} if server_side else _histories(conn, [row[0] for row in live])
+    hops_by_trace = _hops(caches, {row[8] for row in live})
+    redirected = {row[6] for row in live if row[6] != row[5]}
     codes = dict(conn.execute(sa.select(col(Agency.id), col(Agency.code))
                               .where(col(Agency.id).in_(redirected))).all()) if redirected else {}
+    edxml_codes, loads = _EDXML_CODES, orjson.loads
     out: list[dict[str, Any]] = []
     for row in rows:
-        if _tombstone(row):
+        (delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace,
+         fetched_at, replaced_by) = row[:_HISTORY_COLUMN]
+        if status == DeliveryStatus.RECALLED and fetched_at is None:  # _tombstone(row)
             # recalled before the recipient fetched it: the recipient keeps its cursor's place
             # and learns that something was taken back, never what (no subject, no metadata)
-            out.append({"delivery_id": row[0], "seq": row[1], "status": row[2], "code": edxml_code(row[2])})
+            out.append({"delivery_id": delivery_id, "seq": seq, "status": status, "code": edxml_codes[status]})
             continue
-        (delivery_id, seq, status, incoming_number, created_at, recipient_id, addressed_id, dispatch_id, trace,
-         _fetched_at, replaced_by) = row[:_HISTORY_COLUMN]
         part = shared[dispatch_id]
         item: dict[str, Any] = {
             "delivery_id": delivery_id,
             "seq": seq,
             **part,
             "status": status,
-            "code": edxml_code(status),
+            "code": edxml_codes[status],
             "incoming_number": incoming_number,
             "trace": hops_by_trace[trace],
-            "created_at": api_time_from_stored(created_at),
-            "history": histories[delivery_id],
+            "created_at": created_at if server_side else api_time_from_stored(created_at),
+            "history": loads(row[_HISTORY_COLUMN]) if server_side else histories[delivery_id],
         }
         if addressed_id != recipient_id:
             item["addressed_to"] = codes.get(addressed_id)
@@ -248,28 +255,57 @@ def _read_rows(conn: sa.Connection, params: dict[str, int]) -> Sequence[Any]:
     no BEGIN nor ROLLBACK round trip, and prepared at once (psycopg would wait for the fifth
     run); on SQLite in its own implicit read transaction (the engine would add BEGIN and ROLLBACK)."""
     postgresql = conn.dialect.name == "postgresql"
-    if postgresql:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-    compiled = _compiled.get(conn.dialect.name)
-    if compiled is None:
-        compiled = _compiled[conn.dialect.name] = _compile_rows(conn.dialect)
-    sql, statement = compiled
-    bound = statement.construct_params(params)
-    args = tuple(bound[name] for name in statement.positiontup or ()) if statement.positional else bound
+    statement = _compiled.get(conn.dialect.name)
+    if statement is None:
+        statement = _compiled[conn.dialect.name] = _CompiledRows.of(conn.dialect)
     driver = conn.connection.driver_connection
     assert driver is not None  # a connection checked out of the pool
+    if postgresql:
+        # set on the driver's connection, and unset below, rather than through SQLAlchemy's
+        # execution_options(isolation_level=...), whose checks and reset at checkin cost a
+        # tenth of the page; SQLAlchemy has begun no transaction on this connection (psycopg
+        # would refuse inside one)
+        driver.autocommit = True
     cursor = driver.cursor()
     try:
         if postgresql:
-            cursor.execute(sql, args, prepare=True)
+            cursor.execute(statement.sql, statement.args(params), prepare=True)
         else:
-            cursor.execute(sql, args)
+            cursor.execute(statement.sql, statement.args(params))
         return cursor.fetchall()
     finally:
         cursor.close()
+        if postgresql and not driver.closed:  # a broken connection is the pool's to discard
+            driver.autocommit = False
 
 
-_compiled: dict[str, tuple[str, SQLCompiler]] = {}  # the statement compiled once per dialect
+_PAGE_PARAMS = ("agency", "after", "limit")  # what _ROWS and _PG_ROWS bind per page
+
+
+@dataclass(frozen=True)
+class _CompiledRows:
+    """``_ROWS`` or ``_PG_ROWS`` compiled for one dialect, with the values of their own
+    parameters (the time format, the JSON keys, the state) bound once: SQLAlchemy's
+    ``construct_params`` cost as much as the rest of the page's Python."""
+
+    sql: str
+    constants: dict[str, Any]
+    positions: tuple[str, ...] | None  # the order of the parameters, for a qmark driver (SQLite)
+
+    @classmethod
+    def of(cls, dialect: Dialect) -> "_CompiledRows":
+        sql, compiled = _compile_rows(dialect)
+        bound = compiled.construct_params(dict.fromkeys(_PAGE_PARAMS, 0))
+        assert set(_PAGE_PARAMS) <= set(bound)
+        return cls(sql, {k: v for k, v in bound.items() if k not in _PAGE_PARAMS},
+                   tuple(compiled.positiontup or ()) if compiled.positional else None)
+
+    def args(self, params: dict[str, int]) -> dict[str, Any] | tuple[Any, ...]:
+        merged = {**self.constants, **params}
+        return merged if self.positions is None else tuple(merged[name] for name in self.positions)
+
+
+_compiled: dict[str, _CompiledRows] = {}  # the statement compiled once per dialect
 
 
 def _compile_rows(dialect: Dialect) -> tuple[str, SQLCompiler]:

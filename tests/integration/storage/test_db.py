@@ -91,6 +91,32 @@ def test_check_connection_reports_unreachable_database():
         check_connection(engine)
 
 
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL's pool (SQLite opens no server connection)")
+def test_connections_opened_for_a_burst_stay_open_for_the_next_one(database_url):
+    """More requests at once than SQLAlchemy's default pool keeps (5): every connection
+    opened for them is kept, and the next burst reuses them all, opening none."""
+    from storage.db import PG_POOL_SIZE
+
+    engine = make_engine(database_url)
+    burst = 8
+    assert PG_POOL_SIZE >= burst
+
+    def backends_of_a_burst() -> set[int]:
+        conns = [engine.connect() for _ in range(burst)]  # held together, as concurrent requests hold them
+        try:
+            return {int(c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()) for c in conns}
+        finally:
+            for c in conns:
+                c.close()
+
+    try:
+        first = backends_of_a_burst()
+        assert len(first) == burst and engine.pool.checkedin() == burst  # type: ignore[attr-defined]
+        assert backends_of_a_burst() == first
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="a PostgreSQL server's connections to kill")
 def test_a_connection_idle_in_the_pool_is_pinged_and_a_dead_one_replaced(database_url, monkeypatch):
     """No ping (no round trip) for a connection used moments ago; one idle for longer is

@@ -185,3 +185,27 @@ def test_the_one_statement_page_shows_what_the_two_statement_page_shows(engine, 
     assert returned["history"][-1] == {"status": "returned", "code": "02", "at": returned["history"][-1]["at"],
                                        "reason": "Sai thể thức"}
     assert queued["history"] == [] and queued["created_at"].endswith("Z") and len(queued["created_at"]) == 20
+
+
+def test_the_page_leaves_its_connection_transactional_after_a_page_and_after_a_failure(engine, services):
+    """On PostgreSQL the page's statement runs in autocommit, set on the driver's connection
+    for that statement only: whoever uses the connection next, in the same request or after
+    it went back to the pool, is in a transaction again (a rollback undoes its write), even
+    when the statement failed."""
+    from exchange.models import Agency
+
+    w = world(engine)
+    commune = w.all_communes[0]
+    _send(services, w, [commune], "k")
+    agency = caller_for(w, commune).agency_id
+    postgresql = engine.dialect.name == "postgresql"
+    with services.engine.connect() as conn:
+        assert len(inbox._read_rows(conn, {"agency": agency, "after": 0, "limit": 50})) == 1
+        if postgresql:
+            assert conn.connection.driver_connection.autocommit is False
+            with pytest.raises(Exception, match="LIMIT must not be negative"):  # (SQLite reads all rows)
+                inbox._read_rows(conn, {"agency": agency, "after": 0, "limit": -1})
+            assert conn.connection.driver_connection.autocommit is False
+        conn.execute(sa.update(Agency).where(Agency.id == agency).values(name="rolled back"))
+        conn.rollback()
+        assert conn.execute(sa.select(Agency.name).where(Agency.id == agency)).scalar() != "rolled back"
