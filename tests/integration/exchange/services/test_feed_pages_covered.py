@@ -88,4 +88,7 @@ def test_both_pages_are_index_only_scans_of_the_covering_indexes(engine, service
                 "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + str(compiled),
                 compiled.construct_params({"agency": agency, "after": 0, "limit": 50})).scalars())
             assert f"Index Only Scan using {index} on" in plan, plan
-            assert f"Index Scan using {index} on" not in plan and "Heap Fetches: 0" in plan, plan
+            # the plan reads the covering index alone; how many heap pages it still visits is the
+            # visibility map's: VACUUM cannot mark a page all-visible while another session of the
+            # shared server holds an older snapshot (the other suite, a bench), so no count is asserted
+            assert f"Index Scan using {index} on" not in plan, plan
