@@ -5,6 +5,7 @@ who may see them is checked on every request, as for the PDF itself. Looking at 
 no download: a recipient's copy is not marked fetched by it."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from translations import _l
 
 if TYPE_CHECKING:
     from bootstrap import Services
+
+log = logging.getLogger(__name__)
 
 DPI = 60  # an A4 page ≈ 500×700 px: readable on a screen, small to send
 MAX_PAGES = 30  # shown on the page; the PDF has them all
@@ -62,9 +65,12 @@ def previews(svc: "Services", caller: Caller, document_id: int, seq: int) -> Pre
         return Previews(content.sha256, seq, known)
     try:
         pages = pdf_previews.count_pages(_source(svc, content, folder))
+        _write_whole(counted, str(pages))
     except pdf_previews.PreviewFailed:
         return Previews(content.sha256, seq, 0)  # shown without pictures; tried again next time
-    _write_whole(counted, str(pages))
+    except OSError as exc:  # the previews' disk full or unwritable: the page is still served
+        log.error("previews of %s not kept: %s", content.sha256, exc)
+        return Previews(content.sha256, seq, 0)
     return Previews(content.sha256, seq, pages)
 
 
@@ -89,5 +95,5 @@ def page_image(svc: "Services", caller: Caller, document_id: int, seq: int, page
         raise NotFound(_l("no such page"))
     try:
         return pdf_previews.render_page(_source(svc, content, folder), page, png, DPI)
-    except pdf_previews.PreviewFailed:
+    except (pdf_previews.PreviewFailed, OSError):  # not drawn, or no room to keep it
         raise ServiceUnavailable(_l("the page could not be drawn")) from None

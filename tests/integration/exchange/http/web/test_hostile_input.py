@@ -127,3 +127,19 @@ def test_a_form_posted_after_the_session_ended_comes_back_to_a_page_not_to_its_a
     assert posted.status_code == 302 and "/login" in posted.headers["Location"]
     assert "sign" not in posted.headers["Location"]  # a GET of the form's action would be a 405
     assert client.get("/outgoing", headers=BROWSER).headers["Location"].endswith("/login?next=/outgoing")
+
+
+def test_no_room_for_the_previews_shows_the_page_without_pictures(client, world, monkeypatch):
+    import errno
+
+    from exchange.services import previews
+
+    def full(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    doc = upload_via_api(client, world.headers("clerk")).get_json()["id"]
+    log_in(client, world, "clerk")
+    monkeypatch.setattr(previews, "_source", full)
+    page = client.get(f"/documents/{doc}", headers=BROWSER)
+    assert page.status_code == 200 and "/pages/1.png" not in page.get_data(as_text=True)
+    assert client.get(f"/documents/{doc}/revisions/1/pages/1.png", headers=BROWSER).status_code == 404
