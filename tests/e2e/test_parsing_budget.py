@@ -145,9 +145,11 @@ def test_twenty_timed_out_verifications_leave_the_rss_where_it_started(server):
         assert reply.status_code == 200, reply.text
         body = reply.json()
         # cut short by the deadline: TIMEOUT (FAILED), or the rendered comparison cut short
-        # (VISUAL_CHECK_UNAVAILABLE, INDETERMINATE): never PASSED
+        # (VISUAL_CHECK_UNAVAILABLE, INDETERMINATE), or — seen once with two suites rendering on
+        # the same 2 cores — its worker found gone (RESOURCE_LIMIT, FAILED): never PASSED
         codes = {f["code"] for f in body["findings"]}
-        assert body["indication"] != "PASSED" and codes & {"TIMEOUT", "VISUAL_CHECK_UNAVAILABLE"}, body
+        assert body["indication"] != "PASSED", body
+        assert codes & {"TIMEOUT", "VISUAL_CHECK_UNAVAILABLE", "RESOURCE_LIMIT"}, body
     time.sleep(0.5)
     for p in serving:
         grown = p.memory_info().rss - started_rss[p.pid]
