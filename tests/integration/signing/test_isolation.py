@@ -113,3 +113,18 @@ def test_the_parse_probe_refuses_a_file_that_reads_too_slowly(verifier):
     verifier.probe_parse(io.BytesIO(vf.make_pdf()), time_budget_s=10)  # an honest file reads in time
     with pytest.raises(StructureRefused):
         verifier.probe_parse(io.BytesIO(hostile_pdfs.xref_stream_bomb()), time_budget_s=10)  # pre-scan first
+
+
+@pytest.mark.parametrize("runs_for, code", [(0.3, "TIMEOUT"), (0.0, "RESOURCE_LIMIT")])
+def test_a_worker_found_gone_past_the_budget_is_a_timeout_before_it_an_abnormal_end(monkeypatch, runs_for, code):
+    from pebble import ProcessExpired
+
+    verifier = IsolatedVerifier(workers=1)
+
+    def gone(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(runs_for)
+        raise ProcessExpired("Abnormal termination", code=-15, pid=1)
+
+    monkeypatch.setattr(verifier, "run", gone)
+    report = verifier.verify(vf.sign(vf.make_pdf()), trust_roots=[], time_budget_s=0.2)
+    assert [f.code for f in report.findings] == [code] and report.indication == "FAILED"
