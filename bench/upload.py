@@ -40,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.exchange_fixtures import make_pdf, padded_pdf  # noqa: E402
+from tests.exchange_fixtures import make_pdf, padded_pdf, with_filler  # noqa: E402
 
 IMAGES = 20
 
@@ -49,22 +49,13 @@ def stream_pdf(kilobytes: int, salt: bytes) -> bytes:
     """A valid PDF (:func:`make_pdf`) carrying ``kilobytes`` of random bytes in :data:`IMAGES`
     image XObjects (``/DCTDecode`` streams, unreferenced: nothing here decodes them), like a
     scanned document; the xref offsets are moved along."""
-    pdf = make_pdf("bench " + salt.hex())
-    cut = pdf.index(b"1 0 obj")
     filler = bytearray()
     for i in range(IMAGES):
         data = os.urandom(kilobytes * 1024 // IMAGES)
         filler += (b"%d 0 obj\n<< /Type /XObject /Subtype /Image /Width 2480 /Height 3508 /ColorSpace /DeviceRGB "
                    b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n" % (1000 + i, len(data)))
         filler += data + b"\nendstream\nendobj\n"
-    shift = len(filler)
-    head, body = pdf[:cut], pdf[cut:]
-    xref_at = body.rindex(b"xref\n")
-    table = body[xref_at:].split(b"\n")
-    fixed = [b"%010d 00000 n " % (int(line[:10]) + shift) if line.endswith(b" n ") else line for line in table]
-    start = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
-    out = head + bytes(filler) + body[:xref_at] + b"\n".join(fixed)
-    return out.replace(b"startxref\n%d\n" % start, b"startxref\n%d\n" % (start + shift))
+    return with_filler(make_pdf("bench " + salt.hex()), bytes(filler))
 
 
 FILLERS = {"lines": padded_pdf, "stream": stream_pdf}

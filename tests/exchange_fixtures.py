@@ -155,12 +155,10 @@ def make_pdf(text: str = "Công văn thử nghiệm", pages: int = 1) -> bytes:
     return bytes(out)
 
 
-def padded_pdf(kilobytes: int, salt: bytes) -> bytes:
-    """A valid PDF (:func:`make_pdf`) whose body carries ``kilobytes`` of comment lines (the salt
-    first, so that no two are alike); the xref offsets are moved along."""
-    pdf = make_pdf("bench " + salt.hex())
+def with_filler(pdf: bytes, filler: bytes) -> bytes:
+    """``pdf`` (a classic-xref file of :func:`make_pdf`) with ``filler`` before its first object;
+    the xref offsets and ``startxref`` are moved along, so the file stays valid."""
     cut = pdf.index(b"1 0 obj")
-    filler = b"%" + salt.hex().encode() + b"\n" + (b"%" + b"x" * 1022 + b"\n") * kilobytes
     shift = len(filler)
     head, body = pdf[:cut], pdf[cut:]
     xref_at = body.rindex(b"xref\n")
@@ -169,6 +167,13 @@ def padded_pdf(kilobytes: int, salt: bytes) -> bytes:
     start = int(body.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
     out = head + filler + body[:xref_at] + b"\n".join(fixed)
     return out.replace(b"startxref\n%d\n" % start, b"startxref\n%d\n" % (start + shift))
+
+
+def padded_pdf(kilobytes: int, salt: bytes) -> bytes:
+    """A valid PDF (:func:`make_pdf`) whose body carries ``kilobytes`` of comment lines (the salt
+    first, so that no two are alike)."""
+    filler = b"%" + salt.hex().encode() + b"\n" + (b"%" + b"x" * 1022 + b"\n") * kilobytes
+    return with_filler(make_pdf("bench " + salt.hex()), filler)
 
 
 def encrypted_pdf() -> bytes:
