@@ -82,6 +82,21 @@ def _dispatch(svc, w, to: str, n: int) -> None:  # type: ignore[no-untyped-def]
         dispatch_document(svc, caller_for(w, "clerk"), doc, Recipients(to=(to,)), f"k-{doc}")
 
 
+def _subscribed(svc, receiver, events: int):  # type: ignore[no-untyped-def]
+    """A commune's subscription pointed at ``receiver``, with ``events`` dispatched to it since."""
+    w = world(svc.engine)
+    commune = w.all_communes[0]
+    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
+    _point(svc, sub["id"], receiver.start(sub["secret"]))
+    _dispatch(svc, w, commune, events)
+    return w, commune, sub
+
+
+def _expire_leases(svc) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(svc.engine, write=True) as s:
+        s.execute(sa.update(WebhookSubscription).values(lease_until=utcnow() - timedelta(seconds=1)))
+
+
 def _run(svc, owner: str = "w1") -> int:  # type: ignore[no-untyped-def]
     return sum(webhooks.deliver(svc, lease) for lease in webhooks.claim(svc, owner))
 
@@ -119,11 +134,7 @@ def test_events_arrive_in_order_signed_as_the_feed_shows_them(svc, receiver):
 
 
 def test_a_failing_receiver_holds_back_later_events_until_its_retry_then_gets_them_in_order(svc, receiver):
-    w = world(svc.engine)
-    commune = w.all_communes[0]
-    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
-    _point(svc, sub["id"], receiver.start(sub["secret"]))
-    _dispatch(svc, w, commune, 3)
+    w, commune, sub = _subscribed(svc, receiver, events=3)
     receiver.fail = 2
     assert _run(svc) == 0  # first attempt: 500, stop
     [first] = _log(svc, sub["id"])
@@ -143,11 +154,7 @@ def test_a_failing_receiver_holds_back_later_events_until_its_retry_then_gets_th
 
 
 def test_after_the_retry_window_an_event_is_failed_and_the_next_ones_go(svc, receiver):
-    w = world(svc.engine)
-    commune = w.all_communes[0]
-    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
-    _point(svc, sub["id"], receiver.start(sub["secret"]))
-    _dispatch(svc, w, commune, 2)
+    w, commune, sub = _subscribed(svc, receiver, events=2)
     receiver.fail = 1
     assert _run(svc) == 0
     with session_scope(svc.engine, write=True) as s:  # the first attempt was a day ago
@@ -163,18 +170,13 @@ def test_after_the_retry_window_an_event_is_failed_and_the_next_ones_go(svc, rec
 
 
 def test_a_leased_subscription_is_not_claimed_twice_and_an_expired_lease_is_taken_over(svc, receiver):
-    w = world(svc.engine)
-    commune = w.all_communes[0]
-    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
-    _point(svc, sub["id"], receiver.start(sub["secret"]))
-    _dispatch(svc, w, commune, 2)
+    w, commune, sub = _subscribed(svc, receiver, events=2)
     [first] = webhooks.claim(svc, "w1")
     assert first.subscription_id == sub["id"] and first.holder.startswith("w1/")
     assert webhooks.claim(svc, "w2") == []
     assert webhooks.deliver(svc, webhooks.Lease(sub["id"], "w2/00000000")) == 0 and receiver.requests == 0
     assert webhooks.deliver(svc, webhooks.Lease(sub["id"], "w1")) == 0  # the owner's name alone holds nothing
-    with session_scope(svc.engine, write=True) as s:  # w1 died: its lease runs out
-        s.execute(sa.update(WebhookSubscription).values(lease_until=utcnow() - timedelta(seconds=1)))
+    _expire_leases(svc)  # w1 died: its lease runs out
     [second] = webhooks.claim(svc, "w2")
     assert webhooks.deliver(svc, first) == 0  # w1 woke up: it has lost the lease
     assert webhooks.deliver(svc, second) == 2
@@ -184,15 +186,10 @@ def test_a_leased_subscription_is_not_claimed_twice_and_an_expired_lease_is_take
 
 
 def test_a_lease_taken_again_by_the_same_worker_is_a_new_lease_the_first_one_is_lost(svc, receiver):
-    w = world(svc.engine)
-    commune = w.all_communes[0]
-    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
-    _point(svc, sub["id"], receiver.start(sub["secret"]))
-    _dispatch(svc, w, commune, 2)
+    w, commune, sub = _subscribed(svc, receiver, events=2)
     [first] = webhooks.claim(svc, "w1")
     assert webhooks.claim(svc, "w1") == []  # held
-    with session_scope(svc.engine, write=True) as s:  # its thread is slow: the lease runs out
-        s.execute(sa.update(WebhookSubscription).values(lease_until=utcnow() - timedelta(seconds=1)))
+    _expire_leases(svc)  # its thread is slow: the lease runs out
     assert webhooks.claim(svc, "w1", busy=[sub["id"]]) == []  # the worker knows it is still at it
     [second] = webhooks.claim(svc, "w1")  # the same owner (say a restarted worker)
     assert second.holder != first.holder
@@ -203,11 +200,7 @@ def test_a_lease_taken_again_by_the_same_worker_is_a_new_lease_the_first_one_is_
 def test_the_cursor_only_moves_forwards(svc, receiver):
     """A late write about an event behind the cursor (a thread that lost its lease mid-POST)
     must not take the cursor back: the events after it would be sent again."""
-    w = world(svc.engine)
-    commune = w.all_communes[0]
-    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
-    _point(svc, sub["id"], receiver.start(sub["secret"]))
-    _dispatch(svc, w, commune, 3)
+    w, commune, sub = _subscribed(svc, receiver, events=3)
     from exchange.services import events
 
     feed = events.read(svc, w.agency_ids[commune], 0, 100)
@@ -281,11 +274,7 @@ def test_a_vietnamese_domain_name_is_called_by_its_idna_name(svc, receiver, monk
 
 
 def test_a_post_that_fails_in_any_way_is_logged_and_retried_not_left_leased(svc, receiver, monkeypatch):
-    w = world(svc.engine)
-    commune = w.all_communes[0]
-    sub = _subscribe(svc, w, commune, "http://127.0.0.1:9/placeholder")
-    _point(svc, sub["id"], receiver.start(sub["secret"]))
-    _dispatch(svc, w, commune, 1)
+    w, commune, sub = _subscribed(svc, receiver, events=1)
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise LookupError("something nobody foresaw")
