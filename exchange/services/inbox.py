@@ -449,9 +449,7 @@ def long_poll(notifier: Notifier, agency_id: int, cursor: int, wait: float,
 def newest(svc: "Services", caller: Caller, limit: int = 50) -> dict[str, Any]:
     """The caller's agency's ``limit`` newest deliveries, newest first (a clerk's inbox page):
     ``seq`` is gapless per recipient, so they are the ones after ``last - limit``."""
-    with svc.engine.connect() as conn:
-        last = conn.execute(sa.select(sa.func.max(col(Delivery.seq)))
-                            .where(col(Delivery.recipient_agency_id) == caller.agency_id)).scalar() or 0
+    last = newest_seq(svc, caller)
     page = poll(svc, caller, after=str(max(last - limit, 0)), limit=limit)
     return {"items": page["items"][::-1], "last_seq": last}
 
